@@ -1,0 +1,99 @@
+//! One error type for everything that stops conform before or outside a check.
+//! Check failures are not errors: they are data in [`crate::outcome`].
+
+use std::path::PathBuf;
+
+/// Exit codes, documented in README.md.
+pub mod exit {
+    pub const PASSED: i32 = 0;
+    pub const CHECK_FAILED: i32 = 1;
+    pub const INVALID_INPUT: i32 = 2;
+    pub const TARGET_UNREACHABLE: i32 = 3;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read `{path}`: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("`{path}` is not valid JSON (line {line}, column {column}): {message}")]
+    Json {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    /// A suite file that parses but breaks the suite format.
+    #[error("{message} in {path}\n  at {pointer}{}", hint_line(.hint))]
+    Suite {
+        path: PathBuf,
+        pointer: String,
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// A contract schema that cannot be loaded or compiled.
+    #[error("{message} in {path}\n  at {pointer}")]
+    Schema {
+        path: PathBuf,
+        pointer: String,
+        message: String,
+    },
+
+    #[error("unknown contract version `{version}` (known: {known})")]
+    UnknownContract { version: String, known: String },
+
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("cannot start the reference mock: {0}")]
+    Mock(String),
+
+    #[error("cannot write report `{path}`: {source}")]
+    Report {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn hint_line(hint: &Option<String>) -> String {
+    match hint {
+        Some(h) => format!("\n  {h}"),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// The process exit code for this error (see README "Exit codes").
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Read { .. }
+            | Error::Json { .. }
+            | Error::Suite { .. }
+            | Error::Schema { .. }
+            | Error::UnknownContract { .. }
+            | Error::Usage(_)
+            | Error::Report { .. } => exit::INVALID_INPUT,
+            Error::Mock(_) => exit::TARGET_UNREACHABLE,
+        }
+    }
+
+    /// Parses `text` as JSON, turning a syntax error into [`Error::Json`] for `path`.
+    pub fn parse_json(path: &std::path::Path, text: &str) -> Result<serde_json::Value, Error> {
+        serde_json::from_str(text).map_err(|e| Error::Json {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string().split(" at line").next().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

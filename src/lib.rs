@@ -1,0 +1,22 @@
+//! conform: contract-testing and conformance harness for the Image Skill
+//! CLI and hosted API. The pipeline is the layout:
+//! load contract → load suite → plan → execute → check → report.
+
+pub mod check;
+pub mod cli;
+pub mod contract;
+pub mod error;
+pub mod exec;
+pub mod mock;
+pub mod outcome;
+pub mod plan;
+pub mod redact;
+pub mod report;
+pub mod suite;
+
+/// Contract schemas and suites shipped inside the binary: `(repo path, text)`.
+pub mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+pub use error::{Error, Result};

@@ -1,0 +1,187 @@
+//! The finished result of a run. Checks produce these values, the runner
+//! judges them, and reporters only read them (Hurl's `HurlResult` split).
+
+use serde::Serialize;
+
+/// Version of the JSON report layout; bump on any incompatible change.
+pub const REPORT_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub format: u32,
+    pub conform_version: String,
+    pub contract_version: String,
+    /// What was tested: `mock:conformant`, `mock:regressed-0.1.8` or a base URL.
+    pub target: String,
+    pub duration_ms: u64,
+    pub interrupted: bool,
+    pub summary: Summary,
+    pub scenarios: Vec<ScenarioOutcome>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub scenarios: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub checks_failed: usize,
+    /// Steps that could not reach the target or got garbage at the transport level.
+    pub transport_errors: usize,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Passed,
+    Failed,
+    /// Not run because an earlier step of the scenario failed.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioOutcome {
+    pub suite: String,
+    /// The suite file the scenario came from.
+    pub file: String,
+    pub scenario: String,
+    pub status: Status,
+    pub duration_ms: u64,
+    pub steps: Vec<StepOutcome>,
+}
+
+impl ScenarioOutcome {
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.suite, self.scenario)
+    }
+
+    pub fn failed_checks(&self) -> impl Iterator<Item = (&StepOutcome, &CheckOutcome)> {
+        self.steps
+            .iter()
+            .flat_map(|s| s.checks.iter().filter(|c| !c.passed).map(move |c| (s, c)))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcome {
+    pub index: usize,
+    pub name: String,
+    pub status: Status,
+    pub duration_ms: u64,
+    /// Set on skipped steps: why they did not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped_because: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseSummary>,
+    /// The target could not be reached, or answered garbage below HTTP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport_error: Option<String>,
+    pub checks: Vec<CheckOutcome>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestSummary {
+    pub method: String,
+    pub url: String,
+    /// Header values as sent, with secrets replaced (`Bearer ***`).
+    pub headers: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResponseSummary {
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The start of the body, as text, for people reading a failure.
+    pub body_excerpt: String,
+}
+
+/// One assertion's result: what was checked, where, and what was found.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CheckOutcome {
+    /// The check kind as written in suites: `status`, `envelope`, `fragment_preserved` ...
+    pub check: String,
+    /// JSON pointer into the response the check looked at, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    pub passed: bool,
+    pub expected: String,
+    pub actual: String,
+    /// A plain-words explanation of the difference (e.g. "fragment removed").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl CheckOutcome {
+    pub fn pass(check: &str, pointer: Option<&str>, expected: impl Into<String>) -> Self {
+        let expected = expected.into();
+        CheckOutcome {
+            check: check.to_string(),
+            pointer: pointer.map(str::to_string),
+            passed: true,
+            actual: expected.clone(),
+            expected,
+            note: None,
+        }
+    }
+
+    pub fn fail(
+        check: &str,
+        pointer: Option<&str>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        CheckOutcome {
+            check: check.to_string(),
+            pointer: pointer.map(str::to_string),
+            passed: false,
+            expected: expected.into(),
+            actual: actual.into(),
+            note: None,
+        }
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+}
+
+impl RunReport {
+    pub fn summarize(scenarios: &[ScenarioOutcome]) -> Summary {
+        let mut s = Summary {
+            scenarios: scenarios.len(),
+            ..Summary::default()
+        };
+        for sc in scenarios {
+            match sc.status {
+                Status::Passed => s.passed += 1,
+                _ => s.failed += 1,
+            }
+            s.checks_failed += sc.failed_checks().count();
+            s.transport_errors += sc
+                .steps
+                .iter()
+                .filter(|st| st.transport_error.is_some())
+                .count();
+        }
+        s
+    }
+
+    /// 0 all passed, 1 a check failed, 3 the target was unreachable, 130 interrupted.
+    pub fn exit_code(&self) -> i32 {
+        use crate::error::exit;
+        if self.interrupted {
+            exit::INTERRUPTED
+        } else if self.summary.transport_errors > 0 {
+            exit::TARGET_UNREACHABLE
+        } else if self.summary.failed > 0 {
+            exit::CHECK_FAILED
+        } else {
+            exit::PASSED
+        }
+    }
+}
