@@ -17,7 +17,12 @@ fn main() {
             let rel = file.strip_prefix(&root).unwrap_or(&file);
             let rel = rel.to_string_lossy().replace('\\', "/");
             println!("cargo:rerun-if-changed={rel}");
-            writeln!(out, "    ({rel:?}, include_str!({:?})),", file.display().to_string()).ok();
+            writeln!(
+                out,
+                "    ({rel:?}, include_str!({:?})),",
+                file.display().to_string()
+            )
+            .ok();
         }
         writeln!(out, "];").ok();
     }
@@ -28,7 +33,9 @@ fn main() {
 }
 
 fn collect_json(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {

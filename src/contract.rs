@@ -1,1 +1,784 @@
-// placeholder
+//! Load contract: the versioned JSON Schemas under `schemas/<version>/`,
+//! checked and compiled once so every later check only validates.
+//!
+//! A contract version is a folder of draft 2020-12 schemas. `common.json`
+//! holds shared `$defs`; every other file is a named schema (its file stem).
+//! Each file's `$id` must be `https://conform.invalid/schemas/<version>/<file>`
+//! so relative `$ref`s such as `common.json#/$defs/actor` resolve inside the
+//! contract and nothing is ever fetched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result, closest};
+
+const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
+const ID_BASE: &str = "https://conform.invalid/schemas";
+const COMMON: &str = "common";
+
+/// The compiled schemas of one contract version.
+pub struct Contract {
+    version: String,
+    validators: BTreeMap<String, jsonschema::Validator>,
+    fragment_policy: FragmentPolicy,
+}
+
+/// What a contract version says about the `#...` fragment of Stripe
+/// Checkout URLs: the one rule 0.1.8 and 0.1.9 disagree on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FragmentPolicy {
+    /// 0.1.9 and later: the full URL, fragment included, everywhere.
+    Required,
+    /// 0.1.8: its docs describe fragment-stripped URLs.
+    Stripped,
+}
+
+/// Read from `common.json#/$defs/stripe_checkout_url`, so the schemas stay
+/// the single source of the rule.
+const STRIPE_URL_DEF: &str = "/$defs/stripe_checkout_url";
+const FRAGMENT_PROBE: &str = "https://checkout.stripe.com/c/pay/cs_test_probe#fidprobe";
+
+/// One way an instance breaks a schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// JSON pointer into the instance; `""` is the root.
+    pub pointer: String,
+    pub message: String,
+}
+
+/// A schema file before compilation.
+struct SchemaFile {
+    /// Where the text came from, for error messages.
+    path: PathBuf,
+    name: String,
+    id: String,
+    schema: Value,
+}
+
+impl Contract {
+    /// The contract `version` shipped inside the binary.
+    pub fn embedded(version: &str) -> Result<Contract> {
+        let files: Vec<(PathBuf, &str)> = crate::embedded::SCHEMAS
+            .iter()
+            .filter(|(path, _)| embedded_version(path) == Some(version))
+            .map(|(path, text)| (PathBuf::from(path), *text))
+            .collect();
+        if files.is_empty() {
+            return Err(unknown_contract(version, &Self::known_versions()));
+        }
+        load(version, &files)
+    }
+
+    /// The contract `version` read from `<schemas_root>/<version>/*.json`.
+    pub fn from_dir(schemas_root: &Path, version: &str) -> Result<Contract> {
+        let dir = schemas_root.join(version);
+        if !dir.is_dir() {
+            return Err(unknown_contract(version, &versions_on_disk(schemas_root)));
+        }
+        let entries = std::fs::read_dir(&dir).map_err(|source| Error::Read {
+            path: dir.clone(),
+            source,
+        })?;
+        let mut paths = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|source| Error::Read {
+                path: dir.clone(),
+                source,
+            })?;
+            let path = entry.path();
+            if path.is_file() && path.extension().is_some_and(|e| e == "json") {
+                paths.push(path);
+            }
+        }
+        paths.sort();
+        if paths.is_empty() {
+            return Err(Error::Schema {
+                path: dir,
+                pointer: String::new(),
+                message: "no schema files (*.json) in the contract folder".to_string(),
+            });
+        }
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
+            files.push((path, text));
+        }
+        let files: Vec<(PathBuf, &str)> =
+            files.iter().map(|(p, t)| (p.clone(), t.as_str())).collect();
+        load(version, &files)
+    }
+
+    /// Versions shipped inside the binary, sorted.
+    pub fn known_versions() -> Vec<String> {
+        let versions: BTreeSet<&str> = crate::embedded::SCHEMAS
+            .iter()
+            .filter_map(|(path, _)| embedded_version(path))
+            .collect();
+        versions.into_iter().map(str::to_string).collect()
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn has_schema(&self, name: &str) -> bool {
+        self.validators.contains_key(name)
+    }
+
+    /// Named schemas, sorted; `common` only holds shared definitions.
+    pub fn schema_names(&self) -> Vec<String> {
+        self.validators.keys().cloned().collect()
+    }
+
+    /// Every way `instance` breaks schema `name`, sorted by pointer;
+    /// empty when it conforms. Errs only when `name` is not in the contract.
+    pub fn validate(&self, name: &str, instance: &Value) -> Result<Vec<Violation>> {
+        let Some(validator) = self.validators.get(name) else {
+            return Err(self.unknown_schema(name));
+        };
+        let mut violations: Vec<Violation> = validator
+            .iter_errors(instance)
+            .map(|error| Violation {
+                pointer: error.instance_path().as_str().to_string(),
+                message: error.to_string(),
+            })
+            .collect();
+        // Stable sort keeps the validator's order within one pointer.
+        violations.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+        violations.dedup();
+        Ok(violations)
+    }
+
+    /// Whether this version requires or strips Stripe URL fragments.
+    pub fn fragment_policy(&self) -> FragmentPolicy {
+        self.fragment_policy
+    }
+
+    fn unknown_schema(&self, name: &str) -> Error {
+        let names = self.schema_names();
+        let hint = closest(name, &names)
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+        Error::Usage(format!(
+            "unknown schema `{name}` in contract {} (known: {}){hint}",
+            self.version,
+            names.join(", ")
+        ))
+    }
+}
+
+/// `schemas/<version>/<file>.json` → `<version>`; anything else (such as
+/// `schemas/suite.schema.json`) is not part of a contract.
+fn embedded_version(path: &str) -> Option<&str> {
+    let mut parts = path.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("schemas"), Some(version), Some(file), None) if file.ends_with(".json") => {
+            Some(version)
+        }
+        _ => None,
+    }
+}
+
+fn versions_on_disk(root: &Path) -> Vec<String> {
+    let mut versions: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    versions.sort();
+    versions
+}
+
+fn unknown_contract(version: &str, known: &[String]) -> Error {
+    let known = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    Error::UnknownContract {
+        version: version.to_string(),
+        known,
+    }
+}
+
+fn schema_error(path: &Path, pointer: impl Into<String>, message: impl Into<String>) -> Error {
+    Error::Schema {
+        path: path.to_path_buf(),
+        pointer: pointer.into(),
+        message: message.into(),
+    }
+}
+
+/// Parses, checks and compiles one version's files. Checks run file by file
+/// before compilation so an error names the file and the place in it;
+/// jsonschema's own errors only back them up.
+fn load(version: &str, files: &[(PathBuf, &str)]) -> Result<Contract> {
+    let mut parsed = Vec::with_capacity(files.len());
+    for (path, text) in files {
+        parsed.push(parse_file(version, path, text)?);
+    }
+    let ids: BTreeMap<&str, &SchemaFile> = parsed.iter().map(|f| (f.id.as_str(), f)).collect();
+    for file in &parsed {
+        check_refs(file, &ids)?;
+    }
+
+    let mut builder = jsonschema::Registry::new();
+    for file in &parsed {
+        builder = builder
+            .add(&file.id, file.schema.clone())
+            .map_err(|e| schema_error(&file.path, "/$id", e.to_string()))?;
+    }
+    let registry = builder.prepare().map_err(|e| {
+        let dir = parsed
+            .first()
+            .and_then(|f| f.path.parent())
+            .unwrap_or_else(|| Path::new(""));
+        schema_error(dir, "", format!("cannot assemble the contract: {e}"))
+    })?;
+    let options = jsonschema::options().with_registry(&registry);
+
+    let mut validators = BTreeMap::new();
+    let mut fragment_policy = None;
+    for file in &parsed {
+        // Shared definitions are compiled too, so a broken one is reported
+        // against its own file even when no named schema uses it yet.
+        if let Some(defs) = file.schema.get("$defs").and_then(Value::as_object) {
+            for name in defs.keys() {
+                let pointer = format!("/$defs/{}", escape_pointer(name));
+                let wrapper = serde_json::json!({
+                    "$ref": format!("{}#{}", file.id, encode_fragment(&pointer))
+                });
+                let def = options
+                    .build(&wrapper)
+                    .map_err(|e| schema_error(&file.path, pointer.clone(), e.to_string()))?;
+                if file.name == COMMON && pointer == STRIPE_URL_DEF {
+                    fragment_policy = Some(if def.is_valid(&Value::from(FRAGMENT_PROBE)) {
+                        FragmentPolicy::Required
+                    } else {
+                        FragmentPolicy::Stripped
+                    });
+                }
+            }
+        }
+        if file.name == COMMON {
+            continue;
+        }
+        let validator = options
+            .build(&file.schema)
+            .map_err(|e| schema_error(&file.path, e.instance_path().as_str(), e.to_string()))?;
+        validators.insert(file.name.clone(), validator);
+    }
+    let fragment_policy = fragment_policy.ok_or_else(|| {
+        let dir = parsed
+            .first()
+            .and_then(|f| f.path.parent())
+            .unwrap_or_else(|| Path::new(""));
+        schema_error(
+            &dir.join("common.json"),
+            STRIPE_URL_DEF,
+            "the contract must define the Stripe Checkout URL rule here",
+        )
+    })?;
+    Ok(Contract {
+        version: version.to_string(),
+        validators,
+        fragment_policy,
+    })
+}
+
+fn parse_file(version: &str, path: &Path, text: &str) -> Result<SchemaFile> {
+    let schema = Error::parse_json(path, text)?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !schema.is_object() {
+        return Err(schema_error(
+            path,
+            "",
+            "a schema file must hold a JSON object",
+        ));
+    }
+    match schema.get("$schema").and_then(Value::as_str) {
+        Some(DRAFT_2020_12) => {}
+        Some(other) => {
+            return Err(schema_error(
+                path,
+                "/$schema",
+                format!("expected `$schema` to be `{DRAFT_2020_12}`, found `{other}`"),
+            ));
+        }
+        None => {
+            return Err(schema_error(
+                path,
+                "",
+                format!("missing `$schema` (expected `{DRAFT_2020_12}`)"),
+            ));
+        }
+    }
+    let id = format!("{ID_BASE}/{version}/{name}.json");
+    match schema.get("$id").and_then(Value::as_str) {
+        Some(found) if found == id => {}
+        Some(found) => {
+            return Err(schema_error(
+                path,
+                "/$id",
+                format!("expected `$id` to be `{id}`, found `{found}`"),
+            ));
+        }
+        None => {
+            return Err(schema_error(
+                path,
+                "",
+                format!("missing `$id` (expected `{id}`)"),
+            ));
+        }
+    }
+    if let Err(e) = jsonschema::meta::validate(&schema) {
+        return Err(schema_error(
+            path,
+            e.instance_path().as_str(),
+            format!("not a valid draft 2020-12 schema: {e}"),
+        ));
+    }
+    Ok(SchemaFile {
+        path: path.to_path_buf(),
+        name,
+        id,
+        schema,
+    })
+}
+
+/// Every `$ref` must land on a file of this contract and on a place that
+/// exists in it: with retrieval off, anything else could only fail later
+/// and with less context.
+fn check_refs(file: &SchemaFile, ids: &BTreeMap<&str, &SchemaFile>) -> Result<()> {
+    let base = url::Url::parse(&file.id)
+        .map_err(|e| schema_error(&file.path, "/$id", format!("invalid `$id`: {e}")))?;
+    let mut refs = Vec::new();
+    collect_refs(&file.schema, &base, String::new(), &mut refs);
+    for (pointer, base, reference) in refs {
+        let fail = |why: String| {
+            schema_error(
+                &file.path,
+                format!("{pointer}/$ref"),
+                format!("`$ref` `{reference}` {why}"),
+            )
+        };
+        let mut target = base
+            .join(&reference)
+            .map_err(|e| fail(format!("is not a valid URI reference: {e}")))?;
+        let fragment = target.fragment().map(percent_decode).unwrap_or_default();
+        target.set_fragment(None);
+        let Some(doc) = ids.get(target.as_str()) else {
+            return Err(fail(format!(
+                "points outside the contract (`{target}` is not a schema file of it)"
+            )));
+        };
+        let found = if fragment.is_empty() || fragment.starts_with('/') {
+            doc.schema.pointer(&fragment).is_some()
+        } else {
+            has_anchor(&doc.schema, &fragment)
+        };
+        if !found {
+            let place = if doc.path == file.path {
+                "this file".to_string()
+            } else {
+                format!("`{}`", doc.path.display())
+            };
+            return Err(fail(format!(
+                "does not resolve: {place} has nothing at `#{fragment}`"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Keywords whose values are data, not subschemas: a `"$ref"` inside them is
+/// not a reference.
+const DATA_KEYWORDS: [&str; 4] = ["const", "enum", "examples", "default"];
+
+fn collect_refs(
+    node: &Value,
+    base: &url::Url,
+    pointer: String,
+    out: &mut Vec<(String, url::Url, String)>,
+) {
+    match node {
+        Value::Object(map) => {
+            // A nested `$id` changes the base for everything below it.
+            let base = match map.get("$id").and_then(Value::as_str) {
+                Some(id) => base.join(id).unwrap_or_else(|_| base.clone()),
+                None => base.clone(),
+            };
+            if let Some(Value::String(reference)) = map.get("$ref") {
+                out.push((pointer.clone(), base.clone(), reference.clone()));
+            }
+            for (key, value) in map {
+                if DATA_KEYWORDS.contains(&key.as_str()) {
+                    continue;
+                }
+                let child = format!("{pointer}/{}", escape_pointer(key));
+                collect_refs(value, &base, child, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, value) in items.iter().enumerate() {
+                collect_refs(value, base, format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn has_anchor(node: &Value, anchor: &str) -> bool {
+    match node {
+        Value::Object(map) => {
+            map.get("$anchor").and_then(Value::as_str) == Some(anchor)
+                || map
+                    .iter()
+                    .filter(|(k, _)| !DATA_KEYWORDS.contains(&k.as_str()))
+                    .any(|(_, v)| has_anchor(v, anchor))
+        }
+        Value::Array(items) => items.iter().any(|v| has_anchor(v, anchor)),
+        _ => false,
+    }
+}
+
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Percent-encodes what may not appear raw in a URI fragment.
+fn encode_fragment(pointer: &str) -> String {
+    let mut out = String::with_capacity(pointer.len());
+    for byte in pointer.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/$!&'()*+,;=:@".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn write(dir: &Path, version: &str, name: &str, schema: &Value) {
+        let folder = dir.join(version);
+        std::fs::create_dir_all(&folder).expect("create version folder");
+        let text = serde_json::to_string_pretty(schema).expect("serialize schema");
+        std::fs::write(folder.join(format!("{name}.json")), text).expect("write schema");
+    }
+
+    fn minimal(version: &str, name: &str, body: Value) -> Value {
+        let mut schema = json!({
+            "$schema": DRAFT_2020_12,
+            "$id": format!("{ID_BASE}/{version}/{name}.json"),
+        });
+        if let (Some(target), Value::Object(extra)) = (schema.as_object_mut(), body) {
+            target.extend(extra);
+        }
+        schema
+    }
+
+    /// Every contract must state the Stripe URL rule; tests add a 0.1.9-like one.
+    fn write_common(dir: &Path, version: &str, mut defs: Value) {
+        if let Some(map) = defs.as_object_mut() {
+            map.insert(
+                "stripe_checkout_url".into(),
+                json!({"type": "string", "pattern": "^https://checkout\\.stripe\\.com/[^#]*#.+$"}),
+            );
+        }
+        write(dir, version, "common", &minimal(version, "common", json!({ "$defs": defs })));
+    }
+
+    #[test]
+    fn fragment_policy_is_read_from_the_schemas() {
+        let policy = |v: &str| Contract::embedded(v).map(|c| c.fragment_policy()).ok();
+        assert_eq!(policy("0.1.9"), Some(FragmentPolicy::Required));
+        assert_eq!(policy("0.1.8"), Some(FragmentPolicy::Stripped));
+    }
+
+    #[test]
+    fn a_contract_without_the_stripe_url_rule_is_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), "1.0.0", "healthz", &minimal("1.0.0", "healthz", json!({"type": "object"})));
+        let err = Contract::from_dir(dir.path(), "1.0.0").err().expect("rule missing");
+        let Error::Schema { path, pointer, .. } = err else {
+            panic!("expected Error::Schema, got {err:?}")
+        };
+        assert!(path.ends_with("1.0.0/common.json"), "{}", path.display());
+        assert_eq!(pointer, STRIPE_URL_DEF);
+    }
+
+    #[test]
+    fn contract_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Contract>();
+    }
+
+    #[test]
+    fn unknown_version_lists_the_known_ones() {
+        let err = Contract::embedded("9.9.9")
+            .err()
+            .expect("9.9.9 is not shipped");
+        match err {
+            Error::UnknownContract { version, known } => {
+                assert_eq!(version, "9.9.9");
+                for v in Contract::known_versions() {
+                    assert!(known.contains(&v), "`{known}` should list {v}");
+                }
+            }
+            other => panic!("expected UnknownContract, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_version_on_disk() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = Contract::from_dir(dir.path(), "0.0.1")
+            .err()
+            .expect("no such folder");
+        assert!(matches!(err, Error::UnknownContract { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn embedded_versions_exclude_loose_files() {
+        assert_eq!(embedded_version("schemas/0.1.9/common.json"), Some("0.1.9"));
+        assert_eq!(embedded_version("schemas/suite.schema.json"), None);
+        assert_eq!(embedded_version("suites/0.1.9/x.json"), None);
+    }
+
+    #[test]
+    fn unknown_schema_name_is_a_usage_error_with_a_hint() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            "1.0.0",
+            "healthz",
+            &minimal("1.0.0", "healthz", json!({"type": "object"})),
+        );
+        write_common(dir.path(), "1.0.0", json!({}));
+        let contract = Contract::from_dir(dir.path(), "1.0.0").expect("loads");
+        let err = contract
+            .validate("healthx", &json!({}))
+            .expect_err("unknown name");
+        let Error::Usage(message) = err else {
+            panic!("expected Usage, got {err:?}")
+        };
+        assert!(message.contains("did you mean `healthz`"), "{message}");
+        assert!(!contract.has_schema("common"));
+    }
+
+    #[test]
+    fn violations_are_all_collected_and_sorted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let schema = minimal(
+            "1.0.0",
+            "thing",
+            json!({
+                "type": "object",
+                "required": ["a"],
+                "properties": {"b": {"type": "string"}, "c": {"type": "integer"}}
+            }),
+        );
+        write(dir.path(), "1.0.0", "thing", &schema);
+        write_common(dir.path(), "1.0.0", json!({}));
+        let contract = Contract::from_dir(dir.path(), "1.0.0").expect("loads");
+        let violations = contract
+            .validate("thing", &json!({"c": "x", "b": 1}))
+            .expect("known name");
+        let pointers: Vec<&str> = violations.iter().map(|v| v.pointer.as_str()).collect();
+        assert_eq!(pointers, ["", "/b", "/c"]);
+        assert!(
+            contract
+                .validate("thing", &json!({"a": 1}))
+                .expect("known name")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn invalid_schema_names_the_file_and_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            "1.0.0",
+            "bad",
+            &minimal("1.0.0", "bad", json!({"type": "strnig"})),
+        );
+        let err = Contract::from_dir(dir.path(), "1.0.0")
+            .err()
+            .expect("invalid schema");
+        match err {
+            Error::Schema { path, pointer, .. } => {
+                assert!(path.ends_with("1.0.0/bad.json"), "{}", path.display());
+                assert_eq!(pointer, "/type");
+            }
+            other => panic!("expected Schema, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_json_is_a_json_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("1.0.0")).expect("mkdir");
+        std::fs::write(dir.path().join("1.0.0/broken.json"), "{\n  \"a\": ,\n}").expect("write");
+        let err = Contract::from_dir(dir.path(), "1.0.0")
+            .err()
+            .expect("invalid json");
+        match err {
+            Error::Json { path, line, .. } => {
+                assert!(path.ends_with("broken.json"));
+                assert_eq!(line, 2);
+            }
+            other => panic!("expected Json, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_id_is_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            "1.0.0",
+            "thing",
+            &minimal("2.0.0", "thing", json!({})),
+        );
+        let err = Contract::from_dir(dir.path(), "1.0.0")
+            .err()
+            .expect("wrong $id");
+        assert!(
+            matches!(&err, Error::Schema { pointer, .. } if pointer == "/$id"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn unresolvable_ref_names_the_file_and_the_ref() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            "1.0.0",
+            "common",
+            &minimal(
+                "1.0.0",
+                "common",
+                json!({"$defs": {"id": {"type": "string"}}}),
+            ),
+        );
+        write(
+            dir.path(),
+            "1.0.0",
+            "thing",
+            &minimal(
+                "1.0.0",
+                "thing",
+                json!({"properties": {"id": {"$ref": "common.json#/$defs/missing"}}}),
+            ),
+        );
+        let err = Contract::from_dir(dir.path(), "1.0.0")
+            .err()
+            .expect("dangling $ref");
+        match err {
+            Error::Schema {
+                path,
+                pointer,
+                message,
+            } => {
+                assert!(path.ends_with("1.0.0/thing.json"), "{}", path.display());
+                assert_eq!(pointer, "/properties/id/$ref");
+                assert!(message.contains("common.json#/$defs/missing"), "{message}");
+            }
+            other => panic!("expected Schema, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ref_to_another_file_outside_the_contract_is_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            "1.0.0",
+            "thing",
+            &minimal(
+                "1.0.0",
+                "thing",
+                json!({"$ref": "https://example.com/x.json"}),
+            ),
+        );
+        let err = Contract::from_dir(dir.path(), "1.0.0")
+            .err()
+            .expect("remote $ref");
+        match err {
+            Error::Schema {
+                path,
+                pointer,
+                message,
+            } => {
+                assert!(path.ends_with("thing.json"));
+                assert_eq!(pointer, "/$ref");
+                assert!(message.contains("outside the contract"), "{message}");
+            }
+            other => panic!("expected Schema, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refs_resolve_across_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_common(dir.path(), "1.0.0", json!({"id": {"type": "string", "pattern": "^x_"}}));
+        write(
+            dir.path(),
+            "1.0.0",
+            "thing",
+            &minimal(
+                "1.0.0",
+                "thing",
+                json!({"properties": {"id": {"$ref": "common.json#/$defs/id"}}}),
+            ),
+        );
+        let contract = Contract::from_dir(dir.path(), "1.0.0").expect("loads");
+        assert_eq!(contract.schema_names(), ["thing"]);
+        let violations = contract
+            .validate("thing", &json!({"id": "y"}))
+            .expect("known name");
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].pointer, "/id");
+    }
+
+}

@@ -91,9 +91,25 @@ impl Error {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
-            message: e.to_string().split(" at line").next().unwrap_or_default().to_string(),
+            message: e
+                .to_string()
+                .split(" at line")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
         })
     }
+}
+
+/// The nearest candidate to `word`, if it is near enough to be a typo
+/// (for "did you mean" hints).
+pub fn closest<'a, S: AsRef<str>>(word: &str, candidates: &'a [S]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(word, c.as_ref()), c.as_ref()))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

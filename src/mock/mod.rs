@@ -1,1 +1,408 @@
-// placeholder
+//! The reference mock of the Image Skill hosted API: an in-process wiremock
+//! server with the credits/checkout endpoints, stateful across requests, and
+//! a [`Profile`] that can replay a known regression.
+
+mod handlers;
+mod profile;
+mod state;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde_json::{Value, json};
+use wiremock::http::HeaderValue;
+use wiremock::matchers::{any, method, path, path_regex};
+use wiremock::{Mock, Request, Respond, ResponseTemplate};
+
+use crate::{Error, Result};
+use handlers::{ApiError, Handled, Outcome};
+pub use profile::Profile;
+use state::State;
+
+/// One response the mock served, as the client saw it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Served {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    /// The request body as JSON; a body that is not JSON is kept as a string.
+    pub request_body: Option<serde_json::Value>,
+    pub status: u16,
+    pub body: Option<serde_json::Value>,
+    pub location: Option<String>,
+}
+
+/// A running reference mock. Dropping it stops the server.
+pub struct MockServer {
+    _server: wiremock::MockServer,
+    shared: Arc<Shared>,
+    base_url: String,
+    token: String,
+    profile: Profile,
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("base_url", &self.base_url)
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockServer {
+    /// Starts the mock with a fresh random token, on `addr` or on an
+    /// ephemeral port of 127.0.0.1.
+    pub async fn start(profile: Profile, addr: Option<SocketAddr>) -> Result<MockServer> {
+        let token = format!("isk_r_mock_{:032x}", rand::random::<u128>());
+        MockServer::start_with_token(profile, addr, token).await
+    }
+
+    pub async fn start_with_token(
+        profile: Profile,
+        addr: Option<SocketAddr>,
+        token: String,
+    ) -> Result<MockServer> {
+        let addr = addr.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0));
+        let listener =
+            TcpListener::bind(addr).map_err(|e| Error::Mock(format!("cannot bind {addr}: {e}")))?;
+        let mut local = listener
+            .local_addr()
+            .map_err(|e| Error::Mock(format!("cannot read the bound address: {e}")))?;
+        // A wildcard bind is reachable on loopback; clients need a concrete host.
+        if local.ip().is_unspecified() {
+            local.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        }
+        let base_url = format!("http://{local}");
+
+        let shared = Arc::new(Shared {
+            profile,
+            state: Mutex::new(State::new(base_url.clone(), token.clone())),
+        });
+        let server = wiremock::MockServer::builder()
+            .listener(listener)
+            // conform keeps its own record (`served`); wiremock's would duplicate it.
+            .disable_request_recording()
+            .start()
+            .await;
+        for route in ROUTES {
+            let builder = Mock::given(method(route.method));
+            let builder = match route.path {
+                RoutePath::Exact(p) => builder.and(path(p)),
+                RoutePath::Regex(p) => builder.and(path_regex(p)),
+            };
+            server
+                .register(builder.respond_with(Endpoint::new(&shared, route)))
+                .await;
+        }
+        let catch_all = Route {
+            method: "GET",
+            path: RoutePath::Exact(""),
+            command: "unknown",
+            auth: false,
+            handler: handlers::no_route,
+        };
+        server
+            .register(
+                Mock::given(any())
+                    .respond_with(Endpoint::new(&shared, &catch_all))
+                    .with_priority(u8::MAX),
+            )
+            .await;
+
+        Ok(MockServer {
+            _server: server,
+            shared,
+            base_url,
+            token,
+            profile,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// Every response served so far, in order.
+    pub fn served(&self) -> Vec<Served> {
+        lock(&self.shared.state).served.clone()
+    }
+}
+
+struct Shared {
+    profile: Profile,
+    state: Mutex<State>,
+}
+
+/// A handler that panicked mid-request must not take the whole mock down:
+/// the state it left is still the best record there is.
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+type Handler = fn(&mut State, &Request) -> Handled;
+
+enum RoutePath {
+    Exact(&'static str),
+    Regex(&'static str),
+}
+
+struct Route {
+    method: &'static str,
+    path: RoutePath,
+    command: &'static str,
+    auth: bool,
+    handler: Handler,
+}
+
+const ROUTES: &[Route] = &[
+    route(
+        "GET",
+        RoutePath::Exact("/healthz"),
+        "healthz",
+        false,
+        handlers::healthz,
+    ),
+    route(
+        "GET",
+        RoutePath::Exact("/v1/whoami"),
+        "whoami",
+        true,
+        handlers::whoami,
+    ),
+    route(
+        "GET",
+        RoutePath::Exact("/v1/quota"),
+        "usage quota",
+        true,
+        handlers::quota,
+    ),
+    route(
+        "GET",
+        RoutePath::Exact("/v1/payment-methods"),
+        "credits methods",
+        false,
+        handlers::payment_methods,
+    ),
+    route(
+        "GET",
+        RoutePath::Exact("/v1/credit-packs"),
+        "credits packs list",
+        false,
+        handlers::credit_packs,
+    ),
+    route(
+        "POST",
+        RoutePath::Exact("/v1/credit-quotes"),
+        "credits quote",
+        true,
+        handlers::create_quote,
+    ),
+    route(
+        "POST",
+        RoutePath::Exact("/v1/credit-purchases/stripe-checkout-sessions"),
+        "credits buy",
+        true,
+        handlers::create_checkout_session,
+    ),
+    route(
+        "GET",
+        RoutePath::Exact("/v1/credit-purchases/status"),
+        "credits status",
+        true,
+        handlers::purchase_status,
+    ),
+    route(
+        "POST",
+        RoutePath::Exact("/v1/credit-purchases"),
+        "credits fake-purchase",
+        true,
+        handlers::fake_purchase,
+    ),
+    route(
+        "GET",
+        RoutePath::Regex(r"^/pay/[^/]+$"),
+        "pay",
+        false,
+        handlers::pay_redirect,
+    ),
+];
+
+const fn route(
+    method: &'static str,
+    path: RoutePath,
+    command: &'static str,
+    auth: bool,
+    handler: Handler,
+) -> Route {
+    Route {
+        method,
+        path,
+        command,
+        auth,
+        handler,
+    }
+}
+
+/// The wiremock responder for one route: auth, handler, envelope, profile,
+/// then the record of what was served.
+struct Endpoint {
+    shared: Arc<Shared>,
+    command: &'static str,
+    auth: bool,
+    handler: Handler,
+}
+
+impl Endpoint {
+    fn new(shared: &Arc<Shared>, route: &Route) -> Endpoint {
+        Endpoint {
+            shared: Arc::clone(shared),
+            command: route.command,
+            auth: route.auth,
+            handler: route.handler,
+        }
+    }
+}
+
+impl Respond for Endpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = lock(&self.shared.state);
+        let result = if self.auth {
+            check_auth(request, &state.token).and_then(|()| (self.handler)(&mut state, request))
+        } else {
+            (self.handler)(&mut state, request)
+        };
+        let trace_id = state.next_trace_id();
+        let (status, mut body, location) = match result {
+            Ok(Outcome::Data(data)) => (
+                200,
+                Some(success(self.command, &trace_id, self.auth, data)),
+                None,
+            ),
+            Ok(Outcome::Redirect(to)) => (303, None, Some(to)),
+            Err(error) => (
+                error.status,
+                Some(failure(self.command, &trace_id, &error)),
+                None,
+            ),
+        };
+        if let Some(body) = body.as_mut() {
+            self.shared.profile.shape(body);
+        }
+        state.served.push(Served {
+            method: request.method.to_string(),
+            path: request.url.path().to_string(),
+            query: request.url.query().map(str::to_string),
+            request_body: request_body(&request.body),
+            status,
+            body: body.clone(),
+            location: location.clone(),
+        });
+        drop(state);
+
+        let mut template = ResponseTemplate::new(status);
+        if let Some(body) = body {
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            template = template.set_body_raw(bytes, "application/json");
+        }
+        if let Some(location) = location {
+            match HeaderValue::from_str(&location) {
+                Ok(value) => template = template.insert_header("location", value),
+                Err(_) => return ResponseTemplate::new(500),
+            }
+        }
+        template
+    }
+}
+
+// The contract maps "auth required or invalid token" to exit code 3 but names
+// no error code; AUTH_REQUIRED / AUTH_INVALID are conform's convention.
+fn check_auth(request: &Request, token: &str) -> std::result::Result<(), ApiError> {
+    let Some(header) = request.headers.get("authorization") else {
+        return Err(ApiError::new(
+            401,
+            "AUTH_REQUIRED",
+            "missing `Authorization: Bearer <token>` header",
+        ));
+    };
+    let presented = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    match presented {
+        Some(t) if t == token => Ok(()),
+        Some(_) => Err(ApiError::new(
+            401,
+            "AUTH_INVALID",
+            "bearer token is not valid",
+        )),
+        None => Err(ApiError::new(
+            401,
+            "AUTH_INVALID",
+            "malformed Authorization header, expected `Bearer <token>`",
+        )),
+    }
+}
+
+fn success(command: &str, trace_id: &str, authenticated: bool, data: Value) -> Value {
+    let actor = if authenticated {
+        json!({
+            "actor_type": "agent",
+            "actor_id": state::ACTOR_ID,
+            "organization_id": state::ORGANIZATION_ID,
+            "claim_state": "unclaimed"
+        })
+    } else {
+        Value::Null
+    };
+    json!({
+        "ok": true,
+        "command": command,
+        "trace_id": trace_id,
+        "actor": actor,
+        "data": data,
+        "warnings": [],
+        "error": null
+    })
+}
+
+fn failure(command: &str, trace_id: &str, error: &ApiError) -> Value {
+    let mut detail = json!({
+        "code": error.code,
+        "message": error.message,
+        "retryable": false
+    });
+    if let Some(command) = &error.suggested_command {
+        detail["recovery"] = json!({ "suggested_command": command });
+    }
+    json!({
+        "ok": false,
+        "command": command,
+        "trace_id": trace_id,
+        "actor": null,
+        "data": null,
+        "warnings": [],
+        "error": detail
+    })
+}
+
+fn request_body(bytes: &[u8]) -> Option<Value> {
+    if bytes.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned())),
+    )
+}

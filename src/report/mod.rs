@@ -1,1 +1,208 @@
-// placeholder
+//! Reporters turn a finished [`RunReport`] into bytes for people (console)
+//! or machines (JSON, JUnit XML). They only read the result; judging
+//! happened in the runner.
+
+pub mod console;
+pub mod json;
+pub mod junit;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::outcome::{RequestSummary, RunReport};
+use crate::redact::Redactor;
+use crate::{Error, Result};
+
+pub use console::ConsoleReporter;
+pub use json::JsonReporter;
+pub use junit::JunitReporter;
+
+pub trait Reporter {
+    fn render(&self, report: &RunReport) -> Result<Vec<u8>>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+    Console,
+    Json,
+    Junit,
+}
+
+impl ReportKind {
+    /// The kinds that can be written to a file with `KIND=PATH`.
+    pub fn parse(name: &str) -> Option<ReportKind> {
+        match name {
+            "json" => Some(ReportKind::Json),
+            "junit" => Some(ReportKind::Junit),
+            _ => None,
+        }
+    }
+}
+
+/// A report file to write, as given on the command line: `json=PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSpec {
+    pub kind: ReportKind,
+    pub path: PathBuf,
+}
+
+const REPORT_FORMS: &str = "`json=PATH` or `junit=PATH`";
+
+impl ReportSpec {
+    pub fn parse(arg: &str) -> Result<ReportSpec> {
+        let Some((kind, path)) = arg.split_once('=') else {
+            return Err(Error::Usage(format!(
+                "invalid report `{arg}`: expected {REPORT_FORMS}"
+            )));
+        };
+        let Some(kind) = ReportKind::parse(kind) else {
+            return Err(Error::Usage(format!(
+                "unknown report kind `{kind}` in `{arg}`: expected {REPORT_FORMS}"
+            )));
+        };
+        if path.is_empty() {
+            return Err(Error::Usage(format!(
+                "missing path in report `{arg}`: expected {REPORT_FORMS}"
+            )));
+        }
+        Ok(ReportSpec {
+            kind,
+            path: PathBuf::from(path),
+        })
+    }
+
+    /// Renders `report` and writes it to this spec's path.
+    pub fn write(&self, report: &RunReport, redactor: &Redactor) -> Result<()> {
+        let bytes = reporter(self.kind, redactor)
+            .render(report)
+            .map_err(|e| match e {
+                // Renderers do not know the path; name the file the user asked for.
+                Error::Report { source, .. } => Error::Report {
+                    path: self.path.clone(),
+                    source,
+                },
+                other => other,
+            })?;
+        write_atomic(&self.path, &bytes)
+    }
+}
+
+/// The reporter for `kind`. The console one is colorless; build a
+/// [`ConsoleReporter`] directly to get color on a terminal.
+pub fn reporter(kind: ReportKind, redactor: &Redactor) -> Box<dyn Reporter> {
+    match kind {
+        ReportKind::Console => Box::new(ConsoleReporter::new(redactor.clone(), false)),
+        ReportKind::Json => Box::new(JsonReporter::new(redactor.clone())),
+        ReportKind::Junit => Box::new(JunitReporter::new(redactor.clone())),
+    }
+}
+
+/// Writes `bytes` to `path` so that readers (CI uploading artifacts, a
+/// previous run's file) never see a half-written report: write a temp file
+/// next to it, then rename over.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let report_err = |source: std::io::Error| Error::Report {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(report_err)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".conform-report-");
+    // Temp files are created 0600; a report is an ordinary artifact that
+    // CI users and tools may need to read, so give it the usual mode.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    let mut tmp = builder.tempfile_in(dir).map_err(report_err)?;
+    tmp.write_all(bytes).map_err(report_err)?;
+    tmp.as_file().sync_all().map_err(report_err)?;
+    tmp.persist(path).map_err(|e| report_err(e.error))?;
+    Ok(())
+}
+
+/// Wraps an error from a serializer as a report error; the path is filled
+/// in by [`ReportSpec::write`], which knows it.
+fn render_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Report {
+        path: PathBuf::from(format!("<{what} report>")),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// A copy of `report` with every string passed through `redactor`, plus
+/// any credential found in a recorded header (in case the runner missed
+/// one, its value is then masked in bodies and messages too).
+pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> RunReport {
+    let mut r = redactor.clone();
+    for step in report.scenarios.iter().flat_map(|s| &s.steps) {
+        for (name, value) in step.request.iter().flat_map(|q| &q.headers) {
+            r.learn_header(name, value);
+        }
+    }
+    let t = |s: &str| r.text(s);
+    let mut out = report.clone();
+    out.conform_version = t(&out.conform_version);
+    out.contract_version = t(&out.contract_version);
+    out.target = t(&out.target);
+    for sc in &mut out.scenarios {
+        sc.suite = t(&sc.suite);
+        sc.file = t(&sc.file);
+        sc.scenario = t(&sc.scenario);
+        for step in &mut sc.steps {
+            step.name = t(&step.name);
+            step.skipped_because = step.skipped_because.as_deref().map(t);
+            step.transport_error = step.transport_error.as_deref().map(t);
+            if let Some(req) = &mut step.request {
+                redact_request(req, &r);
+            }
+            if let Some(resp) = &mut step.response {
+                resp.location = resp.location.as_deref().map(t);
+                resp.body_excerpt = t(&resp.body_excerpt);
+            }
+            for c in &mut step.checks {
+                c.check = t(&c.check);
+                c.pointer = c.pointer.as_deref().map(t);
+                c.expected = t(&c.expected);
+                c.actual = t(&c.actual);
+                c.note = c.note.as_deref().map(t);
+            }
+        }
+    }
+    out
+}
+
+fn redact_request(req: &mut RequestSummary, r: &Redactor) {
+    req.method = r.text(&req.method);
+    req.url = r.text(&req.url);
+    for (name, value) in &mut req.headers {
+        *value = r.header(name, value);
+    }
+    req.body = req.body.as_ref().map(|b| r.json(b));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_json_and_junit_specs() {
+        assert_eq!(
+            ReportSpec::parse("json=out/report.json").ok(),
+            Some(ReportSpec {
+                kind: ReportKind::Json,
+                path: PathBuf::from("out/report.json"),
+            })
+        );
+        // Only the first `=` separates: paths may contain one.
+        assert_eq!(
+            ReportSpec::parse("junit=a=b.xml").ok().map(|s| s.path),
+            Some(PathBuf::from("a=b.xml"))
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! The envelope is always checked: every JSON answer of the hosted API is a
+//! success or an error envelope (llms.txt "Expected JSON envelope").
+
+use super::Context;
+use crate::outcome::CheckOutcome;
+use crate::suite::EnvelopeKind;
+
+pub fn check(kind: EnvelopeKind, cx: &Context<'_>) -> Vec<CheckOutcome> {
+    let schema = match kind {
+        EnvelopeKind::None => return Vec::new(),
+        EnvelopeKind::Success => "success-envelope",
+        EnvelopeKind::Error => "error-envelope",
+    };
+    let expected = format!("a {schema}");
+    let body = match &cx.response.json {
+        Ok(body) => body,
+        Err(why) => {
+            let actual = if cx.response.body.is_empty() {
+                "an empty body".to_string()
+            } else {
+                format!(
+                    "a body that is not JSON ({why}): {}",
+                    cx.response.excerpt(120)
+                )
+            };
+            return vec![CheckOutcome::fail("envelope", Some(""), expected, actual)];
+        }
+    };
+    match cx.contract.validate(schema, body) {
+        Ok(violations) if violations.is_empty() => {
+            vec![CheckOutcome::pass("envelope", Some(""), expected)]
+        }
+        Ok(violations) => violations
+            .into_iter()
+            .map(|v| CheckOutcome::fail("envelope", Some(&v.pointer), expected.clone(), v.message))
+            .collect(),
+        Err(e) => vec![CheckOutcome::fail(
+            "envelope",
+            Some(""),
+            expected,
+            e.to_string(),
+        )],
+    }
+}

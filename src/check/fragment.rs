@@ -1,0 +1,171 @@
+//! `fragment_preserved`: the check this project exists for. Stripe Checkout
+//! cannot load without the `#...` fragment of its URLs; release 0.1.8 of the
+//! client dropped it and live payments broke.
+
+use serde_json::Value;
+use url::Url;
+
+use super::{Context, show};
+pub use crate::contract::FragmentPolicy;
+use crate::outcome::CheckOutcome;
+
+const CHECK: &str = "fragment_preserved";
+pub const STRIPE_CHECKOUT_HOST: &str = "checkout.stripe.com";
+
+/// Splits a URL as written at its first `#`: the part before, and the fragment.
+pub fn split_fragment(raw: &str) -> (&str, Option<&str>) {
+    match raw.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (raw, None),
+    }
+}
+
+/// Names the difference between two URLs in plain words.
+pub fn describe_difference(expected: &str, actual: &str) -> String {
+    let (eb, ef) = split_fragment(expected);
+    let (ab, af) = split_fragment(actual);
+    let what = if eb == ab {
+        match (ef, af) {
+            (Some(e), None | Some("")) if !e.is_empty() => "fragment removed",
+            (None | Some(""), Some(_)) => "fragment added",
+            _ => "fragment altered",
+        }
+    } else if ef == af {
+        "URL altered before the fragment"
+    } else {
+        "URL altered"
+    };
+    what.to_string()
+}
+
+pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
+    let expected_url = "a Stripe Checkout URL";
+    let raw = match cx.response.at(pointer) {
+        Some(Value::String(s)) => s.as_str(),
+        Some(other) => return CheckOutcome::fail(CHECK, Some(pointer), expected_url, show(other)),
+        None => {
+            return CheckOutcome::fail(
+                CHECK,
+                Some(pointer),
+                expected_url,
+                "nothing at this pointer",
+            );
+        }
+    };
+    let parsed = match Url::parse(raw) {
+        Ok(u) => u,
+        Err(e) => {
+            return CheckOutcome::fail(CHECK, Some(pointer), expected_url, raw)
+                .with_note(format!("not a URL: {e}"));
+        }
+    };
+    if parsed.host_str() != Some(STRIPE_CHECKOUT_HOST) {
+        return handoff_in_place_of_stripe_url(pointer, raw, cx);
+    }
+
+    if let Some((name, earlier)) = earlier_capture(raw, cx) {
+        if earlier != raw && !(cx.policy == FragmentPolicy::Stripped && same_base(earlier, raw)) {
+            let note = format!(
+                "{}; the same URL was captured earlier as ${{{name}}}",
+                describe_difference(earlier, raw)
+            );
+            return CheckOutcome::fail(CHECK, Some(pointer), earlier, raw).with_note(note);
+        }
+    }
+    let has_fragment = parsed.fragment().is_some_and(|f| !f.is_empty());
+    match (cx.policy, has_fragment) {
+        (FragmentPolicy::Required, true) => CheckOutcome::pass(CHECK, Some(pointer), raw),
+        (FragmentPolicy::Required, false) => CheckOutcome::fail(
+            CHECK,
+            Some(pointer),
+            "the full Stripe Checkout URL, with its non-empty #fragment",
+            raw,
+        )
+        .with_note("fragment removed: Stripe Checkout cannot load without it"),
+        (FragmentPolicy::Stripped, false) => CheckOutcome::pass(CHECK, Some(pointer), raw)
+            .with_note(format!(
+                "contract {} describes fragment-stripped URLs",
+                cx.contract.version()
+            )),
+        (FragmentPolicy::Stripped, true) => CheckOutcome::fail(
+            CHECK,
+            Some(pointer),
+            format!(
+                "a fragment-stripped URL, as contract {} describes",
+                cx.contract.version()
+            ),
+            raw,
+        ),
+    }
+}
+
+/// `checkout_compact_url` may carry the short handoff URL instead of a
+/// Stripe URL; that is allowed only when it is this object's handoff URL.
+fn handoff_in_place_of_stripe_url(pointer: &str, raw: &str, cx: &Context<'_>) -> CheckOutcome {
+    let sibling = match pointer.rsplit_once('/') {
+        Some((parent, _)) => format!("{parent}/checkout_handoff_url"),
+        None => "/checkout_handoff_url".to_string(),
+    };
+    if sibling != pointer && cx.response.at(&sibling).and_then(Value::as_str) == Some(raw) {
+        CheckOutcome::pass(CHECK, Some(pointer), raw)
+            .with_note("the handoff URL, which the contract allows here")
+    } else {
+        CheckOutcome::fail(
+            CHECK,
+            Some(pointer),
+            format!("a URL on {STRIPE_CHECKOUT_HOST} (or this object's checkout_handoff_url)"),
+            raw,
+        )
+    }
+}
+
+fn same_base(a: &str, b: &str) -> bool {
+    split_fragment(a).0 == split_fragment(b).0
+}
+
+/// An earlier captured value for the same URL (same text before `#`):
+/// the exact same value if there is one, else the first.
+fn earlier_capture<'v>(raw: &str, cx: &'v Context<'_>) -> Option<(&'v str, &'v str)> {
+    let mut first = None;
+    for (name, value) in cx.vars.iter() {
+        let Some(s) = value.as_str() else { continue };
+        if s == raw {
+            return Some((name, s));
+        }
+        if first.is_none() && same_base(s, raw) {
+            first = Some((name.as_str(), s));
+        }
+    }
+    first
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_are_named() {
+        let full = "https://checkout.stripe.com/c/pay/cs_test_1#fidabc";
+        let bare = "https://checkout.stripe.com/c/pay/cs_test_1";
+        assert_eq!(describe_difference(full, bare), "fragment removed");
+        assert_eq!(
+            describe_difference(full, &format!("{bare}#")),
+            "fragment removed"
+        );
+        assert_eq!(
+            describe_difference(full, &format!("{bare}#fidxyz")),
+            "fragment altered"
+        );
+        assert_eq!(describe_difference(bare, full), "fragment added");
+        assert_eq!(
+            describe_difference(full, "https://checkout.stripe.com/c/pay/cs_test_2#fidabc"),
+            "URL altered before the fragment"
+        );
+    }
+
+    #[test]
+    fn split_at_first_hash() {
+        assert_eq!(split_fragment("a#b#c"), ("a", Some("b#c")));
+        assert_eq!(split_fragment("a"), ("a", None));
+    }
+}

@@ -1,0 +1,20 @@
+use regex::Regex;
+
+use super::{Context, show};
+use crate::outcome::CheckOutcome;
+
+pub fn check(pointer: &str, re: &Regex, cx: &Context<'_>) -> CheckOutcome {
+    let expected = format!("a string matching /{}/", re.as_str());
+    match cx.response.at(pointer) {
+        Some(serde_json::Value::String(s)) if re.is_match(s) => {
+            CheckOutcome::pass("matches", Some(pointer), expected)
+        }
+        Some(other) => CheckOutcome::fail("matches", Some(pointer), expected, show(other)),
+        None => CheckOutcome::fail(
+            "matches",
+            Some(pointer),
+            expected,
+            "nothing at this pointer",
+        ),
+    }
+}

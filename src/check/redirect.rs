@@ -1,0 +1,43 @@
+//! `redirects_to`: a handoff URL must redirect to the full Stripe URL, byte
+//! for byte. Requests never follow redirects, so the `Location` is seen as sent.
+
+use super::Context;
+use super::fragment::{FragmentPolicy, describe_difference, split_fragment};
+use crate::outcome::CheckOutcome;
+
+const CHECK: &str = "redirects_to";
+
+pub fn check(target: &str, cx: &Context<'_>) -> CheckOutcome {
+    let expected = cx.vars.text(target);
+    let status = cx.response.status;
+    if !(300..400).contains(&status) {
+        return CheckOutcome::fail(
+            CHECK,
+            None,
+            format!("a 30x redirect to {expected}"),
+            format!("status {status}"),
+        );
+    }
+    let Some(location) = cx.response.location.as_deref() else {
+        return CheckOutcome::fail(
+            CHECK,
+            None,
+            expected,
+            format!("status {status} without a Location header"),
+        );
+    };
+    if location == expected {
+        return CheckOutcome::pass(CHECK, None, expected);
+    }
+    if cx.policy == FragmentPolicy::Stripped
+        && split_fragment(location).0 == split_fragment(&expected).0
+    {
+        return CheckOutcome::pass(CHECK, None, expected).with_note(format!(
+            "contract {} describes fragment-stripped URLs; compared without the fragment",
+            cx.contract.version()
+        ));
+    }
+    let note = describe_difference(&expected, location);
+    CheckOutcome::fail(CHECK, None, expected, location)
+        .with_note(format!("Location header: {note}"))
+}

@@ -1,0 +1,108 @@
+//! HTTP execution: one reqwest client per run (connection reuse), no
+//! redirect following (checks see `Location` as sent), capped body reads.
+
+use std::time::Duration;
+
+use crate::check::Response;
+
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub json: Option<serde_json::Value>,
+}
+
+pub struct HttpClient {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_body: usize,
+}
+
+impl HttpClient {
+    pub fn new(timeout: Duration, max_body: usize) -> crate::Result<HttpClient> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("conform/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| crate::Error::Usage(format!("cannot build the HTTP client: {e}")))?;
+        Ok(HttpClient {
+            client,
+            timeout,
+            max_body,
+        })
+    }
+
+    /// Sends one request. `Err` is a transport-level failure, in plain words.
+    pub async fn send(&self, req: &HttpRequest) -> Result<Response, String> {
+        match tokio::time::timeout(self.timeout, self.send_inner(req)).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "no complete answer within {}s (--step-timeout)",
+                self.timeout.as_secs_f64()
+            )),
+        }
+    }
+
+    async fn send_inner(&self, req: &HttpRequest) -> Result<Response, String> {
+        let mut builder = self.client.request(req.method.clone(), &req.url);
+        for (name, value) in &req.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(json) = &req.json {
+            builder = builder.json(json);
+        }
+        let mut resp = builder.send().await.map_err(|e| transport_words(&e))?;
+        let status = resp.status().as_u16();
+        let header = |name: reqwest::header::HeaderName| {
+            resp.headers()
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        let location = header(reqwest::header::LOCATION);
+        let content_type = header(reqwest::header::CONTENT_TYPE);
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport_words(&e))? {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(format!(
+                    "the body is larger than {} bytes (--max-body); stopped reading",
+                    self.max_body
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let json = if body.is_empty() {
+            Err("empty body".to_string())
+        } else {
+            serde_json::from_slice(&body).map_err(|e| e.to_string())
+        };
+        Ok(Response {
+            status,
+            location,
+            content_type,
+            body,
+            json,
+        })
+    }
+}
+
+/// reqwest's error chain, flattened to one line people can act on.
+fn transport_words(e: &reqwest::Error) -> String {
+    let mut words = if e.is_connect() {
+        "cannot connect".to_string()
+    } else if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_body() || e.is_decode() {
+        "the answer broke off or is malformed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        words.push_str(": ");
+        words.push_str(&s.to_string());
+        source = s.source();
+    }
+    words
+}

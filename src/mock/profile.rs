@@ -1,0 +1,130 @@
+//! Mock profiles: how the reference server deviates from the current contract.
+
+use serde_json::Value;
+
+use crate::{Error, Result};
+
+/// Which behaviour the reference mock serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// Follows the current (0.1.9) contract.
+    Conformant,
+    /// Reproduces 0.1.8: Stripe Checkout URLs lose their `#...` fragment.
+    Regressed018,
+}
+
+impl Profile {
+    pub const ALL: &'static [Profile] = &[Profile::Conformant, Profile::Regressed018];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Conformant => "conformant",
+            Profile::Regressed018 => "regressed-0.1.8",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Profile> {
+        Profile::ALL
+            .iter()
+            .copied()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+                Error::Usage(format!(
+                    "unknown mock profile `{name}` (known: {})",
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// Applies the profile to an outgoing JSON body, just before it is served.
+    /// Keeping every deviation here means handlers only ever build the
+    /// conformant response.
+    pub(crate) fn shape(self, body: &mut Value) {
+        match self {
+            Profile::Conformant => {}
+            Profile::Regressed018 => strip_checkout_fragments(body),
+        }
+    }
+}
+
+/// Keys whose string values are Stripe Checkout URLs, wherever they nest
+/// (top level, `next`, `payment_attempt`).
+const CHECKOUT_URL_KEYS: &[&str] = &[
+    "checkout_url",
+    "checkout_compact_url",
+    "fallback_checkout_url",
+];
+
+/// The 0.1.8 regression: cut the `#...` fragment off every Stripe Checkout URL.
+fn strip_checkout_fragments(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if let Value::String(url) = child
+                    && CHECKOUT_URL_KEYS.contains(&key.as_str())
+                {
+                    if let Some(hash) = url.find('#') {
+                        url.truncate(hash);
+                    }
+                } else {
+                    strip_checkout_fragments(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_checkout_fragments),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn regressed_strips_every_checkout_url_and_nothing_else() {
+        let mut body = json!({
+            "data": {
+                "checkout_url": "https://checkout.stripe.com/c/pay/cs_1#frag",
+                "checkout_compact_url": "https://checkout.stripe.com/c/pay/cs_1#frag",
+                "checkout_handoff_url": "http://127.0.0.1:1/pay/payatt_1",
+                "note": "keep #this",
+                "next": { "fallback_checkout_url": "https://x/#a", "checkout_compact_url": "https://x/#b" },
+                "payment_attempt": { "checkout_url": "https://x/#c" }
+            }
+        });
+
+        Profile::Regressed018.shape(&mut body);
+
+        let data = &body["data"];
+        assert_eq!(
+            data["checkout_url"],
+            "https://checkout.stripe.com/c/pay/cs_1"
+        );
+        assert_eq!(
+            data["checkout_compact_url"],
+            "https://checkout.stripe.com/c/pay/cs_1"
+        );
+        assert_eq!(
+            data["checkout_handoff_url"],
+            "http://127.0.0.1:1/pay/payatt_1"
+        );
+        assert_eq!(data["note"], "keep #this");
+        assert_eq!(data["next"]["fallback_checkout_url"], "https://x/");
+        assert_eq!(data["next"]["checkout_compact_url"], "https://x/");
+        assert_eq!(data["payment_attempt"]["checkout_url"], "https://x/");
+    }
+
+    #[test]
+    fn parse_round_trips_names_and_rejects_unknown() {
+        for p in Profile::ALL {
+            assert_eq!(Profile::parse(p.name()).ok(), Some(*p));
+        }
+        let err = Profile::parse("x").err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("unknown mock profile `x` (known: conformant, regressed-0.1.8)")
+        );
+    }
+}

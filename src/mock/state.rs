@@ -1,0 +1,267 @@
+//! What the reference mock remembers between requests: quotes, checkout
+//! attempts, receipts, the credit balance and every response it served.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::Served;
+
+pub(crate) const ACTOR_ID: &str = "agt_mock_000001";
+pub(crate) const ORGANIZATION_ID: &str = "org_mock_000001";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PaymentMethod {
+    Fake,
+    StripeCheckout,
+}
+
+impl PaymentMethod {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Fake => "fake",
+            PaymentMethod::StripeCheckout => "stripe_checkout",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<PaymentMethod> {
+        match s {
+            "fake" => Some(PaymentMethod::Fake),
+            "stripe_checkout" => Some(PaymentMethod::StripeCheckout),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pack {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub credits: u64,
+}
+
+pub(crate) const PACKS: &[Pack] = &[
+    Pack {
+        id: "starter-500",
+        name: "Starter",
+        credits: 500,
+    },
+    Pack {
+        id: "builder-2000",
+        name: "Builder",
+        credits: 2000,
+    },
+    Pack {
+        id: "studio-5000",
+        name: "Studio",
+        credits: 5000,
+    },
+];
+pub(crate) const DEFAULT_PACK_ID: &str = "starter-500";
+pub(crate) const MIN_CREDITS: u64 = 1;
+pub(crate) const MAX_CREDITS: u64 = 5000;
+
+pub(crate) fn find_pack(id: &str) -> Option<Pack> {
+    PACKS.iter().copied().find(|p| p.id == id)
+}
+
+/// The terms a quote idempotency key is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QuoteTerms {
+    pub credits: u64,
+    pub pack: Option<Pack>,
+    pub method: PaymentMethod,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Quote {
+    pub id: String,
+    pub terms: QuoteTerms,
+    pub idempotency_key: Option<String>,
+    /// Checkout attempts in creation order; the last one is current.
+    pub attempt_ids: Vec<String>,
+    pub receipt_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Attempt {
+    pub id: String,
+    pub quote_id: String,
+    pub session_id: String,
+    /// The full Stripe URL, fragment included; `/pay/<id>` redirects here.
+    pub checkout_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Receipt {
+    pub id: String,
+    pub quote_id: String,
+    pub credit_event_id: String,
+    pub credits: u64,
+    pub idempotency_key: String,
+    pub balance_after: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    trace: u64,
+    quote: u64,
+    attempt: u64,
+    session: u64,
+    receipt: u64,
+    credit_event: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub base_url: String,
+    pub token: String,
+    counters: Counters,
+    pub quotes: BTreeMap<String, Quote>,
+    pub quote_keys: HashMap<String, String>,
+    pub attempts: BTreeMap<String, Attempt>,
+    pub attempt_keys: HashMap<String, String>,
+    pub receipts: BTreeMap<String, Receipt>,
+    pub purchase_keys: HashMap<String, String>,
+    /// Payment-backed credits granted so far.
+    pub balance: u64,
+    pub served: Vec<Served>,
+}
+
+impl State {
+    pub(crate) fn new(base_url: String, token: String) -> State {
+        State {
+            base_url,
+            token,
+            counters: Counters::default(),
+            quotes: BTreeMap::new(),
+            quote_keys: HashMap::new(),
+            attempts: BTreeMap::new(),
+            attempt_keys: HashMap::new(),
+            receipts: BTreeMap::new(),
+            purchase_keys: HashMap::new(),
+            balance: 0,
+            served: Vec::new(),
+        }
+    }
+
+    /// Trace ids look random but follow the response count, so a
+    /// single-threaded run is reproducible.
+    pub(crate) fn next_trace_id(&mut self) -> String {
+        self.counters.trace += 1;
+        format!("trace_{:016x}", splitmix64(self.counters.trace))
+    }
+
+    pub(crate) fn next_quote_id(&mut self) -> String {
+        self.counters.quote += 1;
+        format!("quote_{:06}", self.counters.quote)
+    }
+
+    pub(crate) fn next_attempt_id(&mut self) -> String {
+        self.counters.attempt += 1;
+        format!("payatt_{:06}", self.counters.attempt)
+    }
+
+    pub(crate) fn next_session_id(&mut self) -> String {
+        self.counters.session += 1;
+        format!("cs_test_{:06}", self.counters.session)
+    }
+
+    pub(crate) fn next_receipt_id(&mut self) -> String {
+        self.counters.receipt += 1;
+        format!("receipt_{:06}", self.counters.receipt)
+    }
+
+    pub(crate) fn next_credit_event_id(&mut self) -> String {
+        self.counters.credit_event += 1;
+        format!("credit_event_{:06}", self.counters.credit_event)
+    }
+
+    pub(crate) fn handoff_url(&self, attempt_id: &str) -> String {
+        format!("{}/pay/{attempt_id}", self.base_url)
+    }
+
+    pub(crate) fn attempt_by_session(&self, session_id: &str) -> Option<&Attempt> {
+        self.attempts.values().find(|a| a.session_id == session_id)
+    }
+}
+
+/// A Stripe-like Checkout URL. Real ones carry a long base64 `#fid...`
+/// fragment with `%2F`/`%2B` escapes that the browser needs; reproducing
+/// its shape is what lets conform notice a client that trims or decodes it.
+pub(crate) fn checkout_url(session_id: &str) -> String {
+    format!(
+        "https://checkout.stripe.com/c/pay/{session_id}#fid{}",
+        fragment_payload(session_id)
+    )
+}
+
+fn fragment_payload(seed: &str) -> String {
+    // A fixed lead-in that encodes to "d/+x" guarantees escapes in every
+    // fragment; the rest is derived from the session id.
+    let mut bytes = vec![0x77, 0xFF, 0xB1];
+    let mut x = fnv1a(seed.as_bytes());
+    while bytes.len() < 72 {
+        x = splitmix64(x);
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    bytes.truncate(72);
+    base64_standard(&bytes)
+        .replace('/', "%2F")
+        .replace('+', "%2B")
+}
+
+fn base64_standard(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_known_vectors() {
+        assert_eq!(base64_standard(b"f"), "Zg==");
+        assert_eq!(base64_standard(b"fo"), "Zm8=");
+        assert_eq!(base64_standard(b"foo"), "Zm9v");
+        assert_eq!(base64_standard(&[0x77, 0xFF, 0xB1]), "d/+x");
+    }
+
+    #[test]
+    fn checkout_url_has_long_escaped_deterministic_fragment() {
+        let url = checkout_url("cs_test_000001");
+        let (_, fragment) = url.split_once('#').unwrap_or_default();
+        assert!(fragment.len() >= 80, "fragment too short: {fragment}");
+        assert!(fragment.starts_with("fidd%2F%2Bx"));
+        assert_eq!(url, checkout_url("cs_test_000001"));
+        assert_ne!(url, checkout_url("cs_test_000002"));
+    }
+}

@@ -1,0 +1,374 @@
+//! The report for people, in the spirit of cargo test and nextest: one line
+//! per scenario, then every failure in full, then a summary line.
+
+use std::fmt::Write as _;
+
+use crate::Result;
+use crate::outcome::{CheckOutcome, RunReport, ScenarioOutcome, Status, StepOutcome};
+use crate::redact::Redactor;
+
+use super::Reporter;
+
+/// Scenario ids longer than this are not padded to, so one long name does
+/// not push every duration off the screen.
+const MAX_NAME_COLUMN: usize = 64;
+
+/// How much of a missing fragment the caret line quotes; the full value is
+/// on the `expected:` line right above it.
+const FRAGMENT_QUOTE_CHARS: usize = 16;
+
+/// Indent of check details, and the width of `expected: ` / `actual:   `.
+const DETAIL_INDENT: usize = 8;
+const LABEL_WIDTH: usize = 10;
+
+#[derive(Debug, Clone)]
+pub struct ConsoleReporter {
+    /// ANSI colors; off for goldens, files and pipes.
+    pub color: bool,
+    redactor: Redactor,
+}
+
+impl ConsoleReporter {
+    pub fn new(redactor: Redactor, color: bool) -> Self {
+        ConsoleReporter { color, redactor }
+    }
+
+    /// Whether stdout wants color: a terminal, and `NO_COLOR` unset or
+    /// empty (https://no-color.org).
+    pub fn color_for_stdout() -> bool {
+        use std::io::IsTerminal as _;
+        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    }
+}
+
+impl Reporter for ConsoleReporter {
+    fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
+        let report = super::redacted(report, &self.redactor);
+        Ok(render(&report, Paint(self.color)).into_bytes())
+    }
+}
+
+fn render(report: &RunReport, p: Paint) -> String {
+    let mut out = String::new();
+    // `writeln!` into a String cannot fail; the results are ignored.
+    let _ = writeln!(
+        out,
+        "{}",
+        p.bold(&format!(
+            "conform {} · contract {} · target {}",
+            report.conform_version, report.contract_version, report.target
+        ))
+    );
+
+    let ids: Vec<String> = report.scenarios.iter().map(ScenarioOutcome::id).collect();
+    let name_width = ids
+        .iter()
+        .map(|id| id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(MAX_NAME_COLUMN);
+    let durations: Vec<String> = report
+        .scenarios
+        .iter()
+        .map(|s| duration(s.duration_ms))
+        .collect();
+    let duration_width = durations.iter().map(String::len).max().unwrap_or(0);
+    for ((sc, id), dur) in report.scenarios.iter().zip(&ids).zip(&durations) {
+        let _ = writeln!(
+            out,
+            "{} {id:<name_width$} {dur:>duration_width$}",
+            scenario_label(sc, p)
+        );
+    }
+
+    let failed: Vec<&ScenarioOutcome> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.status != Status::Passed)
+        .collect();
+    if !failed.is_empty() {
+        let _ = write!(out, "\n{}\n", p.bold("failures:"));
+        for sc in failed {
+            let _ = writeln!(
+                out,
+                "\n{} {}",
+                p.bold(&format!("--- {}", sc.id())),
+                p.dim(&format!("({})", sc.file))
+            );
+            out.push_str(&scenario_details(sc, p));
+        }
+    }
+
+    let s = &report.summary;
+    let mut summary = format!(
+        "summary: {}, {} passed, {} failed · {} · {} · {:.2}s",
+        plural(s.scenarios, "scenario", "scenarios"),
+        s.passed,
+        s.failed,
+        plural(s.checks_failed, "check failed", "checks failed"),
+        plural(s.transport_errors, "transport error", "transport errors"),
+        report.duration_ms as f64 / 1000.0,
+    );
+    if report.interrupted {
+        summary.push_str(" · interrupted, results are partial");
+    }
+    let all_passed = s.failed == 0 && s.transport_errors == 0 && !report.interrupted;
+    let summary = if all_passed {
+        p.green(&summary)
+    } else {
+        p.red(&summary)
+    };
+    let _ = write!(out, "\n{summary}\n");
+    out
+}
+
+/// The full story of one scenario: every step, with failed checks, transport
+/// errors and skip reasons spelled out. Shared with the JUnit failure body.
+pub(crate) fn scenario_details(sc: &ScenarioOutcome, p: Paint) -> String {
+    let mut out = String::new();
+    for step in &sc.steps {
+        step_details(&mut out, step, p);
+    }
+    out
+}
+
+pub(crate) fn step_details(out: &mut String, step: &StepOutcome, p: Paint) {
+    // `index` is the 0-based position in the suite file; people count from 1.
+    let mut line = format!("  step {} `{}`:", step.index + 1, step.name);
+    if step.status == Status::Skipped {
+        let reason = step.skipped_because.as_deref().unwrap_or("not run");
+        let _ = writeln!(out, "{line} {}", p.yellow(&format!("skipped ({reason})")));
+        return;
+    }
+    if let Some(req) = &step.request {
+        let _ = write!(line, " {} {}", req.method, req.url);
+    }
+    match (&step.response, &step.transport_error) {
+        (Some(resp), _) => {
+            let _ = write!(line, " → {}", resp.status);
+        }
+        (None, Some(_)) => line.push_str(" → no response"),
+        (None, None) => {}
+    }
+    let failed: Vec<&CheckOutcome> = step.checks.iter().filter(|c| !c.passed).collect();
+    if step.status == Status::Passed && failed.is_empty() {
+        let _ = writeln!(out, "{line} {}", p.green("· ok"));
+        return;
+    }
+    let _ = writeln!(out, "{line}");
+
+    if let Some(err) = &step.transport_error {
+        let _ = writeln!(out, "    {} could not reach the target: {err}", p.red("✗"));
+    }
+    for check in &failed {
+        check_details(out, check, p);
+    }
+    // The body is what people need to see why a check failed; a transport
+    // error has none worth showing.
+    let excerpt = step.response.as_ref().map(|r| r.body_excerpt.as_str());
+    if let Some(body) = excerpt.filter(|b| !failed.is_empty() && !b.trim().is_empty()) {
+        let _ = writeln!(out, "    {}", p.dim("response body (excerpt):"));
+        for body_line in body.lines() {
+            let _ = writeln!(out, "{:DETAIL_INDENT$}{body_line}", "");
+        }
+    }
+}
+
+fn check_details(out: &mut String, c: &CheckOutcome, p: Paint) {
+    let mut head = format!("{} {}", p.red("✗"), p.bold(&c.check));
+    if let Some(pointer) = &c.pointer {
+        let _ = write!(head, " at {pointer}");
+    }
+    let _ = writeln!(out, "    {head}");
+    value_line(out, "expected:", &c.expected);
+    value_line(out, "actual:", &c.actual);
+    if let Some((column, message)) = fragment_hint(c) {
+        let _ = writeln!(
+            out,
+            "{:width$}{}",
+            "",
+            p.red(&format!("^ {message}")),
+            width = DETAIL_INDENT + LABEL_WIDTH + column
+        );
+    }
+    if let Some(note) = &c.note {
+        let _ = writeln!(out, "{:DETAIL_INDENT$}note: {note}", "");
+    }
+}
+
+/// `expected:`/`actual:` with the full value; later lines of a multi-line
+/// value are aligned under the first.
+fn value_line(out: &mut String, label: &str, value: &str) {
+    let mut lines = value.split('\n');
+    let first = lines.next().unwrap_or_default();
+    let _ = writeln!(out, "{:DETAIL_INDENT$}{label:<LABEL_WIDTH$}{first}", "");
+    for rest in lines {
+        let _ = writeln!(
+            out,
+            "{:width$}{rest}",
+            "",
+            width = DETAIL_INDENT + LABEL_WIDTH
+        );
+    }
+}
+
+/// Where the caret goes under `actual` (in characters) and what it says,
+/// for a URL that lost its `#fragment` — the 0.1.8 Stripe Checkout bug.
+fn fragment_hint(c: &CheckOutcome) -> Option<(usize, String)> {
+    let (expected, actual) = (c.expected.as_str(), c.actual.as_str());
+    let lost_suffix = expected
+        .strip_prefix(actual)
+        .is_some_and(|rest| rest.starts_with('#'));
+    let about_fragment = c.check == "fragment_preserved"
+        || c.note
+            .as_deref()
+            .is_some_and(|n| n.contains("fragment removed"))
+        || lost_suffix;
+    // Only a one-line URL can be pointed into.
+    if !about_fragment || actual.contains('\n') || !actual.contains("://") {
+        return None;
+    }
+    let fragment = expected.find('#').map(|i| quote_fragment(&expected[i..]));
+    let column_of = |byte: usize| actual[..byte].chars().count();
+
+    if let Some(i) = actual.find('#') {
+        let message = match &fragment {
+            Some(f) => format!("fragment differs from here (expected `{f}`)"),
+            None => "unexpected fragment here".to_string(),
+        };
+        return Some((column_of(i), message));
+    }
+    if let Some(i) = actual.find("%23") {
+        let message = match &fragment {
+            Some(f) => format!("`#` percent-encoded as `%23` here: fragment `{f}` lost"),
+            None => "`#` percent-encoded as `%23` here".to_string(),
+        };
+        return Some((column_of(i), message));
+    }
+    let message = match &fragment {
+        Some(f) => format!("fragment `{f}` missing here"),
+        None => "`#fragment` missing here".to_string(),
+    };
+    Some((actual.chars().count(), message))
+}
+
+fn quote_fragment(fragment: &str) -> String {
+    if fragment.chars().count() <= FRAGMENT_QUOTE_CHARS {
+        fragment.to_string()
+    } else {
+        let head: String = fragment.chars().take(FRAGMENT_QUOTE_CHARS).collect();
+        format!("{head}…")
+    }
+}
+
+fn scenario_label(sc: &ScenarioOutcome, p: Paint) -> String {
+    let has_transport_error = sc.steps.iter().any(|s| s.transport_error.is_some());
+    match sc.status {
+        Status::Passed => p.green("PASS "),
+        Status::Skipped => p.yellow("SKIP "),
+        // A scenario that only failed to reach the target is not a contract
+        // violation; say so, the way nextest tells a crash from a failure.
+        Status::Failed if has_transport_error && sc.failed_checks().next().is_none() => {
+            p.red("ERROR")
+        }
+        Status::Failed => p.red("FAIL "),
+    }
+}
+
+fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        format!("{:.2}s", ms as f64 / 1000.0)
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// ANSI styling that is a no-op when off, so layout code is written once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Paint(pub(crate) bool);
+
+impl Paint {
+    fn wrap(self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn dim(self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn red(self, s: &str) -> String {
+        self.wrap("1;31", s)
+    }
+    fn green(self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    fn yellow(self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(check: &str, expected: &str, actual: &str) -> CheckOutcome {
+        CheckOutcome::fail(check, Some("/data/checkout_url"), expected, actual)
+    }
+
+    #[test]
+    fn caret_points_at_the_end_of_a_url_that_lost_its_fragment() {
+        let c = check(
+            "fragment_preserved",
+            "https://checkout.stripe.com/c/pay/cs_1#fidabc",
+            "https://checkout.stripe.com/c/pay/cs_1",
+        );
+        let (column, message) = fragment_hint(&c).unwrap();
+        assert_eq!(column, "https://checkout.stripe.com/c/pay/cs_1".len());
+        assert_eq!(message, "fragment `#fidabc` missing here");
+    }
+
+    #[test]
+    fn prefix_rule_applies_to_any_check() {
+        let c = check("equals", "https://x.test/a#frag", "https://x.test/a");
+        assert!(fragment_hint(&c).is_some());
+        let c = check("equals", "https://x.test/a?b", "https://x.test/a");
+        assert!(fragment_hint(&c).is_none());
+    }
+
+    #[test]
+    fn percent_encoded_hash_is_pointed_at() {
+        let c = check(
+            "fragment_preserved",
+            "https://x.test/a#frag",
+            "https://x.test/a%23frag",
+        );
+        let (column, message) = fragment_hint(&c).unwrap();
+        assert_eq!(column, "https://x.test/a".len());
+        assert!(message.contains("%23"), "{message}");
+    }
+
+    #[test]
+    fn long_fragments_are_shortened_in_the_caret_line_only() {
+        let long = format!("#{}", "f".repeat(40));
+        assert_eq!(
+            quote_fragment(&long).chars().count(),
+            FRAGMENT_QUOTE_CHARS + 1
+        );
+        assert_eq!(quote_fragment("#short"), "#short");
+    }
+
+    #[test]
+    fn non_url_values_get_no_caret() {
+        let c = check("fragment_preserved", "https://x.test/a#f", "");
+        assert!(fragment_hint(&c).is_none());
+    }
+}

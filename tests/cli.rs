@@ -1,0 +1,287 @@
+//! End-to-end: the `conform` binary as a new user runs it.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+fn conform(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args(args)
+        .env_remove("IMAGE_SKILL_TOKEN")
+        .output()
+        .expect("conform runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Every Stripe Checkout URL field whose fragment 0.1.8 stripped.
+const FRAGMENT_FIELDS: &[&str] = &[
+    "/data/checkout_url",
+    "/data/checkout_compact_url",
+    "/data/next/fallback_checkout_url",
+];
+
+#[test]
+fn default_run_passes_every_shipped_scenario_against_the_embedded_mock() {
+    let listed = conform(&["run", "--list"]);
+    assert_eq!(listed.status.code(), Some(0), "{}", stderr(&listed));
+    let scenarios: Vec<String> = stdout(&listed).lines().map(str::to_string).collect();
+    assert!(
+        scenarios.len() >= 12,
+        "expected the shipped scenarios, got {scenarios:?}"
+    );
+
+    let run = conform(&["run"]);
+    let out = stdout(&run);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "conformant mock must pass:\n{out}{}",
+        stderr(&run)
+    );
+    for id in &scenarios {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("PASS") && l.contains(id.as_str())),
+            "scenario {id} not reported as passing:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn regressed_mock_fails_naming_every_stripped_fragment_field() {
+    let run = conform(&["run", "--mock", "regressed-0.1.8"]);
+    let out = stdout(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}{}", stderr(&run));
+    for field in FRAGMENT_FIELDS {
+        assert!(
+            out.contains(&format!("fragment_preserved at {field}")),
+            "the failure must name {field}:\n{out}"
+        );
+    }
+    assert!(out.contains("fragment removed"), "{out}");
+    // Scenarios that never touch Stripe URLs still pass.
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("PASS") && l.contains("credits-catalog/")),
+        "{out}"
+    );
+}
+
+#[test]
+fn regressed_mock_passes_the_0_1_8_contract_it_implements() {
+    let run = conform(&["run", "--mock", "regressed-0.1.8", "--contract", "0.1.8"]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+}
+
+#[test]
+fn conformant_mock_fails_the_0_1_8_contract() {
+    let run = conform(&[
+        "run",
+        "--contract",
+        "0.1.8",
+        "--filter",
+        "checkout-fragments",
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", stdout(&run));
+}
+
+#[test]
+fn reports_are_written_after_a_failing_run_and_carry_the_failures() {
+    let dir = out_dir("reports_after_failure");
+    let json_path = dir.join("nested/report.json");
+    let junit_path = dir.join("junit.xml");
+    let run = conform(&[
+        "run",
+        "--mock",
+        "regressed-0.1.8",
+        "--report",
+        &format!("json={}", json_path.display()),
+        "--report",
+        &format!("junit={}", junit_path.display()),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json report written"))
+            .expect("json report parses");
+    assert_eq!(json["format"], 1);
+    assert_eq!(json["target"], "mock:regressed-0.1.8");
+    assert!(json["summary"]["failed"].as_u64().unwrap_or(0) > 0);
+    let failed_pointers: Vec<String> = json["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["steps"].as_array().cloned().unwrap_or_default())
+        .flat_map(|st| st["checks"].as_array().cloned().unwrap_or_default())
+        .filter(|c| c["passed"] == false && c["check"] == "fragment_preserved")
+        .filter_map(|c| c["pointer"].as_str().map(str::to_string))
+        .collect();
+    for field in FRAGMENT_FIELDS {
+        assert!(
+            failed_pointers.iter().any(|p| p == field),
+            "{field} not in {failed_pointers:?}"
+        );
+    }
+
+    let xml = std::fs::read_to_string(&junit_path).expect("junit report written");
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(xml.contains("<failure"), "{xml}");
+    assert!(xml.contains("/data/checkout_url"), "{xml}");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary files left behind: {leftovers:?}"
+    );
+}
+
+/// A `conform mock` child process, killed on drop.
+struct MockProcess {
+    child: Child,
+    base_url: String,
+    token: String,
+}
+
+impl MockProcess {
+    fn start(profile: &str) -> MockProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
+            .args(["mock", "--profile", profile, "--addr", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("conform mock starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let (mut base_url, mut token) = (String::new(), String::new());
+        while base_url.is_empty() || token.is_empty() {
+            let line = lines
+                .next()
+                .expect("mock prints its address")
+                .expect("line");
+            if let Some(v) = line.strip_prefix("base_url=") {
+                base_url = v.to_string();
+            } else if let Some(v) = line.strip_prefix("token=") {
+                token = v.to_string();
+            }
+        }
+        MockProcess {
+            child,
+            base_url,
+            token,
+        }
+    }
+}
+
+impl Drop for MockProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn live_server_path_is_the_same_code_as_the_embedded_mock() {
+    let mock = MockProcess::start("conformant");
+    let dir = out_dir("live_server_path");
+    let report = dir.join("report.json");
+    let junit = dir.join("junit.xml");
+    let run = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args(["run", "--base-url", &mock.base_url])
+        .arg("--report")
+        .arg(format!("json={}", report.display()))
+        .arg("--report")
+        .arg(format!("junit={}", junit.display()))
+        .env("IMAGE_SKILL_TOKEN", &mock.token)
+        .output()
+        .expect("conform runs");
+    let out = stdout(&run);
+    assert_eq!(run.status.code(), Some(0), "{out}{}", stderr(&run));
+    assert!(out.contains(&mock.base_url), "the target is named: {out}");
+
+    // The token is never shown, in any output.
+    let json = std::fs::read_to_string(&report).expect("report");
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    for (what, text) in [
+        ("stdout", &out),
+        ("stderr", &stderr(&run)),
+        ("json", &json),
+        ("junit", &xml),
+    ] {
+        assert!(!text.contains(&mock.token), "the token leaked into {what}");
+    }
+    assert!(
+        json.contains("Bearer ***"),
+        "Authorization is shown redacted"
+    );
+}
+
+#[test]
+fn live_regressed_server_fails_the_fragment_scenarios() {
+    let mock = MockProcess::start("regressed-0.1.8");
+    let token_file = out_dir("token_file").join("token");
+    std::fs::write(&token_file, format!("{}\n", mock.token)).expect("token file");
+    let run = conform(&[
+        "run",
+        "--base-url",
+        &mock.base_url,
+        "--token-file",
+        token_file.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(run.status.code(), Some(1), "{}", stdout(&run));
+    assert!(stdout(&run).contains("fragment_preserved at /data/checkout_url"));
+}
+
+#[test]
+fn unreachable_base_url_exits_3_and_still_reports() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let dir = out_dir("unreachable");
+    let report = dir.join("report.json");
+    let run = conform(&[
+        "run",
+        "--base-url",
+        &format!("http://127.0.0.1:{port}"),
+        "--filter",
+        "credits-catalog",
+        "--report",
+        &format!("json={}", report.display()),
+    ]);
+    let out = stdout(&run);
+    assert_eq!(run.status.code(), Some(3), "{out}{}", stderr(&run));
+    assert!(out.contains("cannot connect"), "{out}");
+    assert!(!stderr(&run).contains("panicked"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("parses");
+    assert_eq!(json["summary"]["transport_errors"], 2);
+}
+
+#[test]
+fn version_and_help_work() {
+    let v = conform(&["--version"]);
+    assert_eq!(v.status.code(), Some(0));
+    assert!(stdout(&v).starts_with("conform "));
+}

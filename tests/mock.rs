@@ -1,0 +1,1063 @@
+//! The reference mock, driven over HTTP the way conform's executor drives a
+//! real target.
+
+use conform::Error;
+use conform::mock::{MockServer, Profile};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Target {
+    server: MockServer,
+    client: reqwest::Client,
+}
+
+/// Which way a request authenticates.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    Token,
+    None,
+    Header(&'a str),
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: Option<String>,
+    location: Option<String>,
+    text: String,
+    json: Value,
+}
+
+impl Target {
+    async fn start(profile: Profile) -> Target {
+        let server = MockServer::start(profile, None)
+            .await
+            .expect("mock should start on an ephemeral port");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("reqwest client");
+        Target { server, client }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        auth: Auth<'_>,
+        body: Option<&str>,
+    ) -> Reply {
+        let url = format!("{}{path_and_query}", self.server.base_url());
+        let mut request = self.client.request(method, url);
+        match auth {
+            Auth::Token => request = request.bearer_auth(self.server.token()),
+            Auth::None => {}
+            Auth::Header(value) => request = request.header("authorization", value),
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("mock should answer");
+        let status = response.status();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().expect("ascii header").to_string())
+        };
+        let content_type = header("content-type");
+        let location = header("location");
+        let text = response.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            content_type,
+            location,
+            text,
+            json,
+        }
+    }
+
+    async fn get(&self, path_and_query: &str) -> Reply {
+        self.send(reqwest::Method::GET, path_and_query, Auth::Token, None)
+            .await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(
+            reqwest::Method::POST,
+            path,
+            Auth::Token,
+            Some(&body.to_string()),
+        )
+        .await
+    }
+
+    async fn quote(&self, body: Value) -> Value {
+        let reply = self.post("/v1/credit-quotes", body).await;
+        assert_eq!(reply.status, StatusCode::OK, "quote failed: {}", reply.text);
+        reply.json["data"].clone()
+    }
+
+    async fn checkout(&self, quote_id: &str, key: &str) -> Value {
+        let reply = self
+            .post(
+                "/v1/credit-purchases/stripe-checkout-sessions",
+                json!({ "quote_id": quote_id, "idempotency_key": key }),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "checkout session failed: {}",
+            reply.text
+        );
+        reply.json["data"].clone()
+    }
+
+    async fn balance(&self) -> u64 {
+        let reply = self.get("/v1/quota").await;
+        reply.json["data"]["credits"]["balance"]
+            .as_u64()
+            .expect("quota reports a numeric balance")
+    }
+}
+
+fn assert_success(reply: &Reply, command: &str) {
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{command} failed: {}",
+        reply.text
+    );
+    assert_eq!(reply.content_type.as_deref(), Some("application/json"));
+    let body = &reply.json;
+    assert_eq!(body["ok"], true);
+    assert_eq!(body["command"], command);
+    assert_trace_id(body);
+    assert_eq!(body["warnings"], json!([]));
+    assert_eq!(body["error"], Value::Null);
+    assert!(body["data"].is_object(), "{command}: data is not an object");
+}
+
+fn assert_error(reply: &Reply, status: u16, command: &str, code: &str) {
+    assert_eq!(
+        reply.status.as_u16(),
+        status,
+        "expected {code}, got: {}",
+        reply.text
+    );
+    assert_eq!(reply.content_type.as_deref(), Some("application/json"));
+    let body = &reply.json;
+    assert_eq!(body["ok"], false);
+    assert_eq!(body["command"], command);
+    assert_trace_id(body);
+    assert_eq!(body["actor"], Value::Null);
+    assert_eq!(body["data"], Value::Null);
+    assert_eq!(body["warnings"], json!([]));
+    assert_eq!(body["error"]["code"], code);
+    assert_eq!(body["error"]["retryable"], false);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "error without a message: {}",
+        reply.text
+    );
+}
+
+fn assert_trace_id(body: &Value) {
+    let trace = body["trace_id"].as_str().expect("trace_id is a string");
+    let hex = trace.strip_prefix("trace_").expect("trace_ prefix");
+    assert_eq!(hex.len(), 16, "trace id {trace}");
+    assert!(
+        hex.chars().all(|c| c.is_ascii_hexdigit()),
+        "trace id {trace}"
+    );
+}
+
+fn fragment(url: &Value) -> Option<String> {
+    url.as_str()
+        .expect("checkout URL is a string")
+        .split_once('#')
+        .map(|(_, f)| f.to_string())
+}
+
+const CHECKOUT_URL_PATHS: &[&str] = &[
+    "/checkout_url",
+    "/checkout_compact_url",
+    "/next/checkout_compact_url",
+    "/next/fallback_checkout_url",
+];
+
+const STATUS_URL_PATHS: &[&str] = &[
+    "/payment_attempt/checkout_url",
+    "/payment_attempt/checkout_compact_url",
+    "/next/checkout_compact_url",
+];
+
+#[test]
+fn profiles_have_stable_names() {
+    // Arrange
+    let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+
+    // Act
+    let parsed: Vec<Profile> = names
+        .iter()
+        .map(|n| Profile::parse(n).expect("known profile"))
+        .collect();
+    let unknown = Profile::parse("nope").expect_err("unknown profile is rejected");
+
+    // Assert
+    assert_eq!(names, ["conformant", "regressed-0.1.8"]);
+    assert_eq!(parsed, Profile::ALL);
+    assert!(matches!(unknown, Error::Usage(_)));
+    assert_eq!(
+        unknown.to_string(),
+        "unknown mock profile `nope` (known: conformant, regressed-0.1.8)"
+    );
+}
+
+#[tokio::test]
+async fn start_gives_a_loopback_base_url_and_a_restricted_token() {
+    for &profile in Profile::ALL {
+        // Act
+        let target = Target::start(profile).await;
+        let custom = MockServer::start_with_token(profile, None, "isk_r_given".to_string())
+            .await
+            .expect("mock starts with a given token");
+
+        // Assert
+        let base = target.server.base_url();
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        assert!(!base.ends_with('/'));
+        let hex = target
+            .server
+            .token()
+            .strip_prefix("isk_r_mock_")
+            .expect("token prefix");
+        assert_eq!(hex.len(), 32);
+        assert!(hex.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(target.server.profile(), profile);
+        assert_eq!(custom.token(), "isk_r_given");
+        assert_ne!(custom.base_url(), base);
+    }
+}
+
+#[tokio::test]
+async fn public_endpoints_answer_without_auth_and_without_actor() {
+    for &profile in Profile::ALL {
+        // Arrange
+        let target = Target::start(profile).await;
+
+        for (path, command) in [
+            ("/healthz", "healthz"),
+            ("/v1/payment-methods", "credits methods"),
+            ("/v1/credit-packs", "credits packs list"),
+        ] {
+            // Act
+            let reply = target
+                .send(reqwest::Method::GET, path, Auth::None, None)
+                .await;
+
+            // Assert
+            assert_success(&reply, command);
+            assert_eq!(reply.json["actor"], Value::Null, "{path} has an actor");
+        }
+
+        let health = target.get("/healthz").await;
+        assert_eq!(health.json["data"], json!({ "status": "ok" }));
+
+        let methods = target.get("/v1/payment-methods").await.json["data"].clone();
+        assert_eq!(
+            methods["contract_version"],
+            "image-skill.payment-methods.v1"
+        );
+        let ids: Vec<&str> = methods["methods"]
+            .as_array()
+            .expect("methods list")
+            .iter()
+            .map(|m| m["method_id"].as_str().expect("method_id"))
+            .collect();
+        assert_eq!(ids, ["fake", "stripe_checkout"]);
+        assert_eq!(methods["methods"][1]["live_money"], true);
+        assert_eq!(methods["methods"][1]["requires_browser"], true);
+
+        let packs = target.get("/v1/credit-packs").await.json["data"].clone();
+        let pack_ids: Vec<&str> = packs["packs"]
+            .as_array()
+            .expect("packs list")
+            .iter()
+            .map(|p| p["pack_id"].as_str().expect("pack_id"))
+            .collect();
+        assert_eq!(pack_ids, ["starter-500", "builder-2000", "studio-5000"]);
+        assert_eq!(packs["default_pack_id"], "starter-500");
+        assert_eq!(
+            packs["custom_quotes"],
+            json!({ "supported": true, "min_credits": 1, "max_credits": 5000 })
+        );
+    }
+}
+
+#[tokio::test]
+async fn whoami_and_quota_describe_the_restricted_agent() {
+    for &profile in Profile::ALL {
+        // Arrange
+        let target = Target::start(profile).await;
+
+        // Act
+        let whoami = target.get("/v1/whoami").await;
+        let quota = target.get("/v1/quota").await;
+
+        // Assert
+        assert_success(&whoami, "whoami");
+        assert_success(&quota, "usage quota");
+        let actor = &whoami.json["actor"];
+        assert_eq!(actor["actor_type"], "agent");
+        assert_eq!(actor["claim_state"], "unclaimed");
+        assert!(
+            actor["actor_id"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("agt_"))
+        );
+        assert!(
+            actor["organization_id"]
+                .as_str()
+                .is_some_and(|o| o.starts_with("org_"))
+        );
+        let data = &whoami.json["data"];
+        assert_eq!(data["actor_id"], actor["actor_id"]);
+        assert_eq!(data["token_class"], "restricted_agent");
+        assert!(data["grants"].as_array().is_some_and(|g| !g.is_empty()));
+        assert_eq!(quota.json["data"]["credits"]["balance"], 0);
+        assert!(quota.json["data"]["jobs"].is_object());
+    }
+}
+
+#[tokio::test]
+async fn protected_endpoints_reject_missing_and_invalid_tokens() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let protected = [
+        (reqwest::Method::GET, "/v1/whoami", "whoami"),
+        (reqwest::Method::GET, "/v1/quota", "usage quota"),
+        (reqwest::Method::POST, "/v1/credit-quotes", "credits quote"),
+        (
+            reqwest::Method::POST,
+            "/v1/credit-purchases/stripe-checkout-sessions",
+            "credits buy",
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/credit-purchases/status?quote_id=quote_000001",
+            "credits status",
+        ),
+        (
+            reqwest::Method::POST,
+            "/v1/credit-purchases",
+            "credits fake-purchase",
+        ),
+    ];
+
+    for (method, path, command) in protected {
+        // Act
+        let missing = target.send(method.clone(), path, Auth::None, None).await;
+        let wrong = target
+            .send(
+                method.clone(),
+                path,
+                Auth::Header("Bearer isk_r_not_this_one"),
+                None,
+            )
+            .await;
+        let malformed = target
+            .send(
+                method.clone(),
+                path,
+                Auth::Header(target.server.token()),
+                None,
+            )
+            .await;
+
+        // Assert
+        assert_error(&missing, 401, command, "AUTH_REQUIRED");
+        assert_error(&wrong, 401, command, "AUTH_INVALID");
+        assert_error(&malformed, 401, command, "AUTH_INVALID");
+    }
+}
+
+#[tokio::test]
+async fn quotes_follow_the_requested_terms() {
+    for &profile in Profile::ALL {
+        // Arrange
+        let target = Target::start(profile).await;
+
+        // Act
+        let fake = target
+            .quote(json!({ "credits": 10, "idempotency_key": "quote-run-001" }))
+            .await;
+        let stripe = target
+            .quote(json!({ "pack_id": "starter-500", "payment_method": "stripe_checkout" }))
+            .await;
+
+        // Assert
+        assert_eq!(
+            fake,
+            json!({
+                "quote_id": "quote_000001",
+                "state": "created",
+                "credits": 10,
+                "price_amount_cents": 10,
+                "currency": "USD",
+                "expires_at": "2026-05-08T20:00:00.000Z",
+                "accepted_payment_method": "fake",
+                "idempotency_key": "quote-run-001",
+                "pack_id": null,
+                "pack": null,
+                "live_money": false
+            })
+        );
+        assert_eq!(stripe["quote_id"], "quote_000002");
+        assert_eq!(stripe["credits"], 500);
+        assert_eq!(stripe["price_amount_cents"], 500);
+        assert_eq!(stripe["accepted_payment_method"], "stripe_checkout");
+        assert_eq!(stripe["idempotency_key"], Value::Null);
+        assert_eq!(stripe["pack_id"], "starter-500");
+        assert_eq!(stripe["pack"]["name"], "Starter");
+        assert_eq!(stripe["live_money"], true);
+    }
+}
+
+#[tokio::test]
+async fn quote_idempotency_replays_same_terms_and_rejects_new_terms() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let first = target
+        .quote(json!({ "credits": 10, "idempotency_key": "k1" }))
+        .await;
+
+    // Act
+    let replay = target
+        .post(
+            "/v1/credit-quotes",
+            json!({ "credits": 10, "idempotency_key": "k1" }),
+        )
+        .await;
+    let conflict = target
+        .post(
+            "/v1/credit-quotes",
+            json!({ "credits": 11, "payment_method": "stripe_checkout", "idempotency_key": "k1" }),
+        )
+        .await;
+
+    // Assert
+    assert_success(&replay, "credits quote");
+    assert_eq!(replay.json["data"], first);
+    assert_error(&conflict, 409, "credits quote", "CREDIT_QUOTE_CONFLICT");
+    assert_eq!(
+        conflict.json["error"]["recovery"]["suggested_command"],
+        "image-skill credits quote --credits 11 --payment-method stripe_checkout \
+         --idempotency-key k1-2 --json"
+    );
+}
+
+#[tokio::test]
+async fn quote_requests_are_validated() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let cases = [
+        (r#"{"credits": 0}"#, 400, "INVALID_REQUEST", "credits"),
+        (r#"{"credits": 5001}"#, 400, "INVALID_REQUEST", "credits"),
+        (r#"{"credits": "10"}"#, 400, "INVALID_REQUEST", "credits"),
+        (r#"{"credits": 1.5}"#, 400, "INVALID_REQUEST", "credits"),
+        (r#"{}"#, 400, "INVALID_REQUEST", "pack_id"),
+        (
+            r#"{"credits": 10, "pack_id": "starter-500"}"#,
+            400,
+            "INVALID_REQUEST",
+            "pack_id",
+        ),
+        (
+            r#"{"credits": 10, "card_number": "4242"}"#,
+            400,
+            "INVALID_REQUEST",
+            "card_number",
+        ),
+        (
+            r#"{"credits": 10, "payment_method": "cash"}"#,
+            400,
+            "INVALID_REQUEST",
+            "payment_method",
+        ),
+        (
+            r#"{"pack_id": "mega-9000"}"#,
+            404,
+            "CREDIT_PACK_NOT_FOUND",
+            "mega-9000",
+        ),
+        (r#"{"credits": 10,"#, 400, "INVALID_JSON", "JSON"),
+        (r#"[10]"#, 400, "INVALID_REQUEST", "object"),
+    ];
+
+    for (body, status, code, named) in cases {
+        // Act
+        let reply = target
+            .send(
+                reqwest::Method::POST,
+                "/v1/credit-quotes",
+                Auth::Token,
+                Some(body),
+            )
+            .await;
+
+        // Assert
+        assert_error(&reply, status, "credits quote", code);
+        let message = reply.json["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(named),
+            "{body}: message `{message}` should name `{named}`"
+        );
+    }
+}
+
+#[tokio::test]
+async fn fake_purchase_grants_credits_exactly_once() {
+    for &profile in Profile::ALL {
+        // Arrange
+        let target = Target::start(profile).await;
+        let quote = target.quote(json!({ "credits": 10 })).await;
+        let quote_id = quote["quote_id"].as_str().expect("quote_id");
+        let purchase = json!({ "quote_id": quote_id, "idempotency_key": "purchase-run-001" });
+
+        // Act
+        let first = target.post("/v1/credit-purchases", purchase.clone()).await;
+        let balance_after_first = target.balance().await;
+        let replay = target.post("/v1/credit-purchases", purchase).await;
+        let other_key = target
+            .post(
+                "/v1/credit-purchases",
+                json!({ "quote_id": quote_id, "idempotency_key": "purchase-run-002" }),
+            )
+            .await;
+        let balance_at_end = target.balance().await;
+
+        // Assert
+        assert_success(&first, "credits fake-purchase");
+        assert_eq!(
+            first.json["data"],
+            json!({
+                "state": "succeeded",
+                "quote_id": "quote_000001",
+                "receipt_id": "receipt_000001",
+                "credit_event_id": "credit_event_000001",
+                "credits_granted": 10,
+                "amount_cents": 10,
+                "currency": "USD",
+                "accepted_payment_method": "fake",
+                "idempotency_key": "purchase-run-001",
+                "balance_after": 10,
+                "live_money": false
+            })
+        );
+        assert_eq!(balance_after_first, 10);
+        assert_success(&replay, "credits fake-purchase");
+        assert_eq!(replay.json["data"], first.json["data"]);
+        assert_error(
+            &other_key,
+            409,
+            "credits fake-purchase",
+            "CREDIT_QUOTE_ALREADY_CONSUMED",
+        );
+        assert_eq!(
+            balance_at_end, 10,
+            "a replayed purchase granted credits twice"
+        );
+    }
+}
+
+#[tokio::test]
+async fn purchases_reject_the_wrong_rail_and_unknown_quotes() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let fake = target.quote(json!({ "credits": 10 })).await;
+    let stripe = target
+        .quote(json!({ "credits": 10, "payment_method": "stripe_checkout" }))
+        .await;
+
+    // Act
+    let fake_buy_of_stripe = target
+        .post(
+            "/v1/credit-purchases",
+            json!({ "quote_id": stripe["quote_id"], "idempotency_key": "a" }),
+        )
+        .await;
+    let stripe_buy_of_fake = target
+        .post(
+            "/v1/credit-purchases/stripe-checkout-sessions",
+            json!({ "quote_id": fake["quote_id"], "idempotency_key": "b" }),
+        )
+        .await;
+    let unknown = target
+        .post(
+            "/v1/credit-purchases/stripe-checkout-sessions",
+            json!({ "quote_id": "quote_999999", "idempotency_key": "c" }),
+        )
+        .await;
+    let missing_key = target
+        .post(
+            "/v1/credit-purchases",
+            json!({ "quote_id": fake["quote_id"] }),
+        )
+        .await;
+
+    // Assert
+    assert_error(
+        &fake_buy_of_stripe,
+        409,
+        "credits fake-purchase",
+        "PAYMENT_METHOD_MISMATCH",
+    );
+    assert_error(
+        &stripe_buy_of_fake,
+        409,
+        "credits buy",
+        "PAYMENT_METHOD_MISMATCH",
+    );
+    assert_error(&unknown, 404, "credits buy", "CREDIT_QUOTE_NOT_FOUND");
+    assert_error(
+        &missing_key,
+        400,
+        "credits fake-purchase",
+        "INVALID_REQUEST",
+    );
+    assert!(missing_key.text.contains("idempotency_key"));
+    assert_eq!(target.balance().await, 0);
+}
+
+#[tokio::test]
+async fn conformant_checkout_urls_keep_their_fragment() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let quote = target
+        .quote(json!({ "pack_id": "starter-500", "payment_method": "stripe_checkout" }))
+        .await;
+
+    // Act
+    let session = target
+        .checkout(quote["quote_id"].as_str().expect("quote_id"), "buy-1")
+        .await;
+
+    // Assert
+    let checkout_url = session["checkout_url"].as_str().expect("checkout_url");
+    assert!(checkout_url.starts_with("https://checkout.stripe.com/c/pay/cs_test_"));
+    for pointer in CHECKOUT_URL_PATHS {
+        let url = &session.pointer(pointer).cloned().unwrap_or_default();
+        let fragment = fragment(url).unwrap_or_default();
+        assert!(
+            fragment.len() >= 80,
+            "{pointer} lost its Stripe fragment: {url}"
+        );
+        assert_eq!(url, checkout_url, "{pointer} differs from checkout_url");
+    }
+    assert!(
+        checkout_url.contains("%2F"),
+        "fragment should carry escapes"
+    );
+    assert_eq!(session["state"], "action_required");
+    assert_eq!(session["provider"], "stripe");
+    assert_eq!(session["live_money"], true);
+    assert_eq!(session["credits"], 500);
+    assert_eq!(session["next"]["human_action"], "open_checkout_url");
+    let attempt_id = session["payment_attempt_id"]
+        .as_str()
+        .expect("payment_attempt_id");
+    let handoff = format!("{}/pay/{attempt_id}", target.server.base_url());
+    assert_eq!(session["checkout_handoff_url"], handoff.as_str());
+    assert_eq!(session["next"]["checkout_handoff_url"], handoff.as_str());
+}
+
+#[tokio::test]
+async fn regressed_checkout_urls_lose_their_fragment() {
+    // Arrange
+    let target = Target::start(Profile::Regressed018).await;
+    let quote = target
+        .quote(json!({ "pack_id": "starter-500", "payment_method": "stripe_checkout" }))
+        .await;
+
+    // Act
+    let session = target
+        .checkout(quote["quote_id"].as_str().expect("quote_id"), "buy-1")
+        .await;
+
+    // Assert
+    for pointer in CHECKOUT_URL_PATHS {
+        let url = session.pointer(pointer).cloned().unwrap_or_default();
+        assert!(
+            url.as_str()
+                .is_some_and(|u| u.starts_with("https://checkout.stripe.com/"))
+        );
+        assert_eq!(
+            fragment(&url),
+            None,
+            "{pointer} kept a fragment on the regressed profile"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pay_handoff_redirects_to_the_full_checkout_url_on_every_profile() {
+    // Arrange: the same requests on both profiles give the same ids.
+    let conformant = Target::start(Profile::Conformant).await;
+    let regressed = Target::start(Profile::Regressed018).await;
+    let mut sessions = Vec::new();
+    for target in [&conformant, &regressed] {
+        let quote = target
+            .quote(json!({ "credits": 137, "payment_method": "stripe_checkout" }))
+            .await;
+        sessions.push(
+            target
+                .checkout(quote["quote_id"].as_str().expect("quote_id"), "k")
+                .await,
+        );
+    }
+    let full_url = sessions[0]["checkout_url"].as_str().expect("checkout_url");
+
+    for (target, session) in [&conformant, &regressed].into_iter().zip(&sessions) {
+        let attempt_id = session["payment_attempt_id"]
+            .as_str()
+            .expect("payment_attempt_id");
+
+        // Act
+        let reply = target.get(&format!("/pay/{attempt_id}")).await;
+        let unknown = target.get("/pay/payatt_999999").await;
+
+        // Assert
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            reply.location.as_deref(),
+            Some(full_url),
+            "handoff lost the fragment"
+        );
+        assert!(reply.text.is_empty());
+        assert_error(&unknown, 404, "pay", "NOT_FOUND");
+    }
+}
+
+#[tokio::test]
+async fn checkout_sessions_are_idempotent_and_grant_nothing() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let quote = target
+        .quote(json!({ "credits": 137, "payment_method": "stripe_checkout" }))
+        .await;
+    let quote_id = quote["quote_id"].as_str().expect("quote_id");
+
+    // Act
+    let first = target.checkout(quote_id, "buy-1").await;
+    let replay = target.checkout(quote_id, "buy-1").await;
+    let second = target.checkout(quote_id, "buy-2").await;
+    let other_quote = target
+        .quote(json!({ "credits": 5, "payment_method": "stripe_checkout" }))
+        .await;
+    let reused_key = target
+        .post(
+            "/v1/credit-purchases/stripe-checkout-sessions",
+            json!({ "quote_id": other_quote["quote_id"], "idempotency_key": "buy-1" }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(replay, first);
+    assert_ne!(second["payment_attempt_id"], first["payment_attempt_id"]);
+    assert_ne!(second["checkout_url"], first["checkout_url"]);
+    assert_error(&reused_key, 409, "credits buy", "IDEMPOTENCY_KEY_CONFLICT");
+    assert_eq!(
+        target.balance().await,
+        0,
+        "a checkout session granted credits"
+    );
+}
+
+#[tokio::test]
+async fn status_twins_agree_for_checkout_attempts() {
+    for &profile in Profile::ALL {
+        // Arrange
+        let target = Target::start(profile).await;
+        let quote = target
+            .quote(json!({ "pack_id": "starter-500", "payment_method": "stripe_checkout" }))
+            .await;
+        let quote_id = quote["quote_id"].as_str().expect("quote_id");
+        let session = target.checkout(quote_id, "buy-1").await;
+        let refs = [
+            format!("quote_id={quote_id}"),
+            format!(
+                "payment_attempt_id={}",
+                session["payment_attempt_id"].as_str().unwrap_or_default()
+            ),
+            format!(
+                "checkout_session_id={}",
+                session["checkout_session_id"].as_str().unwrap_or_default()
+            ),
+        ];
+
+        // Act
+        let mut replies = Vec::new();
+        for reference in &refs {
+            replies.push(
+                target
+                    .get(&format!("/v1/credit-purchases/status?{reference}"))
+                    .await,
+            );
+        }
+
+        // Assert
+        for reply in &replies {
+            assert_success(reply, "credits status");
+            assert_eq!(
+                reply.json["data"], replies[0].json["data"],
+                "status twins disagree"
+            );
+        }
+        let data = &replies[0].json["data"];
+        assert_eq!(data["state"], "action_required");
+        assert_eq!(
+            data["quote"],
+            json!({
+                "quote_id": quote_id,
+                "credits": 500,
+                "price_amount_cents": 500,
+                "accepted_payment_method": "stripe_checkout",
+                "pack_id": "starter-500"
+            })
+        );
+        assert_eq!(data["payment_attempt"]["attempt_status"], "requires_action");
+        assert_eq!(
+            data["payment_attempt"]["payment_attempt_id"],
+            session["payment_attempt_id"]
+        );
+        assert_eq!(
+            data["payment_attempt"]["checkout_handoff_url"],
+            session["checkout_handoff_url"]
+        );
+        assert_eq!(data["receipt"], Value::Null);
+        assert_eq!(data["credit_event"], Value::Null);
+        assert_eq!(data["provider_event"], Value::Null);
+        assert!(data["limits"].is_object());
+        assert_eq!(data["next"]["retry_after_seconds"], 10);
+        assert_eq!(data["next"]["human_action"], "open_checkout_url");
+        for pointer in STATUS_URL_PATHS {
+            let url = data.pointer(pointer).cloned().unwrap_or_default();
+            match profile {
+                Profile::Conformant => {
+                    assert_eq!(
+                        url, session["checkout_url"],
+                        "{pointer} differs from the session URL"
+                    )
+                }
+                Profile::Regressed018 => {
+                    assert_eq!(fragment(&url), None, "{pointer} kept a fragment")
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn status_twins_agree_for_fake_receipts_and_fresh_quotes() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let fresh = target.quote(json!({ "credits": 3 })).await;
+    let bought = target.quote(json!({ "credits": 10 })).await;
+    let purchase = target
+        .post(
+            "/v1/credit-purchases",
+            json!({ "quote_id": bought["quote_id"], "idempotency_key": "p1" }),
+        )
+        .await;
+    let receipt_id = purchase.json["data"]["receipt_id"]
+        .as_str()
+        .expect("receipt_id");
+    let bought_id = bought["quote_id"].as_str().expect("quote_id");
+    let fresh_id = fresh["quote_id"].as_str().expect("quote_id");
+
+    // Act
+    let by_quote = target
+        .get(&format!("/v1/credit-purchases/status?quote_id={bought_id}"))
+        .await;
+    let by_receipt = target
+        .get(&format!(
+            "/v1/credit-purchases/status?receipt_id={receipt_id}"
+        ))
+        .await;
+    let created = target
+        .get(&format!("/v1/credit-purchases/status?quote_id={fresh_id}"))
+        .await;
+
+    // Assert
+    assert_success(&by_quote, "credits status");
+    assert_eq!(
+        by_receipt.json["data"], by_quote.json["data"],
+        "status twins disagree"
+    );
+    let data = &by_quote.json["data"];
+    assert_eq!(data["state"], "succeeded");
+    assert_eq!(data["payment_attempt"], Value::Null);
+    assert_eq!(
+        data["receipt"],
+        json!({ "receipt_id": receipt_id, "credits_granted": 10, "amount_cents": 10, "currency": "USD" })
+    );
+    assert_eq!(data["credit_event"]["credits"], 10);
+    assert_eq!(data["limits"]["credits"]["balance"], 10);
+    assert_eq!(data["next"], json!({}));
+    let created = &created.json["data"];
+    assert_eq!(created["state"], "created");
+    assert_eq!(created["quote"]["quote_id"], fresh_id);
+    assert_eq!(created["payment_attempt"], Value::Null);
+    assert_eq!(created["receipt"], Value::Null);
+    assert_eq!(created["credit_event"], Value::Null);
+    assert_eq!(created["next"], json!({}));
+}
+
+#[tokio::test]
+async fn status_needs_exactly_one_known_reference() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let cases = [
+        ("", 400, "INVALID_REQUEST"),
+        (
+            "?quote_id=quote_000001&receipt_id=receipt_000001",
+            400,
+            "INVALID_REQUEST",
+        ),
+        ("?quote_id=", 400, "INVALID_REQUEST"),
+        ("?order_id=1", 400, "INVALID_REQUEST"),
+        ("?quote_id=quote_999999", 404, "NOT_FOUND"),
+        ("?payment_attempt_id=payatt_999999", 404, "NOT_FOUND"),
+        ("?checkout_session_id=cs_test_999999", 404, "NOT_FOUND"),
+        ("?receipt_id=receipt_999999", 404, "NOT_FOUND"),
+    ];
+
+    for (query, status, code) in cases {
+        // Act
+        let reply = target
+            .get(&format!("/v1/credit-purchases/status{query}"))
+            .await;
+
+        // Assert
+        assert_error(&reply, status, "credits status", code);
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_get_the_not_found_envelope() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+
+    // Act
+    let unknown_path = target.get("/v1/nope").await;
+    let wrong_method = target.post("/healthz", json!({})).await;
+
+    // Assert
+    assert_error(&unknown_path, 404, "unknown", "NOT_FOUND");
+    assert_error(&wrong_method, 404, "unknown", "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn served_records_every_response_in_order() {
+    // Arrange
+    let target = Target::start(Profile::Regressed018).await;
+    let quote = target
+        .quote(json!({ "credits": 7, "payment_method": "stripe_checkout" }))
+        .await;
+    let session = target
+        .checkout(quote["quote_id"].as_str().expect("quote_id"), "k")
+        .await;
+    let attempt_id = session["payment_attempt_id"]
+        .as_str()
+        .expect("payment_attempt_id");
+    target.get(&format!("/pay/{attempt_id}")).await;
+    target
+        .send(reqwest::Method::GET, "/v1/whoami", Auth::None, None)
+        .await;
+    target
+        .get("/v1/credit-purchases/status?quote_id=quote_000001")
+        .await;
+
+    // Act
+    let served = target.server.served();
+
+    // Assert
+    let summary: Vec<(&str, &str, u16)> = served
+        .iter()
+        .map(|s| (s.method.as_str(), s.path.as_str(), s.status))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("POST", "/v1/credit-quotes", 200),
+            ("POST", "/v1/credit-purchases/stripe-checkout-sessions", 200),
+            ("GET", format!("/pay/{attempt_id}").as_str(), 303),
+            ("GET", "/v1/whoami", 401),
+            ("GET", "/v1/credit-purchases/status", 200),
+        ]
+    );
+    assert_eq!(
+        served[0].request_body,
+        Some(json!({ "credits": 7, "payment_method": "stripe_checkout" }))
+    );
+    assert_eq!(
+        served[1].body.as_ref().map(|b| &b["data"]),
+        Some(&session),
+        "recorded body differs from the served one"
+    );
+    assert_eq!(served[2].body, None);
+    let location = served[2].location.as_deref().unwrap_or_default();
+    assert!(
+        location.contains('#'),
+        "handoff redirect lost the fragment: {location}"
+    );
+    assert_eq!(
+        served[3].body.as_ref().map(|b| &b["error"]["code"]),
+        Some(&json!("AUTH_REQUIRED"))
+    );
+    assert_eq!(served[4].query.as_deref(), Some("quote_id=quote_000001"));
+    assert_eq!(served[0].query, None);
+    assert_eq!(served[2].request_body, None);
+}
+
+#[tokio::test]
+async fn binding_a_taken_address_is_a_mock_error() {
+    // Arrange
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port to occupy");
+    let addr = taken.local_addr().expect("occupied address");
+
+    // Act
+    let result = MockServer::start(Profile::Conformant, Some(addr)).await;
+
+    // Assert
+    match result {
+        Err(error @ Error::Mock(_)) => {
+            assert!(error.to_string().contains(&addr.to_string()), "{error}");
+            assert_eq!(error.exit_code(), conform::error::exit::TARGET_UNREACHABLE);
+        }
+        Err(other) => panic!("expected Error::Mock, got {other:?}"),
+        Ok(server) => panic!("bound an address that is taken: {}", server.base_url()),
+    }
+}
+
+#[tokio::test]
+async fn binding_a_free_fixed_address_serves_there() {
+    // Arrange
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("find a free port");
+    let addr = free.local_addr().expect("free address");
+    drop(free);
+
+    // Act
+    let server = MockServer::start(Profile::Conformant, Some(addr))
+        .await
+        .expect("mock binds the given address");
+
+    // Assert
+    assert_eq!(server.base_url(), format!("http://{addr}"));
+}

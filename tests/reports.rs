@@ -1,0 +1,487 @@
+//! Reporter output pinned by golden files in `tests/golden/reports/`.
+//!
+//! After an intended change to a report layout, regenerate the goldens with
+//!
+//!     UPDATE_GOLDENS=1 cargo test --test reports
+//!
+//! and review the diff like any other code change.
+
+use std::path::{Path, PathBuf};
+
+use conform::Error;
+use conform::outcome::{
+    CheckOutcome, REPORT_FORMAT, RequestSummary, ResponseSummary, RunReport, ScenarioOutcome,
+    Status, StepOutcome,
+};
+use conform::redact::Redactor;
+use conform::report::{ConsoleReporter, ReportKind, ReportSpec, Reporter, reporter, write_atomic};
+use serde_json::json;
+
+const TOKEN: &str = "isk_r_secret_token_123";
+const BASE: &str = "http://127.0.0.1:40123";
+const SESSION: &str = "https://checkout.stripe.com/c/pay/cs_test_a1B2c3D4e5F6g7H8";
+const COMPACT: &str = "https://pay.imageskill.dev/c/cs_test_a1B2c3D4e5F6g7H8";
+const FRAGMENT: &str =
+    "#fidkdWxOYHwnPyd1blpxYHZxWjA0T2RsNzNGcHRVbUJ1VDB%2FPTFJQHxSMkNNfHZ3XzJoR2dPZlxfaGZnPWxwSTxM";
+
+// ---- Arrange: the runs whose reports are pinned -----------------------
+
+fn step(index: usize, name: &str, method: &str, path: &str) -> StepOutcome {
+    StepOutcome {
+        index,
+        name: name.to_string(),
+        status: Status::Passed,
+        duration_ms: 4,
+        skipped_because: None,
+        request: Some(RequestSummary {
+            method: method.to_string(),
+            url: format!("{BASE}{path}"),
+            headers: vec![("Accept".to_string(), "application/json".to_string())],
+            body: None,
+        }),
+        response: Some(ResponseSummary {
+            status: 200,
+            location: None,
+            body_excerpt: r#"{"data":{}}"#.to_string(),
+        }),
+        transport_error: None,
+        checks: vec![
+            CheckOutcome::pass("status", None, "200"),
+            CheckOutcome::pass("envelope", None, "data object"),
+        ],
+    }
+}
+
+fn skipped(index: usize, name: &str) -> StepOutcome {
+    StepOutcome {
+        index,
+        name: name.to_string(),
+        status: Status::Skipped,
+        duration_ms: 0,
+        skipped_because: Some("an earlier step failed".to_string()),
+        request: None,
+        response: None,
+        transport_error: None,
+        checks: vec![],
+    }
+}
+
+fn scenario(suite: &str, name: &str, duration_ms: u64, steps: Vec<StepOutcome>) -> ScenarioOutcome {
+    let failed = steps
+        .iter()
+        .any(|s| s.status == Status::Failed || s.transport_error.is_some());
+    ScenarioOutcome {
+        suite: suite.to_string(),
+        file: format!("suites/{suite}.json"),
+        scenario: name.to_string(),
+        status: if failed {
+            Status::Failed
+        } else {
+            Status::Passed
+        },
+        duration_ms,
+        steps,
+    }
+}
+
+fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> RunReport {
+    RunReport {
+        format: REPORT_FORMAT,
+        conform_version: "0.1.0".to_string(),
+        contract_version: "0.1.9".to_string(),
+        target: target.to_string(),
+        duration_ms,
+        interrupted: false,
+        summary: RunReport::summarize(&scenarios),
+        scenarios,
+    }
+}
+
+fn catalog() -> ScenarioOutcome {
+    scenario(
+        "credits-catalog",
+        "payment methods catalog",
+        12,
+        vec![step(
+            0,
+            "list payment methods",
+            "GET",
+            "/v1/credit-purchases/payment-methods",
+        )],
+    )
+}
+
+fn passing_run() -> RunReport {
+    let mut checkout = step(
+        1,
+        "create checkout session",
+        "POST",
+        "/v1/credit-purchases/stripe-checkout-sessions",
+    );
+    checkout.checks.push(CheckOutcome::pass(
+        "fragment_preserved",
+        Some("/data/checkout_url"),
+        format!("{SESSION}{FRAGMENT}"),
+    ));
+    run(
+        "mock:conformant",
+        87,
+        vec![
+            catalog(),
+            scenario(
+                "checkout-fragments",
+                "stripe checkout keeps fragments",
+                29,
+                vec![step(0, "sign in", "POST", "/v1/sessions"), checkout],
+            ),
+        ],
+    )
+}
+
+/// What 0.1.8 did: every checkout URL lost its `#fragment`.
+fn failing_run() -> RunReport {
+    let mut checkout = step(
+        1,
+        "create checkout session",
+        "POST",
+        "/v1/credit-purchases/stripe-checkout-sessions",
+    );
+    checkout.status = Status::Failed;
+    checkout.duration_ms = 18;
+    if let Some(req) = &mut checkout.request {
+        // Unredacted on purpose: reporters must mask it on their own.
+        req.headers
+            .push(("Authorization".to_string(), format!("Bearer {TOKEN}")));
+        req.body = Some(json!({"credits": 500, "api_key": TOKEN}));
+    }
+    checkout.response = Some(ResponseSummary {
+        status: 200,
+        location: None,
+        body_excerpt: format!(
+            "{{\"data\":{{\"checkout_url\":\"{SESSION}\",\"debug_token\":\"{TOKEN}\"}}}}"
+        ),
+    });
+    for (pointer, url) in [
+        ("/data/checkout_url", SESSION),
+        ("/data/checkout_compact_url", COMPACT),
+        ("/data/next/fallback_checkout_url", SESSION),
+    ] {
+        checkout.checks.push(
+            CheckOutcome::fail(
+                "fragment_preserved",
+                Some(pointer),
+                format!("{url}{FRAGMENT}"),
+                url,
+            )
+            .with_note("fragment removed"),
+        );
+    }
+
+    let mut status = step(
+        0,
+        "poll purchase status",
+        "GET",
+        "/v1/credit-purchases/cp_123",
+    );
+    status.status = Status::Failed;
+    status.response = Some(ResponseSummary {
+        status: 500,
+        location: None,
+        body_excerpt: r#"{"error":{"code":"internal","message":"purchase lookup failed"}}"#
+            .to_string(),
+    });
+    status.checks = vec![CheckOutcome::fail("status", None, "200", "500")];
+
+    let mut health = step(0, "service health", "GET", "/v1/health");
+    health.status = Status::Failed;
+    health.response = None;
+    health.checks = vec![];
+    health.transport_error = Some(format!(
+        "error sending request for url ({BASE}/v1/health): connection refused"
+    ));
+
+    run(
+        "mock:regressed-0.1.8",
+        213,
+        vec![
+            catalog(),
+            scenario(
+                "checkout-fragments",
+                "stripe checkout keeps fragments",
+                31,
+                vec![
+                    step(0, "sign in", "POST", "/v1/sessions"),
+                    checkout,
+                    skipped(2, "checkout status"),
+                ],
+            ),
+            scenario("checkout-fragments", "purchase status", 9, vec![status]),
+            scenario("service", "health", 1, vec![health, skipped(1, "version")]),
+            scenario(
+                "credits-catalog",
+                "credit packs",
+                7,
+                vec![step(0, "list credit packs", "GET", "/v1/credit-packs")],
+            ),
+        ],
+    )
+}
+
+// ---- Golden comparison ------------------------------------------------
+
+fn redactor() -> Redactor {
+    Redactor::new([TOKEN.to_string()])
+}
+
+fn render(kind: ReportKind, report: &RunReport, redactor: &Redactor) -> String {
+    let bytes = reporter(kind, redactor)
+        .render(report)
+        .unwrap_or_else(|e| panic!("{kind:?} reporter failed: {e}"));
+    String::from_utf8(bytes).expect("reports are UTF-8")
+}
+
+fn golden_path(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/reports")
+        .join(file)
+}
+
+fn assert_golden(file: &str, actual: &str) {
+    let path = golden_path(file);
+    if std::env::var_os("UPDATE_GOLDENS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("golden dir")).expect("create golden dir");
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e} (run with UPDATE_GOLDENS=1)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let diff = similar::TextDiff::from_lines(&expected, actual)
+            .unified_diff()
+            .header("golden", "rendered")
+            .to_string();
+        panic!(
+            "report output changed from {}; if intended, rerun with UPDATE_GOLDENS=1\n{diff}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn console_passing_golden() {
+    assert_golden(
+        "passing.txt",
+        &render(ReportKind::Console, &passing_run(), &redactor()),
+    );
+}
+
+#[test]
+fn console_failing_golden() {
+    assert_golden(
+        "failing.txt",
+        &render(ReportKind::Console, &failing_run(), &redactor()),
+    );
+}
+
+#[test]
+fn json_goldens() {
+    assert_golden(
+        "passing.json",
+        &render(ReportKind::Json, &passing_run(), &redactor()),
+    );
+    assert_golden(
+        "failing.json",
+        &render(ReportKind::Json, &failing_run(), &redactor()),
+    );
+}
+
+#[test]
+fn junit_goldens() {
+    assert_golden(
+        "passing.xml",
+        &render(ReportKind::Junit, &passing_run(), &redactor()),
+    );
+    assert_golden(
+        "failing.xml",
+        &render(ReportKind::Junit, &failing_run(), &redactor()),
+    );
+}
+
+// ---- Properties every report must have --------------------------------
+
+#[test]
+fn no_report_leaks_the_api_token() {
+    // An empty redactor too: the token must still be learned from the
+    // Authorization header and masked in the body excerpt.
+    for redactor in [redactor(), Redactor::default()] {
+        for kind in [ReportKind::Console, ReportKind::Json, ReportKind::Junit] {
+            for report in [passing_run(), failing_run()] {
+                let out = render(kind, &report, &redactor);
+                assert!(
+                    !out.contains(TOKEN),
+                    "{kind:?} report leaks the API token:\n{out}"
+                );
+            }
+        }
+    }
+    let colored = ConsoleReporter::new(Redactor::default(), true)
+        .render(&failing_run())
+        .expect("console renders");
+    assert!(!String::from_utf8_lossy(&colored).contains(TOKEN));
+}
+
+#[test]
+fn console_shows_both_urls_and_points_at_the_missing_fragment() {
+    let out = render(ReportKind::Console, &failing_run(), &redactor());
+    let lines: Vec<&str> = out.lines().collect();
+    let actual_at = lines
+        .iter()
+        .position(|l| l.trim_start() == format!("actual:   {SESSION}"))
+        .expect("the stripped URL is shown in full");
+    assert_eq!(
+        lines[actual_at - 1].trim_start(),
+        format!("expected: {SESSION}{FRAGMENT}"),
+        "the expected URL with its fragment is shown in full above it"
+    );
+    let caret = lines[actual_at + 1];
+    assert_eq!(
+        caret.find('^'),
+        Some(lines[actual_at].len()),
+        "the caret sits just past the end of the stripped URL:\n{}\n{caret}",
+        lines[actual_at]
+    );
+    assert!(caret.contains("missing here"), "{caret}");
+}
+
+#[test]
+fn passing_console_run_ends_with_the_summary() {
+    let out = render(ReportKind::Console, &passing_run(), &redactor());
+    assert!(!out.contains("failures:"), "{out}");
+    assert!(out.ends_with("summary: 2 scenarios, 2 passed, 0 failed · 0 checks failed · 0 transport errors · 0.09s\n"), "{out}");
+}
+
+#[test]
+fn colorless_console_has_no_ansi_escapes() {
+    let out = render(ReportKind::Console, &failing_run(), &redactor());
+    assert!(!out.contains('\x1b'));
+    let colored = ConsoleReporter::new(redactor(), true)
+        .render(&failing_run())
+        .expect("console renders");
+    assert!(colored.contains(&0x1b), "color on produces ANSI escapes");
+}
+
+#[test]
+fn junit_counts_scenarios_failures_and_errors() {
+    let xml = render(ReportKind::Junit, &failing_run(), &redactor());
+    assert!(
+        xml.contains(r#"<testsuites name="conform" tests="5" skipped="0" failures="2" errors="1""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            r#"<testsuite name="checkout-fragments" tests="2" skipped="0" errors="0" failures="2""#
+        ),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<testsuite name="service" tests="1" skipped="0" errors="1" failures="0""#),
+        "{xml}"
+    );
+
+    // And it is real XML that a JUnit reader accepts.
+    let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("junit output parses");
+    assert_eq!(parsed.tests, 5);
+    assert_eq!(parsed.failures, 2);
+    assert_eq!(parsed.errors, 1);
+    let passing = render(ReportKind::Junit, &passing_run(), &redactor());
+    let parsed = quick_junit::Report::deserialize_from_str(&passing).expect("junit output parses");
+    assert_eq!((parsed.tests, parsed.failures, parsed.errors), (2, 0, 0));
+}
+
+#[test]
+fn json_report_has_the_documented_layout() {
+    let out = render(ReportKind::Json, &failing_run(), &redactor());
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json output parses");
+    assert_eq!(v["format"], json!(REPORT_FORMAT));
+    assert_eq!(v["summary"]["checks_failed"], json!(4));
+    assert_eq!(
+        v["scenarios"][1]["steps"][1]["request"]["headers"][1],
+        json!(["Authorization", "Bearer ***"])
+    );
+}
+
+// ---- Writing report files ---------------------------------------------
+
+#[test]
+fn write_atomic_replaces_and_leaves_no_temp_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("out/nested/report.json");
+
+    write_atomic(&path, b"first").expect("write into a missing directory");
+    write_atomic(&path, b"second").expect("replace an existing report");
+
+    assert_eq!(std::fs::read(&path).expect("read report"), b"second");
+    let names: Vec<String> = std::fs::read_dir(path.parent().expect("parent"))
+        .expect("list dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["report.json"], "temp files left behind");
+}
+
+#[test]
+fn write_atomic_error_names_the_report_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "").expect("create file");
+    let path = blocker.join("report.xml");
+
+    match write_atomic(&path, b"x") {
+        Err(Error::Report { path: p, .. }) => assert_eq!(p, path),
+        other => panic!("expected Error::Report, got {other:?}"),
+    }
+    let spec = ReportSpec::parse(&format!("junit={}", path.display())).expect("valid spec");
+    match spec.write(&failing_run(), &redactor()) {
+        Err(e @ Error::Report { .. }) => assert!(e.to_string().contains("report.xml"), "{e}"),
+        other => panic!("expected Error::Report, got {other:?}"),
+    }
+}
+
+#[test]
+fn report_spec_accepts_json_and_junit() {
+    let spec = ReportSpec::parse("junit=target/conform.xml").expect("valid spec");
+    assert_eq!(spec.kind, ReportKind::Junit);
+    assert_eq!(spec.path, PathBuf::from("target/conform.xml"));
+    assert_eq!(
+        ReportSpec::parse("json=r.json").expect("valid").kind,
+        ReportKind::Json
+    );
+}
+
+#[test]
+fn report_spec_rejects_other_forms() {
+    for arg in [
+        "",
+        "json",
+        "json=",
+        "xml=out.xml",
+        "console=out.txt",
+        "JSON=out.json",
+        "=out.json",
+    ] {
+        match ReportSpec::parse(arg) {
+            Err(e @ Error::Usage(_)) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("json=PATH") && msg.contains("junit=PATH"),
+                    "error for `{arg}` does not name the accepted forms: {msg}"
+                );
+                assert_eq!(e.exit_code(), conform::error::exit::INVALID_INPUT);
+            }
+            other => panic!("`{arg}` should be a usage error, got {other:?}"),
+        }
+    }
+}
