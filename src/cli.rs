@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenario suites against a server (the embedded mock by default).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Serve the reference mock until Ctrl-C.
     Mock(MockArgs),
 }
@@ -99,7 +99,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     match cli.command {
-        Command::Run(args) => runtime.block_on(run(args)),
+        Command::Run(args) => runtime.block_on(run(*args)),
         Command::Mock(args) => runtime.block_on(mock(args)),
     }
 }
@@ -127,9 +127,8 @@ async fn run(args: RunArgs) -> Result<i32> {
     };
     let plan = crate::plan::plan(suites, &contract, args.filter.as_deref())?;
     if args.list {
-        for case in &plan.cases {
-            println!("{}", case.id);
-        }
+        let ids: String = plan.cases.iter().map(|c| format!("{}\n", c.id)).collect();
+        say(&ids);
         return Ok(exit::PASSED);
     }
 
@@ -174,13 +173,22 @@ async fn run(args: RunArgs) -> Result<i32> {
             first_error.get_or_insert(e);
         }
     }
-    let console = ConsoleReporter::new(redactor, ConsoleReporter::color_for_stdout());
+    let console =
+        ConsoleReporter::new(redactor, ConsoleReporter::color_for_stdout()).quiet(args.quiet);
     let text = console.render(&report)?;
-    print!("{}", String::from_utf8_lossy(&text));
+    say(&String::from_utf8_lossy(&text));
     if let Some(e) = first_error {
         return Err(e);
     }
     Ok(report.exit_code())
+}
+
+/// Writes to stdout; a closed pipe (`conform run | head`) is not an error
+/// worth a panic, and the exit code still tells the outcome.
+fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 fn live_target(url: &str, args: &RunArgs) -> Result<Target> {
@@ -225,10 +233,13 @@ async fn mock(args: MockArgs) -> Result<i32> {
         .parse()
         .map_err(|e| Error::Usage(format!("--addr `{}` is not an address: {e}", args.addr)))?;
     let server = MockServer::start(profile, Some(addr)).await?;
-    println!("conform mock: profile {} listening", profile.name());
-    println!("base_url={}", server.base_url());
-    println!("token={}", server.token());
-    println!("Ctrl-C stops it.");
+    // The token is the mock's own throwaway one; printing it is the point.
+    say(&format!(
+        "conform mock: profile {} listening\nbase_url={}\ntoken={}\nCtrl-C stops it.\n",
+        profile.name(),
+        server.base_url(),
+        server.token()
+    ));
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| Error::Mock(format!("cannot wait for Ctrl-C: {e}")))?;

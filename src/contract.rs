@@ -523,7 +523,12 @@ mod tests {
                 json!({"type": "string", "pattern": "^https://checkout\\.stripe\\.com/[^#]*#.+$"}),
             );
         }
-        write(dir, version, "common", &minimal(version, "common", json!({ "$defs": defs })));
+        write(
+            dir,
+            version,
+            "common",
+            &minimal(version, "common", json!({ "$defs": defs })),
+        );
     }
 
     #[test]
@@ -536,8 +541,15 @@ mod tests {
     #[test]
     fn a_contract_without_the_stripe_url_rule_is_rejected() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), "1.0.0", "healthz", &minimal("1.0.0", "healthz", json!({"type": "object"})));
-        let err = Contract::from_dir(dir.path(), "1.0.0").err().expect("rule missing");
+        write(
+            dir.path(),
+            "1.0.0",
+            "healthz",
+            &minimal("1.0.0", "healthz", json!({"type": "object"})),
+        );
+        let err = Contract::from_dir(dir.path(), "1.0.0")
+            .err()
+            .expect("rule missing");
         let Error::Schema { path, pointer, .. } = err else {
             panic!("expected Error::Schema, got {err:?}")
         };
@@ -761,7 +773,11 @@ mod tests {
     #[test]
     fn refs_resolve_across_files() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write_common(dir.path(), "1.0.0", json!({"id": {"type": "string", "pattern": "^x_"}}));
+        write_common(
+            dir.path(),
+            "1.0.0",
+            json!({"id": {"type": "string", "pattern": "^x_"}}),
+        );
         write(
             dir.path(),
             "1.0.0",
@@ -780,5 +796,4 @@ mod tests {
         assert_eq!(violations.len(), 1);
         assert_eq!(violations[0].pointer, "/id");
     }
-
 }

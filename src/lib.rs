@@ -13,6 +13,7 @@ pub mod plan;
 pub mod redact;
 pub mod report;
 pub mod suite;
+pub mod trial;
 pub mod vars;
 
 /// Contract schemas and suites shipped inside the binary: `(repo path, text)`.

@@ -161,6 +161,8 @@ fn reports_are_written_after_a_failing_run_and_carry_the_failures() {
 /// A `conform mock` child process, killed on drop.
 struct MockProcess {
     child: Child,
+    // Kept open: the mock keeps writing to its stdout.
+    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
     base_url: String,
     token: String,
 }
@@ -188,6 +190,7 @@ impl MockProcess {
         }
         MockProcess {
             child,
+            _stdout: lines,
             base_url,
             token,
         }

@@ -365,6 +365,26 @@ fn passing_console_run_ends_with_the_summary() {
 }
 
 #[test]
+fn quiet_console_leaves_out_passing_scenarios_only() {
+    let quiet = |report: &RunReport| {
+        let bytes = ConsoleReporter::new(redactor(), false)
+            .quiet(true)
+            .render(report)
+            .expect("console renders");
+        String::from_utf8(bytes).expect("UTF-8")
+    };
+    let out = quiet(&failing_run());
+    assert!(!out.contains("PASS "), "{out}");
+    assert!(out.contains("FAIL  checkout-fragments/stripe checkout keeps fragments"));
+    assert!(out.contains("ERROR service/health"));
+    assert!(out.contains("fragment `#fidkdWxOYHwnPyd…` missing here"));
+    assert!(out.contains("summary: 5 scenarios, 2 passed, 3 failed"));
+
+    let out = quiet(&passing_run());
+    assert_eq!(out.lines().count(), 3, "header, blank, summary:\n{out}");
+}
+
+#[test]
 fn colorless_console_has_no_ansi_escapes() {
     let out = render(ReportKind::Console, &failing_run(), &redactor());
     assert!(!out.contains('\x1b'));

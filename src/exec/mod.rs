@@ -171,7 +171,7 @@ impl Runner {
         let response = match request {
             Ok(req) => self.client.send(&req).await,
             Err(why) => {
-                outcome.checks.push(why);
+                outcome.checks.push(*why);
                 outcome.duration_ms = started.elapsed().as_millis() as u64;
                 return outcome;
             }
@@ -208,15 +208,17 @@ impl Runner {
     }
 
     /// The request as it will be sent, or a failed check saying why not.
-    fn prepare(&self, step: &Step, vars: &Vars) -> Result<HttpRequest, CheckOutcome> {
+    fn prepare(&self, step: &Step, vars: &Vars) -> Result<HttpRequest, Box<CheckOutcome>> {
         let rq = &step.request;
         let url = match &rq.target {
             StepTarget::Path(p) => format!("{}{}", self.target.base_url, vars.text(p)),
             StepTarget::Url(u) => vars.text(u),
         };
         let mut url = url::Url::parse(&url).map_err(|e| {
-            CheckOutcome::fail("request", None, "an absolute http(s) URL", url.clone())
-                .with_note(format!("cannot send: {e}"))
+            Box::new(
+                CheckOutcome::fail("request", None, "an absolute http(s) URL", url.clone())
+                    .with_note(format!("cannot send: {e}")),
+            )
         })?;
         if !rq.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
@@ -225,7 +227,12 @@ impl Runner {
             }
         }
         let method = reqwest::Method::from_bytes(rq.method.as_bytes()).map_err(|_| {
-            CheckOutcome::fail("request", None, "an HTTP method", rq.method.clone())
+            Box::new(CheckOutcome::fail(
+                "request",
+                None,
+                "an HTTP method",
+                rq.method.clone(),
+            ))
         })?;
         let mut headers: Vec<(String, String)> = rq
             .headers
@@ -252,7 +259,7 @@ impl Runner {
         })
     }
 
-    fn summarize(&self, request: &Result<HttpRequest, CheckOutcome>) -> RequestSummary {
+    fn summarize(&self, request: &Result<HttpRequest, Box<CheckOutcome>>) -> RequestSummary {
         match request {
             Ok(req) => RequestSummary {
                 method: req.method.to_string(),

@@ -25,12 +25,23 @@ const LABEL_WIDTH: usize = 10;
 pub struct ConsoleReporter {
     /// ANSI colors; off for goldens, files and pipes.
     pub color: bool,
+    /// Leave out the PASS lines (`--quiet`): only failures and the summary.
+    pub quiet: bool,
     redactor: Redactor,
 }
 
 impl ConsoleReporter {
     pub fn new(redactor: Redactor, color: bool) -> Self {
-        ConsoleReporter { color, redactor }
+        ConsoleReporter {
+            color,
+            quiet: false,
+            redactor,
+        }
+    }
+
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     /// Whether stdout wants color: a terminal, and `NO_COLOR` unset or
@@ -44,11 +55,11 @@ impl ConsoleReporter {
 impl Reporter for ConsoleReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
         let report = super::redacted(report, &self.redactor);
-        Ok(render(&report, Paint(self.color)).into_bytes())
+        Ok(render(&report, Paint(self.color), self.quiet).into_bytes())
     }
 }
 
-fn render(report: &RunReport, p: Paint) -> String {
+fn render(report: &RunReport, p: Paint, quiet: bool) -> String {
     let mut out = String::new();
     // `writeln!` into a String cannot fail; the results are ignored.
     let _ = writeln!(
@@ -60,20 +71,21 @@ fn render(report: &RunReport, p: Paint) -> String {
         ))
     );
 
-    let ids: Vec<String> = report.scenarios.iter().map(ScenarioOutcome::id).collect();
+    let listed: Vec<&ScenarioOutcome> = report
+        .scenarios
+        .iter()
+        .filter(|s| !(quiet && s.status == Status::Passed))
+        .collect();
+    let ids: Vec<String> = listed.iter().map(|s| s.id()).collect();
     let name_width = ids
         .iter()
         .map(|id| id.chars().count())
         .max()
         .unwrap_or(0)
         .min(MAX_NAME_COLUMN);
-    let durations: Vec<String> = report
-        .scenarios
-        .iter()
-        .map(|s| duration(s.duration_ms))
-        .collect();
+    let durations: Vec<String> = listed.iter().map(|s| duration(s.duration_ms)).collect();
     let duration_width = durations.iter().map(String::len).max().unwrap_or(0);
-    for ((sc, id), dur) in report.scenarios.iter().zip(&ids).zip(&durations) {
+    for ((sc, id), dur) in listed.iter().zip(&ids).zip(&durations) {
         let _ = writeln!(
             out,
             "{} {id:<name_width$} {dur:>duration_width$}",
@@ -228,7 +240,13 @@ fn fragment_hint(c: &CheckOutcome) -> Option<(usize, String)> {
     if !about_fragment || actual.contains('\n') || !actual.contains("://") {
         return None;
     }
-    let fragment = expected.find('#').map(|i| quote_fragment(&expected[i..]));
+    // Checks may describe what they wanted ("a URL with its #fragment")
+    // instead of giving one; only quote a fragment from a real URL.
+    let expected_is_url = expected.contains("://") && !expected.contains(char::is_whitespace);
+    let fragment = expected
+        .find('#')
+        .filter(|_| expected_is_url)
+        .map(|i| quote_fragment(&expected[i..]));
     let column_of = |byte: usize| actual[..byte].chars().count();
 
     if let Some(i) = actual.find('#') {
@@ -364,6 +382,18 @@ mod tests {
             FRAGMENT_QUOTE_CHARS + 1
         );
         assert_eq!(quote_fragment("#short"), "#short");
+    }
+
+    #[test]
+    fn described_expectation_still_gets_a_caret() {
+        let c = check(
+            "fragment_preserved",
+            "the full Stripe Checkout URL, with its non-empty #fragment",
+            "https://checkout.stripe.com/c/pay/cs_1",
+        );
+        let (column, message) = fragment_hint(&c).unwrap();
+        assert_eq!(column, "https://checkout.stripe.com/c/pay/cs_1".len());
+        assert_eq!(message, "`#fragment` missing here");
     }
 
     #[test]
