@@ -10,8 +10,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::contract::Contract;
 use crate::error::{Error, Result, exit};
-use crate::exec::{self, RunOptions, Target};
+use crate::exec::command::resolve_program;
+use crate::exec::{self, ClientSetup, Mode, RunOptions, Target};
 use crate::mock::{MockServer, Profile};
+use crate::plan::{Kind, Plan};
 use crate::report::{ConsoleReporter, ReportSpec, Reporter};
 use crate::suite::{self, SuiteFormat};
 
@@ -32,12 +34,15 @@ pub struct Cli {
 pub enum Command {
     /// Run scenario suites against a server (the embedded mock by default).
     Run(Box<RunArgs>),
+    /// Run client scenarios: a CLI under test, pointed at the reference mock.
+    Client(Box<ClientArgs>),
     /// Serve the reference mock until Ctrl-C.
     Mock(MockArgs),
 }
 
+/// What `run` and `client` share: contract, suites, selection, reports.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct CommonArgs {
     /// Contract version to check against.
     #[arg(long, default_value = DEFAULT_CONTRACT, value_name = "VERSION")]
     pub contract: String,
@@ -53,6 +58,27 @@ pub struct RunArgs {
     /// Print the selected scenarios and exit.
     #[arg(long)]
     pub list: bool,
+    /// Scenarios run at once (steps of one scenario always run in order).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Seconds a step may take before it counts as unreachable (or hung).
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub step_timeout: f64,
+    /// Largest response body (or client output) read, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Write a report: json=PATH or junit=PATH (repeatable).
+    #[arg(long, value_name = "KIND=PATH")]
+    pub report: Vec<String>,
+    /// Print only failures and the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// A live server to test, e.g. https://api.example.com.
     #[arg(long, value_name = "URL", conflicts_with = "mock")]
     pub base_url: Option<String>,
@@ -65,21 +91,29 @@ pub struct RunArgs {
     /// Test the embedded reference mock with this profile.
     #[arg(long, value_name = "PROFILE")]
     pub mock: Option<String>,
-    /// Scenarios run at once (steps of one scenario always run in order).
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
-    /// Seconds a step may take before it counts as unreachable.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    pub step_timeout: f64,
-    /// Largest response body read, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
-    pub max_body: usize,
-    /// Write a report: json=PATH or junit=PATH (repeatable).
-    #[arg(long, value_name = "KIND=PATH")]
-    pub report: Vec<String>,
-    /// Print only failures and the summary.
-    #[arg(long, short)]
-    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Mock profile the client talks to.
+    #[arg(long, value_name = "PROFILE", default_value = "conformant")]
+    pub mock: String,
+    /// Variable that tells the client the mock's base URL.
+    #[arg(long, value_name = "NAME", default_value = "IMAGE_SKILL_API_BASE_URL")]
+    pub base_url_env: String,
+    /// Variable that hands the client the mock's token.
+    #[arg(long, value_name = "NAME", default_value = "IMAGE_SKILL_TOKEN")]
+    pub token_env: String,
+    /// Pass this variable of yours to the client (repeatable); by default it
+    /// gets only PATH, locale, HOME and the two above.
+    #[arg(long, value_name = "NAME")]
+    pub pass_env: Vec<String>,
+    /// The client under test and its leading arguments; each step's
+    /// arguments are appended.
+    #[arg(last = true, value_name = "COMMAND", required_unless_present = "list")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -100,38 +134,48 @@ pub fn execute(cli: Cli) -> Result<i32> {
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
     match cli.command {
         Command::Run(args) => runtime.block_on(run(*args)),
+        Command::Client(args) => runtime.block_on(client(*args)),
         Command::Mock(args) => runtime.block_on(mock(args)),
     }
 }
 
-async fn run(args: RunArgs) -> Result<i32> {
-    let specs = args
+/// Contract, suites and plan, from the shared arguments.
+fn prepare(common: &CommonArgs, kind: Kind) -> Result<(Contract, Plan, Vec<ReportSpec>)> {
+    let specs = common
         .report
         .iter()
         .map(|r| ReportSpec::parse(r))
         .collect::<Result<Vec<_>>>()?;
-    if !(args.step_timeout > 0.0 && args.step_timeout.is_finite()) {
+    if !(common.step_timeout > 0.0 && common.step_timeout.is_finite()) {
         return Err(Error::Usage(
             "--step-timeout must be a positive number of seconds".into(),
         ));
     }
-    let contract = match &args.schemas {
-        Some(dir) => Contract::from_dir(dir, &args.contract)?,
-        None => Contract::embedded(&args.contract)?,
+    let contract = match &common.schemas {
+        Some(dir) => Contract::from_dir(dir, &common.contract)?,
+        None => Contract::embedded(&common.contract)?,
     };
     let format = SuiteFormat::new()?;
-    let suites = if args.suite.is_empty() {
+    let suites = if common.suite.is_empty() {
         suite::load_embedded(&format)?
     } else {
-        suite::load_paths(&format, &args.suite)?
+        suite::load_paths(&format, &common.suite)?
     };
-    let plan = crate::plan::plan(suites, &contract, args.filter.as_deref())?;
-    if args.list {
-        let ids: String = plan.cases.iter().map(|c| format!("{}\n", c.id)).collect();
-        say(&ids);
-        return Ok(exit::PASSED);
-    }
+    let plan = crate::plan::plan(suites, &contract, common.filter.as_deref(), kind)?;
+    Ok((contract, plan, specs))
+}
 
+fn list(plan: &Plan) -> i32 {
+    let ids: String = plan.cases.iter().map(|c| format!("{}\n", c.id)).collect();
+    say(&ids);
+    exit::PASSED
+}
+
+async fn run(args: RunArgs) -> Result<i32> {
+    let (contract, plan, specs) = prepare(&args.common, Kind::Server)?;
+    if args.common.list {
+        return Ok(list(&plan));
+    }
     // The mock lives as long as this function: it must outlast the run.
     let (target, _mock) = match &args.base_url {
         Some(url) => (live_target(url, &args)?, None),
@@ -146,7 +190,51 @@ async fn run(args: RunArgs) -> Result<i32> {
             (target, Some(server))
         }
     };
+    execute_plan(&args.common, contract, &plan, Mode::Server(target), &specs).await
+}
 
+async fn client(args: ClientArgs) -> Result<i32> {
+    let (contract, plan, specs) = prepare(&args.common, Kind::Client)?;
+    if args.common.list {
+        return Ok(list(&plan));
+    }
+    let profile = Profile::parse(&args.mock)?;
+    let Some(program) = args.command.first() else {
+        return Err(Error::Usage("give the client command after `--`".into()));
+    };
+    let Some(resolved) = resolve_program(program, std::env::var_os("PATH").as_deref()) else {
+        return Err(Error::Usage(format!(
+            "client executable `{program}` not found (not a file, and not on PATH)"
+        )));
+    };
+    // The client runs in a temporary HOME, so a relative path must be
+    // made absolute; a bare name is found on PATH there as here.
+    let mut command = args.command.clone();
+    if program.contains(std::path::MAIN_SEPARATOR) || program.contains('/') {
+        command[0] = std::path::absolute(&resolved)
+            .unwrap_or(resolved)
+            .display()
+            .to_string();
+    }
+    let setup = ClientSetup {
+        command,
+        profile,
+        base_url_env: args.base_url_env.clone(),
+        token_env: args.token_env.clone(),
+        pass_env: args.pass_env.clone(),
+        token: format!("isk_r_mock_{:032x}", rand::random::<u128>()),
+    };
+    execute_plan(&args.common, contract, &plan, Mode::Client(setup), &specs).await
+}
+
+/// Runs the plan, writes every report, prints the console report.
+async fn execute_plan(
+    common: &CommonArgs,
+    contract: Contract,
+    plan: &Plan,
+    mode: Mode,
+    specs: &[ReportSpec],
+) -> Result<i32> {
     let stop = Arc::new(AtomicBool::new(false));
     let on_interrupt = stop.clone();
     tokio::spawn(async move {
@@ -155,26 +243,29 @@ async fn run(args: RunArgs) -> Result<i32> {
         }
     });
     let opts = RunOptions {
-        jobs: args
+        jobs: common
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-        step_timeout: Duration::from_secs_f64(args.step_timeout),
-        max_body: args.max_body,
+        step_timeout: Duration::from_secs_f64(common.step_timeout),
+        max_body: common.max_body,
         run_id: RunOptions::new_run_id(),
     };
-    let redactor = crate::redact::Redactor::new(target.token.clone());
-    let report = exec::run(&plan, Arc::new(contract), target, &opts, stop).await?;
+    let redactor = crate::redact::Redactor::new(match &mode {
+        Mode::Server(t) => t.token.clone(),
+        Mode::Client(c) => Some(c.token.clone()),
+    });
+    let report = exec::run(plan, Arc::new(contract), mode, &opts, stop).await?;
 
     // Files first: a console that fails to print must not lose the reports.
     let mut first_error = None;
-    for spec in &specs {
+    for spec in specs {
         if let Err(e) = spec.write(&report, &redactor) {
             eprintln!("error: {e}");
             first_error.get_or_insert(e);
         }
     }
     let console =
-        ConsoleReporter::new(redactor, ConsoleReporter::color_for_stdout()).quiet(args.quiet);
+        ConsoleReporter::new(redactor, ConsoleReporter::color_for_stdout()).quiet(common.quiet);
     let text = console.render(&report)?;
     say(&String::from_utf8_lossy(&text));
     if let Some(e) = first_error {

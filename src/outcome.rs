@@ -74,7 +74,11 @@ pub struct StepOutcome {
     pub request: Option<RequestSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<ResponseSummary>,
-    /// The target could not be reached, or answered garbage below HTTP.
+    /// For cli steps: how the client under test was run and what it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<ClientSummary>,
+    /// The target could not be reached, or answered garbage below HTTP
+    /// (for a client: could not start, or hung and was killed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transport_error: Option<String>,
     pub checks: Vec<CheckOutcome>,
@@ -97,6 +101,17 @@ pub struct ResponseSummary {
     pub location: Option<String>,
     /// The start of the body, as text, for people reading a failure.
     pub body_excerpt: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientSummary {
+    /// The client's argv, secrets redacted.
+    pub argv: Vec<String>,
+    /// `None` when it was killed or ended by a signal.
+    pub exit_code: Option<i32>,
+    pub stdout_excerpt: String,
+    /// The start of stderr, token-redacted, for people reading a failure.
+    pub stderr_excerpt: String,
 }
 
 /// One assertion's result: what was checked, where, and what was found.

@@ -19,9 +19,24 @@ pub struct Plan {
     pub cases: Vec<Case>,
 }
 
+/// Which scenarios a run is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Only HTTP steps: `conform run` and the cargo test trials.
+    Server,
+    /// At least one cli step: `conform client`.
+    Client,
+}
+
 /// Checks every schema a suite names exists in the contract, then selects
-/// the scenarios whose `suite/scenario` contains `filter`, in file order.
-pub fn plan(suites: Vec<Suite>, contract: &Contract, filter: Option<&str>) -> Result<Plan> {
+/// the scenarios of `kind` whose `suite/scenario` contains `filter`, in file
+/// order.
+pub fn plan(
+    suites: Vec<Suite>,
+    contract: &Contract,
+    filter: Option<&str>,
+    kind: Kind,
+) -> Result<Plan> {
     let names = contract.schema_names();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     for suite in &suites {
@@ -57,7 +72,8 @@ pub fn plan(suites: Vec<Suite>, contract: &Contract, filter: Option<&str>) -> Re
     for (si, suite) in suites.iter().enumerate() {
         for (ci, scenario) in suite.scenarios.iter().enumerate() {
             let id = format!("{}/{}", suite.name, scenario.name);
-            if filter.is_none_or(|f| id.contains(f)) {
+            let wanted = scenario.needs_client() == (kind == Kind::Client);
+            if wanted && filter.is_none_or(|f| id.contains(f)) {
                 cases.push(Case {
                     suite: si,
                     scenario: ci,
@@ -69,7 +85,10 @@ pub fn plan(suites: Vec<Suite>, contract: &Contract, filter: Option<&str>) -> Re
     if cases.is_empty() {
         return Err(Error::Usage(match filter {
             Some(f) => format!("no scenario matches --filter `{f}` (see --list)"),
-            None => "no scenarios to run: the suites are empty".into(),
+            None => match kind {
+                Kind::Server => "no server scenarios to run in these suites".into(),
+                Kind::Client => "no client scenarios (with `cli` steps) in these suites".into(),
+            },
         }));
     }
     Ok(Plan { suites, cases })

@@ -39,9 +39,33 @@ pub struct Scenario {
 pub struct Step {
     pub name: String,
     pub pointer: String,
-    pub request: Request,
+    pub action: Action,
     pub expect: Expect,
     pub captures: Vec<(String, String)>,
+}
+
+/// What a step does before its checks run.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Http(Request),
+    /// Run the client under test with these arguments appended.
+    Cli {
+        args: Vec<String>,
+        auth: Auth,
+    },
+}
+
+impl Step {
+    pub fn is_cli(&self) -> bool {
+        matches!(self.action, Action::Cli { .. })
+    }
+}
+
+impl Scenario {
+    /// Scenarios with a cli step need a client under test (`conform client`).
+    pub fn needs_client(&self) -> bool {
+        self.steps.iter().any(Step::is_cli)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -89,6 +113,8 @@ pub struct Expect {
     pub error_code: Option<String>,
     pub fragment_preserved: Vec<String>,
     pub redirects_to: Option<String>,
+    pub exit_code: Option<i32>,
+    pub server_value_preserved: Vec<String>,
 }
 
 impl Expect {
@@ -99,6 +125,7 @@ impl Expect {
         }
         match self.status {
             _ if self.error_code.is_some() => EnvelopeKind::Error,
+            _ if self.exit_code.is_some_and(|c| c != 0) => EnvelopeKind::Error,
             Some(s) if (300..400).contains(&s) => EnvelopeKind::None,
             Some(s) if s >= 400 => EnvelopeKind::Error,
             _ if self.redirects_to.is_some() => EnvelopeKind::None,
@@ -133,7 +160,9 @@ struct RawScenario {
 #[serde(deny_unknown_fields)]
 struct RawStep {
     name: String,
-    request: RawRequest,
+    request: Option<RawRequest>,
+    cli: Option<Vec<String>>,
+    auth: Option<Auth>,
     #[serde(default)]
     expect: RawExpect,
     #[serde(default)]
@@ -169,6 +198,9 @@ struct RawExpect {
     #[serde(default)]
     fragment_preserved: Vec<String>,
     redirects_to: Option<String>,
+    exit_code: Option<i32>,
+    #[serde(default)]
+    server_value_preserved: Vec<String>,
 }
 
 /// The compiled suite format, built once per run.
@@ -322,7 +354,7 @@ fn known_keys(object: &str) -> &'static [&'static str] {
     match object {
         "suite" => &["$schema", "suite", "description", "vars", "scenarios"],
         "scenario" => &["name", "description", "steps"],
-        "step" => &["name", "request", "expect", "captures"],
+        "step" => &["name", "request", "cli", "auth", "expect", "captures"],
         "request" => &["method", "path", "url", "auth", "query", "headers", "json"],
         "expect" => &[
             "status",
@@ -334,18 +366,36 @@ fn known_keys(object: &str) -> &'static [&'static str] {
             "error_code",
             "fragment_preserved",
             "redirects_to",
+            "exit_code",
+            "server_value_preserved",
         ],
         _ => &[],
     }
 }
 
+/// Builds errors located in one suite file.
+struct At<'a>(&'a Path);
+
+impl At<'_> {
+    fn err(&self, pointer: String, message: String, hint: Option<String>) -> Error {
+        Error::Suite {
+            path: self.0.to_path_buf(),
+            pointer,
+            message,
+            hint,
+        }
+    }
+
+    /// Maps a failed `check_vars` to an error at `pointer`.
+    fn undefined(&self, pointer: String) -> impl FnOnce((String, Option<String>)) -> Error + '_ {
+        move |(var, hint)| self.err(pointer, format!("undefined variable `${{{var}}}`"), hint)
+    }
+}
+
 fn build_suite(file: &Path, raw: RawSuite) -> Result<Suite> {
-    let err = |pointer: String, message: String, hint: Option<String>| Error::Suite {
-        path: file.to_path_buf(),
-        pointer,
-        message,
-        hint,
-    };
+    let at = At(file);
+    let err =
+        |pointer: String, message: String, hint: Option<String>| at.err(pointer, message, hint);
     let vars: Vec<(String, String)> = raw
         .vars
         .into_iter()
@@ -379,7 +429,7 @@ fn build_suite(file: &Path, raw: RawSuite) -> Result<Suite> {
         let mut steps = Vec::new();
         for (ti, rt) in rs.steps.into_iter().enumerate() {
             let tp = format!("{sp}/steps/{ti}");
-            let step = build_step(rt, &tp, &scope, &err)?;
+            let step = build_step(rt, &tp, &scope, &at)?;
             scope.extend(step.captures.iter().map(|(name, _)| name.clone()));
             steps.push(step);
         }
@@ -398,23 +448,133 @@ fn build_suite(file: &Path, raw: RawSuite) -> Result<Suite> {
     })
 }
 
-fn build_step(
-    rt: RawStep,
-    tp: &str,
-    scope: &BTreeSet<String>,
-    err: &dyn Fn(String, String, Option<String>) -> Error,
-) -> Result<Step> {
-    let undefined = |at: String| {
-        move |(var, hint): (String, Option<String>)| {
-            err(at.clone(), format!("undefined variable `${{{var}}}`"), hint)
+fn build_step(rt: RawStep, tp: &str, scope: &BTreeSet<String>, at: &At<'_>) -> Result<Step> {
+    let err =
+        |pointer: String, message: String, hint: Option<String>| at.err(pointer, message, hint);
+    let undefined = |pointer: String| at.undefined(pointer);
+    let action = match (rt.request, rt.cli, rt.auth) {
+        (Some(rq), None, None) => Action::Http(build_request(rq, tp, scope, at)?),
+        (None, Some(args), auth) => {
+            for (i, arg) in args.iter().enumerate() {
+                check_vars(arg, scope).map_err(undefined(format!("{tp}/cli/{i}")))?;
+            }
+            Action::Cli {
+                args,
+                auth: auth.unwrap_or(Auth::Token),
+            }
+        }
+        (Some(_), None, Some(_)) => {
+            return Err(err(
+                format!("{tp}/auth"),
+                "step-level `auth` is for cli steps; an HTTP step sets `request.auth`".into(),
+                None,
+            ));
+        }
+        (None, None, _) | (Some(_), Some(_), _) => {
+            return Err(err(
+                tp.to_string(),
+                "a step needs exactly one of `request` and `cli`".into(),
+                None,
+            ));
         }
     };
-    let rq = rt.request;
+    let ex = rt.expect;
+    let ep = format!("{tp}/expect");
+    let mut equals = Vec::new();
+    for (pointer, value) in ex.equals {
+        check_value_vars(&value, scope)
+            .map_err(undefined(format!("{ep}/equals/{}", pointer_key(&pointer))))?;
+        equals.push((pointer, value));
+    }
+    let mut matches = Vec::new();
+    for (pointer, pattern) in ex.matches {
+        let pattern = pattern.as_str().unwrap_or_default();
+        let re = Regex::new(pattern).map_err(|e| {
+            err(
+                format!("{ep}/matches/{}", pointer_key(&pointer)),
+                format!("invalid regular expression `{pattern}`"),
+                Some(regex_reason(&e)),
+            )
+        })?;
+        matches.push((pointer, re));
+    }
+    if let Some(r) = &ex.redirects_to {
+        check_vars(r, scope).map_err(undefined(format!("{ep}/redirects_to")))?;
+    }
+    let is_cli = matches!(action, Action::Cli { .. });
+    let misplaced = if is_cli {
+        [
+            ("status", ex.status.is_some()),
+            ("redirects_to", ex.redirects_to.is_some()),
+        ]
+        .into_iter()
+        .find(|(_, set)| *set)
+        .map(|(key, _)| (key, "an HTTP step"))
+    } else {
+        [
+            ("exit_code", ex.exit_code.is_some()),
+            (
+                "server_value_preserved",
+                !ex.server_value_preserved.is_empty(),
+            ),
+        ]
+        .into_iter()
+        .find(|(_, set)| *set)
+        .map(|(key, _)| (key, "a cli step"))
+    };
+    if let Some((key, kind)) = misplaced {
+        return Err(err(
+            format!("{ep}/{key}"),
+            format!("`{key}` belongs to {kind}"),
+            None,
+        ));
+    }
+    let expect = Expect {
+        status: ex.status,
+        envelope: ex.envelope,
+        schema: ex.schema,
+        body_schema: ex.body_schema,
+        equals,
+        matches,
+        error_code: ex.error_code,
+        fragment_preserved: ex.fragment_preserved,
+        redirects_to: ex.redirects_to,
+        exit_code: ex.exit_code,
+        server_value_preserved: ex.server_value_preserved,
+    };
+    let captures = rt
+        .captures
+        .into_iter()
+        .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    Ok(Step {
+        name: rt.name,
+        pointer: tp.to_string(),
+        action,
+        expect,
+        captures,
+    })
+}
+
+/// The last line of a regex error is the reason; the rest draws the pattern.
+fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().last().unwrap_or_default().trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
+}
+
+fn build_request(
+    rq: RawRequest,
+    tp: &str,
+    scope: &BTreeSet<String>,
+    at: &At<'_>,
+) -> Result<Request> {
+    let undefined = |pointer: String| at.undefined(pointer);
     let target = match (rq.path, rq.url) {
         (Some(p), None) => Target::Path(p),
         (None, Some(u)) => Target::Url(u),
         _ => {
-            return Err(err(
+            return Err(at.err(
                 format!("{tp}/request"),
                 "a request needs exactly one of `path` and `url`".into(),
                 None,
@@ -447,68 +607,14 @@ fn build_step(
     if let Some(json) = &rq.json {
         check_value_vars(json, scope).map_err(undefined(format!("{tp}/request/json")))?;
     }
-    let request = Request {
+    Ok(Request {
         method: rq.method,
         target,
         auth: rq.auth.unwrap_or(Auth::Token),
         query,
         headers,
         json: rq.json,
-    };
-
-    let ex = rt.expect;
-    let ep = format!("{tp}/expect");
-    let mut equals = Vec::new();
-    for (pointer, value) in ex.equals {
-        check_value_vars(&value, scope)
-            .map_err(undefined(format!("{ep}/equals/{}", pointer_key(&pointer))))?;
-        equals.push((pointer, value));
-    }
-    let mut matches = Vec::new();
-    for (pointer, pattern) in ex.matches {
-        let pattern = pattern.as_str().unwrap_or_default();
-        let re = Regex::new(pattern).map_err(|e| {
-            err(
-                format!("{ep}/matches/{}", pointer_key(&pointer)),
-                format!("invalid regular expression `{pattern}`"),
-                Some(regex_reason(&e)),
-            )
-        })?;
-        matches.push((pointer, re));
-    }
-    if let Some(r) = &ex.redirects_to {
-        check_vars(r, scope).map_err(undefined(format!("{ep}/redirects_to")))?;
-    }
-    let expect = Expect {
-        status: ex.status,
-        envelope: ex.envelope,
-        schema: ex.schema,
-        body_schema: ex.body_schema,
-        equals,
-        matches,
-        error_code: ex.error_code,
-        fragment_preserved: ex.fragment_preserved,
-        redirects_to: ex.redirects_to,
-    };
-    let captures = rt
-        .captures
-        .into_iter()
-        .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
-        .collect();
-    Ok(Step {
-        name: rt.name,
-        pointer: tp.to_string(),
-        request,
-        expect,
-        captures,
     })
-}
-
-/// The last line of a regex error is the reason; the rest draws the pattern.
-fn regex_reason(e: &regex::Error) -> String {
-    let text = e.to_string();
-    let last = text.lines().last().unwrap_or_default().trim();
-    last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
 
 /// Names used as `${name}` in `text`, in order. `$${` is a literal `${`.

@@ -51,9 +51,11 @@ impl TrialOptions {
     /// separated like `PATH`).
     pub fn from_env() -> Result<TrialOptions> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let mut opts = TrialOptions::default();
-        opts.base_url = var("CONFORM_BASE_URL").map(|u| u.trim_end_matches('/').to_string());
-        opts.token = var("CONFORM_TOKEN");
+        let mut opts = TrialOptions {
+            base_url: var("CONFORM_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
+            token: var("CONFORM_TOKEN"),
+            ..TrialOptions::default()
+        };
         if let Some(v) = var("CONFORM_CONTRACT") {
             opts.contract = v;
         }
@@ -79,8 +81,30 @@ struct Shared {
     _mock: Option<MockServer>,
 }
 
-/// One trial per selected scenario, in suite order.
+/// One scenario, ready to run as a test.
+pub struct TrialCase {
+    pub name: String,
+    shared: Arc<Shared>,
+    plan: Plan,
+}
+
+impl TrialCase {
+    /// Runs the scenario; the error is the console's failure text.
+    pub fn run(&self) -> std::result::Result<(), Failed> {
+        run_one(&self.shared, &self.plan)
+    }
+}
+
+/// One libtest-mimic trial per selected scenario, in suite order.
 pub fn trials(opts: TrialOptions) -> Result<Vec<Trial>> {
+    Ok(cases(opts)?
+        .into_iter()
+        .map(|case| Trial::test(case.name.clone(), move || case.run()))
+        .collect())
+}
+
+/// The scenarios as [`TrialCase`]s, for harnesses other than libtest-mimic.
+pub fn cases(opts: TrialOptions) -> Result<Vec<TrialCase>> {
     let contract = Contract::embedded(&opts.contract)?;
     let format = SuiteFormat::new()?;
     let suites = if opts.suites.is_empty() {
@@ -88,7 +112,7 @@ pub fn trials(opts: TrialOptions) -> Result<Vec<Trial>> {
     } else {
         suite::load_paths(&format, &opts.suites)?
     };
-    let plan = crate::plan::plan(suites, &contract, None)?;
+    let plan = crate::plan::plan(suites, &contract, None, crate::plan::Kind::Server)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -121,7 +145,7 @@ pub fn trials(opts: TrialOptions) -> Result<Vec<Trial>> {
         run_id: RunOptions::new_run_id(),
         _mock: mock,
     });
-    let trials = plan
+    let cases = plan
         .cases
         .iter()
         .map(|case| {
@@ -135,11 +159,14 @@ pub fn trials(opts: TrialOptions) -> Result<Vec<Trial>> {
                     id: case.id.clone(),
                 }],
             };
-            let shared = shared.clone();
-            Trial::test(name, move || run_one(&shared, &one))
+            TrialCase {
+                name,
+                shared: shared.clone(),
+                plan: one,
+            }
         })
         .collect();
-    Ok(trials)
+    Ok(cases)
 }
 
 fn run_one(shared: &Shared, plan: &Plan) -> std::result::Result<(), Failed> {
@@ -154,7 +181,7 @@ fn run_one(shared: &Shared, plan: &Plan) -> std::result::Result<(), Failed> {
         .block_on(exec::run(
             plan,
             shared.contract.clone(),
-            shared.target.clone(),
+            exec::Mode::Server(shared.target.clone()),
             &opts,
             Arc::new(AtomicBool::new(false)),
         ))

@@ -44,6 +44,7 @@ fn step(index: usize, name: &str, method: &str, path: &str) -> StepOutcome {
             location: None,
             body_excerpt: r#"{"data":{}}"#.to_string(),
         }),
+        client: None,
         transport_error: None,
         checks: vec![
             CheckOutcome::pass("status", None, "200"),
@@ -61,6 +62,7 @@ fn skipped(index: usize, name: &str) -> StepOutcome {
         skipped_because: Some("an earlier step failed".to_string()),
         request: None,
         response: None,
+        client: None,
         transport_error: None,
         checks: vec![],
     }

@@ -4,15 +4,19 @@
 mod envelope;
 mod equals;
 mod error_code;
+mod exit_code;
 pub mod fragment;
 mod matches;
 mod redirect;
 mod schema;
+mod server_value;
 mod status;
+mod stdout;
 
 use serde_json::Value;
 
 use crate::contract::Contract;
+use crate::mock::Served;
 use crate::outcome::CheckOutcome;
 use crate::suite::Expect;
 use crate::vars::Vars;
@@ -26,8 +30,10 @@ pub struct Response {
     pub location: Option<String>,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
-    /// The body parsed as JSON, or why it could not be.
+    /// The body (a client's stdout) parsed as JSON, or why it could not be.
     pub json: Result<Value, String>,
+    /// For a client run: its exit code (`None` if a signal ended it).
+    pub exit_code: Option<i32>,
 }
 
 impl Response {
@@ -62,16 +68,28 @@ pub struct Context<'a> {
     pub policy: FragmentPolicy,
     pub vars: &'a Vars,
     pub response: &'a Response,
+    /// What the mock served during this step (client mode only).
+    pub served: &'a [Served],
 }
 
 /// Runs every check the step asks for, plus the envelope (always). All
 /// results are returned: one failing check never hides another.
-pub fn run_all(expect: &Expect, cx: &Context<'_>) -> Vec<CheckOutcome> {
+pub fn run_all(expect: &Expect, cx: &Context<'_>, cli: bool) -> Vec<CheckOutcome> {
     let mut out = Vec::new();
     if let Some(code) = expect.status {
         out.push(status::check(code, cx));
     }
-    out.extend(envelope::check(expect.envelope_kind(), cx));
+    if cli {
+        // Always on for a client: the documented exit code, one JSON
+        // document on stdout, and no Stripe URL the server did not send.
+        out.push(exit_code::check(expect.exit_code.unwrap_or(0), cx));
+        out.push(stdout::check(cx));
+        if cx.response.json.is_ok() {
+            out.extend(envelope::check(expect.envelope_kind(), cx));
+        }
+    } else {
+        out.extend(envelope::check(expect.envelope_kind(), cx));
+    }
     if let Some(name) = &expect.schema {
         out.extend(schema::check(name, "/data", cx));
     }
@@ -92,6 +110,15 @@ pub fn run_all(expect: &Expect, cx: &Context<'_>) -> Vec<CheckOutcome> {
     }
     if let Some(target) = &expect.redirects_to {
         out.push(redirect::check(target, cx));
+    }
+    for pointer in &expect.server_value_preserved {
+        out.push(server_value::check(pointer, cx));
+    }
+    if cli {
+        out.extend(server_value::stripe_urls_verbatim(
+            cx,
+            &expect.server_value_preserved,
+        ));
     }
     out
 }

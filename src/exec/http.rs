@@ -83,6 +83,7 @@ impl HttpClient {
             content_type,
             body,
             json,
+            exit_code: None,
         })
     }
 }

@@ -1,8 +1,10 @@
 //! Execute stage: runs planned scenarios against a target. Async lives here.
 //! Steps of a scenario run in order; scenarios run concurrently up to `jobs`.
 
+pub mod command;
 pub mod http;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -12,13 +14,16 @@ use tokio::sync::Semaphore;
 
 use crate::check::{self, FragmentPolicy};
 use crate::contract::Contract;
+use crate::mock::{MockServer, Profile, Served};
 use crate::outcome::{
-    CheckOutcome, RequestSummary, ResponseSummary, RunReport, ScenarioOutcome, Status, StepOutcome,
+    CheckOutcome, ClientSummary, RequestSummary, ResponseSummary, RunReport, ScenarioOutcome,
+    Status, StepOutcome,
 };
 use crate::plan::Plan;
 use crate::redact::Redactor;
-use crate::suite::{Auth, Scenario, Step, Suite, Target as StepTarget};
+use crate::suite::{Action, Auth, Request, Scenario, Step, Suite, Target as StepTarget};
 use crate::vars::Vars;
+use command::{ClientRun, run_client};
 use http::{HttpClient, HttpRequest};
 
 /// Where requests go.
@@ -29,6 +34,50 @@ pub struct Target {
     pub token: Option<String>,
     /// How reports name the target: `mock:conformant` or the base URL.
     pub label: String,
+}
+
+/// How the client under test is run against conform's mock.
+#[derive(Debug, Clone)]
+pub struct ClientSetup {
+    /// The command and its leading arguments; step arguments are appended.
+    pub command: Vec<String>,
+    pub profile: Profile,
+    pub base_url_env: String,
+    pub token_env: String,
+    /// Caller variables passed through besides PATH and locale.
+    pub pass_env: Vec<String>,
+    /// The token every scenario's mock accepts (one per run, so reports can
+    /// redact it).
+    pub token: String,
+}
+
+/// What a run tests.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// HTTP steps against a server: a live one or an embedded mock.
+    Server(Target),
+    /// cli steps run the client under test against a fresh mock per scenario.
+    Client(ClientSetup),
+}
+
+impl Mode {
+    fn label(&self) -> String {
+        match self {
+            Mode::Server(t) => t.label.clone(),
+            Mode::Client(c) => format!(
+                "client `{}` on mock:{}",
+                c.command.join(" "),
+                c.profile.name()
+            ),
+        }
+    }
+
+    fn token(&self) -> Option<String> {
+        match self {
+            Mode::Server(t) => t.token.clone(),
+            Mode::Client(c) => Some(c.token.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -50,30 +99,42 @@ impl RunOptions {
 struct Runner {
     contract: Arc<Contract>,
     policy: FragmentPolicy,
-    target: Target,
+    mode: Mode,
     client: HttpClient,
     redactor: Redactor,
     run_id: String,
+    step_timeout: Duration,
+    max_output: usize,
     stop: Arc<AtomicBool>,
 }
 
-/// Runs the plan and returns the finished report. Never fails: what goes
-/// wrong at the target is recorded in the report as data.
+/// What one scenario talks to; a client scenario owns its mock and HOME.
+struct ScenarioEnv {
+    target: Target,
+    mock: Option<MockServer>,
+    home: Option<tempfile::TempDir>,
+}
+
+/// Runs the plan and returns the finished report. What goes wrong at the
+/// target is recorded in the report as data, not returned as an error.
 pub async fn run(
     plan: &Plan,
     contract: Arc<Contract>,
-    target: Target,
+    mode: Mode,
     opts: &RunOptions,
     stop: Arc<AtomicBool>,
 ) -> crate::Result<RunReport> {
     let started = Instant::now();
+    let label = mode.label();
     let runner = Arc::new(Runner {
         policy: contract.fragment_policy(),
         contract: contract.clone(),
         client: HttpClient::new(opts.step_timeout, opts.max_body)?,
-        redactor: Redactor::new(target.token.clone()),
-        target,
+        redactor: Redactor::new(mode.token()),
+        mode,
         run_id: opts.run_id.clone(),
+        step_timeout: opts.step_timeout,
+        max_output: opts.max_body,
         stop: stop.clone(),
     });
     let permits = Arc::new(Semaphore::new(opts.jobs.max(1)));
@@ -84,7 +145,7 @@ pub async fn run(
         let permits = permits.clone();
         let scenario_index = case.scenario;
         tasks.spawn(async move {
-            // A closed semaphore cannot happen: it is never closed.
+            // The semaphore is never closed, so acquiring cannot fail.
             let _permit = permits.acquire_owned().await.ok();
             (order, runner.scenario(&suite, scenario_index).await)
         });
@@ -101,7 +162,7 @@ pub async fn run(
         format: crate::outcome::REPORT_FORMAT,
         conform_version: env!("CARGO_PKG_VERSION").to_string(),
         contract_version: contract.version().to_string(),
-        target: runner.target.label.clone(),
+        target: runner.redactor.text(&label),
         duration_ms: started.elapsed().as_millis() as u64,
         interrupted: stop.load(Ordering::SeqCst),
         summary: RunReport::summarize(&scenarios),
@@ -113,14 +174,38 @@ impl Runner {
     async fn scenario(&self, suite: &Suite, index: usize) -> ScenarioOutcome {
         let scenario: &Scenario = &suite.scenarios[index];
         let started = Instant::now();
+        let mut outcome = ScenarioOutcome {
+            suite: suite.name.clone(),
+            file: suite.file.display().to_string(),
+            scenario: scenario.name.clone(),
+            status: Status::Failed,
+            duration_ms: 0,
+            steps: Vec::new(),
+        };
+        let env = match self.scenario_env().await {
+            Ok(env) => env,
+            Err(why) => {
+                // Nothing ran: say so on every step rather than drop them.
+                for (i, step) in scenario.steps.iter().enumerate() {
+                    let mut s = skipped(i, step, "the scenario could not be set up".into());
+                    if i == 0 {
+                        s.status = Status::Failed;
+                        s.skipped_because = None;
+                        s.transport_error = Some(why.clone());
+                    }
+                    outcome.steps.push(s);
+                }
+                outcome.duration_ms = started.elapsed().as_millis() as u64;
+                return outcome;
+            }
+        };
         let mut vars = Vars::default();
         vars.set("run_id", Value::String(self.run_id.clone()));
-        vars.set("base_url", Value::String(self.target.base_url.clone()));
+        vars.set("base_url", Value::String(env.target.base_url.clone()));
         for (name, value) in &suite.vars {
             let value = vars.text(value);
             vars.set(name.clone(), Value::String(value));
         }
-        let mut steps = Vec::new();
         let mut failed_at: Option<String> = None;
         for (i, step) in scenario.steps.iter().enumerate() {
             let skip_reason = match &failed_at {
@@ -129,89 +214,202 @@ impl Runner {
                 None => None,
             };
             if let Some(reason) = skip_reason {
-                steps.push(skipped(i, step, reason));
+                outcome.steps.push(skipped(i, step, reason));
                 continue;
             }
-            let outcome = self.step(i, step, &mut vars).await;
-            if outcome.status == Status::Failed {
+            let result = self.step(i, step, &mut vars, &env).await;
+            if result.status == Status::Failed {
                 failed_at = Some(step.name.clone());
             }
-            steps.push(outcome);
+            outcome.steps.push(result);
         }
-        let status = if steps.iter().all(|s| s.status == Status::Passed) {
+        outcome.status = if outcome.steps.iter().all(|s| s.status == Status::Passed) {
             Status::Passed
         } else {
             Status::Failed
         };
-        ScenarioOutcome {
-            suite: suite.name.clone(),
-            file: suite.file.display().to_string(),
-            scenario: scenario.name.clone(),
-            status,
-            duration_ms: started.elapsed().as_millis() as u64,
-            steps,
+        outcome.duration_ms = started.elapsed().as_millis() as u64;
+        outcome
+    }
+
+    async fn scenario_env(&self) -> Result<ScenarioEnv, String> {
+        match &self.mode {
+            Mode::Server(target) => Ok(ScenarioEnv {
+                target: target.clone(),
+                mock: None,
+                home: None,
+            }),
+            Mode::Client(setup) => {
+                // A fresh mock per scenario: what it served during a step is
+                // exactly what the client was sent.
+                let mock = MockServer::start_with_token(setup.profile, None, setup.token.clone())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let home = tempfile::Builder::new()
+                    .prefix("conform-client-")
+                    .tempdir()
+                    .map_err(|e| format!("cannot create a temporary HOME: {e}"))?;
+                Ok(ScenarioEnv {
+                    target: Target {
+                        base_url: mock.base_url(),
+                        token: Some(setup.token.clone()),
+                        label: format!("mock:{}", setup.profile.name()),
+                    },
+                    mock: Some(mock),
+                    home: Some(home),
+                })
+            }
         }
     }
 
-    async fn step(&self, index: usize, step: &Step, vars: &mut Vars) -> StepOutcome {
+    async fn step(
+        &self,
+        index: usize,
+        step: &Step,
+        vars: &mut Vars,
+        env: &ScenarioEnv,
+    ) -> StepOutcome {
         let started = Instant::now();
-        let request = self.prepare(step, vars);
-        let summary = self.summarize(&request);
         let mut outcome = StepOutcome {
             index,
             name: step.name.clone(),
             status: Status::Failed,
             duration_ms: 0,
             skipped_because: None,
-            request: Some(summary),
+            request: None,
             response: None,
+            client: None,
             transport_error: None,
             checks: Vec::new(),
         };
-        let response = match request {
-            Ok(req) => self.client.send(&req).await,
-            Err(why) => {
-                outcome.checks.push(*why);
-                outcome.duration_ms = started.elapsed().as_millis() as u64;
-                return outcome;
+        let served_before = env.mock.as_ref().map_or(0, |m| m.served().len());
+        let observed = match &step.action {
+            Action::Http(rq) => self.http_step(rq, vars, &env.target, &mut outcome).await,
+            Action::Cli { args, auth } => self.cli_step(args, *auth, vars, env, &mut outcome).await,
+        };
+        if let Some(response) = observed {
+            let served: Vec<Served> = env
+                .mock
+                .as_ref()
+                .map(|m| m.served().into_iter().skip(served_before).collect())
+                .unwrap_or_default();
+            let cx = check::Context {
+                contract: &self.contract,
+                policy: self.policy,
+                vars,
+                response: &response,
+                served: &served,
+            };
+            let mut checks = check::run_all(&step.expect, &cx, step.is_cli());
+            checks.extend(capture(step, &response, vars));
+            outcome.checks = checks.into_iter().map(|c| self.redact_check(c)).collect();
+            if outcome.checks.iter().all(|c| c.passed) {
+                outcome.status = Status::Passed;
             }
-        };
-        let response = match response {
-            Ok(r) => r,
-            Err(why) => {
-                outcome.transport_error = Some(self.redactor.text(&why));
-                outcome.duration_ms = started.elapsed().as_millis() as u64;
-                return outcome;
-            }
-        };
-        let cx = check::Context {
-            contract: &self.contract,
-            policy: self.policy,
-            vars,
-            response: &response,
-        };
-        let mut checks = check::run_all(&step.expect, &cx);
-        checks.extend(capture(step, &response, vars));
-        outcome.response = Some(ResponseSummary {
-            status: response.status,
-            location: response.location.clone(),
-            body_excerpt: self.redactor.text(&response.excerpt(2000)),
-        });
-        outcome.status = if checks.iter().all(|c| c.passed) {
-            Status::Passed
-        } else {
-            Status::Failed
-        };
-        outcome.checks = checks;
+        }
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         outcome
     }
 
+    /// Sends one HTTP request; `None` when there is nothing to check.
+    async fn http_step(
+        &self,
+        rq: &Request,
+        vars: &Vars,
+        target: &Target,
+        outcome: &mut StepOutcome,
+    ) -> Option<check::Response> {
+        let request = self.prepare(rq, vars, target);
+        outcome.request = Some(self.summarize(&request));
+        let response = match request {
+            Ok(req) => self.client.send(&req).await,
+            Err(why) => {
+                outcome.checks.push(*why);
+                return None;
+            }
+        };
+        match response {
+            Ok(r) => {
+                outcome.response = Some(ResponseSummary {
+                    status: r.status,
+                    location: r.location.clone(),
+                    body_excerpt: self.redactor.text(&r.excerpt(2000)),
+                });
+                Some(r)
+            }
+            Err(why) => {
+                outcome.transport_error = Some(self.redactor.text(&why));
+                None
+            }
+        }
+    }
+
+    /// Runs the client under test once; `None` when it could not run.
+    async fn cli_step(
+        &self,
+        args: &[String],
+        auth: Auth,
+        vars: &Vars,
+        env: &ScenarioEnv,
+        outcome: &mut StepOutcome,
+    ) -> Option<check::Response> {
+        let (Mode::Client(setup), Some(home)) = (&self.mode, &env.home) else {
+            outcome.checks.push(CheckOutcome::fail(
+                "cli",
+                None,
+                "a client under test (conform client -- COMMAND)",
+                "a server run",
+            ));
+            return None;
+        };
+        let mut argv = setup.command.clone();
+        argv.extend(args.iter().map(|a| vars.text(a)));
+        let run = ClientRun {
+            argv: argv.clone(),
+            env: client_env(setup, &env.target, auth, &self.run_id, home.path()),
+            // The caller's directory, so `node path/to/cli.mjs` works as typed.
+            cwd: std::env::current_dir().unwrap_or_else(|_| home.path().to_path_buf()),
+            timeout: self.step_timeout,
+            max_output: self.max_output,
+        };
+        let result = run_client(&run).await;
+        let mut summary = ClientSummary {
+            argv: argv.iter().map(|a| self.redactor.text(a)).collect(),
+            exit_code: None,
+            stdout_excerpt: String::new(),
+            stderr_excerpt: String::new(),
+        };
+        let output = match result {
+            Ok(output) => output,
+            Err(why) => {
+                outcome.client = Some(summary);
+                outcome.transport_error = Some(self.redactor.text(&why));
+                return None;
+            }
+        };
+        summary.exit_code = output.exit_code;
+        summary.stdout_excerpt = self.redactor.text(&excerpt(&output.stdout, 2000));
+        summary.stderr_excerpt = self.redactor.text(&excerpt(&output.stderr, 2000));
+        outcome.client = Some(summary);
+        Some(check::Response {
+            status: 0,
+            location: None,
+            content_type: None,
+            json: single_json_document(&output.stdout),
+            body: output.stdout,
+            exit_code: output.exit_code,
+        })
+    }
+
     /// The request as it will be sent, or a failed check saying why not.
-    fn prepare(&self, step: &Step, vars: &Vars) -> Result<HttpRequest, Box<CheckOutcome>> {
-        let rq = &step.request;
+    fn prepare(
+        &self,
+        rq: &Request,
+        vars: &Vars,
+        target: &Target,
+    ) -> Result<HttpRequest, Box<CheckOutcome>> {
         let url = match &rq.target {
-            StepTarget::Path(p) => format!("{}{}", self.target.base_url, vars.text(p)),
+            StepTarget::Path(p) => format!("{}{}", target.base_url, vars.text(p)),
             StepTarget::Url(u) => vars.text(u),
         };
         let mut url = url::Url::parse(&url).map_err(|e| {
@@ -241,13 +439,13 @@ impl Runner {
             .collect();
         match rq.auth {
             Auth::Token => {
-                if let Some(token) = &self.target.token {
+                if let Some(token) = &target.token {
                     headers.push(("authorization".into(), format!("Bearer {token}")));
                 }
             }
             Auth::Invalid => headers.push((
                 "authorization".into(),
-                format!("Bearer isk_r_conform_invalid_{}", self.run_id),
+                format!("Bearer {}", invalid_token(&self.run_id)),
             )),
             Auth::None => {}
         }
@@ -279,6 +477,87 @@ impl Runner {
             },
         }
     }
+
+    /// Check values can echo what a client printed: never let a token through.
+    fn redact_check(&self, mut c: CheckOutcome) -> CheckOutcome {
+        c.expected = self.redactor.text(&c.expected);
+        c.actual = self.redactor.text(&c.actual);
+        c.note = c.note.map(|n| self.redactor.text(&n));
+        c
+    }
+}
+
+/// A bearer token no server issued.
+fn invalid_token(run_id: &str) -> String {
+    format!("isk_r_conform_invalid_{run_id}")
+}
+
+/// The client's whole environment: the mock's address and token, a fresh
+/// HOME and config path, PATH and locale; no other caller variable.
+fn client_env(
+    setup: &ClientSetup,
+    target: &Target,
+    auth: Auth,
+    run_id: &str,
+    home: &Path,
+) -> Vec<(String, String)> {
+    let home_str = home.display().to_string();
+    let mut env = vec![
+        (setup.base_url_env.clone(), target.base_url.clone()),
+        ("HOME".into(), home_str.clone()),
+        (
+            "XDG_CONFIG_HOME".into(),
+            home.join(".config").display().to_string(),
+        ),
+        (
+            "IMAGE_SKILL_CONFIG_PATH".into(),
+            home.join(".image-skill/config.json").display().to_string(),
+        ),
+        ("TMPDIR".into(), home_str),
+        ("NO_COLOR".into(), "1".into()),
+    ];
+    match auth {
+        Auth::Token => env.push((setup.token_env.clone(), setup.token.clone())),
+        Auth::Invalid => env.push((setup.token_env.clone(), invalid_token(run_id))),
+        Auth::None => {}
+    }
+    let passed = ["PATH", "LANG", "LC_ALL", "SYSTEMROOT"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(setup.pass_env.iter().cloned());
+    for name in passed {
+        if env.iter().any(|(k, _)| *k == name) {
+            continue;
+        }
+        if let Ok(value) = std::env::var(&name) {
+            env.push((name, value));
+        }
+    }
+    env
+}
+
+/// stdout must hold exactly one JSON document (whitespace around it is fine).
+fn single_json_document(stdout: &[u8]) -> Result<Value, String> {
+    let mut docs = serde_json::Deserializer::from_slice(stdout).into_iter::<Value>();
+    let first = match docs.next() {
+        None => return Err("stdout is empty; expected one JSON document".into()),
+        Some(Err(e)) => return Err(format!("stdout is not JSON: {e}")),
+        Some(Ok(v)) => v,
+    };
+    match docs.next() {
+        None => Ok(first),
+        Some(Ok(_)) => Err("stdout holds more than one JSON document".into()),
+        Some(Err(e)) => Err(format!("stdout has text after its JSON document: {e}")),
+    }
+}
+
+fn excerpt(bytes: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
 }
 
 fn skipped(index: usize, step: &Step, reason: String) -> StepOutcome {
@@ -290,6 +569,7 @@ fn skipped(index: usize, step: &Step, reason: String) -> StepOutcome {
         skipped_because: Some(reason),
         request: None,
         response: None,
+        client: None,
         transport_error: None,
         checks: Vec::new(),
     }

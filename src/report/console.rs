@@ -155,12 +155,29 @@ pub(crate) fn step_details(out: &mut String, step: &StepOutcome, p: Paint) {
     if let Some(req) = &step.request {
         let _ = write!(line, " {} {}", req.method, req.url);
     }
+    if let Some(client) = &step.client {
+        // The command itself is in the header; the step's own words suffice.
+        let args = client
+            .argv
+            .iter()
+            .skip(1)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = write!(line, " client {args}");
+        match client.exit_code {
+            Some(code) => {
+                let _ = write!(line, " → exit {code}");
+            }
+            None => line.push_str(" → no exit code"),
+        }
+    }
     match (&step.response, &step.transport_error) {
         (Some(resp), _) => {
             let _ = write!(line, " → {}", resp.status);
         }
-        (None, Some(_)) => line.push_str(" → no response"),
-        (None, None) => {}
+        (None, Some(_)) if step.client.is_none() => line.push_str(" → no response"),
+        _ => {}
     }
     let failed: Vec<&CheckOutcome> = step.checks.iter().filter(|c| !c.passed).collect();
     if step.status == Status::Passed && failed.is_empty() {
@@ -170,7 +187,12 @@ pub(crate) fn step_details(out: &mut String, step: &StepOutcome, p: Paint) {
     let _ = writeln!(out, "{line}");
 
     if let Some(err) = &step.transport_error {
-        let _ = writeln!(out, "    {} could not reach the target: {err}", p.red("✗"));
+        let what = if step.client.is_some() {
+            "the client could not run"
+        } else {
+            "could not reach the target"
+        };
+        let _ = writeln!(out, "    {} {what}: {err}", p.red("✗"));
     }
     for check in &failed {
         check_details(out, check, p);
@@ -179,10 +201,26 @@ pub(crate) fn step_details(out: &mut String, step: &StepOutcome, p: Paint) {
     // error has none worth showing.
     let excerpt = step.response.as_ref().map(|r| r.body_excerpt.as_str());
     if let Some(body) = excerpt.filter(|b| !failed.is_empty() && !b.trim().is_empty()) {
-        let _ = writeln!(out, "    {}", p.dim("response body (excerpt):"));
-        for body_line in body.lines() {
-            let _ = writeln!(out, "{:DETAIL_INDENT$}{body_line}", "");
+        excerpt_block(out, "response body (excerpt):", body, p);
+    }
+    if let Some(client) = step
+        .client
+        .as_ref()
+        .filter(|_| !failed.is_empty() || step.transport_error.is_some())
+    {
+        if !client.stdout_excerpt.trim().is_empty() {
+            excerpt_block(out, "client stdout (excerpt):", &client.stdout_excerpt, p);
         }
+        if !client.stderr_excerpt.trim().is_empty() {
+            excerpt_block(out, "client stderr (excerpt):", &client.stderr_excerpt, p);
+        }
+    }
+}
+
+fn excerpt_block(out: &mut String, title: &str, text: &str, p: Paint) {
+    let _ = writeln!(out, "    {}", p.dim(title));
+    for text_line in text.lines() {
+        let _ = writeln!(out, "{:DETAIL_INDENT$}{text_line}", "");
     }
 }
 

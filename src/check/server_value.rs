@@ -1,0 +1,133 @@
+//! Client mode: what the client prints must be what the server sent. The
+//! 0.1.8 regression lived here: the server sent full Stripe URLs and the
+//! client printed them fragment-stripped.
+
+use serde_json::Value;
+
+use super::fragment::{STRIPE_CHECKOUT_HOST, describe_difference};
+use super::{Context, show};
+use crate::outcome::CheckOutcome;
+
+const CHECK: &str = "server_value_preserved";
+
+/// The value at `pointer` in the client's output equals, byte for byte, the
+/// value the mock sent at the same pointer during this step (the latest
+/// response that has one). `checkout_compact_url` may instead be the
+/// server's `checkout_handoff_url`, as the contract allows.
+pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
+    let Some(printed) = cx.response.at(pointer) else {
+        return CheckOutcome::fail(
+            CHECK,
+            Some(pointer),
+            "the server's value, printed by the client",
+            "nothing at this pointer",
+        );
+    };
+    let Some(sent) = cx
+        .served
+        .iter()
+        .rev()
+        .find_map(|s| s.body.as_ref()?.pointer(pointer))
+    else {
+        return CheckOutcome::fail(
+            CHECK,
+            Some(pointer),
+            "a value the server sent at this pointer",
+            show(printed),
+        )
+        .with_note("the mock sent no value here during this step");
+    };
+    if printed == sent {
+        return CheckOutcome::pass(CHECK, Some(pointer), show(sent));
+    }
+    if let Some(parent) = pointer.strip_suffix("/checkout_compact_url") {
+        let handoff = format!("{parent}/checkout_handoff_url");
+        let sent_handoff = cx
+            .served
+            .iter()
+            .rev()
+            .find_map(|s| s.body.as_ref()?.pointer(&handoff));
+        if sent_handoff.is_some_and(|h| h == printed) {
+            return CheckOutcome::pass(CHECK, Some(pointer), show(printed))
+                .with_note("the server's checkout_handoff_url, which the contract allows here");
+        }
+    }
+    let (expected, actual) = (text(sent), text(printed));
+    let mut out = CheckOutcome::fail(CHECK, Some(pointer), expected.clone(), actual.clone());
+    if let (Value::String(_), Value::String(_)) = (sent, printed) {
+        out = out.with_note(format!(
+            "client changed the server's value: {}",
+            describe_difference(&expected, &actual)
+        ));
+    }
+    out
+}
+
+/// Every Stripe Checkout URL anywhere in the client's output must be one
+/// the server sent, byte for byte; one failure per altered URL. Pointers the
+/// step already checks with `server_value_preserved` are not reported twice.
+pub fn stripe_urls_verbatim(cx: &Context<'_>, listed: &[String]) -> Vec<CheckOutcome> {
+    const NAME: &str = "stripe_urls_verbatim";
+    let Ok(output) = &cx.response.json else {
+        return Vec::new();
+    };
+    let mut sent = Vec::new();
+    for served in cx.served {
+        if let Some(body) = &served.body {
+            strings(body, "", &mut sent);
+        }
+        if let Some(location) = &served.location {
+            sent.push((String::new(), location.clone()));
+        }
+    }
+    let mut printed = Vec::new();
+    strings(output, "", &mut printed);
+    printed
+        .into_iter()
+        .filter(|(pointer, s)| is_stripe_url(s) && !listed.contains(pointer))
+        .filter(|(_, s)| !sent.iter().any(|(_, t)| t == s))
+        .map(|(pointer, s)| {
+            let nearest = sent
+                .iter()
+                .map(|(_, t)| t)
+                .find(|t| is_stripe_url(t) && t.split('#').next() == s.split('#').next());
+            let expected = nearest
+                .cloned()
+                .unwrap_or_else(|| "a Stripe URL the server sent".into());
+            let note = match nearest {
+                Some(t) => describe_difference(t, &s),
+                None => "the server never sent this URL".into(),
+            };
+            CheckOutcome::fail(NAME, Some(&pointer), expected, s).with_note(note)
+        })
+        .collect()
+}
+
+fn is_stripe_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| u.host_str() == Some(STRIPE_CHECKOUT_HOST))
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every string in a JSON value with its pointer.
+fn strings(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) => out.push((at.to_string(), s.clone())),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                strings(item, &format!("{at}/{i}"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                strings(item, &format!("{at}/{}", crate::suite::pointer_key(k)), out);
+            }
+        }
+        _ => {}
+    }
+}
