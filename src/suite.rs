@@ -115,6 +115,8 @@ pub struct Expect {
     pub redirects_to: Option<String>,
     pub exit_code: Option<i32>,
     pub server_value_preserved: Vec<String>,
+    /// Always-on checks this step opts out of.
+    pub skip: Vec<String>,
 }
 
 impl Expect {
@@ -201,6 +203,8 @@ struct RawExpect {
     exit_code: Option<i32>,
     #[serde(default)]
     server_value_preserved: Vec<String>,
+    #[serde(default)]
+    skip: Vec<String>,
 }
 
 /// The compiled suite format, built once per run.
@@ -368,6 +372,7 @@ fn known_keys(object: &str) -> &'static [&'static str] {
             "redirects_to",
             "exit_code",
             "server_value_preserved",
+            "skip",
         ],
         _ => &[],
     }
@@ -541,6 +546,7 @@ fn build_step(rt: RawStep, tp: &str, scope: &BTreeSet<String>, at: &At<'_>) -> R
         redirects_to: ex.redirects_to,
         exit_code: ex.exit_code,
         server_value_preserved: ex.server_value_preserved,
+        skip: ex.skip,
     };
     let captures = rt
         .captures

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
@@ -183,7 +182,7 @@ fn run_one(shared: &Shared, plan: &Plan) -> std::result::Result<(), Failed> {
             shared.contract.clone(),
             exec::Mode::Server(shared.target.clone()),
             &opts,
-            Arc::new(AtomicBool::new(false)),
+            exec::Interrupt::default(),
         ))
         .map_err(|e| Failed::from(e.to_string()))?;
     if report.scenarios.iter().all(|s| s.status == Status::Passed) {

@@ -1,6 +1,7 @@
 //! Check stage: one file per check kind. A check returns [`CheckOutcome`]s
 //! (data); the runner judges them. Adding a check is adding a file.
 
+pub mod defaults;
 mod envelope;
 mod equals;
 mod error_code;
@@ -89,6 +90,23 @@ pub fn run_all(expect: &Expect, cx: &Context<'_>, cli: bool) -> Vec<CheckOutcome
         }
     } else {
         out.extend(envelope::check(expect.envelope_kind(), cx));
+        let on = |name: &str| !expect.skip.iter().any(|s| s == name);
+        let expects_5xx = expect.status.is_some_and(|s| s >= 500);
+        if on("not_a_server_error") && !expects_5xx {
+            out.push(defaults::not_a_server_error(cx));
+        }
+        if on("content_type_conformance") {
+            out.extend(defaults::content_type_conformance(cx));
+        }
+        if on("trace_id") && expect.envelope_kind() != crate::suite::EnvelopeKind::None {
+            out.extend(defaults::trace_id(cx));
+        }
+        if on("stripe_url_fragments") {
+            out.extend(defaults::stripe_url_fragments(
+                cx,
+                &expect.fragment_preserved,
+            ));
+        }
     }
     if let Some(name) = &expect.schema {
         out.extend(schema::check(name, "/data", cx));

@@ -29,8 +29,13 @@ pub struct ClientOutput {
 }
 
 /// Runs the client. `Err` says in plain words why there is no result
-/// (cannot start, hung past the timeout); a non-zero exit is a result.
-pub async fn run_client(run: &ClientRun) -> Result<ClientOutput, String> {
+/// (cannot start, hung past the timeout, interrupted); a non-zero exit is a
+/// result. When `cancel` completes first, the client's process group is
+/// killed.
+pub async fn run_client(
+    run: &ClientRun,
+    cancel: impl std::future::Future<Output = ()>,
+) -> Result<ClientOutput, String> {
     let Some((program, args)) = run.argv.split_first() else {
         return Err("no client command given".into());
     };
@@ -62,7 +67,14 @@ pub async fn run_client(run: &ClientRun) -> Result<ClientOutput, String> {
         );
         (out, err, status)
     };
-    match tokio::time::timeout(run.timeout, finished).await {
+    let outcome = tokio::select! {
+        done = tokio::time::timeout(run.timeout, finished) => done,
+        () = cancel => {
+            kill_group(pid);
+            return Err("interrupted; the client was killed".into());
+        }
+    };
+    match outcome {
         Ok((out, err, status)) => {
             let status = status.map_err(|e| format!("cannot wait for the client: {e}"))?;
             let (stdout, cut_out) =

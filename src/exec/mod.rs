@@ -6,11 +6,10 @@ pub mod http;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use crate::check::{self, FragmentPolicy};
 use crate::contract::Contract;
@@ -95,6 +94,41 @@ impl RunOptions {
     }
 }
 
+/// Ctrl-C for a run: once triggered, no new step starts and running steps
+/// (and the clients they started) are stopped.
+#[derive(Debug, Clone)]
+pub struct Interrupt {
+    tx: Arc<watch::Sender<bool>>,
+}
+
+impl Default for Interrupt {
+    fn default() -> Self {
+        Interrupt {
+            tx: Arc::new(watch::Sender::new(false)),
+        }
+    }
+}
+
+impl Interrupt {
+    pub fn trigger(&self) {
+        self.tx.send_replace(true);
+    }
+
+    pub fn is_set(&self) -> bool {
+        *self.tx.borrow()
+    }
+
+    /// Completes when the run is interrupted.
+    pub async fn wait(&self) {
+        let mut rx = self.tx.subscribe();
+        // An error means the sender is gone, which cannot happen while
+        // `self` holds it; waiting forever is then right.
+        if rx.wait_for(|set| *set).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 /// Shared by all scenarios of one run.
 struct Runner {
     contract: Arc<Contract>,
@@ -105,7 +139,7 @@ struct Runner {
     run_id: String,
     step_timeout: Duration,
     max_output: usize,
-    stop: Arc<AtomicBool>,
+    interrupt: Interrupt,
 }
 
 /// What one scenario talks to; a client scenario owns its mock and HOME.
@@ -122,7 +156,7 @@ pub async fn run(
     contract: Arc<Contract>,
     mode: Mode,
     opts: &RunOptions,
-    stop: Arc<AtomicBool>,
+    interrupt: Interrupt,
 ) -> crate::Result<RunReport> {
     let started = Instant::now();
     let label = mode.label();
@@ -135,7 +169,7 @@ pub async fn run(
         run_id: opts.run_id.clone(),
         step_timeout: opts.step_timeout,
         max_output: opts.max_body,
-        stop: stop.clone(),
+        interrupt: interrupt.clone(),
     });
     let permits = Arc::new(Semaphore::new(opts.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -164,9 +198,10 @@ pub async fn run(
         contract_version: contract.version().to_string(),
         target: runner.redactor.text(&label),
         duration_ms: started.elapsed().as_millis() as u64,
-        interrupted: stop.load(Ordering::SeqCst),
+        interrupted: interrupt.is_set(),
         summary: RunReport::summarize(&scenarios),
         scenarios,
+        latency: None,
     })
 }
 
@@ -210,14 +245,17 @@ impl Runner {
         for (i, step) in scenario.steps.iter().enumerate() {
             let skip_reason = match &failed_at {
                 Some(name) => Some(format!("step `{name}` failed earlier")),
-                None if self.stop.load(Ordering::SeqCst) => Some("the run was interrupted".into()),
+                None if self.interrupt.is_set() => Some("the run was interrupted".into()),
                 None => None,
             };
             if let Some(reason) = skip_reason {
                 outcome.steps.push(skipped(i, step, reason));
                 continue;
             }
-            let result = self.step(i, step, &mut vars, &env).await;
+            let result = tokio::select! {
+                result = self.step(i, step, &mut vars, &env) => result,
+                () = self.interrupt.wait() => skipped(i, step, "the run was interrupted while it ran".into()),
+            };
             if result.status == Status::Failed {
                 failed_at = Some(step.name.clone());
             }
@@ -372,7 +410,7 @@ impl Runner {
             timeout: self.step_timeout,
             max_output: self.max_output,
         };
-        let result = run_client(&run).await;
+        let result = run_client(&run, self.interrupt.wait()).await;
         let mut summary = ClientSummary {
             argv: argv.iter().map(|a| self.redactor.text(a)).collect(),
             exit_code: None,

@@ -1,0 +1,154 @@
+//! Checks applied to every HTTP step unless it opts out (`expect.skip`), in
+//! the spirit of Schemathesis' default checks.
+
+use serde_json::Value;
+
+use super::fragment::{FragmentPolicy, STRIPE_CHECKOUT_HOST};
+use super::{Context, show};
+use crate::outcome::CheckOutcome;
+
+/// Names a step may list in `expect.skip`.
+pub const NAMES: &[&str] = &[
+    "not_a_server_error",
+    "content_type_conformance",
+    "trace_id",
+    "stripe_url_fragments",
+];
+
+pub fn not_a_server_error(cx: &Context<'_>) -> CheckOutcome {
+    const NAME: &str = "not_a_server_error";
+    let status = cx.response.status;
+    if status < 500 {
+        CheckOutcome::pass(NAME, None, "a status below 500")
+    } else {
+        CheckOutcome::fail(NAME, None, "a status below 500", status.to_string())
+            .with_note(format!("body starts: {}", cx.response.excerpt(120)))
+    }
+}
+
+/// A JSON body says it is JSON, and a body that says JSON parses.
+pub fn content_type_conformance(cx: &Context<'_>) -> Option<CheckOutcome> {
+    const NAME: &str = "content_type_conformance";
+    if cx.response.body.is_empty() {
+        return None;
+    }
+    let declared = cx.response.content_type.as_deref().unwrap_or("");
+    let media = declared
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let says_json = media == "application/json" || media.ends_with("+json");
+    let expected = "content-type application/json for a JSON body";
+    Some(match (&cx.response.json, says_json) {
+        (Ok(_), true) => CheckOutcome::pass(NAME, None, expected),
+        (Ok(_), false) => CheckOutcome::fail(
+            NAME,
+            None,
+            expected,
+            if declared.is_empty() {
+                "no content-type header".to_string()
+            } else {
+                format!("content-type {declared}")
+            },
+        ),
+        (Err(why), true) => CheckOutcome::fail(
+            NAME,
+            None,
+            "a body that parses as the JSON it declares",
+            cx.response.excerpt(120),
+        )
+        .with_note(why.clone()),
+        (Err(_), false) => CheckOutcome::fail(
+            NAME,
+            None,
+            "a JSON body (the API answers JSON)",
+            format!("content-type `{declared}`: {}", cx.response.excerpt(120)),
+        ),
+    })
+}
+
+/// Every JSON answer carries a trace_id people can cite.
+pub fn trace_id(cx: &Context<'_>) -> Option<CheckOutcome> {
+    const NAME: &str = "trace_id";
+    let body = cx.response.json.as_ref().ok()?;
+    Some(match body.get("trace_id") {
+        Some(Value::String(t)) if !t.is_empty() => {
+            CheckOutcome::pass(NAME, Some("/trace_id"), "a non-empty trace_id")
+        }
+        Some(other) => {
+            CheckOutcome::fail(NAME, Some("/trace_id"), "a non-empty trace_id", show(other))
+        }
+        None => CheckOutcome::fail(
+            NAME,
+            Some("/trace_id"),
+            "a non-empty trace_id",
+            "no trace_id",
+        ),
+    })
+}
+
+/// No Stripe Checkout URL anywhere in the answer (body or Location) may
+/// lack its fragment, whether or not the suite names the field; pointers
+/// the step checks with `fragment_preserved` are not reported twice.
+pub fn stripe_url_fragments(cx: &Context<'_>, listed: &[String]) -> Vec<CheckOutcome> {
+    const NAME: &str = "stripe_url_fragments";
+    if cx.policy != FragmentPolicy::Required {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    if let Ok(body) = &cx.response.json {
+        stripe_urls(body, "", &mut found);
+    }
+    if let Some(location) = &cx.response.location
+        && is_stripe(location)
+    {
+        found.push(("Location".to_string(), location.clone()));
+    }
+    found
+        .into_iter()
+        .filter(|(at, _)| !listed.contains(at))
+        .filter(|(_, url)| {
+            url::Url::parse(url)
+                .ok()
+                .and_then(|u| u.fragment().map(str::is_empty))
+                .unwrap_or(true)
+        })
+        .map(|(at, url)| {
+            let pointer = (at != "Location").then_some(at.as_str());
+            CheckOutcome::fail(
+                NAME,
+                pointer,
+                "a Stripe Checkout URL with its non-empty #fragment",
+                url,
+            )
+            .with_note(if at == "Location" {
+                "fragment removed from the Location header".to_string()
+            } else {
+                "fragment removed: Stripe Checkout cannot load without it".to_string()
+            })
+        })
+        .collect()
+}
+
+fn is_stripe(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| u.host_str() == Some(STRIPE_CHECKOUT_HOST))
+}
+
+fn stripe_urls(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::String(s) if is_stripe(s) => out.push((at.to_string(), s.clone())),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                stripe_urls(item, &format!("{at}/{i}"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                stripe_urls(item, &format!("{at}/{}", crate::suite::pointer_key(k)), out);
+            }
+        }
+        _ => {}
+    }
+}
