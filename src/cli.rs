@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -11,10 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::contract::Contract;
 use crate::error::{Error, Result, exit};
 use crate::exec::command::resolve_program;
-use crate::exec::{self, ClientSetup, Mode, RunOptions, Target};
+use crate::exec::{self, ClientSetup, Interrupt, Mode, RunOptions, Target};
 use crate::mock::{MockServer, Profile};
 use crate::plan::{Kind, Plan};
-use crate::report::{ConsoleReporter, ReportSpec, Reporter};
+use crate::report::console::Progress;
+use crate::report::{ConsoleReporter, GithubReporter, OutputFormat, ReportSpec, Reporter};
 use crate::suite::{self, SuiteFormat};
 
 pub const DEFAULT_CONTRACT: &str = "0.1.9";
@@ -22,7 +22,7 @@ pub const DEFAULT_CONTRACT: &str = "0.1.9";
 #[derive(Debug, Parser)]
 #[command(
     name = "conform",
-    version,
+    version = version_string(),
     about = "Contract tests for the Image Skill CLI and hosted API"
 )]
 pub struct Cli {
@@ -38,6 +38,17 @@ pub enum Command {
     Client(Box<ClientArgs>),
     /// Serve the reference mock until Ctrl-C.
     Mock(MockArgs),
+    /// Print a shell completion script to stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
+    /// Contracts from the docs: extract, drift check, version diff.
+    Contracts(crate::extract::ContractsArgs),
+    /// Export the contract as an OpenAPI 3.1 document.
+    Openapi(crate::openapi::OpenapiArgs),
 }
 
 /// What `run` and `client` share: contract, suites, selection, reports.
@@ -59,20 +70,35 @@ pub struct CommonArgs {
     #[arg(long)]
     pub list: bool,
     /// Scenarios run at once (steps of one scenario always run in order).
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// Seconds a step may take before it counts as unreachable (or hung).
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub step_timeout: f64,
     /// Largest response body (or client output) read, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body: usize,
-    /// Write a report: json=PATH or junit=PATH (repeatable).
+    /// Write a report: json=PATH, junit=PATH, html=PATH or markdown=PATH (repeatable).
     #[arg(long, value_name = "KIND=PATH")]
     pub report: Vec<String>,
+    /// stdout: the console report, or with `github` also one GitHub Actions
+    /// `::error` annotation per failed check.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "console")]
+    pub format: OutputFormat,
     /// Print only failures and the summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run one shard of the selection: hash:M/N (by a stable hash of the
+    /// scenario id) or slice:M/N (every N-th scenario from the M-th).
+    #[arg(long, value_name = "KIND:M/N")]
+    pub partition: Option<String>,
+    /// Soak mode: run the selection N times (at most 100000) against this
+    /// machine and report per-step latency percentiles.
+    #[arg(long, value_name = "N")]
+    pub repeat: Option<u64>,
+    /// Start no new --repeat iteration after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = crate::soak::DEFAULT_MAX_SECS, requires = "repeat")]
+    pub repeat_max_secs: f64,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +162,23 @@ pub fn execute(cli: Cli) -> Result<i32> {
         Command::Run(args) => runtime.block_on(run(*args)),
         Command::Client(args) => runtime.block_on(client(*args)),
         Command::Mock(args) => runtime.block_on(mock(args)),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "conform", &mut script);
+            say(&String::from_utf8_lossy(&script));
+            Ok(exit::PASSED)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut page)
+                .map_err(|e| Error::Usage(format!("cannot render the man page: {e}")))?;
+            say(&String::from_utf8_lossy(&page));
+            Ok(exit::PASSED)
+        }
+        Command::Contracts(args) => crate::extract::run(args),
+        Command::Openapi(args) => crate::openapi::run(&args),
     }
 }
 
@@ -146,6 +189,14 @@ fn prepare(common: &CommonArgs, kind: Kind) -> Result<(Contract, Plan, Vec<Repor
         .iter()
         .map(|r| ReportSpec::parse(r))
         .collect::<Result<Vec<_>>>()?;
+    let partition = common
+        .partition
+        .as_deref()
+        .map(crate::plan::Partition::parse)
+        .transpose()?;
+    if let Some(n) = common.repeat {
+        crate::soak::Repeat::new(n, common.repeat_max_secs)?;
+    }
     if !(common.step_timeout > 0.0 && common.step_timeout.is_finite()) {
         return Err(Error::Usage(
             "--step-timeout must be a positive number of seconds".into(),
@@ -161,7 +212,10 @@ fn prepare(common: &CommonArgs, kind: Kind) -> Result<(Contract, Plan, Vec<Repor
     } else {
         suite::load_paths(&format, &common.suite)?
     };
-    let plan = crate::plan::plan(suites, &contract, common.filter.as_deref(), kind)?;
+    let mut plan = crate::plan::plan(suites, &contract, common.filter.as_deref(), kind)?;
+    if let Some(partition) = &partition {
+        plan = crate::plan::partition(plan, partition);
+    }
     Ok((contract, plan, specs))
 }
 
@@ -178,7 +232,7 @@ async fn run(args: RunArgs) -> Result<i32> {
     }
     // The mock lives as long as this function: it must outlast the run.
     let (target, _mock) = match &args.base_url {
-        Some(url) => (live_target(url, &args)?, None),
+        Some(url) => (live_target(url, &args, &plan)?, None),
         None => {
             let profile = Profile::parse(args.mock.as_deref().unwrap_or("conformant"))?;
             let server = MockServer::start(profile, None).await?;
@@ -235,17 +289,18 @@ async fn execute_plan(
     mode: Mode,
     specs: &[ReportSpec],
 ) -> Result<i32> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let on_interrupt = stop.clone();
+    let interrupt = Interrupt::default();
+    let on_ctrl_c = interrupt.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            on_interrupt.store(true, Ordering::SeqCst);
+            on_ctrl_c.trigger();
         }
     });
     let opts = RunOptions {
-        jobs: common
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        jobs: common.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(2, |n| n.get()),
+            usize::from,
+        ),
         step_timeout: Duration::from_secs_f64(common.step_timeout),
         max_body: common.max_body,
         run_id: RunOptions::new_run_id(),
@@ -254,24 +309,67 @@ async fn execute_plan(
         Mode::Server(t) => t.token.clone(),
         Mode::Client(c) => Some(c.token.clone()),
     });
-    let report = exec::run(plan, Arc::new(contract), mode, &opts, stop).await?;
+    // Dropped (and cleared) before anything is printed, also on an error.
+    let progress = Progress::start(plan.cases.len(), common.quiet);
+    let report = match common.repeat {
+        Some(n) => {
+            let repeat = crate::soak::Repeat::new(n, common.repeat_max_secs)?;
+            crate::soak::run(plan, Arc::new(contract), mode, &opts, interrupt, repeat).await?
+        }
+        None => exec::run(plan, Arc::new(contract), mode, &opts, interrupt).await?,
+    };
+    drop(progress);
 
     // Files first: a console that fails to print must not lose the reports.
+    // The first failure is returned (main prints it); later ones are
+    // printed here so none is lost and none is shown twice.
     let mut first_error = None;
     for spec in specs {
         if let Err(e) = spec.write(&report, &redactor) {
-            eprintln!("error: {e}");
-            first_error.get_or_insert(e);
+            if first_error.is_some() {
+                eprintln!("error: {e}");
+            } else {
+                first_error = Some(e);
+            }
         }
     }
-    let console =
-        ConsoleReporter::new(redactor, ConsoleReporter::color_for_stdout()).quiet(common.quiet);
+    let console = ConsoleReporter::new(redactor.clone(), ConsoleReporter::color_for_stdout())
+        .quiet(common.quiet);
     let text = console.render(&report)?;
     say(&String::from_utf8_lossy(&text));
+    if let Some(latency) = &report.latency {
+        say(&crate::soak::render(latency));
+    }
+    if common.format == OutputFormat::Github {
+        let annotations = GithubReporter::new(redactor).render(&report)?;
+        say(&String::from_utf8_lossy(&annotations));
+    }
     if let Some(e) = first_error {
         return Err(e);
     }
     Ok(report.exit_code())
+}
+
+/// Whether any selected step sends the run's bearer token.
+fn plan_sends_token(plan: &Plan) -> bool {
+    plan.cases.iter().any(|case| {
+        plan.suites[case.suite].scenarios[case.scenario]
+            .steps
+            .iter()
+            .any(|step| matches!(&step.action, suite::Action::Http(rq) if rq.auth == suite::Auth::Token))
+    })
+}
+
+/// `--version`: this build's version and the contract versions it knows.
+fn version_string() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        format!(
+            "{} (contracts {})",
+            env!("CARGO_PKG_VERSION"),
+            Contract::known_versions().join(", ")
+        )
+    })
 }
 
 /// Writes to stdout; a closed pipe (`conform run | head`) is not an error
@@ -282,7 +380,7 @@ fn say(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-fn live_target(url: &str, args: &RunArgs) -> Result<Target> {
+fn live_target(url: &str, args: &RunArgs, plan: &Plan) -> Result<Target> {
     let parsed = url::Url::parse(url)
         .map_err(|e| Error::Usage(format!("--base-url `{url}` is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -309,6 +407,12 @@ fn live_target(url: &str, args: &RunArgs) -> Result<Target> {
             .ok()
             .filter(|t| !t.trim().is_empty()),
     };
+    if token.is_none() && plan_sends_token(plan) {
+        return Err(Error::Usage(format!(
+            "no token for --base-url: set {} (or --token-env NAME) or pass --token-file PATH",
+            args.token_env
+        )));
+    }
     let base_url = url.trim_end_matches('/').to_string();
     Ok(Target {
         label: base_url.clone(),
