@@ -117,6 +117,10 @@ pub struct RunArgs {
     /// Test the embedded reference mock with this profile.
     #[arg(long, value_name = "PROFILE")]
     pub mock: Option<String>,
+    /// Add negative scenarios generated from the contract: requests a
+    /// conformant server must refuse (no token, bad token, invalid bodies).
+    #[arg(long)]
+    pub negative: bool,
 }
 
 #[derive(Debug, Args)]
@@ -183,7 +187,11 @@ pub fn execute(cli: Cli) -> Result<i32> {
 }
 
 /// Contract, suites and plan, from the shared arguments.
-fn prepare(common: &CommonArgs, kind: Kind) -> Result<(Contract, Plan, Vec<ReportSpec>)> {
+fn prepare(
+    common: &CommonArgs,
+    kind: Kind,
+    negative: bool,
+) -> Result<(Contract, Plan, Vec<ReportSpec>)> {
     let specs = common
         .report
         .iter()
@@ -207,11 +215,14 @@ fn prepare(common: &CommonArgs, kind: Kind) -> Result<(Contract, Plan, Vec<Repor
         None => Contract::embedded(&common.contract)?,
     };
     let format = SuiteFormat::new()?;
-    let suites = if common.suite.is_empty() {
+    let mut suites = if common.suite.is_empty() {
         suite::load_embedded(&format)?
     } else {
         suite::load_paths(&format, &common.suite)?
     };
+    if negative {
+        suites.push(crate::negative::suite(&contract));
+    }
     let mut plan = crate::plan::plan(suites, &contract, common.filter.as_deref(), kind)?;
     if let Some(partition) = &partition {
         plan = crate::plan::partition(plan, partition);
@@ -226,7 +237,7 @@ fn list(plan: &Plan) -> i32 {
 }
 
 async fn run(args: RunArgs) -> Result<i32> {
-    let (contract, plan, specs) = prepare(&args.common, Kind::Server)?;
+    let (contract, plan, specs) = prepare(&args.common, Kind::Server, args.negative)?;
     if args.common.list {
         return Ok(list(&plan));
     }
@@ -248,7 +259,7 @@ async fn run(args: RunArgs) -> Result<i32> {
 }
 
 async fn client(args: ClientArgs) -> Result<i32> {
-    let (contract, plan, specs) = prepare(&args.common, Kind::Client)?;
+    let (contract, plan, specs) = prepare(&args.common, Kind::Client, false)?;
     if args.common.list {
         return Ok(list(&plan));
     }

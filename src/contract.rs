@@ -22,6 +22,8 @@ const COMMON: &str = "common";
 pub struct Contract {
     version: String,
     validators: BTreeMap<String, jsonschema::Validator>,
+    /// The schema documents as written, for generators (negative probes).
+    raw: BTreeMap<String, Value>,
     fragment_policy: FragmentPolicy,
 }
 
@@ -153,6 +155,11 @@ impl Contract {
         violations.sort_by(|a, b| a.pointer.cmp(&b.pointer));
         violations.dedup();
         Ok(violations)
+    }
+
+    /// Schema `name` as written (`$ref`s unresolved), if the contract has it.
+    pub fn raw(&self, name: &str) -> Option<&Value> {
+        self.raw.get(name)
     }
 
     /// Whether this version requires or strips Stripe URL fragments.
@@ -287,9 +294,15 @@ fn load(version: &str, files: &[(PathBuf, &str)]) -> Result<Contract> {
             "the contract must define the Stripe Checkout URL rule here",
         )
     })?;
+    let raw = parsed
+        .into_iter()
+        .filter(|f| f.name != COMMON)
+        .map(|f| (f.name, f.schema))
+        .collect();
     Ok(Contract {
         version: version.to_string(),
         validators,
+        raw,
         fragment_policy,
     })
 }

@@ -4,7 +4,9 @@
 //! and `llms.txt` (plain text) and derives three things from them:
 //!
 //! - every fenced JSON example, made concrete, as
-//!   `fixtures/<V>/generated/<command>[.<lead-in>].json` plus an `index.json`;
+//!   `fixtures/<V>/generated/<command>[.<lead-in>].json` plus an `index.json`
+//!   (`<command>.request.json` when the lead-in names an API path: a request
+//!   body);
 //! - the hosted API endpoint inventory as `schemas/<V>/generated/endpoints.json`;
 //! - a base JSON Schema inferred from each example as
 //!   `schemas/<V>/generated/<command>[.<lead-in>].base.json`.
@@ -19,7 +21,9 @@
 //! what precedes it: `#word...` → `#word` + a fixed 120-character fragment
 //! (a fragment appears only where the doc shows one); `cs_...` →
 //! `cs_test_` + a fixed id; `prefix_...` → `prefix_` + a fixed id; a string
-//! that is only `...` → 64 hex digits; any other `...` → a fixed id. Fixed
+//! that is only `...` → 64 hex digits; any other `...` → a fixed id. A
+//! value that is only the type name `string` (outside a `type` key) stands
+//! for any string and becomes its key in upper case (`code` → `CODE`). Fixed
 //! ids are 26 Crockford base32 characters (ULID-shaped, starting `01`),
 //! derived from the prefix (or the key, for hex) with FNV-1a and splitmix64,
 //! so the same placeholder always becomes the same value.
@@ -310,6 +314,7 @@ fn parse_cli_md(path: &Path, text: &str) -> Result<CliDoc> {
     let mut block: Option<OpenBlock> = None;
 
     for (event, range) in Parser::new(text).into_offset_iter() {
+        let is_code_span = matches!(event, Event::Code(_));
         match event {
             Event::Start(Tag::Heading { .. }) => heading_buf = Some(String::new()),
             Event::End(TagEnd::Heading(_)) => {
@@ -320,9 +325,11 @@ fn parse_cli_md(path: &Path, text: &str) -> Result<CliDoc> {
             Event::End(TagEnd::Paragraph) => lead_in = paragraph.take(),
             Event::Start(Tag::CodeBlock(kind)) => {
                 let lang = match kind {
-                    CodeBlockKind::Fenced(info) => {
-                        info.split_whitespace().next().unwrap_or_default().to_string()
-                    }
+                    CodeBlockKind::Fenced(info) => info
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
                     CodeBlockKind::Indented => String::new(),
                 };
                 block = Some(OpenBlock {
@@ -358,7 +365,7 @@ fn parse_cli_md(path: &Path, text: &str) -> Result<CliDoc> {
                     buf.push_str(&t);
                 } else if let Some(p) = paragraph.as_mut() {
                     p.text.push_str(&t);
-                    if matches!(event, Event::Code(_)) {
+                    if is_code_span {
                         p.code_spans.push(t.to_string());
                     }
                 }
@@ -424,7 +431,11 @@ fn cli_example(
     if stem.is_empty() {
         stem = "example".to_string();
     }
-    if let Some(suffix) = lead_in.as_deref().and_then(lead_in_suffix) {
+    let suffix = match &target {
+        ExampleTarget::Request(_) => Some("request".to_string()),
+        _ => lead_in.as_deref().and_then(lead_in_suffix),
+    };
+    if let Some(suffix) = suffix {
         stem = format!("{stem}.{suffix}");
     }
     Ok(Example {
@@ -502,10 +513,7 @@ fn parse_embedded_json(path: &Path, body: &str, first_line: usize, heading: &str
         column: e.column(),
         message: format!(
             "in the JSON example under `{heading}`: {}",
-            e.to_string()
-                .split(" at line")
-                .next()
-                .unwrap_or_default()
+            e.to_string().split(" at line").next().unwrap_or_default()
         ),
     })
 }
@@ -549,7 +557,9 @@ fn curl_use(command: &str, line: usize) -> Option<CurlUse> {
         .windows(2)
         .find(|w| w[0] == "-X" || w[0] == "--request")
         .map(|w| w[1].to_string());
-    let sends_body = words.iter().any(|w| matches!(*w, "-d" | "--data" | "--data-raw"));
+    let sends_body = words
+        .iter()
+        .any(|w| matches!(*w, "-d" | "--data" | "--data-raw"));
     let method = explicit.unwrap_or_else(|| if sends_body { "POST" } else { "GET" }.to_string());
     Some(CurlUse {
         method,
@@ -584,7 +594,7 @@ fn parse_llms(path: &Path, text: &str, curls: &[CurlUse]) -> Result<LlmsDoc> {
             )));
         };
         let label_line = lines.line_of(at);
-        let after = at + label.len();
+        let after = text[at..].find('\n').map_or(text.len(), |end| at + end);
         let body = &text[after..];
         let mut stream = serde_json::Deserializer::from_str(body).into_iter::<Value>();
         let raw = match stream.next() {
@@ -900,13 +910,22 @@ fn concrete_string(text: &str, key: &str) -> String {
     if text == "..." {
         return derived(&format!("hex:{key}"), 64, HEX);
     }
+    if text == "string" && key != "type" {
+        return if key.is_empty() {
+            "STRING".to_string()
+        } else {
+            key.to_uppercase().replace('-', "_")
+        };
+    }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("...") {
         let before = &rest[..at];
         let word_start = before
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let word = &before[word_start..];
         let after_hash = before[..word_start].ends_with('#');
         out.push_str(&before[..word_start]);
@@ -1169,8 +1188,16 @@ const EXAMPLE_SCHEMAS: &[(&str, Option<&str>, &str)] = &[
     ("image-skill edit", None, "edit"),
     ("image-skill assets show", None, "asset"),
     ("image-skill activity list", None, "activity"),
-    ("envelope", Some("Expected JSON envelope"), "success-envelope"),
-    ("envelope", Some("Expected error envelope"), "error-envelope"),
+    (
+        "envelope",
+        Some("Expected JSON envelope"),
+        "success-envelope",
+    ),
+    (
+        "envelope",
+        Some("Expected error envelope"),
+        "error-envelope",
+    ),
 ];
 
 /// Curated schema of each endpoint's success `data`, by path.
@@ -1196,7 +1223,7 @@ pub const ENDPOINT_SCHEMAS: &[(&str, &str)] = &[
     ("/v1/assets/{ASSET_ID}", "asset"),
     ("/v1/jobs/{JOB_ID}", "job"),
     ("/v1/activity", "activity"),
-    ("/v1/activity/{REFERENCE}", "activity-event"),
+    ("/v1/activity/{REFERENCE}", "activity-reference"),
     ("/v1/cli", "cli"),
     ("/healthz", "healthz"),
 ];
@@ -1278,7 +1305,10 @@ fn run_check(args: &CheckArgs) -> Result<i32> {
                 } else {
                     docs_ok += 1;
                 }
-                out.push_str(&format!("  ok         {} → {schema_name}\n", example.label()));
+                out.push_str(&format!(
+                    "  ok         {} → {schema_name}\n",
+                    example.label()
+                ));
             }
             ExampleStatus::NoSchema => {
                 gaps += 1;
@@ -1338,20 +1368,58 @@ fn run_check(args: &CheckArgs) -> Result<i32> {
         }
     }
 
-    let total: usize = per_endpoint.iter().sum();
+    out.push_str("\ngenerated files\n");
+    let committed = committed_generated(args.schemas.as_deref(), &args.version)?;
+    let stale = if committed.is_empty() {
+        gaps += 1;
+        out.push_str(&format!(
+            "  none committed for {}; run `conform contracts extract`\n",
+            args.version
+        ));
+        0
+    } else {
+        let problems = generated_drift(&extraction, &committed)?;
+        if problems.is_empty() {
+            out.push_str(&format!(
+                "  ok   {} files under schemas/{}/generated agree with the docs\n",
+                committed.len(),
+                args.version
+            ));
+        }
+        for problem in &problems {
+            out.push_str(&format!("  DRIFT  {problem}\n"));
+        }
+        problems.len()
+    };
+
+    per_endpoint.sort_unstable();
+    let median = per_endpoint
+        .get(per_endpoint.len() / 2)
+        .copied()
+        .unwrap_or(0);
     out.push_str(&format!(
-        "\nendpoints {covered}/{}, examples {docs_ok}/{docs_examples}, scenarios per endpoint: min {}, max {}, total {total}\n",
+        "\nendpoints {covered}/{}, examples {docs_ok}/{docs_examples}, scenarios per endpoint: min {}, median {median}, max {}\n",
         extraction.endpoints.len(),
-        per_endpoint.iter().min().copied().unwrap_or(0),
-        per_endpoint.iter().max().copied().unwrap_or(0),
+        per_endpoint.first().copied().unwrap_or(0),
+        per_endpoint.last().copied().unwrap_or(0),
     ));
     out.push_str(&format!("envelopes {envelopes_ok}/{envelopes}\n"));
-    let code = if drift > 0 {
-        out.push_str(&format!(
-            "drift: {drift} example{} of the docs fail{} the committed schema\n",
-            if drift == 1 { "" } else { "s" },
-            if drift == 1 { "s" } else { "" }
-        ));
+    let code = if drift > 0 || stale > 0 {
+        let mut parts = Vec::new();
+        if drift > 0 {
+            parts.push(format!(
+                "{drift} example{} of the docs fail{} the committed schema",
+                if drift == 1 { "" } else { "s" },
+                if drift == 1 { "s" } else { "" }
+            ));
+        }
+        if stale > 0 {
+            parts.push(format!(
+                "{stale} difference{} between the docs and the committed generated files (rerun `conform contracts extract` if the docs are right)",
+                if stale == 1 { "" } else { "s" }
+            ));
+        }
+        out.push_str(&format!("drift: {}\n", parts.join("; ")));
         exit::CHECK_FAILED
     } else if gaps > 0 && args.strict {
         out.push_str(&format!("{gaps} coverage gaps (--strict)\n"));
@@ -1366,6 +1434,126 @@ fn run_check(args: &CheckArgs) -> Result<i32> {
     };
     say(&out);
     Ok(code)
+}
+
+/// `schemas/<V>/generated/*.json` as committed: built in, or under `--schemas`.
+fn committed_generated(schemas: Option<&Path>, version: &str) -> Result<BTreeMap<String, Value>> {
+    let mut files = BTreeMap::new();
+    match schemas {
+        None => {
+            let prefix = format!("schemas/{version}/generated/");
+            for (path, text) in crate::embedded::SCHEMAS {
+                if let Some(name) = path.strip_prefix(&prefix) {
+                    files.insert(name.to_string(), Error::parse_json(Path::new(path), text)?);
+                }
+            }
+        }
+        Some(root) => {
+            let dir = root.join(version).join("generated");
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                return Ok(files);
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "json") {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    files.insert(name, Error::parse_json(&path, &read(&path)?)?);
+                }
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Drops what moves when unrelated doc text moves: the keys named here
+/// (line numbers, the comment and auth source that cite them), at the top
+/// level of `value` only.
+fn without(value: &Value, keys: &[&str]) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !keys.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// What the docs say now against what `extract` last wrote: an example or
+/// endpoint that appeared, vanished (a docs file cut short) or changed shape.
+fn generated_drift(
+    extraction: &Extraction,
+    committed: &BTreeMap<String, Value>,
+) -> Result<Vec<String>> {
+    let prefix = Path::new("schemas")
+        .join(&extraction.version)
+        .join("generated");
+    let mut fresh = BTreeMap::new();
+    for (path, text) in outputs(extraction)? {
+        if let Ok(name) = path.strip_prefix(&prefix) {
+            let name = name.to_string_lossy().into_owned();
+            fresh.insert(name.clone(), Error::parse_json(&path, &text)?);
+        }
+    }
+    let mut problems = Vec::new();
+    let names: BTreeSet<&String> = fresh.keys().chain(committed.keys()).collect();
+    for name in names {
+        let example = name.strip_suffix(".base.json").unwrap_or(name);
+        match (committed.get(name), fresh.get(name)) {
+            (Some(_), None) => problems.push(format!(
+                "example `{example}` is committed but no longer in the docs (is a file cut short?)"
+            )),
+            (None, Some(_)) => problems.push(format!(
+                "example `{example}` is in the docs but not committed"
+            )),
+            (Some(old), Some(new)) if name == "endpoints.json" => {
+                problems.extend(inventory_drift(old, new));
+            }
+            (Some(old), Some(new))
+                if without(old, &["$comment"]) != without(new, &["$comment"]) =>
+            {
+                problems.push(format!(
+                    "example `{example}` has another shape than committed in {name}"
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(problems)
+}
+
+fn inventory_drift(old: &Value, new: &Value) -> Vec<String> {
+    let by_id = |inventory: &Value| -> BTreeMap<String, Value> {
+        inventory
+            .get("endpoints")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let id = format!(
+                    "{} {}",
+                    e.get("method").and_then(Value::as_str).unwrap_or_default(),
+                    e.get("path").and_then(Value::as_str).unwrap_or_default()
+                );
+                (id, without(e, &["line", "auth_source"]))
+            })
+            .collect()
+    };
+    let (old, new) = (by_id(old), by_id(new));
+    let ids: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    ids.into_iter()
+        .filter_map(|id| match (old.get(id), new.get(id)) {
+            (Some(_), None) => Some(format!(
+                "endpoint `{id}` is committed but no longer in the docs"
+            )),
+            (None, Some(_)) => Some(format!("endpoint `{id}` is in the docs but not committed")),
+            (Some(a), Some(b)) if a != b => Some(format!(
+                "endpoint `{id}` reads differently than committed (auth or fields)"
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A missing property is reported at the property's own pointer, which is
@@ -1443,9 +1631,15 @@ mod tests {
         let (base, fragment) = url.split_once('#').expect("fragment kept");
         assert_eq!(
             base,
-            format!("https://checkout.stripe.com/c/pay/cs_test_{}", fixed_id("cs"))
+            format!(
+                "https://checkout.stripe.com/c/pay/cs_test_{}",
+                fixed_id("cs")
+            )
         );
-        assert!(fragment.starts_with("fid") && fragment.len() == 123, "{fragment}");
+        assert!(
+            fragment.starts_with("fid") && fragment.len() == 123,
+            "{fragment}"
+        );
         let stripped = concrete_string("https://checkout.stripe.com/c/pay/cs_...", "x");
         assert!(!stripped.contains('#'), "no fragment invented: {stripped}");
         assert_eq!(
@@ -1453,8 +1647,18 @@ mod tests {
             format!("payatt_{}", fixed_id("payatt"))
         );
         assert_eq!(concrete_string("...", "sha256").len(), 64);
-        assert_eq!(concrete_string("quote_...", "a"), concrete_string("quote_...", "b"));
-        assert_eq!(concrete_string("Create job completed", "s"), "Create job completed");
+        assert!(
+            concrete_string("é...", "k").starts_with('é'),
+            "multibyte text survives"
+        );
+        assert_eq!(
+            concrete_string("quote_...", "a"),
+            concrete_string("quote_...", "b")
+        );
+        assert_eq!(
+            concrete_string("Create job completed", "s"),
+            "Create job completed"
+        );
         assert_eq!(
             concrete_string("open checkout_url or the other thing now", "s"),
             "prose (7 words) naming checkout_url"
@@ -1478,7 +1682,10 @@ mod tests {
         let endpoints = endpoint_line(line, 7, &[]);
         assert_eq!(endpoints.len(), 1);
         let e = &endpoints[0];
-        assert_eq!((e.method.as_str(), e.path.as_str()), ("POST", "/v1/credit-quotes"));
+        assert_eq!(
+            (e.method.as_str(), e.path.as_str()),
+            ("POST", "/v1/credit-quotes")
+        );
         assert_eq!(e.auth, AuthNeed::Bearer);
         let names: Vec<(&str, bool)> = e
             .request_fields
@@ -1499,7 +1706,10 @@ mod tests {
         assert_eq!(e.response_fields[2].value, Some(Value::Bool(false)));
 
         let two = "GET https://api.image-skill.com/v1/models returns a list. GET https://api.image-skill.com/v1/models/MODEL_ID returns one.";
-        let paths: Vec<String> = endpoint_line(two, 1, &[]).into_iter().map(|e| e.path).collect();
+        let paths: Vec<String> = endpoint_line(two, 1, &[])
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
         assert_eq!(paths, ["/v1/models", "/v1/models/{MODEL_ID}"]);
     }
 
@@ -1517,15 +1727,24 @@ mod tests {
         let body = "curl -sS https://api.image-skill.com/v1/credit-quotes \\\n  -H \"authorization: Bearer $T\" \\\n  -d '{}'\ncurl -sS https://api.image-skill.com/v1/credit-packs\n";
         let curls = find_curls(body, 10);
         assert_eq!(curls.len(), 2);
-        assert_eq!((curls[0].method.as_str(), curls[0].with_token, curls[0].line), ("POST", true, 10));
-        assert_eq!((curls[1].method.as_str(), curls[1].with_token, curls[1].line), ("GET", false, 13));
+        assert_eq!(
+            (curls[0].method.as_str(), curls[0].with_token, curls[0].line),
+            ("POST", true, 10)
+        );
+        assert_eq!(
+            (curls[1].method.as_str(), curls[1].with_token, curls[1].line),
+            ("GET", false, 13)
+        );
     }
 
     #[test]
     fn inferred_schemas_require_the_keys_present() {
         let schema = infer_schema(&json!({"b": 1, "a": [{"x": 0.5}], "c": null}));
         assert_eq!(schema["required"], json!(["a", "b", "c"]));
-        assert_eq!(schema["properties"]["a"]["items"]["properties"]["x"]["type"], "number");
+        assert_eq!(
+            schema["properties"]["a"]["items"]["properties"]["x"]["type"],
+            "number"
+        );
         assert_eq!(schema["properties"]["b"]["type"], "integer");
     }
 }

@@ -17,6 +17,52 @@ pub struct RunReport {
     pub interrupted: bool,
     pub summary: Summary,
     pub scenarios: Vec<ScenarioOutcome>,
+    /// Per-step latency percentiles: only for `--repeat` (soak) runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyReport>,
+}
+
+/// What a `--repeat` run measured. Built from histograms, so its size does
+/// not grow with the number of iterations.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LatencyReport {
+    /// Iterations asked for (`--repeat N`).
+    pub requested: u64,
+    /// Iterations that ran; fewer than `requested` when stopped early.
+    pub iterations: u64,
+    /// Why the run stopped before `requested`: the time bound or Ctrl-C.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<String>,
+    /// Iterations with at least one failed scenario.
+    pub failed_iterations: u64,
+    /// Failed scenario runs not kept in `scenarios` (only the first are).
+    pub failures_not_kept: u64,
+    /// Wall time of one iteration (every selected scenario once), in
+    /// microseconds, measured around the whole run.
+    pub iteration: Percentiles,
+    /// One entry per step that ran, in plan order, in milliseconds as the
+    /// steps report them.
+    pub steps: Vec<StepLatency>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StepLatency {
+    /// `suite/scenario/step`.
+    pub step: String,
+    #[serde(flatten)]
+    pub latency: Percentiles,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Percentiles {
+    /// `ms` or `us`.
+    pub unit: &'static str,
+    pub count: u64,
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+    pub max: u64,
+    pub mean: f64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]

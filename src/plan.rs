@@ -93,3 +93,109 @@ pub fn plan(
     }
     Ok(Plan { suites, cases })
 }
+
+/// One shard of a plan, as nextest spells it: `hash:M/N` or `slice:M/N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partition {
+    /// Cases whose stable id hash is M-1 modulo N: a shard keeps its
+    /// scenarios when others are added or removed elsewhere.
+    Hash { shard: u64, total: u64 },
+    /// Every N-th case in plan order, starting at the M-th: shards of
+    /// equal size.
+    Slice { shard: u64, total: u64 },
+}
+
+impl Partition {
+    /// Parses `hash:M/N` or `slice:M/N` with M in 1..=N.
+    pub fn parse(spec: &str) -> Result<Partition> {
+        let bad = |why: &str| {
+            Error::Usage(format!(
+                "invalid --partition `{spec}`: {why} (expected hash:M/N or slice:M/N, with 1 <= M <= N)"
+            ))
+        };
+        let (kind, shares) = spec
+            .split_once(':')
+            .ok_or_else(|| bad("missing `hash:` or `slice:`"))?;
+        let (shard, total) = shares
+            .split_once('/')
+            .ok_or_else(|| bad("missing `/` between M and N"))?;
+        let number = |text: &str, what: &str| {
+            text.parse::<u64>()
+                .map_err(|_| bad(&format!("{what} `{text}` is not a whole number")))
+        };
+        let (shard, total) = (number(shard, "M")?, number(total, "N")?);
+        if total == 0 {
+            return Err(bad("N must be at least 1"));
+        }
+        if !(1..=total).contains(&shard) {
+            return Err(bad(&format!("M must be between 1 and {total}")));
+        }
+        match kind {
+            "hash" => Ok(Partition::Hash { shard, total }),
+            "slice" => Ok(Partition::Slice { shard, total }),
+            other => Err(bad(&format!("unknown kind `{other}`"))),
+        }
+    }
+
+    /// Whether the case at `position` (in plan order) with `id` is in this shard.
+    fn keeps(&self, position: usize, id: &str) -> bool {
+        match *self {
+            Partition::Hash { shard, total } => fnv1a(id.as_bytes()) % total == shard - 1,
+            Partition::Slice { shard, total } => position as u64 % total == shard - 1,
+        }
+    }
+}
+
+/// Keeps only the cases of `partition`, in plan order. Applied after
+/// filtering, so every shard of a filtered run splits the same selection.
+/// A shard may be empty: a CI matrix wider than the suite still passes.
+pub fn partition(mut plan: Plan, partition: &Partition) -> Plan {
+    let mut position = 0;
+    plan.cases.retain(|case| {
+        let keep = partition.keeps(position, &case.id);
+        position += 1;
+        keep
+    });
+    plan
+}
+
+/// 64-bit FNV-1a: fixed, so a scenario lands in the same hash shard on
+/// every machine and build (std's `RandomState` is seeded per process).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes
+        .iter()
+        .fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_kinds_and_rejects_malformed_specs() {
+        assert_eq!(
+            Partition::parse("hash:2/3").ok(),
+            Some(Partition::Hash { shard: 2, total: 3 })
+        );
+        assert_eq!(
+            Partition::parse("slice:1/1").ok(),
+            Some(Partition::Slice { shard: 1, total: 1 })
+        );
+        for bad in [
+            "", "hash", "hash:", "hash:1", "hash:0/3", "hash:4/3", "hash:1/0", "count:1/2",
+            "slice:a/2", "slice:1/b", "slice:-1/2", "slice:1/2/3",
+        ] {
+            assert!(Partition::parse(bad).is_err(), "`{bad}` was accepted");
+        }
+    }
+
+    #[test]
+    fn fnv1a_matches_the_reference_vectors() {
+        // From the FNV reference test suite.
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+}

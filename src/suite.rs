@@ -94,6 +94,16 @@ pub struct Request {
     pub json: Option<Value>,
 }
 
+/// What a negative step expects the server to refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rejects {
+    /// A missing or bad token: a 4xx, never served (`ignored_auth`).
+    Auth,
+    /// An invalid body: a 4xx, never accepted (`negative_data_rejection`).
+    Data,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EnvelopeKind {
@@ -117,6 +127,7 @@ pub struct Expect {
     pub server_value_preserved: Vec<String>,
     /// Always-on checks this step opts out of.
     pub skip: Vec<String>,
+    pub rejects: Option<Rejects>,
 }
 
 impl Expect {
@@ -126,7 +137,7 @@ impl Expect {
             return kind;
         }
         match self.status {
-            _ if self.error_code.is_some() => EnvelopeKind::Error,
+            _ if self.error_code.is_some() || self.rejects.is_some() => EnvelopeKind::Error,
             _ if self.exit_code.is_some_and(|c| c != 0) => EnvelopeKind::Error,
             Some(s) if (300..400).contains(&s) => EnvelopeKind::None,
             Some(s) if s >= 400 => EnvelopeKind::Error,
@@ -205,6 +216,7 @@ struct RawExpect {
     server_value_preserved: Vec<String>,
     #[serde(default)]
     skip: Vec<String>,
+    rejects: Option<Rejects>,
 }
 
 /// The compiled suite format, built once per run.
@@ -373,6 +385,7 @@ fn known_keys(object: &str) -> &'static [&'static str] {
             "exit_code",
             "server_value_preserved",
             "skip",
+            "rejects",
         ],
         _ => &[],
     }
@@ -547,6 +560,7 @@ fn build_step(rt: RawStep, tp: &str, scope: &BTreeSet<String>, at: &At<'_>) -> R
         exit_code: ex.exit_code,
         server_value_preserved: ex.server_value_preserved,
         skip: ex.skip,
+        rejects: ex.rejects,
     };
     let captures = rt
         .captures

@@ -15,17 +15,32 @@ use serde_json::Value;
 const VERSIONS: [&str; 2] = ["0.1.8", "0.1.9"];
 
 /// The schema names every version must define.
-const SCHEMA_NAMES: [&str; 11] = [
+const SCHEMA_NAMES: [&str; 26] = [
+    "activity",
+    "activity-reference",
+    "agent-signup",
+    "asset",
+    "capabilities",
+    "cli",
+    "create",
+    "create-request",
     "credit-packs",
     "credit-purchase-status",
     "credit-quote",
+    "edit",
+    "edit-request",
     "error-envelope",
     "fake-purchase",
     "healthz",
+    "job",
+    "model",
+    "models",
     "payment-methods",
     "quota",
     "stripe-checkout-session",
     "success-envelope",
+    "upload",
+    "upload-request",
     "whoami",
 ];
 
@@ -58,6 +73,8 @@ struct Entry {
 enum Target {
     Data,
     Body,
+    /// A request body a client sends (schemas named `*-request`).
+    Request,
 }
 
 fn root() -> PathBuf {
@@ -303,12 +320,10 @@ fn every_fixture_file_is_indexed() {
         );
         let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
             .expect("fixture folder is readable")
-            .map(|e| {
-                e.expect("folder entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
+            .map(|e| e.expect("folder entry"))
+            // generated/ holds `contracts extract` output, checked elsewhere.
+            .filter(|e| e.path().is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|name| name != "index.json")
             .collect();
         for name in &on_disk {
@@ -336,6 +351,12 @@ fn every_fixture_file_is_indexed() {
                 "{}: envelope schemas take the body, the others take data",
                 entry.file
             );
+            assert_eq!(
+                entry.target == Target::Request,
+                entry.schema.ends_with("-request"),
+                "{}: request schemas take a request body, the others a response",
+                entry.file
+            );
             assert!(
                 !entry.source.is_empty(),
                 "{}: say which doc example it is",
@@ -359,7 +380,7 @@ fn both_versions_hold_the_same_fixtures() {
 // Docs examples, straight from the contract documents.
 
 /// Concrete values for the docs' `..._...` placeholders.
-const PLACEHOLDERS: [(&str, &str); 10] = [
+const PLACEHOLDERS: [(&str, &str); 15] = [
     (
         "#fid...",
         "#fidkdWxOYHwnPyd1blpxYHZxWjA0VU1Kb2pQT0JiSFJVUDFKf2JEMmFnZ3RD",
@@ -375,6 +396,15 @@ const PLACEHOLDERS: [(&str, &str); 10] = [
     ("trace_...", "trace_01JZ8K2B3C4D5E6F7G8H9J0K1M"),
     ("agt_...", "agt_01JZ8JZ5Q6R7S8T9V0W1X2Y3Z4"),
     ("org_...", "org_01JZ8JY4P5Q6R7S8T9V0W1X2Y3"),
+    ("job_...", "job_01JZ8K6D0E2F4G6H8J0K2M4N6P"),
+    ("image_...", "image_01JZ8K6E1F3G5H7J9K1M3N5P7Q"),
+    ("evt_...", "evt_01JZ8K6F2G4H6J8K0M2N4P6Q8R"),
+    ("usage_...", "usage_01JZ8K6G3H5J7K9M1N3P5Q7R9S"),
+    // The upload example elides the digest entirely.
+    (
+        "\"sha256\": \"...\"",
+        "\"sha256\": \"5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef\"",
+    ),
     // The docs write the error code's type where a code goes.
     (
         "\"code\": \"string\"",
@@ -383,7 +413,7 @@ const PLACEHOLDERS: [(&str, &str); 10] = [
 ];
 
 /// cli.md command heading → (schema, fixture made from its example).
-const CLI_EXAMPLES: [(&str, &str, &str); 6] = [
+const CLI_EXAMPLES: [(&str, &str, &str); 11] = [
     (
         "image-skill credits methods",
         "payment-methods",
@@ -413,6 +443,16 @@ const CLI_EXAMPLES: [(&str, &str, &str); 6] = [
         "image-skill credits fake-purchase",
         "fake-purchase",
         "credits-fake-purchase.json",
+    ),
+    ("image-skill create", "create", "create.json"),
+    ("image-skill upload", "upload", "upload.json"),
+    // The only JSON under `edit` is the direct /v1/edit request body.
+    ("image-skill edit", "edit-request", "edit.request.json"),
+    ("image-skill assets show", "asset", "assets-show.json"),
+    (
+        "image-skill activity list",
+        "activity",
+        "activity-list.json",
     ),
 ];
 
@@ -557,6 +597,10 @@ fn docs_examples_conform() {
 fn shape_cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
     use serde_json::json;
     let quote = json!({"quote_id": "quote_01JZ8K3M4N5P6Q7R8S9T0V1W2X", "credits": 10});
+    let dry_cost = json!({"estimated_usd": 0.05, "credit_pricing": {
+        "credit_unit_usd": 0.01, "credits_required": 9, "estimated_provider_cost_usd": 0.05,
+        "estimated_revenue_usd": 0.09, "pricing_confidence": "known"
+    }});
     vec![
         (
             "credit-purchase-status",
@@ -641,6 +685,90 @@ fn shape_cases() -> Vec<(&'static str, Value, Vec<&'static str>)> {
         ),
         ("healthz", json!({"status": "ok"}), vec![]),
         ("healthz", json!({}), vec![""]),
+        // A dry run plans only: nothing is consumed, no job or asset needed.
+        (
+            "create",
+            json!({
+                "job_id": null, "capability": {"id": "is.image.generate.preview.v1"}, "assets": [],
+                "cost": dry_cost.clone(), "request": {"output_count": 1, "dry_run": true},
+                "safety": {"status": "allowed"}, "quota": {"consumed_credits": 0}
+            }),
+            vec![],
+        ),
+        (
+            "create",
+            json!({
+                "job_id": null, "capability": {"id": "is.image.generate.preview.v1"}, "assets": [],
+                "cost": dry_cost.clone(), "request": {"output_count": 1, "dry_run": true},
+                "safety": {"status": "allowed"}, "quota": {"consumed_credits": 9}
+            }),
+            vec!["/quota/consumed_credits"],
+        ),
+        (
+            "create",
+            json!({
+                "job_id": null, "capability": {"id": "is.image.generate.preview.v1"}, "assets": [],
+                "cost": dry_cost, "request": {"output_count": 1},
+                "safety": {"status": "allowed"}, "prompt": "a raw prompt"
+            }),
+            vec!["/assets", "/job_id", "/prompt"],
+        ),
+        (
+            "activity",
+            json!({"events": [{
+                "event_id": "evt_1", "type": "job.started", "occurred_at": "2026-05-05T19:00:23.000Z",
+                "summary": "s", "operation": "create", "subject": {"type": "job", "id": "job_1"}, "links": {}
+            }], "source": "hosted_activity_ledger"}),
+            vec!["/events/0/type"],
+        ),
+        (
+            "activity",
+            json!({"events": [{
+                "event_id": "evt_1", "type": "job.completed", "occurred_at": "2026-05-05T19:00:23.000Z",
+                "summary": "s", "operation": "upload", "subject": {"type": "asset", "id": "image_1"},
+                "links": {"job_id": "job_1", "asset_ids": []}
+            }], "source": "hosted_activity_ledger"}),
+            vec![
+                "/events/0/links",
+                "/events/0/operation",
+                "/events/0/subject/type",
+            ],
+        ),
+        (
+            "upload",
+            json!({
+                "request": {"source_kind": "local_path", "filename": "/home/me/source.png", "remote_origin": "https://example.com/source.png"},
+                "asset": {"asset_id": "image_1", "job_id": "job_1", "kind": "uploaded", "url": "https://media.image-skill.com/a/image_1.png", "mime_type": "image/svg+xml", "content_length": 1},
+                "upload": {"bytes": 1, "mime_type": "image/png", "sha256": "abc", "policy": {"status": "allowed"}, "bytes_base64": "iVBO"}
+            }),
+            vec![
+                "/asset/mime_type",
+                "/request/filename",
+                "/request/remote_origin",
+                "/upload/bytes_base64",
+                "/upload/sha256",
+            ],
+        ),
+        (
+            "edit-request",
+            json!({
+                "input_asset_id": "image_1", "prompt": "p", "image_urls": ["https://example.com/a.png"],
+                "first_reference_task": "id",
+                "references": [{"asset_id": "https://example.com/b.png", "role": "element_frontal", "index": 0, "reference_task": "id"}]
+            }),
+            vec!["", "/image_urls", "/references/0", "/references/0/asset_id"],
+        ),
+        ("agent-signup", json!({"token": "isk_r_abc"}), vec![]),
+        (
+            "agent-signup",
+            json!({"token": "sk_live_abc"}),
+            vec!["/token"],
+        ),
+        (
+            "model",
+            json!({"model_id": "xai.grok-imagine-image", "media": {"output": {"max_outputs_per_request": 0}}}),
+            vec!["/media/output/max_outputs_per_request"],
+        ),
     ]
 }
 

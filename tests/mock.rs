@@ -255,6 +255,9 @@ async fn public_endpoints_answer_without_auth_and_without_actor() {
             ("/healthz", "healthz"),
             ("/v1/payment-methods", "credits methods"),
             ("/v1/credit-packs", "credits packs list"),
+            ("/v1/models", "models list"),
+            ("/v1/models/xai.grok-imagine-image", "models show"),
+            ("/v1/capabilities", "capabilities list"),
         ] {
             // Act
             let reply = target
@@ -358,6 +361,22 @@ async fn protected_endpoints_reject_missing_and_invalid_tokens() {
             "/v1/credit-purchases",
             "credits fake-purchase",
         ),
+        (reqwest::Method::POST, "/v1/create", "create"),
+        (reqwest::Method::POST, "/v1/upload", "upload"),
+        (reqwest::Method::POST, "/v1/edit", "edit"),
+        (
+            reqwest::Method::GET,
+            "/v1/assets/image_000001",
+            "assets show",
+        ),
+        (reqwest::Method::GET, "/v1/jobs/job_000001", "jobs show"),
+        (reqwest::Method::GET, "/v1/activity", "activity list"),
+        (
+            reqwest::Method::GET,
+            "/v1/activity/evt_000001",
+            "activity show",
+        ),
+        (reqwest::Method::POST, "/v1/cli", "cli"),
     ];
 
     for (method, path, command) in protected {
@@ -1060,4 +1079,716 @@ async fn binding_a_free_fixed_address_serves_there() {
 
     // Assert
     assert_eq!(server.base_url(), format!("http://{addr}"));
+}
+
+// The creative surface, identity and the walk over every endpoint.
+
+/// A 1×1 PNG, its byte length and SHA-256.
+const PIXEL_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+const PIXEL_LEN: u64 = 70;
+const PIXEL_SHA256: &str = "c414cd0e204de974f73753c7e28d7638e7b3691bb8b1a2bab6b25bb7fed7ce77";
+const PROMPT: &str = "A compact field camera on a stainless workbench";
+
+fn pixel_upload() -> Value {
+    json!({
+        "source_kind": "local_path",
+        "filename": "pixel.png",
+        "remote_origin": null,
+        "mime_type": "image/png",
+        "content_length": PIXEL_LEN,
+        "sha256": PIXEL_SHA256,
+        "bytes_base64": PIXEL_PNG
+    })
+}
+
+fn contract(version: &str) -> conform::contract::Contract {
+    conform::contract::Contract::embedded(version)
+        .unwrap_or_else(|e| panic!("contract {version} loads: {e}"))
+}
+
+impl Target {
+    async fn ok(&self, path: &str, body: Value, command: &str) -> Value {
+        let reply = self.post(path, body).await;
+        assert_success(&reply, command);
+        reply.json["data"].clone()
+    }
+
+    async fn signup(&self, body: Value) -> Reply {
+        self.send(
+            reqwest::Method::POST,
+            "/v1/agent-signups",
+            Auth::None,
+            Some(&body.to_string()),
+        )
+        .await
+    }
+
+    async fn with_token(&self, method: reqwest::Method, path: &str, token: &str) -> Reply {
+        let header = format!("Bearer {token}");
+        self.send(method, path, Auth::Header(&header), None).await
+    }
+}
+
+/// The endpoint template a served path belongs to.
+fn template_of(method: &str, path: &str) -> Option<&'static conform::openapi::Endpoint> {
+    conform::openapi::ENDPOINTS.iter().find(|e| {
+        let pattern = format!(
+            "^{}$",
+            regex::Regex::new(r"\{[a-z_]+\}")
+                .expect("template pattern")
+                .replace_all(
+                    &regex::escape(e.path)
+                        .replace(r"\{", "{")
+                        .replace(r"\}", "}"),
+                    "[^/]+"
+                )
+        );
+        e.method == method
+            && regex::Regex::new(&pattern)
+                .expect("path pattern")
+                .is_match(path)
+    })
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_with_data_its_schema_accepts() {
+    for &profile in Profile::ALL {
+        // Arrange: each profile against the contract it follows.
+        let version = match profile {
+            Profile::Conformant => "0.1.9",
+            Profile::Regressed018 => "0.1.8",
+        };
+        let own = contract(version);
+        let current = contract("0.1.9");
+        let target = Target::start(profile).await;
+
+        // Act: one request per documented endpoint, ids taken from earlier answers.
+        target
+            .post(
+                "/v1/agent-signups",
+                json!({ "human_email": "walk@example.invalid", "agent_name": "walk", "runtime": "conform" }),
+            )
+            .await;
+        for path in [
+            "/v1/whoami",
+            "/v1/quota",
+            "/v1/payment-methods",
+            "/v1/credit-packs",
+        ] {
+            target.get(path).await;
+        }
+        let stripe = target
+            .quote(json!({ "pack_id": "starter-500", "payment_method": "stripe_checkout" }))
+            .await;
+        let session = target
+            .checkout(stripe["quote_id"].as_str().expect("quote_id"), "walk-buy")
+            .await;
+        let attempt = session["payment_attempt_id"].as_str().expect("attempt id");
+        target
+            .get(&format!(
+                "/v1/credit-purchases/status?payment_attempt_id={attempt}"
+            ))
+            .await;
+        target.get(&format!("/pay/{attempt}")).await;
+        let fake = target.quote(json!({ "credits": 10 })).await;
+        target
+            .post(
+                "/v1/credit-purchases",
+                json!({ "quote_id": fake["quote_id"], "idempotency_key": "walk-fake" }),
+            )
+            .await;
+        let models = target.get("/v1/models").await;
+        let model_id = models.json["data"]["models"][0]["model_id"]
+            .as_str()
+            .expect("model id");
+        target.get(&format!("/v1/models/{model_id}")).await;
+        target.get("/v1/capabilities").await;
+        target
+            .post("/v1/create", json!({ "prompt": PROMPT, "dry_run": true }))
+            .await;
+        let created = target.post("/v1/create", json!({ "prompt": PROMPT })).await;
+        let job_id = created.json["data"]["job_id"].as_str().expect("job id");
+        let asset_id = created.json["data"]["assets"][0]["asset_id"]
+            .as_str()
+            .expect("asset id");
+        let uploaded = target.post("/v1/upload", pixel_upload()).await;
+        target
+            .post(
+                "/v1/edit",
+                json!({
+                    "input_asset_id": uploaded.json["data"]["asset"]["asset_id"],
+                    "prompt": PROMPT,
+                    "accept_unknown_cost": true
+                }),
+            )
+            .await;
+        target.get(&format!("/v1/assets/{asset_id}")).await;
+        target.get(&format!("/v1/jobs/{job_id}")).await;
+        target.get("/v1/activity").await;
+        target.get(&format!("/v1/activity/{job_id}")).await;
+        target
+            .post("/v1/cli", json!({ "argv": ["whoami", "--json"] }))
+            .await;
+        target.get("/healthz").await;
+
+        // Assert
+        let mut hit = std::collections::BTreeSet::new();
+        for served in target.server.served() {
+            let endpoint = template_of(&served.method, &served.path)
+                .unwrap_or_else(|| panic!("{} {} is not documented", served.method, served.path));
+            hit.insert((endpoint.method, endpoint.path));
+            let conform::openapi::Response::Data(schema) = endpoint.response else {
+                assert_eq!(served.status, 303, "{}", served.path);
+                continue;
+            };
+            assert_eq!(
+                served.status, 200,
+                "{} {}: {:?}",
+                served.method, served.path, served.body
+            );
+            let body = served.body.expect("a JSON body");
+            let envelope = own
+                .validate("success-envelope", &body)
+                .expect("known schema");
+            assert!(envelope.is_empty(), "{}: {envelope:?}", served.path);
+            let violations = own.validate(schema, &body["data"]).expect("known schema");
+            assert!(
+                violations.is_empty(),
+                "{} {} ({}) breaks `{schema}` of {version}: {violations:?}",
+                served.method,
+                served.path,
+                profile.name()
+            );
+            // The regression shows under 0.1.9 at Stripe URLs and nowhere else.
+            for v in current
+                .validate(schema, &body["data"])
+                .expect("known schema")
+            {
+                assert!(
+                    profile == Profile::Regressed018 && v.pointer.contains("checkout"),
+                    "{} {} breaks 0.1.9 `{schema}` at {}: {}",
+                    served.method,
+                    served.path,
+                    v.pointer,
+                    v.message
+                );
+            }
+        }
+        for endpoint in conform::openapi::ENDPOINTS {
+            assert!(
+                hit.contains(&(endpoint.method, endpoint.path)),
+                "the walk missed {} {}",
+                endpoint.method,
+                endpoint.path
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn dry_run_consumes_nothing_and_create_leaves_job_asset_and_ledger() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let request = json!({
+        "prompt": PROMPT,
+        "intent": "explore",
+        "aspect_ratio": "16:9",
+        "max_estimated_usd_per_image": 0.05
+    });
+    let mut dry = request.clone();
+    dry["dry_run"] = json!(true);
+
+    // Act
+    let planned = target.ok("/v1/create", dry, "create").await;
+    let quota_after_plan = target.get("/v1/quota").await.json["data"].clone();
+    let created = target.ok("/v1/create", request, "create").await;
+    let job_id = created["job_id"].as_str().expect("job id");
+    let asset_id = created["assets"][0]["asset_id"].as_str().expect("asset id");
+    let job = target.get(&format!("/v1/jobs/{job_id}")).await;
+    let asset = target.get(&format!("/v1/assets/{asset_id}")).await;
+    let ledger = target.get(&format!("/v1/activity?subject={job_id}")).await;
+    let quota_after_create = target.get("/v1/quota").await.json["data"].clone();
+
+    // Assert
+    assert_eq!(planned["job_id"], Value::Null);
+    assert_eq!(planned["assets"], json!([]));
+    assert_eq!(planned["quota"]["consumed_credits"], 0);
+    assert_eq!(planned["cost"]["credit_pricing"]["credits_required"], 9);
+    assert_eq!(planned["request"]["dry_run"], true);
+    assert_eq!(
+        planned["request"]["selection"]["capability"]["id"],
+        "is.image.generate.xai-grok-imagine-image-quality.v1"
+    );
+    assert_eq!(quota_after_plan["credits"]["free_preview_remaining"], 10);
+    assert_eq!(quota_after_plan["jobs"]["used_today"], 0);
+
+    assert_eq!(created["quota"]["consumed_credits"], 9);
+    assert_eq!(
+        created["cost"]["credit_pricing"]["pricing_confidence"],
+        "known"
+    );
+    assert_eq!(created["assets"][0]["width"], 1824);
+    assert_eq!(created["assets"][0]["height"], 1024);
+    assert!(
+        created.get("prompt").is_none(),
+        "create echoed the raw prompt"
+    );
+    assert_eq!(quota_after_create["credits"]["free_preview_remaining"], 1);
+    assert_eq!(quota_after_create["jobs"]["used_today"], 1);
+
+    assert_success(&job, "jobs show");
+    assert_eq!(job.json["data"]["status"], "completed");
+    assert_eq!(
+        job.json["data"]["trace_id"],
+        created_trace(&target, "/v1/create", 1)
+    );
+    assert_eq!(job.json["data"]["assets"][0]["asset_id"], asset_id);
+    assert_success(&asset, "assets show");
+    assert_eq!(asset.json["data"]["asset"]["job_id"], job_id);
+    assert_eq!(asset.json["data"]["asset"]["source"], "hosted_metadata");
+    let types: Vec<&str> = ledger.json["data"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["type"].as_str().expect("type"))
+        .collect();
+    assert_eq!(
+        types,
+        ["job.completed", "asset.created", "usage.credit_consumed"]
+    );
+}
+
+/// The trace id of the `nth` (1-based) response served for `path`.
+fn created_trace(target: &Target, path: &str, nth: usize) -> Value {
+    target
+        .server
+        .served()
+        .into_iter()
+        .filter(|s| s.path == path)
+        .nth(nth)
+        .and_then(|s| s.body)
+        .map(|b| b["trace_id"].clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn signup_tokens_authenticate_rotate_and_stay_in_their_organization() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let created = target
+        .ok("/v1/create", json!({ "prompt": PROMPT }), "create")
+        .await;
+    let job_id = created["job_id"].as_str().expect("job id");
+    let body = || json!({ "human_email": "ops@example.invalid", "agent_name": "writer", "runtime": "codex" });
+
+    // Act
+    let first = target.signup(body()).await;
+    let first_token = first.json["data"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let whoami = target
+        .with_token(reqwest::Method::GET, "/v1/whoami", &first_token)
+        .await;
+    let foreign_job = target
+        .with_token(
+            reqwest::Method::GET,
+            &format!("/v1/jobs/{job_id}"),
+            &first_token,
+        )
+        .await;
+    let rotated = target.signup(body()).await;
+    let second_token = rotated.json["data"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let old = target
+        .with_token(reqwest::Method::GET, "/v1/whoami", &first_token)
+        .await;
+    let new = target
+        .with_token(reqwest::Method::GET, "/v1/whoami", &second_token)
+        .await;
+    let missing_contact = target.signup(json!({ "agent_name": "x" })).await;
+
+    // Assert
+    assert_success(&first, "signup");
+    assert_eq!(first.json["actor"], Value::Null);
+    assert!(first_token.starts_with("isk_r_"), "{first_token}");
+    assert_ne!(first_token, target.server.token());
+    assert_eq!(first.json["data"]["rotated"], false);
+    assert_success(&whoami, "whoami");
+    assert_eq!(
+        whoami.json["data"]["actor_id"],
+        first.json["data"]["actor_id"]
+    );
+    assert_eq!(
+        whoami.json["actor"]["organization_id"],
+        first.json["data"]["organization_id"]
+    );
+    assert_ne!(whoami.json["data"]["actor_id"], "agt_mock_000001");
+    assert_error(&foreign_job, 404, "jobs show", "NOT_FOUND");
+    assert_eq!(rotated.json["data"]["rotated"], true);
+    assert_eq!(
+        rotated.json["data"]["actor_id"],
+        first.json["data"]["actor_id"]
+    );
+    assert_ne!(second_token, first_token);
+    assert_error(&old, 401, "whoami", "AUTH_INVALID");
+    assert_success(&new, "whoami");
+    assert_error(&missing_contact, 400, "signup", "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn unknown_cost_needs_confirmation_except_in_a_dry_run() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let input = target.ok("/v1/upload", pixel_upload(), "upload").await;
+    let input_id = input["asset"]["asset_id"].clone();
+    let edit = json!({ "input_asset_id": input_id, "prompt": PROMPT });
+    let mut accepted = edit.clone();
+    accepted["accept_unknown_cost"] = json!(true);
+    let known_edit =
+        json!({ "input_asset_id": input_id, "prompt": PROMPT, "model": "fal.flux-pro-kontext" });
+    let gpt = json!({ "prompt": PROMPT, "model": "openai.gpt-image-2" });
+    let mut gpt_dry = gpt.clone();
+    gpt_dry["dry_run"] = json!(true);
+    let gpt_sized = json!({
+        "prompt": PROMPT,
+        "model": "openai.gpt-image-2",
+        "model_parameters": { "quality": "medium", "size": "1024x1024" }
+    });
+
+    // Act
+    let refused = target.post("/v1/edit", edit).await;
+    let edited = target.ok("/v1/edit", accepted, "edit").await;
+    let known = target.ok("/v1/edit", known_edit, "edit").await;
+    let gpt_refused = target.post("/v1/create", gpt).await;
+    let gpt_planned = target.ok("/v1/create", gpt_dry, "create").await;
+    let gpt_quoted = target.ok("/v1/create", gpt_sized, "create").await;
+
+    // Assert
+    assert_error(&refused, 400, "edit", "BUDGET_REQUIRES_CONFIRMATION");
+    assert_eq!(
+        refused.json["error"]["recovery"]["required_flag"],
+        "--accept-unknown-cost"
+    );
+    assert_eq!(
+        edited["cost"]["credit_pricing"]["pricing_confidence"],
+        "usage_priced"
+    );
+    assert_eq!(edited["input"]["asset_id"], input_id);
+    assert_eq!(known["cost"]["credit_pricing"]["credits_required"], 8);
+    assert_error(&gpt_refused, 400, "create", "BUDGET_REQUIRES_CONFIRMATION");
+    assert_eq!(
+        gpt_planned["cost"]["credit_pricing"]["credits_required"],
+        Value::Null
+    );
+    assert_eq!(gpt_planned["quota"]["consumed_credits"], 0);
+    assert_eq!(
+        gpt_quoted["cost"]["credit_pricing"]["pricing_confidence"],
+        "known"
+    );
+}
+
+#[tokio::test]
+async fn budget_guard_lowers_the_default_or_refuses() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let with_budget =
+        |usd: f64| json!({ "prompt": PROMPT, "max_estimated_usd_per_image": usd, "dry_run": true });
+
+    // Act
+    let lowered = target.ok("/v1/create", with_budget(0.03), "create").await;
+    let nothing_fits = target.post("/v1/create", with_budget(0.01)).await;
+    let explicit_over = target
+        .post(
+            "/v1/create",
+            json!({
+                "prompt": PROMPT,
+                "model": "xai.grok-imagine-image-quality",
+                "model_parameters": { "resolution": "2k" },
+                "max_estimated_usd_per_image": 0.05
+            }),
+        )
+        .await;
+    let too_many = target
+        .post("/v1/create", json!({ "prompt": PROMPT, "output_count": 5 }))
+        .await;
+    let unknown_param = target
+        .post(
+            "/v1/create",
+            json!({ "prompt": PROMPT, "model_parameters": { "n": 2 } }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(
+        lowered["request"]["selection"]["capability"]["id"],
+        "is.image.generate.xai-grok-imagine-image.v1"
+    );
+    assert!(
+        lowered["request"]["selection"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("max_estimated_usd_per_image")),
+        "{lowered}"
+    );
+    assert_error(&nothing_fits, 422, "create", "BUDGET_EXCEEDED");
+    assert_error(&explicit_over, 422, "create", "BUDGET_EXCEEDED");
+    assert_error(&too_many, 400, "create", "INVALID_REQUEST");
+    assert_error(&unknown_param, 400, "create", "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn uploads_are_checked_for_policy_and_integrity() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let with = |field: &str, value: Value| {
+        let mut body = pixel_upload();
+        body[field] = value;
+        body
+    };
+    let cases = [
+        (
+            with("mime_type", json!("image/svg+xml")),
+            422,
+            "INPUT_POLICY_DENIED",
+        ),
+        (
+            with("mime_type", json!("image/jpeg")),
+            422,
+            "INPUT_POLICY_DENIED",
+        ),
+        (
+            with("sha256", json!("0".repeat(64))),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (with("content_length", json!(71)), 400, "INVALID_REQUEST"),
+        (
+            with("bytes_base64", json!("not base64!")),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            with("filename", json!("/home/agent/pixel.png")),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            with("source_kind", json!("remote_url")),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            with("prompt", json!("no prompts here")),
+            400,
+            "INVALID_REQUEST",
+        ),
+    ];
+    let mut remote = with("source_kind", json!("remote_url"));
+    remote["remote_origin"] = json!("https://example.com");
+    let mut full_url = remote.clone();
+    full_url["remote_origin"] = json!("https://example.com/source.png");
+
+    for (body, status, code) in cases {
+        // Act
+        let reply = target.post("/v1/upload", body.clone()).await;
+
+        // Assert
+        assert_error(&reply, status, "upload", code);
+        assert!(
+            !reply.text.contains(PIXEL_PNG),
+            "an upload error echoed the bytes: {body}"
+        );
+    }
+    let accepted = target.ok("/v1/upload", remote, "upload").await;
+    assert_eq!(accepted["request"]["remote_origin"], "https://example.com");
+    assert_eq!(accepted["upload"]["sha256"], PIXEL_SHA256);
+    let refused = target.post("/v1/upload", full_url).await;
+    assert_error(&refused, 400, "upload", "INVALID_REQUEST");
+    let asset = target
+        .get(&format!(
+            "/v1/assets/{}",
+            accepted["asset"]["asset_id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(asset.json["data"]["asset"]["width"], 1);
+    assert_eq!(asset.json["data"]["asset"]["kind"], "uploaded");
+}
+
+#[tokio::test]
+async fn artifact_storage_failure_is_documented_and_records_nothing() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let prompt = format!("{PROMPT} {}", conform::mock::ARTIFACT_FAILURE_MARKER);
+
+    // Act
+    let failed = target.post("/v1/create", json!({ "prompt": prompt })).await;
+    let planned = target
+        .post("/v1/create", json!({ "prompt": prompt, "dry_run": true }))
+        .await;
+    let ledger = target.get("/v1/activity").await;
+    let quota = target.get("/v1/quota").await;
+
+    // Assert
+    assert_error(&failed, 500, "create", "ARTIFACT_STORAGE_WRITE_FAILED");
+    assert_eq!(failed.json["error"]["retryable"], false);
+    assert_success(&planned, "create");
+    assert_eq!(ledger.json["data"]["events"], json!([]));
+    assert_eq!(quota.json["data"]["jobs"]["used_today"], 0);
+}
+
+#[tokio::test]
+async fn the_docs_edit_request_runs_against_owned_references() {
+    // Arrange: the cli.md /v1/edit example, with asset ids this mock owns.
+    let target = Target::start(Profile::Conformant).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let created = target
+            .ok("/v1/create", json!({ "prompt": PROMPT }), "create")
+            .await;
+        ids.push(created["assets"][0]["asset_id"].clone());
+    }
+    let example: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/0.1.9/edit.request.json"),
+        )
+        .expect("fixture"),
+    )
+    .expect("JSON");
+    let mut request = example.clone();
+    request["input_asset_id"] = ids[0].clone();
+    request["references"][0]["asset_id"] = ids[1].clone();
+    request["references"][1]["asset_id"] = ids[2].clone();
+    let mut accepted = request.clone();
+    accepted["accept_unknown_cost"] = json!(true);
+    let mut orphan = accepted.clone();
+    orphan["references"][1]["index"] = json!(1);
+    let mut native = accepted.clone();
+    native["image_urls"] = json!(["https://example.com/a.png"]);
+    let mut foreign = accepted.clone();
+    foreign["references"][0]["asset_id"] = json!("image_999999");
+
+    // Act
+    let unconfirmed = target.post("/v1/edit", request).await;
+    let edited = target.post("/v1/edit", accepted).await;
+    let orphaned = target.post("/v1/edit", orphan).await;
+    let provider_native = target.post("/v1/edit", native).await;
+    let unknown_reference = target.post("/v1/edit", foreign).await;
+
+    // Assert
+    assert!(
+        contract("0.1.9")
+            .validate("edit-request", &example)
+            .expect("known")
+            .is_empty()
+    );
+    assert_error(&unconfirmed, 400, "edit", "BUDGET_REQUIRES_CONFIRMATION");
+    assert_success(&edited, "edit");
+    assert_eq!(
+        edited.json["data"]["capability"]["id"],
+        "is.image.edit.fal-kling-image-o3-image-to-image.v1"
+    );
+    assert_error(&orphaned, 400, "edit", "INVALID_REQUEST");
+    assert_error(&provider_native, 400, "edit", "INVALID_REQUEST");
+    assert_error(&unknown_reference, 404, "edit", "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn cli_runs_commands_as_their_own_endpoints() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let created = target
+        .ok("/v1/create", json!({ "prompt": PROMPT }), "create")
+        .await;
+    let job_id = created["job_id"].as_str().expect("job id");
+    let run = |argv: Value| target.post("/v1/cli", json!({ "argv": argv }));
+
+    // Act
+    let whoami = run(json!(["image-skill", "whoami", "--json"])).await;
+    let direct = target.get("/v1/whoami").await;
+    let job = run(json!(["jobs", "show", job_id, "--json"])).await;
+    let limited = run(json!(["activity", "list", "--limit", "1", "--json"])).await;
+    let show = run(json!(["models", "show", "xai.grok-imagine-image"])).await;
+    let unknown_model = run(json!(["models", "show", "nope.nope"])).await;
+    let not_public = run(json!(["jobs", "list", "--json"])).await;
+    let not_strings = run(json!(["whoami", 1])).await;
+
+    // Assert
+    assert_success(&whoami, "whoami");
+    assert_eq!(whoami.json["data"], direct.json["data"]);
+    assert_eq!(whoami.json["actor"], direct.json["actor"]);
+    assert_success(&job, "jobs show");
+    assert_eq!(job.json["data"]["job_id"], job_id);
+    assert_success(&limited, "activity list");
+    assert_eq!(
+        limited.json["data"]["events"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_success(&show, "models show");
+    assert_eq!(
+        show.json["data"]["media"]["output"]["max_outputs_per_request"],
+        4
+    );
+    assert_error(&unknown_model, 404, "models show", "NOT_FOUND");
+    assert_error(&not_public, 400, "cli", "INVALID_REQUEST");
+    assert_error(&not_strings, 400, "cli", "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn activity_lists_newest_first_and_shows_references() {
+    // Arrange
+    let target = Target::start(Profile::Conformant).await;
+    let quote = target.quote(json!({ "credits": 10 })).await;
+    target
+        .post(
+            "/v1/credit-purchases",
+            json!({ "quote_id": quote["quote_id"], "idempotency_key": "ledger-1" }),
+        )
+        .await;
+    let stripe = target
+        .quote(json!({ "credits": 7, "payment_method": "stripe_checkout" }))
+        .await;
+    let session = target
+        .checkout(stripe["quote_id"].as_str().expect("quote_id"), "ledger-2")
+        .await;
+
+    // Act
+    let all = target.get("/v1/activity").await;
+    let one = target.get("/v1/activity?limit=1").await;
+    let bad_limit = target.get("/v1/activity?limit=0").await;
+    let unknown_param = target.get("/v1/activity?since=yesterday").await;
+    let by_attempt = target
+        .get(&format!(
+            "/v1/activity/{}",
+            session["payment_attempt_id"].as_str().expect("attempt id")
+        ))
+        .await;
+    let nothing = target.get("/v1/activity/evt_999999").await;
+
+    // Assert
+    let types: Vec<&str> = all.json["data"]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["type"].as_str().expect("type"))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "payment.checkout_session.created",
+            "credits.payment_backed_granted"
+        ]
+    );
+    assert!(
+        !all.text.contains("checkout.stripe.com"),
+        "the ledger carries Stripe URLs"
+    );
+    assert_eq!(one.json["data"]["events"].as_array().map(Vec::len), Some(1));
+    assert_error(&bad_limit, 400, "activity list", "INVALID_REQUEST");
+    assert_error(&unknown_param, 400, "activity list", "INVALID_REQUEST");
+    assert_success(&by_attempt, "activity show");
+    assert_eq!(by_attempt.json["data"]["reference"]["type"], "payment");
+    assert_error(&nothing, 404, "activity show", "NOT_FOUND");
 }

@@ -96,6 +96,7 @@ fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> RunRe
         interrupted: false,
         summary: RunReport::summarize(&scenarios),
         scenarios,
+        latency: None,
     }
 }
 

@@ -9,6 +9,7 @@ mod exit_code;
 pub mod fragment;
 mod matches;
 mod redirect;
+mod rejects;
 mod schema;
 mod server_value;
 mod status;
@@ -113,6 +114,9 @@ pub fn run_all(expect: &Expect, cx: &Context<'_>, cli: bool) -> Vec<CheckOutcome
     }
     if let Some(name) = &expect.body_schema {
         out.extend(schema::check(name, "", cx));
+    }
+    if let Some(kind) = expect.rejects {
+        out.push(rejects::check(kind, cx));
     }
     if let Some(code) = &expect.error_code {
         out.push(error_code::check(code, cx));

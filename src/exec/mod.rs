@@ -252,9 +252,12 @@ impl Runner {
                 outcome.steps.push(skipped(i, step, reason));
                 continue;
             }
+            // Biased: when Ctrl-C wakes both, the step counts as interrupted,
+            // not as failed by the client kill it caused.
             let result = tokio::select! {
-                result = self.step(i, step, &mut vars, &env) => result,
+                biased;
                 () = self.interrupt.wait() => skipped(i, step, "the run was interrupted while it ran".into()),
+                result = self.step(i, step, &mut vars, &env) => result,
             };
             if result.status == Status::Failed {
                 failed_at = Some(step.name.clone());

@@ -2,12 +2,15 @@
 //! the `data` of a success envelope, a redirect, or an API error; the
 //! responder in `mod.rs` does auth, the envelope, the profile and recording.
 
+use std::cell::Cell;
+
 use serde_json::{Map, Value, json};
 use wiremock::Request;
 
+use super::ledger::{self, NewEvent};
 use super::state::{
-    Attempt, DEFAULT_PACK_ID, MAX_CREDITS, MIN_CREDITS, PACKS, Pack, PaymentMethod, Quote,
-    QuoteTerms, Receipt, State, checkout_url, find_pack,
+    Agent, Attempt, DEFAULT_PACK_ID, MAX_CREDITS, MIN_CREDITS, PACKS, Pack, PaymentMethod, Quote,
+    QuoteTerms, Receipt, Signup, State, checkout_url, find_pack,
 };
 
 /// Fixed so responses are reproducible; the mock never expires quotes.
@@ -28,12 +31,39 @@ pub(crate) enum Outcome {
     Redirect(String),
 }
 
+/// One request as a handler sees it.
+pub(crate) struct Call<'r> {
+    pub req: &'r Request,
+    /// Who the bearer token stands for; `None` on public routes.
+    pub caller: Option<Agent>,
+    pub trace_id: String,
+    /// The command the envelope names, when it is not the route's own:
+    /// `/v1/cli` answers as the command it ran.
+    pub command: Cell<Option<&'static str>>,
+}
+
+impl Call<'_> {
+    /// The caller's organization; public routes act for nobody.
+    pub(crate) fn organization(&self) -> &str {
+        self.caller
+            .as_ref()
+            .map_or("", |agent| agent.organization_id.as_str())
+    }
+
+    /// The last path segment, percent-decoded: the `{ID}` of `/v1/x/{ID}`.
+    pub(crate) fn path_id(&self) -> String {
+        let path = self.req.url.path();
+        super::codec::percent_decode(path.rsplit('/').next().unwrap_or_default())
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
     pub suggested_command: Option<String>,
+    pub required_flag: Option<&'static str>,
 }
 
 impl ApiError {
@@ -43,36 +73,50 @@ impl ApiError {
             code,
             message: message.into(),
             suggested_command: None,
+            required_flag: None,
         }
     }
 
-    fn invalid(message: impl Into<String>) -> ApiError {
+    pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
         ApiError::new(400, "INVALID_REQUEST", message)
     }
 
-    fn not_found(message: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(404, "NOT_FOUND", message)
     }
 
-    fn suggest(mut self, command: String) -> ApiError {
+    pub(crate) fn suggest(mut self, command: String) -> ApiError {
         self.suggested_command = Some(command);
+        self
+    }
+
+    pub(crate) fn require_flag(mut self, flag: &'static str) -> ApiError {
+        self.required_flag = Some(flag);
         self
     }
 }
 
 pub(crate) type Handled = Result<Outcome, ApiError>;
 
-pub(crate) fn healthz(_: &mut State, _: &Request) -> Handled {
+pub(crate) fn healthz(_: &mut State, _: &Call) -> Handled {
     Ok(Outcome::Data(json!({ "status": "ok" })))
 }
 
-pub(crate) fn whoami(_: &mut State, _: &Request) -> Handled {
+/// Token class of every token the mock issues.
+const TOKEN_CLASS: &str = "restricted_agent";
+const SIGNUP_FIELDS: &[&str] = &["human_email", "agent_name", "runtime"];
+
+pub(crate) fn whoami(_: &mut State, call: &Call) -> Handled {
+    let agent = call.caller.clone().unwrap_or_else(|| Agent {
+        actor_id: super::state::ACTOR_ID.to_string(),
+        organization_id: super::state::ORGANIZATION_ID.to_string(),
+    });
     Ok(Outcome::Data(json!({
         "actor_type": "agent",
-        "actor_id": super::state::ACTOR_ID,
-        "organization_id": super::state::ORGANIZATION_ID,
+        "actor_id": agent.actor_id,
+        "organization_id": agent.organization_id,
         "claim_state": "unclaimed",
-        "token_class": "restricted_agent",
+        "token_class": TOKEN_CLASS,
         "grants": [
             "identity:read",
             "quota:read",
@@ -81,31 +125,84 @@ pub(crate) fn whoami(_: &mut State, _: &Request) -> Handled {
             "credits:quote",
             "credits:checkout",
             "credits:fake_purchase",
-            "create:free_preview"
+            "create:free_preview",
+            "edit:free_preview",
+            "asset.upload",
+            "assets:read",
+            "jobs:read",
+            "activity:read"
         ]
     })))
 }
 
-pub(crate) fn quota(state: &mut State, _: &Request) -> Handled {
+/// `POST /v1/agent-signups`: creates a restricted agent, or rotates the
+/// token of the one already made for the same contact and name. The new
+/// token is returned once and the rotated one stops working.
+pub(crate) fn agent_signup(state: &mut State, call: &Call) -> Handled {
+    let body = json_object(call.req)?;
+    reject_unknown(&body, SIGNUP_FIELDS)?;
+    let contact = required_str(&body, "human_email")?;
+    if !contact.contains('@') {
+        return Err(ApiError::invalid(
+            "field `human_email` must be an email address (the accountable contact)",
+        ));
+    }
+    let name = optional_str(&body, "agent_name")?.unwrap_or("agent");
+    let runtime = optional_str(&body, "runtime")?;
+    let key = format!("{contact}\n{name}");
+    let token = state.next_signup_token();
+    let (agent, rotated) = match state.signups.get(&key) {
+        Some(previous) => {
+            let agent = previous.agent.clone();
+            state.agents.remove(&previous.token);
+            (agent, true)
+        }
+        None => (state.next_agent(), false),
+    };
+    state.agents.insert(token.clone(), agent.clone());
+    state.signups.insert(
+        key,
+        Signup {
+            agent: agent.clone(),
+            token: token.clone(),
+        },
+    );
+    Ok(Outcome::Data(json!({
+        "token": token,
+        "token_class": TOKEN_CLASS,
+        "actor_type": "agent",
+        "actor_id": agent.actor_id,
+        "organization_id": agent.organization_id,
+        "claim_state": "unclaimed",
+        "agent_name": name,
+        "runtime": runtime,
+        "rotated": rotated
+    })))
+}
+
+pub(crate) fn quota(state: &mut State, _: &Call) -> Handled {
     Ok(Outcome::Data(quota_data(state)))
 }
 
-fn quota_data(state: &State) -> Value {
+/// The mock accounts for jobs and credits but enforces neither limit: the
+/// docs name no error code for an exhausted quota, and suites run in
+/// parallel against one mock.
+pub(crate) fn quota_data(state: &State) -> Value {
     json!({
         "credits": {
             "balance": state.balance,
-            "free_preview_remaining": FREE_PREVIEW_CREDITS
+            "free_preview_remaining": FREE_PREVIEW_CREDITS.saturating_sub(state.free_preview_used)
         },
         "jobs": {
             "daily_limit": DAILY_JOB_LIMIT,
-            "used_today": 0,
-            "remaining_today": DAILY_JOB_LIMIT,
+            "used_today": state.jobs_run,
+            "remaining_today": DAILY_JOB_LIMIT.saturating_sub(state.jobs_run),
             "resets_at": JOBS_RESET_AT
         }
     })
 }
 
-pub(crate) fn payment_methods(_: &mut State, _: &Request) -> Handled {
+pub(crate) fn payment_methods(_: &mut State, _: &Call) -> Handled {
     Ok(Outcome::Data(json!({
         "contract_version": "image-skill.payment-methods.v1",
         "credit_unit_cents": 1,
@@ -135,7 +232,7 @@ pub(crate) fn payment_methods(_: &mut State, _: &Request) -> Handled {
     })))
 }
 
-pub(crate) fn credit_packs(_: &mut State, _: &Request) -> Handled {
+pub(crate) fn credit_packs(_: &mut State, _: &Call) -> Handled {
     Ok(Outcome::Data(json!({
         "credit_unit_cents": 1,
         "credit_unit_usd": 0.01,
@@ -160,7 +257,8 @@ fn pack_json(pack: &Pack) -> Value {
     })
 }
 
-pub(crate) fn create_quote(state: &mut State, req: &Request) -> Handled {
+pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
+    let req = call.req;
     let body = json_object(req)?;
     reject_unknown(
         &body,
@@ -286,7 +384,8 @@ fn fresh_key(key: &str, taken: impl Fn(&str) -> bool) -> String {
         .unwrap_or_else(|| format!("{key}-fresh"))
 }
 
-pub(crate) fn create_checkout_session(state: &mut State, req: &Request) -> Handled {
+pub(crate) fn create_checkout_session(state: &mut State, call: &Call) -> Handled {
+    let req = call.req;
     let body = json_object(req)?;
     reject_unknown(&body, &["quote_id", "idempotency_key"])?;
     let quote_id = required_str(&body, "quote_id")?;
@@ -337,6 +436,24 @@ pub(crate) fn create_checkout_session(state: &mut State, req: &Request) -> Handl
         quote.attempt_ids.push(attempt_id.clone());
     }
     let data = session_data(state, &attempt, credits);
+    // The ledger names the ids only: Stripe URLs never enter it.
+    ledger::record(
+        state,
+        call,
+        NewEvent {
+            kind: "payment.checkout_session.created",
+            subject: ("payment", attempt_id.clone()),
+            operation: "payment",
+            summary: format!("Stripe Checkout session created for {credits} credits"),
+            status: "action_required",
+            links: json!({
+                "quote_id": quote_id,
+                "payment_attempt_id": attempt_id,
+                "checkout_session_id": attempt.session_id
+            }),
+            estimated_usd: None,
+        },
+    );
     state.attempts.insert(attempt_id, attempt);
     Ok(Outcome::Data(data))
 }
@@ -372,7 +489,8 @@ fn session_data(state: &State, attempt: &Attempt, credits: u64) -> Value {
     })
 }
 
-pub(crate) fn fake_purchase(state: &mut State, req: &Request) -> Handled {
+pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
+    let req = call.req;
     let body = json_object(req)?;
     reject_unknown(&body, &["quote_id", "idempotency_key"])?;
     let quote_id = required_str(&body, "quote_id")?;
@@ -426,6 +544,23 @@ pub(crate) fn fake_purchase(state: &mut State, req: &Request) -> Handled {
         balance_after: state.balance,
     };
     let data = purchase_data(&receipt);
+    ledger::record(
+        state,
+        call,
+        NewEvent {
+            kind: "credits.payment_backed_granted",
+            subject: ("credit", receipt.credit_event_id.clone()),
+            operation: "credits",
+            summary: format!("{credits} payment-backed credits granted (fake/test rail)"),
+            status: "succeeded",
+            links: json!({
+                "quote_id": quote_id,
+                "receipt_id": receipt_id,
+                "credit_event_id": receipt.credit_event_id
+            }),
+            estimated_usd: None,
+        },
+    );
     if let Some(quote) = state.quotes.get_mut(quote_id) {
         quote.receipt_id = Some(receipt_id.clone());
     }
@@ -452,7 +587,8 @@ fn purchase_data(receipt: &Receipt) -> Value {
     })
 }
 
-pub(crate) fn purchase_status(state: &mut State, req: &Request) -> Handled {
+pub(crate) fn purchase_status(state: &mut State, call: &Call) -> Handled {
+    let req = call.req;
     let pairs: Vec<(String, String)> = req.url.query_pairs().into_owned().collect();
     let one_of = STATUS_REFS
         .iter()
@@ -567,9 +703,31 @@ fn status_data(
     })
 }
 
+/// `GET /v1/models`: the public registry.
+pub(crate) fn models(_: &mut State, _: &Call) -> Handled {
+    Ok(Outcome::Data(super::catalog::models_json()))
+}
+
+/// `GET /v1/models/{MODEL_ID}`: one model's capability-preserving schema.
+pub(crate) fn model(_: &mut State, call: &Call) -> Handled {
+    let id = call.path_id();
+    super::catalog::find(&id)
+        .map(|m| Outcome::Data(m.detail_json()))
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no model `{id}`"))
+                .suggest("image-skill models list --json".to_string())
+        })
+}
+
+/// `GET /v1/capabilities`.
+pub(crate) fn capabilities(_: &mut State, _: &Call) -> Handled {
+    Ok(Outcome::Data(super::catalog::capabilities_json()))
+}
+
 /// `GET /pay/<payment_attempt_id>`: the short handoff link. It always
 /// redirects to the full URL, fragment and all, whatever the profile.
-pub(crate) fn pay_redirect(state: &mut State, req: &Request) -> Handled {
+pub(crate) fn pay_redirect(state: &mut State, call: &Call) -> Handled {
+    let req = call.req;
     let id = req.url.path().strip_prefix("/pay/").unwrap_or_default();
     state
         .attempts
@@ -578,7 +736,8 @@ pub(crate) fn pay_redirect(state: &mut State, req: &Request) -> Handled {
         .ok_or_else(|| ApiError::not_found(format!("no payment attempt `{id}`")))
 }
 
-pub(crate) fn no_route(_: &mut State, req: &Request) -> Handled {
+pub(crate) fn no_route(_: &mut State, call: &Call) -> Handled {
+    let req = call.req;
     Err(ApiError::not_found(format!(
         "no route for {} {}",
         req.method,
@@ -606,7 +765,7 @@ fn key_conflict(key: &str, other_quote: &str) -> ApiError {
     )
 }
 
-fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
     let value: Value = serde_json::from_slice(&req.body).map_err(|e| {
         ApiError::new(
             400,
@@ -623,7 +782,7 @@ fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-fn reject_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn reject_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
     match body.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(unknown) => Err(ApiError::invalid(format!(
             "unknown field `{unknown}` (expected: {})",
@@ -634,7 +793,7 @@ fn reject_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), Api
 }
 
 /// Absent and `null` both mean "not given".
-fn optional_str<'b>(
+pub(crate) fn optional_str<'b>(
     body: &'b Map<String, Value>,
     field: &str,
 ) -> Result<Option<&'b str>, ApiError> {
@@ -651,7 +810,10 @@ fn optional_str<'b>(
     }
 }
 
-fn required_str<'b>(body: &'b Map<String, Value>, field: &str) -> Result<&'b str, ApiError> {
+pub(crate) fn required_str<'b>(
+    body: &'b Map<String, Value>,
+    field: &str,
+) -> Result<&'b str, ApiError> {
     optional_str(body, field)?
         .ok_or_else(|| ApiError::invalid(format!("missing required field `{field}`")))
 }
@@ -671,7 +833,7 @@ fn optional_credits(body: &Map<String, Value>, field: &str) -> Result<Option<u64
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

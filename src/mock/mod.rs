@@ -1,11 +1,17 @@
 //! The reference mock of the Image Skill hosted API: an in-process wiremock
-//! server with the credits/checkout endpoints, stateful across requests, and
-//! a [`Profile`] that can replay a known regression.
+//! server with every documented endpoint, stateful across requests, and a
+//! [`Profile`] that can replay a known regression.
 
+mod catalog;
+mod cli;
+mod codec;
+mod creative;
 mod handlers;
+mod ledger;
 mod profile;
 mod state;
 
+use std::cell::Cell;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -15,9 +21,10 @@ use wiremock::matchers::{any, method, path, path_regex};
 use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
 use crate::{Error, Result};
-use handlers::{ApiError, Handled, Outcome};
+pub use creative::ARTIFACT_FAILURE_MARKER;
+use handlers::{ApiError, Call, Handled, Outcome};
 pub use profile::Profile;
-use state::State;
+use state::{Agent, State};
 
 /// One response the mock served, as the client saw it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -149,7 +156,7 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-type Handler = fn(&mut State, &Request) -> Handled;
+type Handler = fn(&mut State, &Call) -> Handled;
 
 enum RoutePath {
     Exact(&'static str),
@@ -235,6 +242,84 @@ const ROUTES: &[Route] = &[
         false,
         handlers::pay_redirect,
     ),
+    route(
+        "POST",
+        RoutePath::Exact("/v1/agent-signups"),
+        "signup",
+        false,
+        handlers::agent_signup,
+    ),
+    route(
+        "GET",
+        RoutePath::Exact("/v1/models"),
+        "models list",
+        false,
+        handlers::models,
+    ),
+    route(
+        "GET",
+        RoutePath::Regex(r"^/v1/models/[^/]+$"),
+        "models show",
+        false,
+        handlers::model,
+    ),
+    route(
+        "GET",
+        RoutePath::Exact("/v1/capabilities"),
+        "capabilities list",
+        false,
+        handlers::capabilities,
+    ),
+    route(
+        "POST",
+        RoutePath::Exact("/v1/create"),
+        "create",
+        true,
+        creative::create,
+    ),
+    route(
+        "POST",
+        RoutePath::Exact("/v1/upload"),
+        "upload",
+        true,
+        creative::upload,
+    ),
+    route(
+        "POST",
+        RoutePath::Exact("/v1/edit"),
+        "edit",
+        true,
+        creative::edit,
+    ),
+    route(
+        "GET",
+        RoutePath::Regex(r"^/v1/assets/[^/]+$"),
+        "assets show",
+        true,
+        creative::asset_show,
+    ),
+    route(
+        "GET",
+        RoutePath::Regex(r"^/v1/jobs/[^/]+$"),
+        "jobs show",
+        true,
+        creative::job_show,
+    ),
+    route(
+        "GET",
+        RoutePath::Exact("/v1/activity"),
+        "activity list",
+        true,
+        ledger::activity_list,
+    ),
+    route(
+        "GET",
+        RoutePath::Regex(r"^/v1/activity/[^/]+$"),
+        "activity show",
+        true,
+        ledger::activity_show,
+    ),
+    route("POST", RoutePath::Exact("/v1/cli"), "cli", true, cli::cli),
 ];
 
 const fn route(
@@ -276,22 +361,31 @@ impl Endpoint {
 impl Respond for Endpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut state = lock(&self.shared.state);
-        let result = if self.auth {
-            check_auth(request, &state.token).and_then(|()| (self.handler)(&mut state, request))
-        } else {
-            (self.handler)(&mut state, request)
-        };
+        // Drawn before the handler runs so the events it records carry it.
         let trace_id = state.next_trace_id();
+        let caller = if self.auth {
+            check_auth(request, &state)
+        } else {
+            Ok(None)
+        };
+        let call = Call {
+            req: request,
+            caller: caller.as_ref().ok().cloned().flatten(),
+            trace_id: trace_id.clone(),
+            command: Cell::new(None),
+        };
+        let result = caller.and_then(|_| (self.handler)(&mut state, &call));
+        let command = call.command.get().unwrap_or(self.command);
         let (status, mut body, location) = match result {
             Ok(Outcome::Data(data)) => (
                 200,
-                Some(success(self.command, &trace_id, self.auth, data)),
+                Some(success(command, &trace_id, call.caller.as_ref(), data)),
                 None,
             ),
             Ok(Outcome::Redirect(to)) => (303, None, Some(to)),
             Err(error) => (
                 error.status,
-                Some(failure(self.command, &trace_id, &error)),
+                Some(failure(command, &trace_id, &error)),
                 None,
             ),
         };
@@ -326,7 +420,9 @@ impl Respond for Endpoint {
 
 // The contract maps "auth required or invalid token" to exit code 3 but names
 // no error code; AUTH_REQUIRED / AUTH_INVALID are conform's convention.
-fn check_auth(request: &Request, token: &str) -> std::result::Result<(), ApiError> {
+/// The agent the bearer token stands for: the mock's own token or one that
+/// signup issued and has not rotated away.
+fn check_auth(request: &Request, state: &State) -> std::result::Result<Option<Agent>, ApiError> {
     let Some(header) = request.headers.get("authorization") else {
         return Err(ApiError::new(
             401,
@@ -340,9 +436,9 @@ fn check_auth(request: &Request, token: &str) -> std::result::Result<(), ApiErro
         .and_then(|h| h.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
-    match presented {
-        Some(t) if t == token => Ok(()),
-        Some(_) => Err(ApiError::new(
+    match presented.map(|t| state.agents.get(t)) {
+        Some(Some(agent)) => Ok(Some(agent.clone())),
+        Some(None) => Err(ApiError::new(
             401,
             "AUTH_INVALID",
             "bearer token is not valid",
@@ -355,16 +451,15 @@ fn check_auth(request: &Request, token: &str) -> std::result::Result<(), ApiErro
     }
 }
 
-fn success(command: &str, trace_id: &str, authenticated: bool, data: Value) -> Value {
-    let actor = if authenticated {
-        json!({
+fn success(command: &str, trace_id: &str, caller: Option<&Agent>, data: Value) -> Value {
+    let actor = match caller {
+        Some(agent) => json!({
             "actor_type": "agent",
-            "actor_id": state::ACTOR_ID,
-            "organization_id": state::ORGANIZATION_ID,
+            "actor_id": agent.actor_id,
+            "organization_id": agent.organization_id,
             "claim_state": "unclaimed"
-        })
-    } else {
-        Value::Null
+        }),
+        None => Value::Null,
     };
     json!({
         "ok": true,
@@ -383,8 +478,15 @@ fn failure(command: &str, trace_id: &str, error: &ApiError) -> Value {
         "message": error.message,
         "retryable": false
     });
+    let mut recovery = serde_json::Map::new();
+    if let Some(flag) = error.required_flag {
+        recovery.insert("required_flag".into(), json!(flag));
+    }
     if let Some(command) = &error.suggested_command {
-        detail["recovery"] = json!({ "suggested_command": command });
+        recovery.insert("suggested_command".into(), json!(command));
+    }
+    if !recovery.is_empty() {
+        detail["recovery"] = Value::Object(recovery);
     }
     json!({
         "ok": false,

@@ -1,12 +1,68 @@
-//! What the reference mock remembers between requests: quotes, checkout
-//! attempts, receipts, the credit balance and every response it served.
+//! What the reference mock remembers between requests: agents and their
+//! tokens, quotes, checkout attempts, receipts, the credit balance, jobs,
+//! assets, the activity ledger and every response it served.
 
 use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
 
 use super::Served;
 
 pub(crate) const ACTOR_ID: &str = "agt_mock_000001";
 pub(crate) const ORGANIZATION_ID: &str = "org_mock_000001";
+/// The mock's clock starts here and ticks one second per recorded event,
+/// so timestamps are reproducible (2026-05-05T19:00:00Z).
+const CLOCK_START_UNIX: u64 = 1_778_007_600;
+
+/// An authenticated caller: the mock's own agent or one made by signup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Agent {
+    pub actor_id: String,
+    pub organization_id: String,
+}
+
+/// A signup identity, found again by its contact and name on rotation.
+#[derive(Debug, Clone)]
+pub(crate) struct Signup {
+    pub agent: Agent,
+    pub token: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    pub id: String,
+    pub organization_id: String,
+    pub operation: &'static str,
+    pub capability_id: String,
+    pub trace_id: String,
+    pub created_at: String,
+    pub completed_at: String,
+    /// `cost` as the operation reported it.
+    pub cost: Value,
+    pub asset_ids: Vec<String>,
+    pub input_asset_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Asset {
+    pub id: String,
+    pub job_id: String,
+    pub organization_id: String,
+    /// `generated` or `uploaded`.
+    pub kind: &'static str,
+    pub url: String,
+    pub mime_type: String,
+    pub content_length: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// One activity ledger entry, already in its public JSON shape.
+#[derive(Debug, Clone)]
+pub(crate) struct Event {
+    pub organization_id: String,
+    pub json: Value,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PaymentMethod {
@@ -108,6 +164,13 @@ struct Counters {
     session: u64,
     receipt: u64,
     credit_event: u64,
+    agent: u64,
+    signup_token: u64,
+    job: u64,
+    asset: u64,
+    event: u64,
+    usage: u64,
+    clock: u64,
 }
 
 #[derive(Debug)]
@@ -123,11 +186,31 @@ pub(crate) struct State {
     pub purchase_keys: HashMap<String, String>,
     /// Payment-backed credits granted so far.
     pub balance: u64,
+    /// Free-preview credits debited by creative operations so far.
+    pub free_preview_used: u64,
+    /// Create and edit jobs run so far (the mock's day never ends).
+    pub jobs_run: u64,
+    /// Every bearer token the mock accepts, and who it stands for.
+    pub agents: HashMap<String, Agent>,
+    /// `contact\nagent name` → the identity signup made for them.
+    pub signups: HashMap<String, Signup>,
+    pub jobs: BTreeMap<String, Job>,
+    pub assets: BTreeMap<String, Asset>,
+    /// The activity ledger, oldest first.
+    pub events: Vec<Event>,
     pub served: Vec<Served>,
 }
 
 impl State {
     pub(crate) fn new(base_url: String, token: String) -> State {
+        let mut agents = HashMap::new();
+        agents.insert(
+            token.clone(),
+            Agent {
+                actor_id: ACTOR_ID.to_string(),
+                organization_id: ORGANIZATION_ID.to_string(),
+            },
+        );
         State {
             base_url,
             token,
@@ -139,6 +222,13 @@ impl State {
             receipts: BTreeMap::new(),
             purchase_keys: HashMap::new(),
             balance: 0,
+            free_preview_used: 0,
+            jobs_run: 0,
+            agents,
+            signups: HashMap::new(),
+            jobs: BTreeMap::new(),
+            assets: BTreeMap::new(),
+            events: Vec::new(),
             served: Vec::new(),
         }
     }
@@ -175,6 +265,68 @@ impl State {
         format!("credit_event_{:06}", self.counters.credit_event)
     }
 
+    /// A fresh signup identity: ids follow the mock's own agent.
+    pub(crate) fn next_agent(&mut self) -> Agent {
+        self.counters.agent += 1;
+        Agent {
+            actor_id: format!("agt_mock_{:06}", self.counters.agent + 1),
+            organization_id: format!("org_mock_{:06}", self.counters.agent + 1),
+        }
+    }
+
+    /// Restricted tokens for signups: derived from the mock's own random
+    /// token, so they cannot be guessed from outside yet stay unique.
+    pub(crate) fn next_signup_token(&mut self) -> String {
+        self.counters.signup_token += 1;
+        let seed = fnv1a(self.token.as_bytes()) ^ self.counters.signup_token;
+        let high = splitmix64(seed);
+        let low = splitmix64(high);
+        format!("isk_r_{high:016x}{low:016x}")
+    }
+
+    pub(crate) fn next_job_id(&mut self) -> String {
+        self.counters.job += 1;
+        format!("job_{:06}", self.counters.job)
+    }
+
+    pub(crate) fn next_asset_id(&mut self) -> String {
+        self.counters.asset += 1;
+        format!("image_{:06}", self.counters.asset)
+    }
+
+    pub(crate) fn next_event_id(&mut self) -> String {
+        self.counters.event += 1;
+        format!("evt_{:06}", self.counters.event)
+    }
+
+    pub(crate) fn next_usage_event_id(&mut self) -> String {
+        self.counters.usage += 1;
+        format!("usage_{:06}", self.counters.usage)
+    }
+
+    /// The mock's current time, one second later on every call.
+    pub(crate) fn now(&mut self) -> String {
+        self.counters.clock += 1;
+        rfc3339(CLOCK_START_UNIX + self.counters.clock)
+    }
+
+    /// Where a stored asset's bytes would be served; the mock keeps
+    /// metadata only, so the URL is a stable name rather than a download.
+    pub(crate) fn media_url(&self, asset_id: &str, mime_type: &str) -> String {
+        let extension = mime_type.strip_prefix("image/").unwrap_or("bin");
+        let extension = if extension == "jpeg" {
+            "jpg"
+        } else {
+            extension
+        };
+        format!("{}/media/a/{asset_id}.{extension}", self.base_url)
+    }
+
+    /// A plausible, reproducible byte length for a generated image.
+    pub(crate) fn generated_length(&self, asset_id: &str) -> u64 {
+        200_000 + splitmix64(fnv1a(asset_id.as_bytes())) % 300_000
+    }
+
     pub(crate) fn handoff_url(&self, attempt_id: &str) -> String {
         format!("{}/pay/{attempt_id}", self.base_url)
     }
@@ -182,6 +334,28 @@ impl State {
     pub(crate) fn attempt_by_session(&self, session_id: &str) -> Option<&Attempt> {
         self.attempts.values().find(|a| a.session_id == session_id)
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.000Z` for a Unix time (Howard Hinnant's
+/// days-to-civil algorithm).
+fn rfc3339(unix: u64) -> String {
+    let days = unix / 86_400;
+    let secs = unix % 86_400;
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// A Stripe-like Checkout URL. Real ones carry a long base64 `#fid...`
@@ -246,6 +420,14 @@ fn splitmix64(seed: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clock_formats_utc_timestamps() {
+        assert_eq!(rfc3339(CLOCK_START_UNIX), "2026-05-05T19:00:00.000Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(1_767_225_599), "2025-12-31T23:59:59.000Z");
+    }
 
     #[test]
     fn base64_matches_known_vectors() {

@@ -372,9 +372,100 @@ impl Paint {
     }
 }
 
+/// Runs shorter than this finish without a progress line.
+const PROGRESS_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+const PROGRESS_TICK: std::time::Duration = std::time::Duration::from_millis(120);
+
+/// A spinner ("running 13 scenarios · 4s") while a long run is going. It
+/// draws on stderr only when stdout and stderr are both terminals, and is
+/// cleared when dropped, before the report prints: piped or captured output
+/// never contains a byte of it. The runner has no per-scenario hook yet,
+/// so it shows elapsed time rather than a count done.
+pub struct Progress {
+    done: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Starts the spinner for a run of `scenarios`, if it is wanted.
+    pub fn start(scenarios: usize, quiet: bool) -> Progress {
+        use std::io::IsTerminal as _;
+        let off = Progress {
+            done: None,
+            thread: None,
+        };
+        if !progress_wanted(
+            quiet,
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+        ) {
+            return off;
+        }
+        let (done, finished) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("conform-progress".into())
+            .spawn(move || spin(&finished, scenarios));
+        match spawned {
+            Ok(thread) => Progress {
+                done: Some(done),
+                thread: Some(thread),
+            },
+            // No spinner is no loss; the run goes on.
+            Err(_) => off,
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the thread; joining it makes sure the
+        // line is gone before the report is printed.
+        self.done.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Progress is for people watching a terminal, never for pipes or logs.
+pub fn progress_wanted(quiet: bool, stdout_is_terminal: bool, stderr_is_terminal: bool) -> bool {
+    !quiet && stdout_is_terminal && stderr_is_terminal
+}
+
+fn spin(finished: &std::sync::mpsc::Receiver<()>, scenarios: usize) {
+    use std::sync::mpsc::RecvTimeoutError::Timeout;
+    let started = std::time::Instant::now();
+    if finished.recv_timeout(PROGRESS_DELAY) != Err(Timeout) {
+        return;
+    }
+    // Elapsed time counts from the start of the run, not of the spinner.
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
+            .with_elapsed(started.elapsed());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.set_message(format!(
+        "running {}",
+        plural(scenarios, "scenario", "scenarios")
+    ));
+    while finished.recv_timeout(PROGRESS_TICK) == Err(Timeout) {
+        bar.tick();
+    }
+    bar.finish_and_clear();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_only_on_a_terminal_and_not_when_quiet() {
+        assert!(progress_wanted(false, true, true));
+        assert!(!progress_wanted(true, true, true));
+        assert!(!progress_wanted(false, false, true));
+        assert!(!progress_wanted(false, true, false));
+    }
 
     fn check(check: &str, expected: &str, actual: &str) -> CheckOutcome {
         CheckOutcome::fail(check, Some("/data/checkout_url"), expected, actual)

@@ -1,10 +1,13 @@
-//! Reporters turn a finished [`RunReport`] into bytes for people (console)
-//! or machines (JSON, JUnit XML). They only read the result; judging
-//! happened in the runner.
+//! Reporters turn a finished [`RunReport`] into bytes for people (console,
+//! HTML, Markdown) or machines (JSON, JUnit XML, GitHub annotations). They
+//! only read the result; judging happened in the runner.
 
 pub mod console;
+pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,8 +17,11 @@ use crate::redact::Redactor;
 use crate::{Error, Result};
 
 pub use console::ConsoleReporter;
+pub use github::{GithubReporter, OutputFormat};
+pub use html::HtmlReporter;
 pub use json::JsonReporter;
 pub use junit::JunitReporter;
+pub use markdown::MarkdownReporter;
 
 pub trait Reporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>>;
@@ -26,6 +32,11 @@ pub enum ReportKind {
     Console,
     Json,
     Junit,
+    Html,
+    Markdown,
+    /// GitHub Actions workflow commands; printed with `--format github`,
+    /// not written to a file.
+    Github,
 }
 
 impl ReportKind {
@@ -34,6 +45,8 @@ impl ReportKind {
         match name {
             "json" => Some(ReportKind::Json),
             "junit" => Some(ReportKind::Junit),
+            "html" => Some(ReportKind::Html),
+            "markdown" => Some(ReportKind::Markdown),
             _ => None,
         }
     }
@@ -46,7 +59,7 @@ pub struct ReportSpec {
     pub path: PathBuf,
 }
 
-const REPORT_FORMS: &str = "`json=PATH` or `junit=PATH`";
+const REPORT_FORMS: &str = "`json=PATH`, `junit=PATH`, `html=PATH` or `markdown=PATH`";
 
 impl ReportSpec {
     pub fn parse(arg: &str) -> Result<ReportSpec> {
@@ -94,6 +107,9 @@ pub fn reporter(kind: ReportKind, redactor: &Redactor) -> Box<dyn Reporter> {
         ReportKind::Console => Box::new(ConsoleReporter::new(redactor.clone(), false)),
         ReportKind::Json => Box::new(JsonReporter::new(redactor.clone())),
         ReportKind::Junit => Box::new(JunitReporter::new(redactor.clone())),
+        ReportKind::Html => Box::new(HtmlReporter::new(redactor.clone())),
+        ReportKind::Markdown => Box::new(MarkdownReporter::new(redactor.clone())),
+        ReportKind::Github => Box::new(GithubReporter::new(redactor.clone())),
     }
 }
 
@@ -165,6 +181,11 @@ pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> RunReport {
                 resp.location = resp.location.as_deref().map(t);
                 resp.body_excerpt = t(&resp.body_excerpt);
             }
+            if let Some(client) = &mut step.client {
+                client.argv = client.argv.iter().map(|a| t(a)).collect();
+                client.stdout_excerpt = t(&client.stdout_excerpt);
+                client.stderr_excerpt = t(&client.stderr_excerpt);
+            }
             for c in &mut step.checks {
                 c.check = t(&c.check);
                 c.pointer = c.pointer.as_deref().map(t);
@@ -175,6 +196,61 @@ pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> RunReport {
         }
     }
     out
+}
+
+/// Scenarios that did not run at all (an interrupted run). The summary
+/// counts them as failed; reports that show "skipped" separately use this.
+pub(crate) fn skipped_scenarios(report: &RunReport) -> usize {
+    report
+        .scenarios
+        .iter()
+        .filter(|s| s.status == crate::outcome::Status::Skipped)
+        .count()
+}
+
+/// Steps not run because an earlier step of their scenario failed.
+pub(crate) fn skipped_steps(report: &RunReport) -> usize {
+    report
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.steps)
+        .filter(|s| s.status == crate::outcome::Status::Skipped)
+        .count()
+}
+
+/// Whether a check compares URLs, so reports show both URLs and point at
+/// the part that was lost (the 0.1.8 fragment).
+pub(crate) fn is_url_check(c: &crate::outcome::CheckOutcome) -> bool {
+    const URL_CHECKS: &[&str] = &[
+        "fragment_preserved",
+        "server_value_preserved",
+        "stripe_urls_verbatim",
+        "redirects_to",
+    ];
+    URL_CHECKS.contains(&c.check.as_str())
+        || c.note.as_deref().is_some_and(|n| n.contains("fragment"))
+}
+
+/// The one-line title of a run's outcome, shared by HTML and Markdown.
+pub(crate) fn verdict(report: &RunReport) -> &'static str {
+    if report.interrupted {
+        "interrupted"
+    } else if report.summary.transport_errors > 0 {
+        "error"
+    } else if report.summary.failed > 0 {
+        "failed"
+    } else {
+        "passed"
+    }
+}
+
+/// Milliseconds as people read them: `87ms`, `1.25s`.
+pub(crate) fn duration(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else {
+        format!("{:.2}s", ms as f64 / 1000.0)
+    }
 }
 
 fn redact_request(req: &mut RequestSummary, r: &Redactor) {
@@ -189,6 +265,24 @@ fn redact_request(req: &mut RequestSummary, r: &Redactor) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_html_and_markdown_specs() {
+        assert_eq!(
+            ReportSpec::parse("html=out/report.html")
+                .ok()
+                .map(|s| s.kind),
+            Some(ReportKind::Html)
+        );
+        assert_eq!(
+            ReportSpec::parse("markdown=summary.md")
+                .ok()
+                .map(|s| s.kind),
+            Some(ReportKind::Markdown)
+        );
+        // Annotations go to stdout with `--format github`, not to a file.
+        assert!(ReportSpec::parse("github=x").is_err());
+    }
 
     #[test]
     fn parses_json_and_junit_specs() {

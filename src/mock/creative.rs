@@ -1,0 +1,979 @@
+//! The creative surface: create (and its dry run), upload, edit, and the
+//! job and asset read-backs. Provider work is simulated; what the docs make
+//! observable is real: budget guards, unknown-cost confirmation, the input
+//! policy, owned assets, jobs and their ledger events.
+
+use serde_json::{Map, Value, json};
+
+use super::catalog::{self, Model, Operation, Params};
+use super::codec;
+use super::handlers::{
+    ApiError, Call, Handled, Outcome, json_object, kind, optional_str, quota_data, reject_unknown,
+    required_str,
+};
+use super::ledger::{self, NewEvent};
+use super::state::{Asset, Job, State};
+
+/// A create prompt containing this marker fails as if the provider had
+/// produced an image that storage could not keep: the documented
+/// `ARTIFACT_STORAGE_WRITE_FAILED` case, which a live run cannot provoke.
+pub const ARTIFACT_FAILURE_MARKER: &str = "conform:fail-artifact-storage";
+
+/// Upload MIME types the preview supports; others are refused by policy.
+pub(crate) const UPLOAD_MIME_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/gif",
+    "image/avif",
+];
+/// Reference assets are narrower than uploads.
+const REFERENCE_MIME_TYPES: &[&str] = &["image/png", "image/jpeg", "image/webp"];
+const REFERENCE_MIN_EDGE: u32 = 300;
+const MAX_REFERENCES: usize = 40;
+const MAX_ELEMENTS: u64 = 10;
+
+const CREATE_FIELDS: &[&str] = &[
+    "prompt",
+    "model",
+    "intent",
+    "aspect_ratio",
+    "output_count",
+    "references",
+    "model_parameters",
+    "dry_run",
+    "max_estimated_usd_per_image",
+    "accept_unknown_cost",
+];
+const EDIT_FIELDS: &[&str] = &[
+    "input_asset_id",
+    "prompt",
+    "mask_asset_id",
+    "references",
+    "model",
+    "intent",
+    "aspect_ratio",
+    "output_count",
+    "model_parameters",
+    "max_estimated_usd_per_image",
+    "max_usd",
+    "accept_unknown_cost",
+];
+const UPLOAD_FIELDS: &[&str] = &[
+    "source_kind",
+    "filename",
+    "remote_origin",
+    "mime_type",
+    "content_length",
+    "sha256",
+    "bytes_base64",
+];
+/// Provider-native fields the docs forbid in create/edit bodies.
+const PROVIDER_NATIVE: &[&str] = &[
+    "image_url",
+    "image_urls",
+    "mask_url",
+    "elements",
+    "frontal_image_url",
+    "reference_image_urls",
+    "first_image_url",
+    "second_image_url",
+    "images",
+];
+const UPLOAD_CAPABILITY: &str = "is.image.upload.preview.v1";
+const ACCEPT_UNKNOWN_COST: &str = "--accept-unknown-cost";
+
+/// What a create or edit request asks for, checked and priced.
+struct Plan {
+    model: &'static Model,
+    params: Params,
+    /// Present when the hosted default chose the model.
+    selection: Option<Value>,
+    intent: String,
+    aspect_ratio: String,
+    output_count: u64,
+    /// Provider cost per image before running, when known.
+    quoted_mills: Option<u64>,
+}
+
+impl Plan {
+    fn quoted_total(&self) -> Option<u64> {
+        self.quoted_mills.map(|m| m * self.output_count)
+    }
+}
+
+/// The request fields create and edit share.
+struct Common<'b> {
+    prompt: &'b str,
+    intent: String,
+    aspect_ratio: String,
+    output_count: u64,
+    params: Map<String, Value>,
+    max_per_image: Option<f64>,
+    accept_unknown_cost: bool,
+}
+
+fn common<'b>(body: &'b Map<String, Value>, allowed: &[&str]) -> Result<Common<'b>, ApiError> {
+    if let Some(field) = body.keys().find(|k| provider_native(k)) {
+        return Err(ApiError::invalid(format!(
+            "field `{field}` is provider-native; send owned asset ids in `references[]` instead"
+        )));
+    }
+    reject_unknown(body, allowed)?;
+    let prompt = required_str(body, "prompt")?;
+    let aspect_ratio = optional_str(body, "aspect_ratio")?.unwrap_or("1:1");
+    ratio(aspect_ratio)?;
+    let params = match body.get("model_parameters") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map.clone(),
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "field `model_parameters` must be an object, got {}",
+                kind(other)
+            )));
+        }
+    };
+    if let Some(field) = params.keys().find(|k| provider_native(k)) {
+        return Err(ApiError::invalid(format!(
+            "model_parameters.{field} is provider-native and never accepted"
+        )));
+    }
+    Ok(Common {
+        prompt,
+        intent: optional_str(body, "intent")?
+            .unwrap_or("explore")
+            .to_string(),
+        aspect_ratio: aspect_ratio.to_string(),
+        output_count: optional_count(body, "output_count")?.unwrap_or(1),
+        params,
+        max_per_image: optional_usd(body, "max_estimated_usd_per_image")?,
+        accept_unknown_cost: optional_bool(body, "accept_unknown_cost")?.unwrap_or(false),
+    })
+}
+
+/// A provider-native field: raw media URLs, elements or `*_reference_task`.
+fn provider_native(key: &str) -> bool {
+    const TASK_SUFFIX: &str = "_reference_task";
+    PROVIDER_NATIVE.contains(&key) || key.len() > TASK_SUFFIX.len() && key.ends_with(TASK_SUFFIX)
+}
+
+/// Picks and prices the model: the named one, or the hosted default.
+fn plan(
+    body: &Map<String, Value>,
+    common: &Common,
+    operation: Operation,
+    defaults: &[&'static str],
+) -> Result<Plan, ApiError> {
+    let (model, selection_reason) = match optional_str(body, "model")? {
+        Some(id) => (named_model(id, operation)?, None),
+        None => default_model(common, defaults)?,
+    };
+    let params = model
+        .params(&common.params)
+        .map_err(|message| ApiError::invalid(message).suggest(show_model(model)))?;
+    if common.output_count > model.max_outputs {
+        return Err(ApiError::invalid(format!(
+            "output_count {} exceeds max_outputs_per_request {} of model `{}`",
+            common.output_count, model.max_outputs, model.id
+        ))
+        .suggest(show_model(model)));
+    }
+    let quoted_mills = model.quoted_mills(&params);
+    if let (Some(mills), Some(limit)) = (quoted_mills, common.max_per_image)
+        && over_budget(mills, limit)
+    {
+        return Err(budget_exceeded(model, mills, limit));
+    }
+    let selection = selection_reason.map(|reason| {
+        let (width, height) = dimensions(&common.aspect_ratio, model.short_edge(&params));
+        let resolution = params.values.get("resolution").cloned().unwrap_or(Value::Null);
+        json!({
+            "policy": catalog::CREATE_POLICY,
+            "reason": reason,
+            "intent": common.intent,
+            "capability": { "id": model.capability_id },
+            "model_parameters": {
+                "keys": params.values.keys().collect::<Vec<_>>(),
+                "defaults_applied": params.defaults_applied,
+                "source": if params.defaults_applied.is_empty() { "request" } else { "default_policy" }
+            },
+            "output": {
+                "resolution_class": resolution,
+                "expected_width": width,
+                "expected_height": height,
+                "expected_min_short_edge": width.min(height)
+            }
+        })
+    });
+    Ok(Plan {
+        model,
+        params,
+        selection,
+        intent: common.intent.clone(),
+        aspect_ratio: common.aspect_ratio.clone(),
+        output_count: common.output_count,
+        quoted_mills,
+    })
+}
+
+fn named_model(id: &str, operation: Operation) -> Result<&'static Model, ApiError> {
+    let model = catalog::find(id).ok_or_else(|| {
+        ApiError::invalid(format!("unknown model `{id}`"))
+            .suggest("image-skill models list --json".to_string())
+    })?;
+    if model.operation != operation {
+        return Err(ApiError::invalid(format!(
+            "model `{id}` supports {}, not {}",
+            model.operation.as_str(),
+            operation.as_str()
+        ))
+        .suggest("image-skill models list --json".to_string()));
+    }
+    Ok(model)
+}
+
+/// Quality first: the first default whose quoted price fits the per-image
+/// budget; the reason says when the budget pushed it down.
+fn default_model(
+    common: &Common,
+    defaults: &[&'static str],
+) -> Result<(&'static Model, Option<String>), ApiError> {
+    let mut cheapest: Option<(&'static Model, u64)> = None;
+    for (rank, model) in defaults
+        .iter()
+        .filter_map(|id| catalog::find(id))
+        .enumerate()
+    {
+        // Parameters meant for another model rule this one out.
+        let Ok(params) = model.params(&common.params) else {
+            continue;
+        };
+        let quoted = model.quoted_mills(&params);
+        if let (Some(mills), Some(limit)) = (quoted, common.max_per_image)
+            && over_budget(mills, limit)
+        {
+            if cheapest.is_none_or(|(_, m)| mills < m) {
+                cheapest = Some((model, mills));
+            }
+            continue;
+        }
+        let reason = if rank == 0 {
+            "quality-first hosted default: the strongest available model for the intent"
+        } else {
+            "quality-first hosted default lowered to the strongest model within max_estimated_usd_per_image"
+        };
+        return Ok((model, Some(reason.to_string())));
+    }
+    match (cheapest, common.max_per_image) {
+        (Some((model, mills)), Some(limit)) => Err(budget_exceeded(model, mills, limit)),
+        _ => Err(ApiError::invalid(
+            "no hosted default model accepts these model_parameters; name a model",
+        )
+        .suggest("image-skill models list --json".to_string())),
+    }
+}
+
+fn over_budget(mills: u64, limit_usd: f64) -> bool {
+    catalog::usd(mills) > limit_usd + f64::EPSILON
+}
+
+// The docs describe budget guards refusing work but name no code for a
+// known price over the cap; BUDGET_EXCEEDED is conform's convention.
+fn budget_exceeded(model: &Model, mills: u64, limit: f64) -> ApiError {
+    ApiError::new(
+        422,
+        "BUDGET_EXCEEDED",
+        format!(
+            "model `{}` is estimated at ${:.3} per image, over max_estimated_usd_per_image {limit}",
+            model.id,
+            catalog::usd(mills)
+        ),
+    )
+    .suggest(show_model(model))
+}
+
+/// The documented answer to running an unknown-cost operation without
+/// accepting it: error.recovery.required_flag names the flag.
+fn confirmation_required(model: &Model) -> ApiError {
+    ApiError::new(
+        400,
+        "BUDGET_REQUIRES_CONFIRMATION",
+        format!(
+            "model `{}` has no machine-readable price before it runs; accept the unknown cost to proceed",
+            model.id
+        ),
+    )
+    .require_flag(ACCEPT_UNKNOWN_COST)
+}
+
+fn show_model(model: &Model) -> String {
+    format!("image-skill models show {} --json", model.id)
+}
+
+/// `POST /v1/create`, and its zero-cost dry run.
+pub(crate) fn create(state: &mut State, call: &Call) -> Handled {
+    let body = json_object(call.req)?;
+    let common = common(&body, CREATE_FIELDS)?;
+    let dry_run = optional_bool(&body, "dry_run")?.unwrap_or(false);
+    let plan = plan(&body, &common, Operation::Create, catalog::DEFAULT_CREATE)?;
+    references(state, call, &body, plan.model)?;
+    if dry_run {
+        // Planning only: the price is the live debit it would be, and
+        // nothing is consumed.
+        let confidence = if plan.quoted_mills.is_some() {
+            "known"
+        } else {
+            "unknown"
+        };
+        return Ok(Outcome::Data(json!({
+            "job_id": null,
+            "capability": { "id": plan.model.capability_id },
+            "assets": [],
+            "cost": catalog::cost_json(plan.quoted_total(), confidence),
+            "request": request_json(&plan, true),
+            "safety": { "status": "allowed" },
+            "quota": consumed(state, 0)
+        })));
+    }
+    if plan.quoted_mills.is_none() && !common.accept_unknown_cost {
+        return Err(confirmation_required(plan.model));
+    }
+    if common.prompt.contains(ARTIFACT_FAILURE_MARKER) {
+        return Err(ApiError::new(
+            500,
+            "ARTIFACT_STORAGE_WRITE_FAILED",
+            "the provider finished but artifact storage could not write the output; do not retry the whole create",
+        )
+        .suggest(format!(
+            "image-skill feedback create --title \"artifact storage write failed\" \
+             --body \"create returned ARTIFACT_STORAGE_WRITE_FAILED\" --evidence trace:{} --json",
+            call.trace_id
+        )));
+    }
+    Ok(Outcome::Data(execute(state, call, &plan, None)))
+}
+
+/// `POST /v1/edit`: one owned input asset in, a new generated asset out.
+pub(crate) fn edit(state: &mut State, call: &Call) -> Handled {
+    let body = json_object(call.req)?;
+    let common = common(&body, EDIT_FIELDS)?;
+    let input_id = required_str(&body, "input_asset_id")?;
+    let input = owned_asset(state, call, input_id)?.clone();
+    let plan = plan(&body, &common, Operation::Edit, &[catalog::DEFAULT_EDIT])?;
+    if let Some(mask_id) = optional_str(&body, "mask_asset_id")? {
+        if !plan.model.mask {
+            return Err(ApiError::invalid(format!(
+                "model `{}` has no mask support",
+                plan.model.id
+            ))
+            .suggest(show_model(plan.model)));
+        }
+        owned_asset(state, call, mask_id)?;
+    }
+    references(state, call, &body, plan.model)?;
+    if let (Some(total), Some(limit)) = (plan.quoted_total(), optional_usd(&body, "max_usd")?)
+        && over_budget(total, limit)
+    {
+        return Err(ApiError::new(
+            422,
+            "BUDGET_EXCEEDED",
+            format!(
+                "edit is estimated at ${:.3}, over max_usd {limit}",
+                catalog::usd(total)
+            ),
+        ));
+    }
+    if plan.quoted_mills.is_none() && !common.accept_unknown_cost {
+        return Err(confirmation_required(plan.model));
+    }
+    let mut data = execute(state, call, &plan, Some(&input));
+    data["input"] = json!({
+        "asset_id": input.id,
+        "url": input.url,
+        "mime_type": input.mime_type,
+        "width": input.width,
+        "height": input.height
+    });
+    Ok(Outcome::Data(data))
+}
+
+fn request_json(plan: &Plan, dry_run: bool) -> Value {
+    let mut request = json!({
+        "output_count": plan.output_count,
+        "dry_run": dry_run,
+        "intent": plan.intent,
+        "aspect_ratio": plan.aspect_ratio,
+        "model": plan.model.id,
+        "model_parameters": plan.params.values
+    });
+    if let Some(selection) = &plan.selection {
+        request["selection"] = selection.clone();
+    }
+    request
+}
+
+/// Runs a planned create or edit: a completed job, its assets, the debit
+/// and the ledger events, all recorded for the caller's organization.
+fn execute(state: &mut State, call: &Call, plan: &Plan, input: Option<&Asset>) -> Value {
+    let (mills, confidence) = match plan.quoted_total() {
+        Some(total) => (total, "known"),
+        // Usage-priced once the provider reports what it metered.
+        None => (
+            plan.model.metered_mills(&plan.params) * plan.output_count,
+            "usage_priced",
+        ),
+    };
+    let credits = catalog::credits_for(mills);
+    let cost = catalog::cost_json(Some(mills), confidence);
+    let job_id = state.next_job_id();
+    let created_at = state.now();
+    let (width, height) = dimensions(&plan.aspect_ratio, plan.model.short_edge(&plan.params));
+    let mut assets = Vec::new();
+    for _ in 0..plan.output_count {
+        let id = state.next_asset_id();
+        let asset = Asset {
+            url: state.media_url(&id, "image/png"),
+            content_length: state.generated_length(&id),
+            id,
+            job_id: job_id.clone(),
+            organization_id: call.organization().to_string(),
+            kind: "generated",
+            mime_type: "image/png".to_string(),
+            width: Some(width),
+            height: Some(height),
+        };
+        assets.push(asset);
+    }
+    let debited = debit(state, credits);
+    state.jobs_run += 1;
+    let usage_event_id = state.next_usage_event_id();
+    let asset_ids: Vec<String> = assets.iter().map(|a| a.id.clone()).collect();
+    let operation = plan.model.operation.as_str();
+    let usd = catalog::usd(mills);
+    ledger::record(
+        state,
+        call,
+        NewEvent {
+            kind: "usage.credit_consumed",
+            subject: ("usage", usage_event_id.clone()),
+            operation: "usage",
+            summary: format!("{credits} credits consumed by {operation}"),
+            status: "recorded",
+            links: json!({ "job_id": job_id, "usage_event_id": usage_event_id }),
+            estimated_usd: Some(usd),
+        },
+    );
+    for asset in &assets {
+        ledger::record(
+            state,
+            call,
+            NewEvent {
+                kind: "asset.created",
+                subject: ("asset", asset.id.clone()),
+                operation,
+                summary: format!("{} output asset stored", capitalized(operation)),
+                status: "stored",
+                links: json!({
+                    "job_id": job_id,
+                    "asset_ids": [asset.id],
+                    "usage_event_id": usage_event_id
+                }),
+                estimated_usd: None,
+            },
+        );
+    }
+    ledger::record(
+        state,
+        call,
+        NewEvent {
+            kind: "job.completed",
+            subject: ("job", job_id.clone()),
+            operation,
+            summary: format!("{} job completed", capitalized(operation)),
+            status: "completed",
+            links: json!({
+                "job_id": job_id,
+                "asset_ids": asset_ids,
+                "feedback_id": null,
+                "usage_event_id": usage_event_id
+            }),
+            estimated_usd: Some(usd),
+        },
+    );
+    let completed_at = state.now();
+    let assets_json: Vec<Value> = assets.iter().map(output_json).collect();
+    state.jobs.insert(
+        job_id.clone(),
+        Job {
+            id: job_id.clone(),
+            organization_id: call.organization().to_string(),
+            operation,
+            capability_id: plan.model.capability_id.to_string(),
+            trace_id: call.trace_id.clone(),
+            created_at,
+            completed_at,
+            cost: cost.clone(),
+            asset_ids,
+            input_asset_id: input.map(|a| a.id.clone()),
+        },
+    );
+    for asset in assets {
+        state.assets.insert(asset.id.clone(), asset);
+    }
+    json!({
+        "job_id": job_id,
+        "capability": { "id": plan.model.capability_id },
+        "assets": assets_json,
+        "cost": cost,
+        "safety": { "status": "allowed" },
+        "request": request_json(plan, false),
+        "quota": consumed(state, debited)
+    })
+}
+
+/// Takes `credits` from the free preview first, then from paid credits;
+/// never below zero (see `quota_data` on enforcement).
+fn debit(state: &mut State, credits: u64) -> u64 {
+    let free = quota_data(state)["credits"]["free_preview_remaining"]
+        .as_u64()
+        .unwrap_or(0);
+    let from_free = credits.min(free);
+    state.free_preview_used += from_free;
+    let from_paid = (credits - from_free).min(state.balance);
+    state.balance -= from_paid;
+    credits
+}
+
+fn consumed(state: &State, credits: u64) -> Value {
+    let quota = quota_data(state);
+    json!({
+        "consumed_credits": credits,
+        "free_preview_remaining": quota["credits"]["free_preview_remaining"],
+        "balance": quota["credits"]["balance"]
+    })
+}
+
+fn output_json(asset: &Asset) -> Value {
+    json!({
+        "asset_id": asset.id,
+        "path": asset.url,
+        "mime_type": asset.mime_type,
+        "url": asset.url,
+        "content_length": asset.content_length,
+        "width": asset.width,
+        "height": asset.height
+    })
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// Checks `references[]` against the model's roles and the docs' limits.
+fn references(
+    state: &State,
+    call: &Call,
+    body: &Map<String, Value>,
+    model: &Model,
+) -> Result<(), ApiError> {
+    let items = match body.get("references") {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "field `references` must be an array, got {}",
+                kind(other)
+            )));
+        }
+    };
+    if items.is_empty() {
+        return Ok(());
+    }
+    if model.reference_roles.is_empty() {
+        return Err(
+            ApiError::invalid(format!("model `{}` takes no references", model.id))
+                .suggest(show_model(model)),
+        );
+    }
+    if items.len() > MAX_REFERENCES {
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_REFERENCES} references, got {}",
+            items.len()
+        )));
+    }
+    let mut frontals = Vec::new();
+    let mut element_refs = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(item) = item.as_object() else {
+            return Err(ApiError::invalid(format!(
+                "references[{i}] must be an object"
+            )));
+        };
+        reject_unknown(
+            item,
+            &[
+                "asset_id",
+                "role",
+                "index",
+                "reference_index",
+                "reference_task",
+            ],
+        )
+        .map_err(|e| ApiError::invalid(format!("references[{i}]: {}", e.message)))?;
+        let asset_id = required_str(item, "asset_id")?;
+        let role = required_str(item, "role")?;
+        if !model.reference_roles.contains(&role) {
+            return Err(ApiError::invalid(format!(
+                "references[{i}].role `{role}` is not supported by model `{}` (supported: {})",
+                model.id,
+                model.reference_roles.join(", ")
+            )));
+        }
+        let index = item
+            .get("index")
+            .and_then(Value::as_u64)
+            .filter(|n| *n < MAX_ELEMENTS)
+            .ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "references[{i}].index must be a whole number below {MAX_ELEMENTS}"
+                ))
+            })?;
+        match role {
+            "element_frontal" => frontals.push(index),
+            "element_reference" => element_refs.push(index),
+            _ => {}
+        }
+        let asset = owned_asset(state, call, asset_id)?;
+        let too_small = [asset.width, asset.height]
+            .iter()
+            .any(|d| d.is_some_and(|d| d < REFERENCE_MIN_EDGE));
+        if !REFERENCE_MIME_TYPES.contains(&asset.mime_type.as_str()) || too_small {
+            return Err(ApiError::invalid(format!(
+                "references[{i}]: asset `{asset_id}` must be PNG, JPEG or WebP of at least {REFERENCE_MIN_EDGE}px"
+            )));
+        }
+    }
+    if let Some(orphan) = element_refs.iter().find(|i| !frontals.contains(i)) {
+        return Err(ApiError::invalid(format!(
+            "element {orphan} has reference images but no element_frontal"
+        )));
+    }
+    Ok(())
+}
+
+/// An asset of the caller's organization; others' are not found, so their
+/// existence does not leak.
+fn owned_asset<'s>(state: &'s State, call: &Call, id: &str) -> Result<&'s Asset, ApiError> {
+    state
+        .assets
+        .get(id)
+        .filter(|a| a.organization_id == call.organization())
+        .ok_or_else(|| ApiError::not_found(format!("no asset `{id}`")))
+}
+
+/// `POST /v1/upload`: client-normalized bytes become an owned input asset.
+pub(crate) fn upload(state: &mut State, call: &Call) -> Handled {
+    let body = json_object(call.req)?;
+    reject_unknown(&body, UPLOAD_FIELDS)?;
+    let source_kind = required_str(&body, "source_kind")?;
+    let filename = required_str(&body, "filename")?;
+    if filename.contains(['/', '\\']) {
+        return Err(ApiError::invalid(
+            "field `filename` must be a bare file name, not a local path",
+        ));
+    }
+    let origin = match body.get("remote_origin") {
+        None => return Err(ApiError::invalid("missing required field `remote_origin`")),
+        Some(Value::Null) => None,
+        Some(Value::String(origin)) => Some(origin.as_str()),
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "field `remote_origin` must be a string or null, got {}",
+                kind(other)
+            )));
+        }
+    };
+    match (source_kind, origin) {
+        ("local_path", None) => {}
+        ("remote_url", Some(origin)) if is_origin(origin) => {}
+        ("remote_url", _) => {
+            return Err(ApiError::invalid(
+                "field `remote_origin` must be the origin only (scheme://host[:port]), never the full URL",
+            ));
+        }
+        ("local_path", Some(_)) => {
+            return Err(ApiError::invalid(
+                "field `remote_origin` must be null for source_kind `local_path`",
+            ));
+        }
+        (other, _) => {
+            return Err(ApiError::invalid(format!(
+                "field `source_kind` must be `local_path` or `remote_url`, got `{other}`"
+            )));
+        }
+    }
+    let mime_type = required_str(&body, "mime_type")?;
+    if !UPLOAD_MIME_TYPES.contains(&mime_type) {
+        return Err(policy_denied(format!(
+            "mime type `{mime_type}` is not a supported input (supported: {})",
+            UPLOAD_MIME_TYPES.join(", ")
+        )));
+    }
+    let content_length = optional_count(&body, "content_length")?
+        .ok_or_else(|| ApiError::invalid("missing required field `content_length`"))?;
+    let sha256 = required_str(&body, "sha256")?;
+    let bytes = codec::base64_decode(required_str(&body, "bytes_base64")?)
+        .ok_or_else(|| ApiError::invalid("field `bytes_base64` is not standard base64"))?;
+    if bytes.len() as u64 != content_length {
+        return Err(ApiError::invalid(format!(
+            "content_length {content_length} does not match the {} bytes sent",
+            bytes.len()
+        )));
+    }
+    let digest = codec::sha256_hex(&bytes);
+    if !digest.eq_ignore_ascii_case(sha256) {
+        return Err(ApiError::invalid(
+            "field `sha256` does not match the bytes sent",
+        ));
+    }
+    if codec::sniff_mime(&bytes) != Some(mime_type) {
+        return Err(policy_denied(format!(
+            "the bytes are not a {mime_type} image"
+        )));
+    }
+
+    let job_id = state.next_job_id();
+    let asset_id = state.next_asset_id();
+    let created_at = state.now();
+    let dims = codec::png_dimensions(&bytes);
+    let asset = Asset {
+        id: asset_id.clone(),
+        job_id: job_id.clone(),
+        organization_id: call.organization().to_string(),
+        kind: "uploaded",
+        url: state.media_url(&asset_id, mime_type),
+        mime_type: mime_type.to_string(),
+        content_length,
+        width: dims.map(|d| d.0),
+        height: dims.map(|d| d.1),
+    };
+    ledger::record(
+        state,
+        call,
+        NewEvent {
+            kind: "asset.uploaded",
+            subject: ("asset", asset_id.clone()),
+            operation: "upload",
+            summary: "Input asset uploaded".to_string(),
+            status: "stored",
+            links: json!({ "job_id": job_id, "asset_ids": [asset_id], "usage_event_id": null }),
+            estimated_usd: None,
+        },
+    );
+    let completed_at = state.now();
+    let data = json!({
+        "request": {
+            "source_kind": source_kind,
+            "filename": filename,
+            "remote_origin": origin
+        },
+        "asset": {
+            "asset_id": asset.id,
+            "job_id": job_id,
+            "kind": asset.kind,
+            "url": asset.url,
+            "mime_type": asset.mime_type,
+            "content_length": asset.content_length
+        },
+        "upload": {
+            "bytes": content_length,
+            "mime_type": mime_type,
+            "sha256": digest,
+            "policy": { "status": "allowed" }
+        }
+    });
+    state.jobs.insert(
+        job_id.clone(),
+        Job {
+            id: job_id,
+            organization_id: asset.organization_id.clone(),
+            operation: "upload",
+            capability_id: UPLOAD_CAPABILITY.to_string(),
+            trace_id: call.trace_id.clone(),
+            created_at,
+            completed_at,
+            cost: catalog::cost_json(Some(0), "known"),
+            asset_ids: vec![asset.id.clone()],
+            input_asset_id: None,
+        },
+    );
+    state.assets.insert(asset_id, asset);
+    Ok(Outcome::Data(data))
+}
+
+/// The documented refusal of unsupported input (CLI exit 6).
+fn policy_denied(message: String) -> ApiError {
+    ApiError::new(422, "INPUT_POLICY_DENIED", message)
+}
+
+fn is_origin(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.host().is_some()
+            && !text.trim_end_matches('/').contains(['?', '#'])
+            && text.trim_end_matches('/').matches('/').count() == 2
+    })
+}
+
+/// `GET /v1/assets/{ASSET_ID}`.
+pub(crate) fn asset_show(state: &mut State, call: &Call) -> Handled {
+    let id = call.path_id();
+    let asset = owned_asset(state, call, &id)?;
+    Ok(Outcome::Data(json!({
+        "request": { "reference": id, "reference_type": "asset_id" },
+        "asset": {
+            "asset_id": asset.id,
+            "job_id": asset.job_id,
+            "kind": asset.kind,
+            "url": asset.url,
+            "mime_type": asset.mime_type,
+            "content_length": asset.content_length,
+            "width": asset.width,
+            "height": asset.height,
+            "source": "hosted_metadata"
+        }
+    })))
+}
+
+/// `GET /v1/jobs/{JOB_ID}`: status, trace, timestamps, capability, cost,
+/// safety and owned assets; never the prompt.
+pub(crate) fn job_show(state: &mut State, call: &Call) -> Handled {
+    let id = call.path_id();
+    let job = state
+        .jobs
+        .get(&id)
+        .filter(|j| j.organization_id == call.organization())
+        .ok_or_else(|| ApiError::not_found(format!("no job `{id}`")))?;
+    let assets: Vec<Value> = job
+        .asset_ids
+        .iter()
+        .filter_map(|a| state.assets.get(a))
+        .map(output_json)
+        .collect();
+    let mut data = json!({
+        "job_id": job.id,
+        "status": "completed",
+        "operation": job.operation,
+        "trace_id": job.trace_id,
+        "created_at": job.created_at,
+        "completed_at": job.completed_at,
+        "capability": { "id": job.capability_id },
+        "cost": job.cost,
+        "safety": { "status": "allowed" },
+        "assets": assets
+    });
+    if let Some(input) = &job.input_asset_id {
+        data["input"] = json!({ "asset_id": input });
+    }
+    Ok(Outcome::Data(data))
+}
+
+/// `W:H` with positive numbers, within the ratios image models take.
+fn ratio(text: &str) -> Result<f64, ApiError> {
+    let invalid = || {
+        ApiError::invalid(format!(
+            "field `aspect_ratio` must look like `16:9` (between 1:4 and 4:1), got `{text}`"
+        ))
+    };
+    let (w, h) = text.split_once(':').ok_or_else(invalid)?;
+    let w: f64 = w.parse().map_err(|_| invalid())?;
+    let h: f64 = h.parse().map_err(|_| invalid())?;
+    let ratio = w / h;
+    if !(0.25..=4.0).contains(&ratio) {
+        return Err(invalid());
+    }
+    Ok(ratio)
+}
+
+/// Output size for a ratio: the short edge fixed, the long edge rounded to
+/// a multiple of 16 as image models produce.
+fn dimensions(aspect_ratio: &str, short_edge: u32) -> (u32, u32) {
+    let ratio = ratio(aspect_ratio).unwrap_or(1.0);
+    let long = |r: f64| ((f64::from(short_edge) * r / 16.0).round() as u32) * 16;
+    if ratio >= 1.0 {
+        (long(ratio), short_edge)
+    } else {
+        (short_edge, long(1.0 / ratio))
+    }
+}
+
+fn optional_bool(body: &Map<String, Value>, field: &str) -> Result<Option<bool>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(ApiError::invalid(format!(
+            "field `{field}` must be a boolean, got {}",
+            kind(other)
+        ))),
+    }
+}
+
+fn optional_count(body: &Map<String, Value>, field: &str) -> Result<Option<u64>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value.as_u64().filter(|n| *n >= 1).map(Some).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "field `{field}` must be a whole number of at least 1, got {value}"
+            ))
+        }),
+    }
+}
+
+fn optional_usd(body: &Map<String, Value>, field: &str) -> Result<Option<f64>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_f64()
+            .filter(|n| *n >= 0.0)
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "field `{field}` must be a non-negative number of US dollars, got {value}"
+                ))
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dimensions_keep_the_short_edge() {
+        assert_eq!(dimensions("1:1", 1024), (1024, 1024));
+        assert_eq!(dimensions("16:9", 1024), (1824, 1024));
+        assert_eq!(dimensions("2:3", 1024), (1024, 1536));
+        assert_eq!(dimensions("1:1", 2048), (2048, 2048));
+    }
+
+    #[test]
+    fn origins_have_no_path() {
+        assert!(is_origin("https://example.com"));
+        assert!(is_origin("http://example.com:8080"));
+        assert!(!is_origin("https://example.com/source.png"));
+        assert!(!is_origin("file:///tmp/x.png"));
+        assert!(!is_origin("example.com"));
+    }
+
+    #[test]
+    fn ratios_are_bounded() {
+        assert!(ratio("16:9").is_ok());
+        assert!(ratio("1:5").is_err());
+        assert!(ratio("wide").is_err());
+        assert!(ratio("0:1").is_err());
+    }
+}

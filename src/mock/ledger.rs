@@ -1,0 +1,151 @@
+//! The activity ledger: events recorded by the other handlers, read back by
+//! `GET /v1/activity` and `GET /v1/activity/{REFERENCE}`. Each caller sees
+//! its own organization's events only.
+
+use serde_json::{Value, json};
+
+use super::handlers::{ApiError, Call, Handled, Outcome};
+use super::state::{Event, State};
+
+const SOURCE: &str = "hosted_activity_ledger";
+const DEFAULT_LIMIT: usize = 20;
+const MAX_LIMIT: usize = 100;
+
+/// An event as a handler describes it; the ledger adds id, time and trace.
+pub(crate) struct NewEvent {
+    /// A type from the public registry.
+    pub kind: &'static str,
+    /// `(subject type, subject id)`.
+    pub subject: (&'static str, String),
+    pub operation: &'static str,
+    pub summary: String,
+    pub status: &'static str,
+    pub links: Value,
+    /// Creative operations report what they cost; payments do not.
+    pub estimated_usd: Option<f64>,
+}
+
+/// Appends `event` for the caller's organization; returns its id.
+pub(crate) fn record(state: &mut State, call: &Call, event: NewEvent) -> String {
+    let id = state.next_event_id();
+    let occurred_at = state.now();
+    let mut json = json!({
+        "event_id": id,
+        "type": event.kind,
+        "occurred_at": occurred_at,
+        "summary": event.summary,
+        "operation": event.operation,
+        "subject": { "type": event.subject.0, "id": event.subject.1 },
+        "links": event.links,
+        "status": event.status,
+        "trace_id": call.trace_id
+    });
+    if let Some(usd) = event.estimated_usd {
+        json["cost"] = json!({ "estimated_usd": usd });
+    }
+    state.events.push(Event {
+        organization_id: call.organization().to_string(),
+        json,
+    });
+    id
+}
+
+/// `GET /v1/activity?limit=N&subject=REF`: newest first.
+pub(crate) fn activity_list(state: &mut State, call: &Call) -> Handled {
+    let mut limit = DEFAULT_LIMIT;
+    let mut subject = None;
+    for (key, value) in call.req.url.query_pairs() {
+        match key.as_ref() {
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::invalid(format!(
+                            "query parameter `limit` must be a whole number from 1 to {MAX_LIMIT}, got `{value}`"
+                        ))
+                    })?;
+            }
+            "subject" if !value.is_empty() => subject = Some(value.into_owned()),
+            "subject" => {
+                return Err(ApiError::invalid(
+                    "query parameter `subject` must not be empty",
+                ));
+            }
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "unknown query parameter `{other}` (expected: limit, subject)"
+                )));
+            }
+        }
+    }
+    let events: Vec<Value> = visible(state, call)
+        .filter(|e| subject.as_deref().is_none_or(|s| related(e, s)))
+        .take(limit)
+        .cloned()
+        .collect();
+    Ok(Outcome::Data(json!({ "events": events, "source": SOURCE })))
+}
+
+/// `GET /v1/activity/{REFERENCE}`: one event by id, or every event related
+/// to a job, asset, usage, feedback or trace reference.
+pub(crate) fn activity_show(state: &mut State, call: &Call) -> Handled {
+    let reference = call.path_id();
+    let events: Vec<Value> = visible(state, call)
+        .filter(|e| related(e, &reference))
+        .cloned()
+        .collect();
+    if events.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no activity for reference `{reference}`"
+        )));
+    }
+    Ok(Outcome::Data(json!({
+        "reference": { "id": reference, "type": reference_type(&reference) },
+        "events": events,
+        "source": SOURCE
+    })))
+}
+
+/// The caller's events, newest first.
+fn visible<'s>(state: &'s State, call: &Call) -> impl Iterator<Item = &'s Value> {
+    let organization = call.organization().to_string();
+    state
+        .events
+        .iter()
+        .rev()
+        .filter(move |e| e.organization_id == organization)
+        .map(|e| &e.json)
+}
+
+/// Whether `reference` names the event, its subject, its trace or one of
+/// its links.
+fn related(event: &Value, reference: &str) -> bool {
+    let is = |v: &Value| v.as_str() == Some(reference);
+    is(&event["event_id"])
+        || is(&event["subject"]["id"])
+        || is(&event["trace_id"])
+        || event["links"].as_object().is_some_and(|links| {
+            links.values().any(|v| match v {
+                Value::Array(items) => items.iter().any(is),
+                other => is(other),
+            })
+        })
+}
+
+fn reference_type(reference: &str) -> &'static str {
+    const PREFIXES: &[(&str, &str)] = &[
+        ("evt_", "event"),
+        ("job_", "job"),
+        ("image_", "asset"),
+        ("usage_", "usage"),
+        ("trace_", "trace"),
+        ("payatt_", "payment"),
+        ("credit_event_", "credit"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| reference.starts_with(prefix))
+        .map_or("reference", |(_, kind)| kind)
+}
