@@ -18,7 +18,10 @@ fn stripe_checkout_session(c: &mut Criterion) {
     let violations = contract
         .validate("stripe-checkout-session", &payload)
         .expect("schema exists");
-    assert!(violations.is_empty(), "fixture must conform: {violations:?}");
+    assert!(
+        violations.is_empty(),
+        "fixture must conform: {violations:?}"
+    );
 
     let mut group = c.benchmark_group("validate");
     group.throughput(Throughput::Elements(1));

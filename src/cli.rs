@@ -191,6 +191,7 @@ fn prepare(
     common: &CommonArgs,
     kind: Kind,
     negative: bool,
+    live: bool,
 ) -> Result<(Contract, Plan, Vec<ReportSpec>)> {
     let specs = common
         .report
@@ -223,6 +224,9 @@ fn prepare(
     if negative {
         suites.push(crate::negative::suite(&contract));
     }
+    if live {
+        suite::drop_mock_only(&mut suites);
+    }
     let mut plan = crate::plan::plan(suites, &contract, common.filter.as_deref(), kind)?;
     if let Some(partition) = &partition {
         plan = crate::plan::partition(plan, partition);
@@ -237,7 +241,12 @@ fn list(plan: &Plan) -> i32 {
 }
 
 async fn run(args: RunArgs) -> Result<i32> {
-    let (contract, plan, specs) = prepare(&args.common, Kind::Server, args.negative)?;
+    let (contract, plan, specs) = prepare(
+        &args.common,
+        Kind::Server,
+        args.negative,
+        args.base_url.is_some(),
+    )?;
     if args.common.list {
         return Ok(list(&plan));
     }
@@ -259,7 +268,7 @@ async fn run(args: RunArgs) -> Result<i32> {
 }
 
 async fn client(args: ClientArgs) -> Result<i32> {
-    let (contract, plan, specs) = prepare(&args.common, Kind::Client, false)?;
+    let (contract, plan, specs) = prepare(&args.common, Kind::Client, false, false)?;
     if args.common.list {
         return Ok(list(&plan));
     }

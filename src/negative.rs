@@ -25,27 +25,27 @@ pub fn suite(contract: &Contract) -> Suite {
     let mut scenarios = Vec::new();
     for endpoint in ENDPOINTS {
         let path = fill_path(endpoint.path);
+        let fields = endpoint.body.as_ref().map(|b| body_fields(b, contract));
         if endpoint.auth {
-            scenarios.push(probe(
-                endpoint,
-                &path,
-                "no token",
-                Auth::None,
-                None,
-                Rejects::Auth,
-            ));
-            scenarios.push(probe(
-                endpoint,
-                &path,
-                "a token the server never issued",
-                Auth::Invalid,
-                None,
-                Rejects::Auth,
-            ));
+            // A valid-looking body, so only the token is wrong.
+            let body = fields.as_ref().map(base_body);
+            let probes = [
+                ("no token", Auth::None),
+                ("a token the server never issued", Auth::Invalid),
+            ];
+            for (what, auth) in probes {
+                scenarios.push(probe(
+                    endpoint,
+                    &path,
+                    what,
+                    auth,
+                    body.clone(),
+                    Rejects::Auth,
+                ));
+            }
         }
-        if let Some(body) = &endpoint.body {
-            let fields = body_fields(body, contract);
-            for (what, json) in body_probes(&fields) {
+        if let Some(fields) = &fields {
+            for (what, json) in body_probes(fields) {
                 scenarios.push(probe(
                     endpoint,
                     &path,
@@ -185,14 +185,23 @@ fn schema_fields(schema: Option<&Value>) -> Fields {
     }
 }
 
-/// Every refusable variation of a valid body: (what it is, the body).
-fn body_probes(fields: &Fields) -> Vec<(String, Value)> {
+/// Required fields (and the first of a one-of) with sample values.
+fn base_body(fields: &Fields) -> Value {
     let mut base = Map::new();
     for f in &fields.list {
         if f.required || fields.one_of.first() == Some(&f.name) {
             base.insert(f.name.clone(), f.kind.sample());
         }
     }
+    Value::Object(base)
+}
+
+/// Every refusable variation of a valid body: (what it is, the body).
+fn body_probes(fields: &Fields) -> Vec<(String, Value)> {
+    let base = match base_body(fields) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
     let with = |change: &dyn Fn(&mut Map<String, Value>)| {
         let mut body = base.clone();
         change(&mut body);
@@ -293,6 +302,7 @@ fn probe(
         name,
         pointer: String::new(),
         steps: vec![step],
+        mock_only: false,
     }
 }
 

@@ -184,8 +184,18 @@ mod tests {
             Some(Partition::Slice { shard: 1, total: 1 })
         );
         for bad in [
-            "", "hash", "hash:", "hash:1", "hash:0/3", "hash:4/3", "hash:1/0", "count:1/2",
-            "slice:a/2", "slice:1/b", "slice:-1/2", "slice:1/2/3",
+            "",
+            "hash",
+            "hash:",
+            "hash:1",
+            "hash:0/3",
+            "hash:4/3",
+            "hash:1/0",
+            "count:1/2",
+            "slice:a/2",
+            "slice:1/b",
+            "slice:-1/2",
+            "slice:1/2/3",
         ] {
             assert!(Partition::parse(bad).is_err(), "`{bad}` was accepted");
         }

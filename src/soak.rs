@@ -231,12 +231,7 @@ impl Aggregate {
         }
     }
 
-    fn finish(
-        self,
-        requested: u64,
-        stopped_early: Option<String>,
-        elapsed: Duration,
-    ) -> RunReport {
+    fn finish(self, requested: u64, stopped_early: Option<String>, elapsed: Duration) -> RunReport {
         let steps = self
             .steps
             .iter()
@@ -332,11 +327,7 @@ pub fn render(latency: &LatencyReport) -> String {
     for step in &latency.steps {
         let _ = writeln!(out, "{}  {}", row(&step.latency), step.step);
     }
-    let _ = writeln!(
-        out,
-        "{}  whole iteration (µs)",
-        row(&latency.iteration)
-    );
+    let _ = writeln!(out, "{}  whole iteration (µs)", row(&latency.iteration));
     out
 }
 
@@ -401,8 +392,17 @@ mod tests {
             h.record(v).expect("recorded");
         }
         let p = percentiles(&h, "ms");
-        assert_eq!((p.count, p.p50, p.p95, p.p99, p.max), (100, 50, 95, 99, 100));
+        assert_eq!(
+            (p.count, p.p50, p.p95, p.p99, p.max),
+            (100, 50, 95, 99, 100)
+        );
         let empty = histogram().expect("histogram");
-        assert_eq!(percentiles(&empty, "ms"), Percentiles { unit: "ms", ..Percentiles::default() });
+        assert_eq!(
+            percentiles(&empty, "ms"),
+            Percentiles {
+                unit: "ms",
+                ..Percentiles::default()
+            }
+        );
     }
 }

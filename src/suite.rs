@@ -33,6 +33,9 @@ pub struct Scenario {
     pub name: String,
     pub pointer: String,
     pub steps: Vec<Step>,
+    /// Needs a server that honours conform's test markers (the reference
+    /// mock); left out of runs against a live server.
+    pub mock_only: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +167,8 @@ struct RawSuite {
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     name: String,
+    #[serde(default)]
+    mock_only: bool,
     #[serde(rename = "description")]
     _description: Option<String>,
     steps: Vec<RawStep>,
@@ -369,7 +374,7 @@ fn object_kind(pointer: &str) -> &'static str {
 fn known_keys(object: &str) -> &'static [&'static str] {
     match object {
         "suite" => &["$schema", "suite", "description", "vars", "scenarios"],
-        "scenario" => &["name", "description", "steps"],
+        "scenario" => &["name", "description", "mock_only", "steps"],
         "step" => &["name", "request", "cli", "auth", "expect", "captures"],
         "request" => &["method", "path", "url", "auth", "query", "headers", "json"],
         "expect" => &[
@@ -455,6 +460,7 @@ fn build_suite(file: &Path, raw: RawSuite) -> Result<Suite> {
             name: rs.name,
             pointer: sp,
             steps,
+            mock_only: rs.mock_only,
         });
     }
     Ok(Suite {
@@ -685,6 +691,13 @@ fn check_value_vars(
         Value::Array(items) => items.iter().try_for_each(|i| check_value_vars(i, scope)),
         Value::Object(map) => map.values().try_for_each(|i| check_value_vars(i, scope)),
         _ => Ok(()),
+    }
+}
+
+/// Leaves out scenarios only the reference mock can run, for a live target.
+pub fn drop_mock_only(suites: &mut [Suite]) {
+    for suite in suites {
+        suite.scenarios.retain(|s| !s.mock_only);
     }
 }
 

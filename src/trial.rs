@@ -111,6 +111,10 @@ pub fn cases(opts: TrialOptions) -> Result<Vec<TrialCase>> {
     } else {
         suite::load_paths(&format, &opts.suites)?
     };
+    let mut suites = suites;
+    if opts.base_url.is_some() {
+        suite::drop_mock_only(&mut suites);
+    }
     let plan = crate::plan::plan(suites, &contract, None, crate::plan::Kind::Server)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

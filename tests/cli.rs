@@ -288,3 +288,18 @@ fn version_and_help_work() {
     assert_eq!(v.status.code(), Some(0));
     assert!(stdout(&v).starts_with("conform "));
 }
+
+#[test]
+fn mock_only_scenarios_are_left_out_against_a_live_server() {
+    let mock_list = stdout(&conform(&["run", "--list"]));
+    let live_list = stdout(&conform(&[
+        "run",
+        "--list",
+        "--base-url",
+        "http://127.0.0.1:9",
+    ]));
+    let marked = "documented-errors/artifact storage failure is not retryable";
+    assert!(mock_list.lines().any(|l| l == marked), "{mock_list}");
+    assert!(!live_list.lines().any(|l| l == marked), "{live_list}");
+    assert_eq!(mock_list.lines().count(), live_list.lines().count() + 1);
+}

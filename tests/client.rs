@@ -259,3 +259,46 @@ fn server_runs_do_not_pick_up_client_scenarios() {
         text(&run.stdout)
     );
 }
+
+#[test]
+fn a_client_that_prints_its_token_has_it_redacted_everywhere() {
+    let dir = temp("client_prints_token");
+    let leaked = dir.join("token-seen-by-client");
+    let script = format!(
+        "printf '%s' \"$IMAGE_SKILL_TOKEN\" > {}; echo \"debug: token=$IMAGE_SKILL_TOKEN\" >&2; \
+         printf '{{\"ok\":false,\"command\":\"x\",\"trace_id\":\"trace_x\",\"actor\":null,\"data\":null,\"warnings\":[],\"error\":{{\"code\":\"X\",\"message\":\"%s\",\"retryable\":false}}}}' \"$IMAGE_SKILL_TOKEN\"; exit 1",
+        leaked.display()
+    );
+    let mut args = vec![
+        "client".to_string(),
+        "--filter".into(),
+        "client-checkout/fake".into(),
+    ];
+    for kind in ["json", "junit", "html", "markdown"] {
+        args.push("--report".into());
+        args.push(format!(
+            "{kind}={}",
+            dir.join(format!("r.{kind}")).display()
+        ));
+    }
+    args.extend(["--", "sh", "-c", &script, "sh"].map(String::from));
+    let out = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args(&args)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let token = std::fs::read_to_string(&leaked).expect("the client saw a token");
+    assert!(token.starts_with("isk_r_"), "{token}");
+    let mut outputs = vec![text(&out.stdout), text(&out.stderr)];
+    for kind in ["json", "junit", "html", "markdown"] {
+        outputs.push(std::fs::read_to_string(dir.join(format!("r.{kind}"))).expect("report"));
+    }
+    for output in &outputs {
+        assert!(!output.contains(&token), "the token leaked: {output}");
+    }
+    assert!(
+        outputs[0].contains("debug: token=***"),
+        "stderr is kept, redacted: {}",
+        outputs[0]
+    );
+}

@@ -430,7 +430,7 @@ fn github_annotations_are_one_line_per_failure_and_escaped() {
         out.contains("%252FPTFJ"),
         "the % in the fragment is escaped: {out}"
     );
-    assert!(out.contains("title=transport error::service/health step 1: could not reach the target: error sending request for url (http://127.0.0.1:40123/v1/health)"), "{out}");
+    assert!(out.contains("title=transport error::service/health step 1: no usable answer from the target: error sending request for url (http://127.0.0.1:40123/v1/health)"), "{out}");
 }
 
 // ---- End to end: the binary -------------------------------------------

@@ -30,7 +30,10 @@ fn listed(args: &[&str]) -> Vec<String> {
 #[test]
 fn every_scenario_lands_in_exactly_one_shard() {
     let all = listed(&["run", "--list"]);
-    assert!(all.len() >= 5, "expected the shipped scenarios, got {all:?}");
+    assert!(
+        all.len() >= 5,
+        "expected the shipped scenarios, got {all:?}"
+    );
     for kind in ["hash", "slice"] {
         for total in 1..=5 {
             let mut seen: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -52,7 +55,9 @@ fn every_scenario_lands_in_exactly_one_shard() {
                 seen.len(),
                 all.len(),
                 "{kind} over {total} shards selected scenarios the full run does not have: {:?}",
-                seen.keys().filter(|id| !all.contains(id)).collect::<Vec<_>>()
+                seen.keys()
+                    .filter(|id| !all.contains(id))
+                    .collect::<Vec<_>>()
             );
         }
     }
@@ -69,7 +74,11 @@ fn slices_take_every_nth_scenario_in_plan_order() {
 #[test]
 fn partition_applies_after_the_filter() {
     let filtered = listed(&["run", "--list", "--filter", "checkout-fragments"]);
-    assert_eq!(filtered.len(), 2, "the checkout-fragments suite: {filtered:?}");
+    assert_eq!(
+        filtered.len(),
+        2,
+        "the checkout-fragments suite: {filtered:?}"
+    );
     let first = listed(&[
         "run",
         "--list",

@@ -57,8 +57,14 @@ fn repeat_reports_per_step_percentiles_for_every_iteration() {
     assert_eq!(latency["iterations"], 50);
     assert_eq!(latency["iteration"]["count"], 50);
     assert_eq!(latency["iteration"]["unit"], "us");
-    let steps = latency["steps"].as_array().expect("latency.steps is a list");
-    assert_eq!(steps.len(), 7, "4 + 3 steps of checkout-fragments: {steps:?}");
+    let steps = latency["steps"]
+        .as_array()
+        .expect("latency.steps is a list");
+    assert_eq!(
+        steps.len(),
+        7,
+        "4 + 3 steps of checkout-fragments: {steps:?}"
+    );
     for step in steps {
         let name = step["step"].as_str().expect("step id");
         assert!(name.starts_with("checkout-fragments/"), "{name}");
@@ -86,7 +92,13 @@ fn a_plain_run_has_no_latency_section() {
     let dir = out_dir("soak-plain");
     let json = dir.join("report.json");
     let report_arg = format!("json={}", json.display());
-    let out = conform(&["run", "--filter", "checkout-fragments", "--report", &report_arg]);
+    let out = conform(&[
+        "run",
+        "--filter",
+        "checkout-fragments",
+        "--report",
+        &report_arg,
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("report written"))

@@ -23,20 +23,24 @@ pub fn check(kind: EnvelopeKind, cx: &Context<'_>) -> Vec<CheckOutcome> {
                     cx.response.excerpt(120)
                 )
             };
-            return vec![CheckOutcome::fail("envelope", Some(""), expected, actual)];
+            return vec![CheckOutcome::fail("envelope", None, expected, actual)];
         }
     };
     match cx.contract.validate(schema, body) {
         Ok(violations) if violations.is_empty() => {
-            vec![CheckOutcome::pass("envelope", Some(""), expected)]
+            vec![CheckOutcome::pass("envelope", None, expected)]
         }
         Ok(violations) => violations
             .into_iter()
-            .map(|v| CheckOutcome::fail("envelope", Some(&v.pointer), expected.clone(), v.message))
+            .map(|v| {
+                // "" is the whole body: no pointer to show.
+                let at = Some(v.pointer.as_str()).filter(|p| !p.is_empty());
+                CheckOutcome::fail("envelope", at, expected.clone(), v.message)
+            })
             .collect(),
         Err(e) => vec![CheckOutcome::fail(
             "envelope",
-            Some(""),
+            None,
             expected,
             e.to_string(),
         )],

@@ -41,22 +41,7 @@ pub struct Response {
 impl Response {
     /// The start of the body, printable, for failure messages.
     pub fn excerpt(&self, max: usize) -> String {
-        let text = String::from_utf8_lossy(&self.body);
-        let mut out: String = text
-            .chars()
-            .take(max)
-            .map(|c| {
-                if c.is_control() && c != '\n' {
-                    '�'
-                } else {
-                    c
-                }
-            })
-            .collect();
-        if text.chars().count() > max {
-            out.push('…');
-        }
-        out
+        safe_excerpt(&self.body, max)
     }
 
     /// The JSON value at `pointer`, if the body is JSON and has one there.
@@ -141,6 +126,37 @@ pub fn run_all(expect: &Expect, cx: &Context<'_>, cli: bool) -> Vec<CheckOutcome
             cx,
             &expect.server_value_preserved,
         ));
+    }
+    out
+}
+
+/// The start of some bytes, printable: invalid UTF-8 as `\xNN` and control
+/// characters other than newline as `\u{..}`, so garbage is shown, not
+/// interpreted by the terminal.
+pub fn safe_excerpt(bytes: &[u8], max: usize) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if shown == max {
+                out.push('…');
+                return out;
+            }
+            if c.is_control() && c != '\n' {
+                out.push_str(&c.escape_unicode().to_string());
+            } else {
+                out.push(c);
+            }
+            shown += 1;
+        }
+        for b in chunk.invalid() {
+            if shown == max {
+                out.push('…');
+                return out;
+            }
+            out.push_str(&format!("\\x{b:02x}"));
+            shown += 1;
+        }
     }
     out
 }

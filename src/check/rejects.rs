@@ -8,7 +8,10 @@ use crate::suite::Rejects;
 
 pub fn check(kind: Rejects, cx: &Context<'_>) -> CheckOutcome {
     let (name, what) = match kind {
-        Rejects::Auth => ("ignored_auth", "a 4xx refusal of the missing or bad token"),
+        Rejects::Auth => (
+            "ignored_auth",
+            "a 401 or 403 refusal of the missing or bad token",
+        ),
         Rejects::Data => (
             "negative_data_rejection",
             "a 4xx refusal of the invalid request",
@@ -16,8 +19,14 @@ pub fn check(kind: Rejects, cx: &Context<'_>) -> CheckOutcome {
     };
     let status = cx.response.status;
     let code = cx.response.at("/error/code").and_then(|c| c.as_str());
+    // Auth comes first: a 400 or 404 to a tokenless request means the
+    // server judged the request before it asked who was calling.
+    let refused = match kind {
+        Rejects::Auth => matches!(status, 401 | 403),
+        Rejects::Data => (400..=499).contains(&status),
+    };
     match (status, code) {
-        (400..=499, Some(code)) => {
+        (_, Some(code)) if refused => {
             CheckOutcome::pass(name, None, what).with_note(format!("{status} {code}"))
         }
         (400..=499, None) => CheckOutcome::fail(
@@ -26,6 +35,10 @@ pub fn check(kind: Rejects, cx: &Context<'_>) -> CheckOutcome {
             "an error code with the refusal",
             format!("status {status} without error.code"),
         ),
+        (400..=499, Some(code)) => {
+            CheckOutcome::fail(name, None, what, format!("status {status} {code}"))
+                .with_note("the request was judged before the missing or bad token")
+        }
         (200..=299, _) => CheckOutcome::fail(
             name,
             None,

@@ -135,7 +135,9 @@ struct Runner {
     policy: FragmentPolicy,
     mode: Mode,
     client: HttpClient,
-    redactor: Redactor,
+    /// Grows during the run: tokens a server issues (signup's data.token)
+    /// are secrets too.
+    redactor: std::sync::RwLock<Redactor>,
     run_id: String,
     step_timeout: Duration,
     max_output: usize,
@@ -164,7 +166,7 @@ pub async fn run(
         policy: contract.fragment_policy(),
         contract: contract.clone(),
         client: HttpClient::new(opts.step_timeout, opts.max_body)?,
-        redactor: Redactor::new(mode.token()),
+        redactor: std::sync::RwLock::new(Redactor::new(mode.token())),
         mode,
         run_id: opts.run_id.clone(),
         step_timeout: opts.step_timeout,
@@ -196,7 +198,7 @@ pub async fn run(
         format: crate::outcome::REPORT_FORMAT,
         conform_version: env!("CARGO_PKG_VERSION").to_string(),
         contract_version: contract.version().to_string(),
-        target: runner.redactor.text(&label),
+        target: runner.redact(&label),
         duration_ms: started.elapsed().as_millis() as u64,
         interrupted: interrupt.is_set(),
         summary: RunReport::summarize(&scenarios),
@@ -371,15 +373,18 @@ impl Runner {
         };
         match response {
             Ok(r) => {
+                if let Ok(body) = &r.json {
+                    self.learn_secrets(body);
+                }
                 outcome.response = Some(ResponseSummary {
                     status: r.status,
                     location: r.location.clone(),
-                    body_excerpt: self.redactor.text(&r.excerpt(2000)),
+                    body_excerpt: self.redact(&r.excerpt(2000)),
                 });
                 Some(r)
             }
             Err(why) => {
-                outcome.transport_error = Some(self.redactor.text(&why));
+                outcome.transport_error = Some(self.redact(&why));
                 None
             }
         }
@@ -415,7 +420,7 @@ impl Runner {
         };
         let result = run_client(&run, self.interrupt.wait()).await;
         let mut summary = ClientSummary {
-            argv: argv.iter().map(|a| self.redactor.text(a)).collect(),
+            argv: argv.iter().map(|a| self.redact(a)).collect(),
             exit_code: None,
             stdout_excerpt: String::new(),
             stderr_excerpt: String::new(),
@@ -424,19 +429,23 @@ impl Runner {
             Ok(output) => output,
             Err(why) => {
                 outcome.client = Some(summary);
-                outcome.transport_error = Some(self.redactor.text(&why));
+                outcome.transport_error = Some(self.redact(&why));
                 return None;
             }
         };
+        let json = single_json_document(&output.stdout);
+        if let Ok(body) = &json {
+            self.learn_secrets(body);
+        }
         summary.exit_code = output.exit_code;
-        summary.stdout_excerpt = self.redactor.text(&excerpt(&output.stdout, 2000));
-        summary.stderr_excerpt = self.redactor.text(&excerpt(&output.stderr, 2000));
+        summary.stdout_excerpt = self.redact(&excerpt(&output.stdout, 2000));
+        summary.stderr_excerpt = self.redact(&excerpt(&output.stderr, 2000));
         outcome.client = Some(summary);
         Some(check::Response {
             status: 0,
             location: None,
             content_type: None,
-            json: single_json_document(&output.stdout),
+            json,
             body: output.stdout,
             exit_code: output.exit_code,
         })
@@ -502,13 +511,13 @@ impl Runner {
         match request {
             Ok(req) => RequestSummary {
                 method: req.method.to_string(),
-                url: self.redactor.text(&req.url),
+                url: self.redact(&req.url),
                 headers: req
                     .headers
                     .iter()
-                    .map(|(k, v)| (k.clone(), self.redactor.header(k, v)))
+                    .map(|(k, v)| (k.clone(), self.redactor().header(k, v)))
                     .collect(),
-                body: req.json.as_ref().map(|j| self.redactor.json(j)),
+                body: req.json.as_ref().map(|j| self.redactor().json(j)),
             },
             Err(_) => RequestSummary {
                 method: String::new(),
@@ -519,11 +528,34 @@ impl Runner {
         }
     }
 
+    fn redactor(&self) -> std::sync::RwLockReadGuard<'_, Redactor> {
+        // A poisoned lock still holds every secret learned so far.
+        self.redactor
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn redact(&self, text: &str) -> String {
+        self.redactor().text(text)
+    }
+
+    /// Learns a token the server just issued (agent signup answers with
+    /// `data.token` once), before anything of the answer is recorded.
+    fn learn_secrets(&self, body: &Value) {
+        if let Some(token) = body.pointer("/data/token").and_then(Value::as_str) {
+            let mut redactor = self
+                .redactor
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            redactor.add(token.to_string());
+        }
+    }
+
     /// Check values can echo what a client printed: never let a token through.
     fn redact_check(&self, mut c: CheckOutcome) -> CheckOutcome {
-        c.expected = self.redactor.text(&c.expected);
-        c.actual = self.redactor.text(&c.actual);
-        c.note = c.note.map(|n| self.redactor.text(&n));
+        c.expected = self.redact(&c.expected);
+        c.actual = self.redact(&c.actual);
+        c.note = c.note.map(|n| self.redact(&n));
         c
     }
 }
@@ -593,12 +625,7 @@ fn single_json_document(stdout: &[u8]) -> Result<Value, String> {
 }
 
 fn excerpt(bytes: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let mut out: String = text.chars().take(max).collect();
-    if text.chars().count() > max {
-        out.push('…');
-    }
-    out
+    check::safe_excerpt(bytes, max)
 }
 
 fn skipped(index: usize, step: &Step, reason: String) -> StepOutcome {

@@ -6,6 +6,7 @@ mod catalog;
 mod cli;
 mod codec;
 mod creative;
+mod faults;
 mod handlers;
 mod ledger;
 mod profile;
@@ -41,7 +42,9 @@ pub struct Served {
 
 /// A running reference mock. Dropping it stops the server.
 pub struct MockServer {
-    _server: wiremock::MockServer,
+    /// `None` for faults-reset, which is a bare TCP server.
+    _server: Option<wiremock::MockServer>,
+    resets: Option<tokio::task::JoinHandle<()>>,
     shared: Arc<Shared>,
     base_url: String,
     token: String,
@@ -86,6 +89,20 @@ impl MockServer {
             profile,
             state: Mutex::new(State::new(base_url.clone(), token.clone())),
         });
+        if profile == Profile::FaultsReset {
+            let listener = listener
+                .set_nonblocking(true)
+                .and_then(|()| tokio::net::TcpListener::from_std(listener))
+                .map_err(|e| Error::Mock(format!("cannot serve on {local}: {e}")))?;
+            return Ok(MockServer {
+                _server: None,
+                resets: Some(tokio::spawn(faults::serve_resets(listener))),
+                shared,
+                base_url,
+                token,
+                profile,
+            });
+        }
         let server = wiremock::MockServer::builder()
             .listener(listener)
             // conform keeps its own record (`served`); wiremock's would duplicate it.
@@ -118,7 +135,8 @@ impl MockServer {
             .await;
 
         Ok(MockServer {
-            _server: server,
+            _server: Some(server),
+            resets: None,
             shared,
             base_url,
             token,
@@ -142,6 +160,14 @@ impl MockServer {
     /// Every response served so far, in order.
     pub fn served(&self) -> Vec<Served> {
         lock(&self.shared.state).served.clone()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.resets {
+            task.abort();
+        }
     }
 }
 
@@ -360,14 +386,33 @@ impl Endpoint {
 
 impl Respond for Endpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let profile = self.shared.profile;
         let mut state = lock(&self.shared.state);
+        if let Some((status, fault)) =
+            faults::answer(profile, request.method.as_str(), request.url.path())
+        {
+            state.served.push(Served {
+                method: request.method.to_string(),
+                path: request.url.path().to_string(),
+                query: request.url.query().map(str::to_string),
+                request_body: request_body(&request.body),
+                status,
+                // The injected bytes are not a JSON answer worth keeping.
+                body: None,
+                location: None,
+            });
+            return fault;
+        }
         // Drawn before the handler runs so the events it records carry it.
         let trace_id = state.next_trace_id();
-        let caller = if self.auth {
-            check_auth(request, &state)
-        } else {
-            Ok(None)
+        let caller = match (self.auth, profile) {
+            (false, _) => Ok(None),
+            // The negative suite must catch a server that serves anyone.
+            (true, Profile::IgnoresAuth) => Ok(check_auth(request, &state)
+                .unwrap_or_else(|_| state.agents.get(&state.token).cloned())),
+            (true, _) => check_auth(request, &state),
         };
+        let caller = caller.and_then(|agent| within_limits(&request.body).map(|()| agent));
         let call = Call {
             req: request,
             caller: caller.as_ref().ok().cloned().flatten(),
@@ -404,6 +449,9 @@ impl Respond for Endpoint {
         drop(state);
 
         let mut template = ResponseTemplate::new(status);
+        if profile == Profile::FaultsSlow {
+            template = template.set_delay(faults::SLOW_DELAY);
+        }
         if let Some(body) = body {
             let bytes = serde_json::to_vec(&body).unwrap_or_default();
             template = template.set_body_raw(bytes, "application/json");
@@ -497,6 +545,34 @@ fn failure(command: &str, trace_id: &str, error: &ApiError) -> Value {
         "warnings": [],
         "error": detail
     })
+}
+
+/// The mock's size limits (conform's own; the docs name none): strings up
+/// to 4096 characters and numbers up to 10^9, so oversized probes are
+/// refused, not stored.
+fn within_limits(body: &[u8]) -> std::result::Result<(), ApiError> {
+    const MAX_STRING: usize = 4096;
+    const MAX_NUMBER: f64 = 1e9;
+    fn walk(v: &Value, at: &str) -> std::result::Result<(), ApiError> {
+        match v {
+            Value::String(s) if s.chars().count() > MAX_STRING => Err(ApiError::new(
+                400,
+                "INVALID_REQUEST",
+                format!("`{at}` is longer than {MAX_STRING} characters"),
+            )),
+            Value::Number(n) if n.as_f64().is_some_and(|f| f.abs() > MAX_NUMBER) => Err(
+                ApiError::new(400, "INVALID_REQUEST", format!("`{at}` is out of range")),
+            ),
+            Value::Array(items) => items.iter().try_for_each(|i| walk(i, at)),
+            Value::Object(map) => map.iter().try_for_each(|(k, i)| walk(i, k)),
+            _ => Ok(()),
+        }
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) => walk(&v, "body"),
+        // Malformed bodies are the handlers' to refuse, with their own words.
+        Err(_) => Ok(()),
+    }
 }
 
 fn request_body(bytes: &[u8]) -> Option<Value> {

@@ -11,15 +11,47 @@ pub enum Profile {
     Conformant,
     /// Reproduces 0.1.8: Stripe Checkout URLs lose their `#...` fragment.
     Regressed018,
+    /// Serves protected endpoints without a valid token (for `--negative`).
+    IgnoresAuth,
+    /// Some endpoints answer 500/503, with and without an error envelope.
+    Faults5xx,
+    /// Some endpoints answer garbage: non-JSON, truncated JSON, invalid
+    /// UTF-8, a wrong content-type, an empty 200.
+    FaultsGarbage,
+    /// Every answer comes after the default step timeout.
+    FaultsSlow,
+    /// The catalog endpoints answer with a 50 MB body.
+    FaultsHuge,
+    /// Every connection is closed in the middle of the response.
+    FaultsReset,
 }
 
 impl Profile {
-    pub const ALL: &'static [Profile] = &[Profile::Conformant, Profile::Regressed018];
+    pub const ALL: &'static [Profile] = &[
+        Profile::Conformant,
+        Profile::Regressed018,
+        Profile::IgnoresAuth,
+        Profile::Faults5xx,
+        Profile::FaultsGarbage,
+        Profile::FaultsSlow,
+        Profile::FaultsHuge,
+        Profile::FaultsReset,
+    ];
+
+    /// The profiles that follow a published contract (0.1.9, 0.1.8); the
+    /// rest break things on purpose.
+    pub const CONTRACTS: &'static [Profile] = &[Profile::Conformant, Profile::Regressed018];
 
     pub fn name(self) -> &'static str {
         match self {
             Profile::Conformant => "conformant",
             Profile::Regressed018 => "regressed-0.1.8",
+            Profile::IgnoresAuth => "ignores-auth",
+            Profile::Faults5xx => "faults-5xx",
+            Profile::FaultsGarbage => "faults-garbage",
+            Profile::FaultsSlow => "faults-slow",
+            Profile::FaultsHuge => "faults-huge",
+            Profile::FaultsReset => "faults-reset",
         }
     }
 
@@ -41,9 +73,8 @@ impl Profile {
     /// Keeping every deviation here means handlers only ever build the
     /// conformant response.
     pub(crate) fn shape(self, body: &mut Value) {
-        match self {
-            Profile::Conformant => {}
-            Profile::Regressed018 => strip_checkout_fragments(body),
+        if self == Profile::Regressed018 {
+            strip_checkout_fragments(body);
         }
     }
 }

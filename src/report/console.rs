@@ -190,7 +190,7 @@ pub(crate) fn step_details(out: &mut String, step: &StepOutcome, p: Paint) {
         let what = if step.client.is_some() {
             "the client could not run"
         } else {
-            "could not reach the target"
+            "no usable answer from the target"
         };
         let _ = writeln!(out, "    {} {what}: {err}", p.red("✗"));
     }

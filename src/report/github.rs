@@ -75,7 +75,7 @@ fn annotate_transport(out: &mut String, sc: &ScenarioOutcome, step: &StepOutcome
     let what = if step.client.is_some() {
         "the client could not run"
     } else {
-        "could not reach the target"
+        "no usable answer from the target"
     };
     let message = format!("{} step {}: {what}: {err}", sc.id(), step.index + 1);
     command(out, &sc.file, "transport error", &message);

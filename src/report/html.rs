@@ -284,7 +284,7 @@ fn step(st: &StepOutcome) -> Markup {
                 div.transport {
                     strong {
                         @if st.client.is_some() { "the client could not run" }
-                        @else { "could not reach the target" }
+                        @else { "no usable answer from the target" }
                     }
                     ": " (err)
                 }

@@ -99,7 +99,7 @@ fn status(sc: &ScenarioOutcome) -> TestCaseStatus {
                 // contract failure: JUnit's <error> says exactly that.
                 (None, Some(err)) => (
                     NonSuccessKind::Error,
-                    format!("could not reach the target: {err}"),
+                    format!("no usable answer from the target: {err}"),
                     "transport".to_string(),
                 ),
                 (None, None) => (
