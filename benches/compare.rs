@@ -17,6 +17,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -67,27 +68,44 @@ fn env_usize(name: &str, default: usize) -> usize {
 /// What a finished child process cost.
 struct Measured {
     wall: Duration,
-    /// Peak resident set, KiB (`ru_maxrss` on Linux).
-    max_rss_kib: i64,
+    /// Peak resident set in KiB: the child's `VmHWM`, sampled every
+    /// millisecond until it exits.
+    max_rss_kib: u64,
     code: Option<i32>,
 }
 
 /// Runs `cmd` to the end with stdout and stderr discarded, timing it from
-/// spawn to exit and reading its peak RSS from `wait4`.
+/// spawn to exit. Peak RSS is sampled from /proc rather than taken from
+/// `wait4`'s `ru_maxrss`: Linux carries the parent's high-water mark into
+/// a child across `exec`, so that figure would be this bench's own size.
 fn measure(cmd: &mut Command) -> Measured {
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
     let started = Instant::now();
     let child = cmd.spawn().expect("child starts");
     let pid = child.id() as libc::pid_t;
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let peak = peak.clone();
+        std::thread::spawn(move || {
+            let status = format!("/proc/{pid}/status");
+            // Ends when the child has exited: a zombie has no VmHWM line.
+            while let Some(kib) = std::fs::read_to_string(&status)
+                .ok()
+                .and_then(|s| vm_hwm_kib(&s))
+            {
+                peak.fetch_max(kib, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut status = 0;
-        // SAFETY: rusage is plain data; wait4 fills it for our own child.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        let _ = tx.send((waited, status, usage.ru_maxrss, Instant::now()));
+        // SAFETY: waits for our own child; no rusage is asked for.
+        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+        let _ = tx.send((waited, status, Instant::now()));
     });
-    let (waited, status, max_rss_kib, ended) = match rx.recv_timeout(CHILD_BOUND) {
+    let (waited, status, ended) = match rx.recv_timeout(CHILD_BOUND) {
         Ok(done) => done,
         Err(_) => {
             // SAFETY: `pid` is our child and has not been reaped.
@@ -95,15 +113,24 @@ fn measure(cmd: &mut Command) -> Measured {
             panic!("{cmd:?} ran past {CHILD_BOUND:?} and was killed");
         }
     };
-    // The child was reaped by wait4; `Child` must not wait again.
+    let _ = sampler.join();
+    // The child was reaped above; `Child` must not wait again.
     drop(child);
-    assert_eq!(waited, pid, "wait4 failed for {cmd:?}");
+    assert_eq!(waited, pid, "waitpid failed for {cmd:?}");
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     Measured {
         wall: ended - started,
-        max_rss_kib,
+        max_rss_kib: peak.load(Ordering::Relaxed),
         code,
     }
+}
+
+/// `VmHWM:     12345 kB` → 12345.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn ms(d: Duration) -> f64 {
@@ -151,7 +178,7 @@ fn default_suite(runs: usize) {
     let warm = measure(Command::new(CONFORM).args(["run", "--quiet"]));
     assert_eq!(warm.code, Some(0), "the default suite must pass");
     let mut walls = Vec::new();
-    let mut peak = 0;
+    let mut peak = 0u64;
     for _ in 0..runs {
         let m = measure(Command::new(CONFORM).args(["run", "--quiet"]));
         assert_eq!(m.code, Some(0), "the default suite must pass");
@@ -232,18 +259,24 @@ fn overhead(steps: usize) {
             let took = started.elapsed();
             assert_eq!(report.summary.passed, 1, "every healthz step must pass");
 
-            // Same shape as conform's run: one client per run, built inside.
-            let started = Instant::now();
-            let client = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client");
-            for _ in 0..steps {
-                let response = client.get(&url).send().await.expect("healthz answers");
-                assert_eq!(response.status(), 200);
-                response.bytes().await.expect("body");
-            }
-            let bare_took = started.elapsed();
+            // Same shape as conform's run: one client per run, built inside,
+            // requests sent from a runtime task as exec sends them.
+            let url = url.clone();
+            let bare_took = tokio::spawn(async move {
+                let started = Instant::now();
+                let client = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .expect("client");
+                for _ in 0..steps {
+                    let response = client.get(&url).send().await.expect("healthz answers");
+                    assert_eq!(response.status(), 200);
+                    response.bytes().await.expect("body");
+                }
+                started.elapsed()
+            })
+            .await
+            .expect("bare loop");
             if round > 0 {
                 harness.push(took);
                 bare.push(bare_took);

@@ -1,16 +1,11 @@
 //! End-to-end: the `conform` binary as a new user runs it.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-fn conform(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_conform"))
-        .args(args)
-        .env_remove("IMAGE_SKILL_TOKEN")
-        .output()
-        .expect("conform runs")
-}
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use common::{MockProcess, conform};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -21,10 +16,7 @@ fn stderr(o: &Output) -> String {
 }
 
 fn out_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    common::temp(name)
 }
 
 /// Every Stripe Checkout URL field whose fragment 0.1.8 stripped.
@@ -156,52 +148,6 @@ fn reports_are_written_after_a_failing_run_and_carry_the_failures() {
         leftovers.is_empty(),
         "temporary files left behind: {leftovers:?}"
     );
-}
-
-/// A `conform mock` child process, killed on drop.
-struct MockProcess {
-    child: Child,
-    // Kept open: the mock keeps writing to its stdout.
-    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
-    base_url: String,
-    token: String,
-}
-
-impl MockProcess {
-    fn start(profile: &str) -> MockProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
-            .args(["mock", "--profile", profile, "--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("conform mock starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let (mut base_url, mut token) = (String::new(), String::new());
-        while base_url.is_empty() || token.is_empty() {
-            let line = lines
-                .next()
-                .expect("mock prints its address")
-                .expect("line");
-            if let Some(v) = line.strip_prefix("base_url=") {
-                base_url = v.to_string();
-            } else if let Some(v) = line.strip_prefix("token=") {
-                token = v.to_string();
-            }
-        }
-        MockProcess {
-            child,
-            _stdout: lines,
-            base_url,
-            token,
-        }
-    }
-}
-
-impl Drop for MockProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

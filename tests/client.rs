@@ -1,20 +1,11 @@
 //! Client mode end to end: conform runs a client under test against its mock
 //! and catches a client that strips Stripe URL fragments, as 0.1.8 did.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn conform(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_conform"))
-        .args(args)
-        .env_remove("IMAGE_SKILL_TOKEN")
-        .output()
-        .expect("conform runs")
-}
+use std::process::Command;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{conform, temp, text};
 
 /// `cargo test` builds the examples next to the test binaries.
 fn reference_client() -> String {
@@ -29,13 +20,6 @@ fn reference_client() -> String {
         path.display()
     );
     path.display().to_string()
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }
 
 /// Failed checks of a JSON report: (check, pointer, expected, actual, note).

@@ -2,21 +2,13 @@
 //! Each must end with the documented exit code, no panic, no hang past
 //! --step-timeout, and complete reports of what ran.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn temp(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::{MockProcess, temp, text};
 
 const KINDS: &[&str] = &["json", "junit", "html", "markdown"];
 
@@ -145,47 +137,6 @@ fn connections_closed_mid_answer_exit_3() {
         text(&out.stdout)
     );
     assert_complete_reports(&dir, listed(Some("credits-catalog")));
-}
-
-/// A `conform mock` child process, killed on drop.
-struct MockProcess {
-    child: Child,
-    _stdout: std::io::Lines<BufReader<std::process::ChildStdout>>,
-    base_url: String,
-    token: String,
-}
-
-impl MockProcess {
-    fn start(profile: &str) -> MockProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
-            .args(["mock", "--profile", profile])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("mock starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let (mut base_url, mut token) = (String::new(), String::new());
-        while base_url.is_empty() || token.is_empty() {
-            let line = lines.next().expect("mock prints").expect("line");
-            if let Some(v) = line.strip_prefix("base_url=") {
-                base_url = v.into();
-            } else if let Some(v) = line.strip_prefix("token=") {
-                token = v.into();
-            }
-        }
-        MockProcess {
-            child,
-            _stdout: lines,
-            base_url,
-            token,
-        }
-    }
-}
-
-impl Drop for MockProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The token, from the environment or a file, appears in no output and no

@@ -155,7 +155,10 @@ mod tests {
         let err = Profile::parse("x").err().map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("unknown mock profile `x` (known: conformant, regressed-0.1.8)")
+            Some(
+                "unknown mock profile `x` (known: conformant, regressed-0.1.8, ignores-auth, \
+                 faults-5xx, faults-garbage, faults-slow, faults-huge, faults-reset)"
+            )
         );
     }
 }
