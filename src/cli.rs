@@ -276,22 +276,15 @@ async fn client(args: ClientArgs) -> Result<i32> {
     let Some(program) = args.command.first() else {
         return Err(Error::Usage("give the client command after `--`".into()));
     };
-    let Some(resolved) = resolve_program(program, std::env::var_os("PATH").as_deref()) else {
+    // Checked up front: a missing client is an input error, not a failure
+    // of every step. It runs from this directory, so relative paths hold.
+    if resolve_program(program, std::env::var_os("PATH").as_deref()).is_none() {
         return Err(Error::Usage(format!(
             "client executable `{program}` not found (not a file, and not on PATH)"
         )));
-    };
-    // The client runs in a temporary HOME, so a relative path must be
-    // made absolute; a bare name is found on PATH there as here.
-    let mut command = args.command.clone();
-    if program.contains(std::path::MAIN_SEPARATOR) || program.contains('/') {
-        command[0] = std::path::absolute(&resolved)
-            .unwrap_or(resolved)
-            .display()
-            .to_string();
     }
     let setup = ClientSetup {
-        command,
+        command: args.command.clone(),
         profile,
         base_url_env: args.base_url_env.clone(),
         token_env: args.token_env.clone(),
@@ -325,10 +318,7 @@ async fn execute_plan(
         max_body: common.max_body,
         run_id: RunOptions::new_run_id(),
     };
-    let redactor = crate::redact::Redactor::new(match &mode {
-        Mode::Server(t) => t.token.clone(),
-        Mode::Client(c) => Some(c.token.clone()),
-    });
+    let redactor = crate::redact::Redactor::new(mode.token());
     // Dropped (and cleared) before anything is printed, also on an error.
     let progress = Progress::start(plan.cases.len(), common.quiet);
     let report = match common.repeat {

@@ -71,7 +71,8 @@ impl Mode {
         }
     }
 
-    fn token(&self) -> Option<String> {
+    /// The bearer token of the run, for redaction.
+    pub fn token(&self) -> Option<String> {
         match self {
             Mode::Server(t) => t.token.clone(),
             Mode::Client(c) => Some(c.token.clone()),
