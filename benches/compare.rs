@@ -241,6 +241,7 @@ fn overhead(steps: usize) {
             step_timeout: Duration::from_secs(30),
             max_body: 10 << 20,
             run_id: "overhead".into(),
+            http: None,
         };
         let url = format!("{}/healthz", mock.base_url());
         let (mut harness, mut bare) = (Vec::new(), Vec::new());

@@ -251,11 +251,13 @@ async fn run(args: RunArgs) -> Result<i32> {
         return Ok(list(&plan));
     }
     // The mock lives as long as this function: it must outlast the run.
-    let (target, _mock) = match &args.base_url {
+    let (target, mock) = match &args.base_url {
         Some(url) => (live_target(url, &args, &plan)?, None),
         None => {
             let profile = Profile::parse(args.mock.as_deref().unwrap_or("conformant"))?;
             let server = MockServer::start(profile, None).await?;
+            // Nothing reads what it served in server mode.
+            server.record_served(false);
             let target = Target {
                 base_url: server.base_url(),
                 token: Some(server.token().to_string()),
@@ -264,7 +266,15 @@ async fn run(args: RunArgs) -> Result<i32> {
             (target, Some(server))
         }
     };
-    execute_plan(&args.common, contract, &plan, Mode::Server(target), &specs).await
+    execute_plan(
+        &args.common,
+        contract,
+        &plan,
+        Mode::Server(target),
+        &specs,
+        mock.as_ref(),
+    )
+    .await
 }
 
 async fn client(args: ClientArgs) -> Result<i32> {
@@ -291,7 +301,15 @@ async fn client(args: ClientArgs) -> Result<i32> {
         pass_env: args.pass_env.clone(),
         token: format!("isk_r_mock_{:032x}", rand::random::<u128>()),
     };
-    execute_plan(&args.common, contract, &plan, Mode::Client(setup), &specs).await
+    execute_plan(
+        &args.common,
+        contract,
+        &plan,
+        Mode::Client(setup),
+        &specs,
+        None,
+    )
+    .await
 }
 
 /// Runs the plan, writes every report, prints the console report.
@@ -301,6 +319,7 @@ async fn execute_plan(
     plan: &Plan,
     mode: Mode,
     specs: &[ReportSpec],
+    embedded_mock: Option<&MockServer>,
 ) -> Result<i32> {
     let interrupt = Interrupt::default();
     let on_ctrl_c = interrupt.clone();
@@ -317,6 +336,7 @@ async fn execute_plan(
         step_timeout: Duration::from_secs_f64(common.step_timeout),
         max_body: common.max_body,
         run_id: RunOptions::new_run_id(),
+        http: None,
     };
     let redactor = crate::redact::Redactor::new(mode.token());
     // Dropped (and cleared) before anything is printed, also on an error.
@@ -324,7 +344,17 @@ async fn execute_plan(
     let report = match common.repeat {
         Some(n) => {
             let repeat = crate::soak::Repeat::new(n, common.repeat_max_secs)?;
-            crate::soak::run(plan, Arc::new(contract), mode, &opts, interrupt, repeat).await?
+            let contract = Arc::new(contract);
+            crate::soak::run(
+                plan,
+                contract,
+                mode,
+                &opts,
+                interrupt,
+                repeat,
+                embedded_mock,
+            )
+            .await?
         }
         None => exec::run(plan, Arc::new(contract), mode, &opts, interrupt).await?,
     };
@@ -438,6 +468,8 @@ async fn mock(args: MockArgs) -> Result<i32> {
         .parse()
         .map_err(|e| Error::Usage(format!("--addr `{}` is not an address: {e}", args.addr)))?;
     let server = MockServer::start(profile, Some(addr)).await?;
+    // A served mock has no reader for its record; keep memory flat.
+    server.record_served(false);
     // The token is the mock's own throwaway one; printing it is the point.
     say(&format!(
         "conform mock: profile {} listening\nbase_url={}\ntoken={}\nCtrl-C stops it.\n",

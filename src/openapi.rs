@@ -312,6 +312,7 @@ pub struct Param {
     pub kind: Kind,
     pub required: bool,
     pub description: &'static str,
+    pub rule: Option<Rule>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -338,6 +339,18 @@ pub struct Field {
     pub kind: Kind,
     pub required: bool,
     pub description: &'static str,
+    pub rule: Option<Rule>,
+}
+
+/// What the docs say about a value beyond its JSON type. Without it,
+/// generators such as Schemathesis send values the API rightly refuses,
+/// and report the refusal as a rejected valid request.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    /// An email address: `human_email` is the accountable contact.
+    Email,
+    /// A whole number from `min` to `max`.
+    Range { min: i64, max: Option<i64> },
 }
 
 /// JSON types of request fields and parameters.
@@ -367,15 +380,26 @@ pub struct DocumentedError {
 }
 
 impl Kind {
-    fn schema(self) -> Value {
-        match self {
+    fn schema(self, rule: Option<Rule>) -> Value {
+        let mut schema = match self {
             Kind::String => json!({ "type": "string", "minLength": 1 }),
             Kind::Integer => json!({ "type": "integer" }),
             Kind::StringArray => {
                 json!({ "type": "array", "minItems": 1, "items": { "type": "string" } })
             }
             Kind::Schema(name) => component(name),
+        };
+        match rule {
+            Some(Rule::Email) => schema["format"] = json!("email"),
+            Some(Rule::Range { min, max }) => {
+                schema["minimum"] = json!(min);
+                if let Some(max) = max {
+                    schema["maximum"] = json!(max);
+                }
+            }
+            None => {}
         }
+        schema
     }
 }
 
@@ -423,16 +447,22 @@ impl Endpoint {
         let mut responses = Map::new();
         match self.response {
             Response::Data(name) => {
-                responses.insert(
-                    "200".into(),
-                    json!({
-                        "description": format!("Success envelope; `data` follows `{name}`."),
-                        "content": { "application/json": { "schema": {
-                            "allOf": [component("success-envelope")],
-                            "properties": { "data": component(name) }
-                        } } }
-                    }),
-                );
+                let mut ok = json!({
+                    "description": format!("Success envelope; `data` follows `{name}`."),
+                    "content": { "application/json": { "schema": {
+                        "allOf": [component("success-envelope")],
+                        "properties": { "data": component(name) }
+                    } } }
+                });
+                let links: Map<String, Value> = LINKS
+                    .iter()
+                    .filter(|l| l.from == self.operation_id)
+                    .map(|l| (l.to.to_string(), l.json()))
+                    .collect();
+                if !links.is_empty() {
+                    ok["links"] = Value::Object(links);
+                }
+                responses.insert("200".into(), ok);
             }
             Response::Redirect => {
                 responses.insert(
@@ -481,6 +511,143 @@ impl Endpoint {
     }
 }
 
+/// A value one operation answers with that another one takes: an OpenAPI
+/// link, so tools can chain calls (Schemathesis' stateful phase quotes,
+/// then checks out with that quote) instead of guessing ids that never
+/// exist. One link per (from, to) pair; it is named after `to`.
+#[derive(Debug)]
+pub struct Link {
+    /// operationId of the operation whose 200 answer holds the values.
+    pub from: &'static str,
+    pub to: &'static str,
+    /// A parameter or body field of `to`, and its value: a JSON pointer
+    /// (`/data/...`) into `from`'s success envelope, or else a literal.
+    pub values: &'static [(&'static str, &'static str)],
+}
+
+impl Link {
+    fn json(&self) -> Value {
+        let target = ENDPOINTS.iter().find(|e| e.operation_id == self.to);
+        let mut parameters = Map::new();
+        let mut body = Map::new();
+        for (name, value) in self.values {
+            let expression = if value.starts_with('/') {
+                Value::from(format!("$response.body#{value}"))
+            } else {
+                Value::from(*value)
+            };
+            if target.is_some_and(|t| t.params.iter().any(|p| p.name == *name)) {
+                parameters.insert((*name).to_string(), expression);
+            } else {
+                body.insert((*name).to_string(), expression);
+            }
+        }
+        let mut link = json!({ "operationId": self.to });
+        if !parameters.is_empty() {
+            link["parameters"] = Value::Object(parameters);
+        }
+        // An object with expressions inside: Schemathesis evaluates them and
+        // generates the rest of the body; tools that do not simply ignore it.
+        if !body.is_empty() {
+            link["requestBody"] = Value::Object(body);
+        }
+        link
+    }
+}
+
+const fn link(
+    from: &'static str,
+    to: &'static str,
+    values: &'static [(&'static str, &'static str)],
+) -> Link {
+    Link { from, to, values }
+}
+
+/// How the documented flows chain: pack → quote → checkout or fake
+/// purchase → status and the handoff redirect; model → create, upload or
+/// create → asset, job, edit. Only links whose source always holds the
+/// value: an empty list (activity) would leave the target nothing.
+pub const LINKS: &[Link] = &[
+    // llms.txt: `credits quote --pack PACK_ID --payment-method
+    // stripe_checkout` is the default live-money top-up path.
+    link(
+        "listCreditPacks",
+        "createCreditQuote",
+        &[
+            ("pack_id", "/data/packs/0/pack_id"),
+            ("payment_method", "stripe_checkout"),
+        ],
+    ),
+    link(
+        "createCreditQuote",
+        "createStripeCheckoutSession",
+        &[("quote_id", "/data/quote_id")],
+    ),
+    link(
+        "createCreditQuote",
+        "createFakePurchase",
+        &[("quote_id", "/data/quote_id")],
+    ),
+    link(
+        "createCreditQuote",
+        "getCreditPurchaseStatus",
+        &[("quote_id", "/data/quote_id")],
+    ),
+    link(
+        "createStripeCheckoutSession",
+        "followCheckoutHandoff",
+        &[("payment_attempt_id", "/data/payment_attempt_id")],
+    ),
+    link(
+        "createStripeCheckoutSession",
+        "getCreditPurchaseStatus",
+        &[("payment_attempt_id", "/data/payment_attempt_id")],
+    ),
+    link(
+        "createFakePurchase",
+        "getCreditPurchaseStatus",
+        &[("receipt_id", "/data/receipt_id")],
+    ),
+    link(
+        "listModels",
+        "getModel",
+        &[("model_id", "/data/models/0/model_id")],
+    ),
+    link(
+        "listModels",
+        "createImage",
+        &[("model", "/data/models/0/model_id")],
+    ),
+    link(
+        "uploadImage",
+        "getAsset",
+        &[("asset_id", "/data/asset/asset_id")],
+    ),
+    link("uploadImage", "getJob", &[("job_id", "/data/asset/job_id")]),
+    link(
+        "uploadImage",
+        "editImage",
+        &[("input_asset_id", "/data/asset/asset_id")],
+    ),
+    link("createImage", "getJob", &[("job_id", "/data/job_id")]),
+    link(
+        "createImage",
+        "getAsset",
+        &[("asset_id", "/data/assets/0/asset_id")],
+    ),
+    link(
+        "createImage",
+        "getActivityReference",
+        &[("reference", "/data/job_id")],
+    ),
+    link("editImage", "getJob", &[("job_id", "/data/job_id")]),
+    link(
+        "editImage",
+        "getAsset",
+        &[("asset_id", "/data/assets/0/asset_id")],
+    ),
+];
+
 impl Param {
     fn json(&self) -> Value {
         json!({
@@ -488,7 +655,7 @@ impl Param {
             "in": match self.location { Location::Path => "path", Location::Query => "query" },
             "required": self.required || self.location == Location::Path,
             "description": self.description,
-            "schema": self.kind.schema()
+            "schema": self.kind.schema(self.rule)
         })
     }
 }
@@ -501,7 +668,7 @@ impl Body {
                 let properties: Map<String, Value> = fields
                     .iter()
                     .map(|f| {
-                        let mut schema = f.kind.schema();
+                        let mut schema = f.kind.schema(f.rule);
                         // 3.1 allows keywords beside `$ref`, so no allOf wrapper.
                         if !f.description.is_empty() {
                             schema["description"] = Value::from(f.description);
@@ -514,7 +681,13 @@ impl Body {
                     .filter(|f| f.required)
                     .map(|f| f.name)
                     .collect();
-                let mut schema = json!({ "type": "object", "properties": properties });
+                // The docs list the public request fields and the mock refuses
+                // others, as `conform run --negative` requires of any server.
+                let mut schema = json!({
+                    "type": "object",
+                    "properties": properties,
+                    "additionalProperties": false
+                });
                 if !required.is_empty() {
                     schema["required"] = json!(required);
                 }
@@ -533,6 +706,21 @@ const fn field(name: &'static str, kind: Kind, required: bool, description: &'st
         kind,
         required,
         description,
+        rule: None,
+    }
+}
+
+impl Field {
+    const fn rule(mut self, rule: Rule) -> Field {
+        self.rule = Some(rule);
+        self
+    }
+}
+
+impl Param {
+    const fn rule(mut self, rule: Rule) -> Param {
+        self.rule = Some(rule);
+        self
     }
 }
 
@@ -543,6 +731,7 @@ const fn path_param(name: &'static str, kind: Kind, description: &'static str) -
         kind,
         required: true,
         description,
+        rule: None,
     }
 }
 
@@ -553,6 +742,7 @@ const fn query(name: &'static str, kind: Kind, description: &'static str) -> Par
         kind,
         required: false,
         description,
+        rule: None,
     }
 }
 
@@ -584,7 +774,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
                     Kind::String,
                     true,
                     "The accountable contact (compatibility field; the CLI's --agent-contact).",
-                ),
+                )
+                .rule(Rule::Email),
                 field("agent_name", Kind::String, false, "The CLI's --agent-name."),
                 field("runtime", Kind::String, false, "The CLI's --runtime."),
             ],
@@ -656,12 +847,17 @@ pub const ENDPOINTS: &[Endpoint] = &[
         params: &[],
         body: Some(Body::Fields {
             fields: &[
+                // cli.md: custom_quotes min_credits 1, max_credits 5000.
                 field(
                     "credits",
                     Kind::Integer,
                     false,
-                    "Exact credits (one credit is $0.01).",
-                ),
+                    "Exact credits (one credit is $0.01), from 1 to 5000.",
+                )
+                .rule(Rule::Range {
+                    min: 1,
+                    max: Some(5000),
+                }),
                 field(
                     "pack_id",
                     Kind::String,
@@ -905,7 +1101,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
         command: "activity list",
         auth: true,
         params: &[
-            query("limit", Kind::Integer, "How many events."),
+            query("limit", Kind::Integer, "How many events, at least 1.")
+                .rule(Rule::Range { min: 1, max: None }),
             query(
                 "subject",
                 Kind::String,
@@ -1015,6 +1212,38 @@ mod tests {
                 "enum": [false]
             })
         );
+    }
+
+    #[test]
+    fn links_join_operations_that_exist_on_fields_they_take() {
+        let contract = Contract::embedded(crate::cli::DEFAULT_CONTRACT).expect("contract loads");
+        let find = |id: &str| ENDPOINTS.iter().find(|e| e.operation_id == id);
+        let mut seen = std::collections::BTreeSet::new();
+        for link in LINKS {
+            assert!(seen.insert((link.from, link.to)), "{link:?} twice");
+            let from = find(link.from).unwrap_or_else(|| panic!("no operation {}", link.from));
+            let to = find(link.to).unwrap_or_else(|| panic!("no operation {}", link.to));
+            assert!(
+                matches!(from.response, Response::Data(_)),
+                "{} has no data",
+                link.from
+            );
+            for (name, value) in link.values {
+                assert!(
+                    value.starts_with("/data/") || !value.starts_with('/'),
+                    "{link:?}: {value}"
+                );
+                let takes = to.params.iter().any(|p| p.name == *name)
+                    || match &to.body {
+                        Some(Body::Fields { fields, .. }) => fields.iter().any(|f| f.name == *name),
+                        Some(Body::Schema(schema)) => contract
+                            .raw(schema)
+                            .is_some_and(|s| s["properties"].get(*name).is_some()),
+                        None => false,
+                    };
+                assert!(takes, "{} takes no `{name}`", link.to);
+            }
+        }
     }
 
     #[test]

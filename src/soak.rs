@@ -94,12 +94,25 @@ pub async fn run(
     opts: &RunOptions,
     interrupt: Interrupt,
     repeat: Repeat,
+    embedded_mock: Option<&crate::mock::MockServer>,
 ) -> Result<RunReport> {
     require_loopback(&mode)?;
     let started = Instant::now();
     let mut soak = Aggregate::new(plan)?;
     let mut stopped_early = None;
+    // One client for every iteration, so connections are reused.
+    let http = match &opts.http {
+        Some(client) => client.clone(),
+        None => crate::exec::http::HttpClient::new(opts.step_timeout, opts.max_body)?,
+    };
     for iteration in 0..repeat.count {
+        // Ctrl-C between iterations: an iteration started now would only
+        // record skipped steps.
+        if iteration > 0 && interrupt.is_set() {
+            soak.interrupted = true;
+            stopped_early = Some("interrupted (Ctrl-C)".into());
+            break;
+        }
         if iteration > 0 && started.elapsed() >= repeat.max_duration {
             stopped_early = Some(format!(
                 "time bound of {}s reached (--repeat-max-secs)",
@@ -111,6 +124,7 @@ pub async fn run(
         // the first iteration's answers.
         let iteration_opts = RunOptions {
             run_id: format!("{}-{iteration}", opts.run_id),
+            http: Some(http.clone()),
             ..opts.clone()
         };
         let iteration_started = Instant::now();
@@ -124,6 +138,13 @@ pub async fn run(
         .await?;
         let interrupted = report.interrupted;
         soak.record(iteration, iteration_started.elapsed(), report);
+        // Between iterations nothing is in flight: the one safe moment to
+        // let wiremock drop the requests it keeps.
+        if let Some(mock) = embedded_mock
+            && iteration % 256 == 255
+        {
+            mock.forget_matched_requests().await;
+        }
         if interrupted {
             stopped_early = Some("interrupted (Ctrl-C)".into());
             break;
@@ -383,6 +404,14 @@ mod tests {
             Repeat::new(MAX_REPEAT, 1.5).ok().map(|r| r.max_duration),
             Some(Duration::from_millis(1500))
         );
+    }
+
+    #[test]
+    fn large_values_are_kept_not_clamped() {
+        let mut h = histogram().expect("histogram");
+        h.record(56_000).expect("recorded");
+        let max = percentiles(&h, "us").max;
+        assert!((55_900..=56_100).contains(&max), "{max}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use libtest_mimic::{Failed, Trial};
 
 use crate::contract::Contract;
 use crate::error::{Error, Result};
+use crate::exec::http::HttpClient;
 use crate::exec::{self, RunOptions, Target};
 use crate::mock::{MockServer, Profile};
 use crate::outcome::Status;
@@ -76,6 +77,9 @@ struct Shared {
     step_timeout: Duration,
     redactor: Redactor,
     run_id: String,
+    /// One client for all trials: they share the runtime, so its
+    /// connections stay valid.
+    http: HttpClient,
     // Kept alive until the last trial is done.
     _mock: Option<MockServer>,
 }
@@ -131,6 +135,7 @@ pub fn cases(opts: TrialOptions) -> Result<Vec<TrialCase>> {
         ),
         None => {
             let server = runtime.block_on(MockServer::start(opts.mock, None))?;
+            server.record_served(false);
             let target = Target {
                 base_url: server.base_url(),
                 token: Some(server.token().to_string()),
@@ -146,6 +151,7 @@ pub fn cases(opts: TrialOptions) -> Result<Vec<TrialCase>> {
         target,
         step_timeout: opts.step_timeout,
         run_id: RunOptions::new_run_id(),
+        http: HttpClient::new(opts.step_timeout, 10 * 1024 * 1024)?,
         _mock: mock,
     });
     let cases = plan
@@ -178,6 +184,7 @@ fn run_one(shared: &Shared, plan: &Plan) -> std::result::Result<(), Failed> {
         step_timeout: shared.step_timeout,
         max_body: 10 * 1024 * 1024,
         run_id: shared.run_id.clone(),
+        http: Some(shared.http.clone()),
     };
     let report = shared
         .runtime

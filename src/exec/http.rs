@@ -13,6 +13,8 @@ pub struct HttpRequest {
     pub json: Option<serde_json::Value>,
 }
 
+/// Cheap to clone: clones share one connection pool.
+#[derive(Debug, Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
     timeout: Duration,

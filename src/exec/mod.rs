@@ -87,6 +87,10 @@ pub struct RunOptions {
     pub max_body: usize,
     /// Unique per run, so idempotency keys of a live server never collide.
     pub run_id: String,
+    /// A client to reuse across runs (soak iterations, trials): building one
+    /// loads the system's TLS roots, which costs more than a loopback step.
+    /// `None` builds one for this run.
+    pub http: Option<HttpClient>,
 }
 
 impl RunOptions {
@@ -166,7 +170,10 @@ pub async fn run(
     let runner = Arc::new(Runner {
         policy: contract.fragment_policy(),
         contract: contract.clone(),
-        client: HttpClient::new(opts.step_timeout, opts.max_body)?,
+        client: match &opts.http {
+            Some(client) => client.clone(),
+            None => HttpClient::new(opts.step_timeout, opts.max_body)?,
+        },
         redactor: std::sync::RwLock::new(Redactor::new(mode.token())),
         mode,
         run_id: opts.run_id.clone(),

@@ -9,7 +9,7 @@ use super::catalog::{self, Model, Operation, Params};
 use super::codec;
 use super::handlers::{
     ApiError, Call, Handled, Outcome, json_object, kind, optional_str, quota_data, reject_unknown,
-    required_str,
+    required_str, whole_number,
 };
 use super::ledger::{self, NewEvent};
 use super::state::{Asset, Job, State};
@@ -124,7 +124,7 @@ fn common<'b>(body: &'b Map<String, Value>, allowed: &[&str]) -> Result<Common<'
     let aspect_ratio = optional_str(body, "aspect_ratio")?.unwrap_or("1:1");
     ratio(aspect_ratio)?;
     let params = match body.get("model_parameters") {
-        None | Some(Value::Null) => Map::new(),
+        None => Map::new(),
         Some(Value::Object(map)) => map.clone(),
         Some(other) => {
             return Err(ApiError::invalid(format!(
@@ -581,7 +581,7 @@ fn references(
     model: &Model,
 ) -> Result<(), ApiError> {
     let items = match body.get("references") {
-        None | Some(Value::Null) => return Ok(()),
+        None => return Ok(()),
         Some(Value::Array(items)) => items,
         Some(other) => {
             return Err(ApiError::invalid(format!(
@@ -635,7 +635,7 @@ fn references(
         }
         let index = item
             .get("index")
-            .and_then(Value::as_u64)
+            .and_then(whole_number)
             .filter(|n| *n < MAX_ELEMENTS)
             .ok_or_else(|| {
                 ApiError::invalid(format!(
@@ -913,7 +913,7 @@ fn dimensions(aspect_ratio: &str, short_edge: u32) -> (u32, u32) {
 
 fn optional_bool(body: &Map<String, Value>, field: &str) -> Result<Option<bool>, ApiError> {
     match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(other) => Err(ApiError::invalid(format!(
             "field `{field}` must be a boolean, got {}",
@@ -924,18 +924,21 @@ fn optional_bool(body: &Map<String, Value>, field: &str) -> Result<Option<bool>,
 
 fn optional_count(body: &Map<String, Value>, field: &str) -> Result<Option<u64>, ApiError> {
     match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => value.as_u64().filter(|n| *n >= 1).map(Some).ok_or_else(|| {
-            ApiError::invalid(format!(
-                "field `{field}` must be a whole number of at least 1, got {value}"
-            ))
-        }),
+        None => Ok(None),
+        Some(value) => whole_number(value)
+            .filter(|n| *n >= 1)
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "field `{field}` must be a whole number of at least 1, got {value}"
+                ))
+            }),
     }
 }
 
 fn optional_usd(body: &Map<String, Value>, field: &str) -> Result<Option<f64>, ApiError> {
     match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(value) => value
             .as_f64()
             .filter(|n| *n >= 0.0)

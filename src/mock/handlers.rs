@@ -792,13 +792,14 @@ pub(crate) fn reject_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Res
     }
 }
 
-/// Absent and `null` both mean "not given".
+/// Absent means "not given"; `null` is refused like any other wrong type,
+/// since the contract types these fields without null.
 pub(crate) fn optional_str<'b>(
     body: &'b Map<String, Value>,
     field: &str,
 ) -> Result<Option<&'b str>, ApiError> {
     match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
+        None => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Err(ApiError::invalid(format!(
             "field `{field}` must not be empty"
         ))),
@@ -820,8 +821,8 @@ pub(crate) fn required_str<'b>(
 
 fn optional_credits(body: &Map<String, Value>, field: &str) -> Result<Option<u64>, ApiError> {
     match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_u64().map(Some).ok_or_else(|| {
+        None => Ok(None),
+        Some(value @ Value::Number(n)) => whole_number(value).map(Some).ok_or_else(|| {
             ApiError::invalid(format!(
                 "field `{field}` must be a whole number from {MIN_CREDITS} to {MAX_CREDITS}, got {n}"
             ))
@@ -833,6 +834,18 @@ fn optional_credits(body: &Map<String, Value>, field: &str) -> Result<Option<u64
     }
 }
 
+/// A non-negative JSON Schema `integer`: `299.0` is one as much as `299`.
+pub(crate) fn whole_number(value: &Value) -> Option<u64> {
+    // 2^64 as f64; anything at or above it does not fit a u64.
+    const LIMIT: f64 = 18_446_744_073_709_551_616.0;
+    value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..LIMIT).contains(f))
+            .map(|f| f as u64)
+    })
+}
+
 pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
@@ -841,5 +854,41 @@ pub(crate) fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn null_is_a_wrong_type_not_an_absent_field() {
+        let given = body(json!({ "agent_name": null, "credits": null }));
+        assert!(matches!(
+            optional_str(&body(json!({})), "agent_name"),
+            Ok(None)
+        ));
+        assert_eq!(
+            optional_str(&given, "agent_name").map_err(|e| e.message),
+            Err("field `agent_name` must be a string, got null".to_string())
+        );
+        assert_eq!(
+            optional_credits(&given, "credits").map_err(|e| e.code),
+            Err("INVALID_REQUEST")
+        );
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        assert_eq!(whole_number(&json!(299)), Some(299));
+        assert_eq!(whole_number(&json!(299.0)), Some(299));
+        assert_eq!(whole_number(&json!(299.5)), None);
+        assert_eq!(whole_number(&json!(-1)), None);
+        assert_eq!(whole_number(&json!(1e300)), None);
+        assert_eq!(whole_number(&json!("299")), None);
     }
 }

@@ -56,17 +56,7 @@ pub(crate) fn activity_list(state: &mut State, call: &Call) -> Handled {
     let mut subject = None;
     for (key, value) in call.req.url.query_pairs() {
         match key.as_ref() {
-            "limit" => {
-                limit = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::invalid(format!(
-                            "query parameter `limit` must be a whole number from 1 to {MAX_LIMIT}, got `{value}`"
-                        ))
-                    })?;
-            }
+            "limit" => limit = page_size(&value)?,
             "subject" if !value.is_empty() => subject = Some(value.into_owned()),
             "subject" => {
                 return Err(ApiError::invalid(
@@ -86,6 +76,20 @@ pub(crate) fn activity_list(state: &mut State, call: &Call) -> Handled {
         .cloned()
         .collect();
     Ok(Outcome::Data(json!({ "events": events, "source": SOURCE })))
+}
+
+/// `limit` as a page size. The docs name no upper bound, so a larger one
+/// is capped, not refused: a server may return fewer events than asked.
+fn page_size(value: &str) -> Result<usize, ApiError> {
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n.min(MAX_LIMIT)),
+        // Too many digits for a usize is still a whole number above the cap.
+        Err(_) if digits => Ok(MAX_LIMIT),
+        _ => Err(ApiError::invalid(format!(
+            "query parameter `limit` must be a whole number of at least 1, got `{value}`"
+        ))),
+    }
 }
 
 /// `GET /v1/activity/{REFERENCE}`: one event by id, or every event related
@@ -148,4 +152,22 @@ fn reference_type(reference: &str) -> &'static str {
         .iter()
         .find(|(prefix, _)| reference.starts_with(prefix))
         .map_or("reference", |(_, kind)| kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_is_a_page_size_capped_not_refused() {
+        let size = |v: &str| page_size(v).map_err(|e| e.code);
+        assert_eq!(size("1"), Ok(1));
+        assert_eq!(size("100"), Ok(MAX_LIMIT));
+        assert_eq!(size("101"), Ok(MAX_LIMIT));
+        assert_eq!(size("99999999999999999999999"), Ok(MAX_LIMIT));
+        assert_eq!(size("0"), Err("INVALID_REQUEST"));
+        assert_eq!(size("-3"), Err("INVALID_REQUEST"));
+        assert_eq!(size("ten"), Err("INVALID_REQUEST"));
+        assert_eq!(size(""), Err("INVALID_REQUEST"));
+    }
 }

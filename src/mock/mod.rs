@@ -14,6 +14,7 @@ mod state;
 
 use std::cell::Cell;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{Value, json};
@@ -87,6 +88,7 @@ impl MockServer {
 
         let shared = Arc::new(Shared {
             profile,
+            record: AtomicBool::new(true),
             state: Mutex::new(State::new(base_url.clone(), token.clone())),
         });
         if profile == Profile::FaultsReset {
@@ -109,30 +111,7 @@ impl MockServer {
             .disable_request_recording()
             .start()
             .await;
-        for route in ROUTES {
-            let builder = Mock::given(method(route.method));
-            let builder = match route.path {
-                RoutePath::Exact(p) => builder.and(path(p)),
-                RoutePath::Regex(p) => builder.and(path_regex(p)),
-            };
-            server
-                .register(builder.respond_with(Endpoint::new(&shared, route)))
-                .await;
-        }
-        let catch_all = Route {
-            method: "GET",
-            path: RoutePath::Exact(""),
-            command: "unknown",
-            auth: false,
-            handler: handlers::no_route,
-        };
-        server
-            .register(
-                Mock::given(any())
-                    .respond_with(Endpoint::new(&shared, &catch_all))
-                    .with_priority(u8::MAX),
-            )
-            .await;
+        mount(&server, &shared).await;
 
         Ok(MockServer {
             _server: Some(server),
@@ -157,10 +136,55 @@ impl MockServer {
         self.profile
     }
 
-    /// Every response served so far, in order.
+    /// wiremock keeps every request a route matched, for its own
+    /// verification, which this mock never uses; a long soak run would grow
+    /// without bound. Remounting the routes drops them; the mock's state
+    /// lives outside wiremock and is kept. Call it only while no request is
+    /// in flight (between soak iterations).
+    pub async fn forget_matched_requests(&self) {
+        if let Some(server) = &self._server {
+            server.reset().await;
+            mount(server, &self.shared).await;
+        }
+    }
+
+    /// Stops (or resumes) keeping answers for [`MockServer::served`].
+    pub fn record_served(&self, on: bool) {
+        self.shared.record.store(on, Ordering::Relaxed);
+    }
+
+    /// Every response served so far, in order (while recording is on).
     pub fn served(&self) -> Vec<Served> {
         lock(&self.shared.state).served.clone()
     }
+}
+
+/// Registers every route, and the catch-all, on `server`.
+async fn mount(server: &wiremock::MockServer, shared: &Arc<Shared>) {
+    for route in ROUTES {
+        let builder = Mock::given(method(route.method));
+        let builder = match route.path {
+            RoutePath::Exact(p) => builder.and(path(p)),
+            RoutePath::Regex(p) => builder.and(path_regex(p)),
+        };
+        server
+            .register(builder.respond_with(Endpoint::new(shared, route)))
+            .await;
+    }
+    let catch_all = Route {
+        method: "GET",
+        path: RoutePath::Exact(""),
+        command: "unknown",
+        auth: false,
+        handler: handlers::no_route,
+    };
+    server
+        .register(
+            Mock::given(any())
+                .respond_with(Endpoint::new(shared, &catch_all))
+                .with_priority(u8::MAX),
+        )
+        .await;
 }
 
 impl Drop for MockServer {
@@ -173,6 +197,9 @@ impl Drop for MockServer {
 
 struct Shared {
     profile: Profile,
+    /// Whether answers are kept for `served()`; only client mode reads
+    /// them, and a long soak run must not grow the mock without bound.
+    record: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -391,16 +418,19 @@ impl Respond for Endpoint {
         if let Some((status, fault)) =
             faults::answer(profile, request.method.as_str(), request.url.path())
         {
-            state.served.push(Served {
-                method: request.method.to_string(),
-                path: request.url.path().to_string(),
-                query: request.url.query().map(str::to_string),
-                request_body: request_body(&request.body),
-                status,
-                // The injected bytes are not a JSON answer worth keeping.
-                body: None,
-                location: None,
-            });
+            state.record(
+                self.shared.record.load(Ordering::Relaxed),
+                Served {
+                    method: request.method.to_string(),
+                    path: request.url.path().to_string(),
+                    query: request.url.query().map(str::to_string),
+                    request_body: request_body(&request.body),
+                    status,
+                    // The injected bytes are not a JSON answer worth keeping.
+                    body: None,
+                    location: None,
+                },
+            );
             return fault;
         }
         // Drawn before the handler runs so the events it records carry it.
@@ -437,15 +467,18 @@ impl Respond for Endpoint {
         if let Some(body) = body.as_mut() {
             self.shared.profile.shape(body);
         }
-        state.served.push(Served {
-            method: request.method.to_string(),
-            path: request.url.path().to_string(),
-            query: request.url.query().map(str::to_string),
-            request_body: request_body(&request.body),
-            status,
-            body: body.clone(),
-            location: location.clone(),
-        });
+        state.record(
+            self.shared.record.load(Ordering::Relaxed),
+            Served {
+                method: request.method.to_string(),
+                path: request.url.path().to_string(),
+                query: request.url.query().map(str::to_string),
+                request_body: request_body(&request.body),
+                status,
+                body: body.clone(),
+                location: location.clone(),
+            },
+        );
         drop(state);
 
         let mut template = ResponseTemplate::new(status);

@@ -235,6 +235,13 @@ impl State {
 
     /// Trace ids look random but follow the response count, so a
     /// single-threaded run is reproducible.
+    /// Keeps an answer for `served()` when recording is on.
+    pub(crate) fn record(&mut self, on: bool, served: Served) {
+        if on {
+            self.served.push(served);
+        }
+    }
+
     pub(crate) fn next_trace_id(&mut self) -> String {
         self.counters.trace += 1;
         format!("trace_{:016x}", splitmix64(self.counters.trace))
