@@ -6,18 +6,22 @@
 //! Goldens live in `tests/golden/reports/`; after an intended change,
 //! `UPDATE_GOLDENS=1 cargo test --test html_report` and review the diff.
 
+mod common;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use conform::outcome::{
-    CheckOutcome, ClientSummary, REPORT_FORMAT, RequestSummary, ResponseSummary, RunReport,
-    ScenarioOutcome, Status, StepOutcome,
+    CheckOutcome, ClientSummary, RequestSummary, ResponseSummary, RunReport, ScenarioOutcome,
+    Status, StepOutcome,
 };
 use conform::redact::Redactor;
 use conform::report::{ReportKind, reporter};
 use serde_json::json;
+
+use common::outcomes::{run, scenario};
 
 const TOKEN: &str = "isk_r_secret_token_123";
 const BASE: &str = "http://127.0.0.1:40123";
@@ -73,38 +77,6 @@ fn skipped(index: usize, name: &str) -> StepOutcome {
         client: None,
         transport_error: None,
         checks: vec![],
-    }
-}
-
-fn scenario(suite: &str, name: &str, duration_ms: u64, steps: Vec<StepOutcome>) -> ScenarioOutcome {
-    let failed = steps
-        .iter()
-        .any(|s| s.status == Status::Failed || s.transport_error.is_some());
-    ScenarioOutcome {
-        suite: suite.to_string(),
-        file: format!("suites/{suite}.json"),
-        scenario: name.to_string(),
-        status: if failed {
-            Status::Failed
-        } else {
-            Status::Passed
-        },
-        duration_ms,
-        steps,
-    }
-}
-
-fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> RunReport {
-    RunReport {
-        format: REPORT_FORMAT,
-        conform_version: "0.1.0".to_string(),
-        contract_version: "0.1.9".to_string(),
-        target: target.to_string(),
-        duration_ms,
-        interrupted: false,
-        summary: RunReport::summarize(&scenarios),
-        scenarios,
-        latency: None,
     }
 }
 

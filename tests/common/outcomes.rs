@@ -1,0 +1,41 @@
+//! Hand-built run results for the report tests (goldens need fixed values).
+
+use conform::outcome::{REPORT_FORMAT, RunReport, ScenarioOutcome, Status, StepOutcome};
+
+/// A scenario that failed when any step failed or could not reach the target.
+pub fn scenario(
+    suite: &str,
+    name: &str,
+    duration_ms: u64,
+    steps: Vec<StepOutcome>,
+) -> ScenarioOutcome {
+    let failed = steps
+        .iter()
+        .any(|s| s.status == Status::Failed || s.transport_error.is_some());
+    ScenarioOutcome {
+        suite: suite.to_string(),
+        file: format!("suites/{suite}.json"),
+        scenario: name.to_string(),
+        status: if failed {
+            Status::Failed
+        } else {
+            Status::Passed
+        },
+        duration_ms,
+        steps,
+    }
+}
+
+pub fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> RunReport {
+    RunReport {
+        format: REPORT_FORMAT,
+        conform_version: "0.1.0".to_string(),
+        contract_version: "0.1.9".to_string(),
+        target: target.to_string(),
+        duration_ms,
+        interrupted: false,
+        summary: RunReport::summarize(&scenarios),
+        scenarios,
+        latency: None,
+    }
+}
