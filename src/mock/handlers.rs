@@ -385,26 +385,14 @@ fn fresh_key(key: &str, taken: impl Fn(&str) -> bool) -> String {
 }
 
 pub(crate) fn create_checkout_session(state: &mut State, call: &Call) -> Handled {
-    let req = call.req;
-    let body = json_object(req)?;
-    reject_unknown(&body, &["quote_id", "idempotency_key"])?;
-    let quote_id = required_str(&body, "quote_id")?;
-    let key = required_str(&body, "idempotency_key")?;
-    let quote = find_quote(state, quote_id)?;
-    if quote.terms.method != PaymentMethod::StripeCheckout {
-        return Err(ApiError::new(
-            409,
-            "PAYMENT_METHOD_MISMATCH",
-            format!(
-                "quote `{quote_id}` accepts payment method `{}`, not `stripe_checkout`",
-                quote.terms.method.as_str()
-            ),
-        )
-        .suggest(format!(
+    let body = json_object(call.req)?;
+    let (quote_id, key) = payment_fields(&body)?;
+    let quote = quote_on_rail(state, quote_id, PaymentMethod::StripeCheckout, |q| {
+        format!(
             "image-skill credits quote --credits {} --payment-method stripe_checkout --json",
-            quote.terms.credits
-        )));
-    }
+            q.terms.credits
+        )
+    })?;
     if let Some(attempt) = state
         .attempt_keys
         .get(key)
@@ -490,25 +478,13 @@ fn session_data(state: &State, attempt: &Attempt, credits: u64) -> Value {
 }
 
 pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
-    let req = call.req;
-    let body = json_object(req)?;
-    reject_unknown(&body, &["quote_id", "idempotency_key"])?;
-    let quote_id = required_str(&body, "quote_id")?;
-    let key = required_str(&body, "idempotency_key")?;
-    let quote = find_quote(state, quote_id)?;
-    if quote.terms.method != PaymentMethod::Fake {
-        return Err(ApiError::new(
-            409,
-            "PAYMENT_METHOD_MISMATCH",
-            format!(
-                "quote `{quote_id}` accepts payment method `{}`, not `fake`",
-                quote.terms.method.as_str()
-            ),
-        )
-        .suggest(format!(
+    let body = json_object(call.req)?;
+    let (quote_id, key) = payment_fields(&body)?;
+    let quote = quote_on_rail(state, quote_id, PaymentMethod::Fake, |_| {
+        format!(
             "image-skill credits buy --provider stripe --quote-id {quote_id} --idempotency-key KEY --json"
-        )));
-    }
+        )
+    })?;
     if let Some(receipt) = state
         .purchase_keys
         .get(key)
@@ -743,6 +719,40 @@ pub(crate) fn no_route(_: &mut State, call: &Call) -> Handled {
         req.method,
         req.url.path()
     )))
+}
+
+/// `quote_id` and `idempotency_key`, both required and nothing else: the
+/// body of both payment calls.
+fn payment_fields(body: &Map<String, Value>) -> Result<(&str, &str), ApiError> {
+    reject_unknown(body, &["quote_id", "idempotency_key"])?;
+    Ok((
+        required_str(body, "quote_id")?,
+        required_str(body, "idempotency_key")?,
+    ))
+}
+
+/// The quote a payment call names, which must be on `rail`; `recovery`
+/// says what to run instead when it is on the other one.
+fn quote_on_rail<'s>(
+    state: &'s State,
+    quote_id: &str,
+    rail: PaymentMethod,
+    recovery: impl FnOnce(&Quote) -> String,
+) -> Result<&'s Quote, ApiError> {
+    let quote = find_quote(state, quote_id)?;
+    if quote.terms.method != rail {
+        return Err(ApiError::new(
+            409,
+            "PAYMENT_METHOD_MISMATCH",
+            format!(
+                "quote `{quote_id}` accepts payment method `{}`, not `{}`",
+                quote.terms.method.as_str(),
+                rail.as_str()
+            ),
+        )
+        .suggest(recovery(quote)));
+    }
+    Ok(quote)
 }
 
 fn find_quote<'s>(state: &'s State, quote_id: &str) -> Result<&'s Quote, ApiError> {
