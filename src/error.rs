@@ -9,6 +9,8 @@ pub mod exit {
     pub const CHECK_FAILED: i32 = 1;
     pub const INVALID_INPUT: i32 = 2;
     pub const TARGET_UNREACHABLE: i32 = 3;
+    /// A bug in conform (or a registered check): a panic, a broken invariant.
+    pub const INTERNAL_ERROR: i32 = 4;
     pub const INTERRUPTED: i32 = 130;
 }
 
@@ -52,6 +54,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A bug in conform, not in the input or the target.
+    #[error("internal error (a bug in conform, please report it): {0}")]
+    Internal(String),
+
     #[error("cannot start the reference mock: {0}")]
     Mock(String),
 
@@ -82,6 +88,7 @@ impl Error {
             | Error::Usage(_)
             | Error::Report { .. } => exit::INVALID_INPUT,
             Error::Mock(_) => exit::TARGET_UNREACHABLE,
+            Error::Internal(_) => exit::INTERNAL_ERROR,
         }
     }
 

@@ -219,6 +219,7 @@ impl Aggregate {
         self.summary.failed += s.failed;
         self.summary.checks_failed += s.checks_failed;
         self.summary.transport_errors += s.transport_errors;
+        self.summary.internal_errors += s.internal_errors;
         if s.failed > 0 {
             self.failed_iterations += 1;
         }
