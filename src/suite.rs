@@ -871,6 +871,97 @@ mod tests {
     }
 
     #[test]
+    fn the_suite_format_lists_exactly_the_registry_checks() -> Result<()> {
+        let text = crate::embedded::SCHEMAS
+            .iter()
+            .find(|(path, _)| *path == SUITE_SCHEMA_PATH)
+            .map(|(_, text)| *text)
+            .unwrap_or_default();
+        let schema = Error::parse_json(Path::new(SUITE_SCHEMA_PATH), text)?;
+        let registry = Registry::builtin();
+        let mut in_schema: Vec<&str> = schema
+            .pointer(EXPECT_PROPERTIES)
+            .and_then(Value::as_object)
+            .map(|props| props.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let mut registered = registry.expect_keys();
+        in_schema.sort_unstable();
+        registered.sort_unstable();
+        assert_eq!(
+            in_schema, registered,
+            "suite.schema.json expect keys vs Registry::builtin"
+        );
+        let skip: Vec<&str> = schema
+            .pointer("/$defs/expect/properties/skip/items/enum")
+            .and_then(Value::as_array)
+            .map(|names| names.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            skip,
+            registry.skippable(),
+            "expect.skip names vs always-on checks"
+        );
+        Ok(())
+    }
+
+    /// Builds a suite without the schema in front, as a suite the schema
+    /// does not cover (or a schema mistake) would reach the model.
+    fn build_unvalidated(text: &str) -> Result<Suite> {
+        let raw: RawSuite = serde_json::from_str(text).map_err(|e| Error::Usage(e.to_string()))?;
+        build_suite(Path::new("suites/t.json"), raw, &Registry::builtin())
+    }
+
+    #[test]
+    fn a_non_string_regex_is_refused_not_matched_as_empty() {
+        let text = MINIMAL.replace("\"status\":200", "\"status\":200,\"matches\":{\"/data\":7}");
+        let e = build_unvalidated(&text)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected string, found number 7"), "{e}");
+        assert!(
+            e.contains("in suites/t.json\n  at /scenarios/0/steps/1/expect/matches/~1data"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_non_string_capture_is_refused_not_a_whole_body_capture() {
+        let text = MINIMAL.replace("\"x\":\"/data/status\"", "\"x\":null");
+        let e = build_unvalidated(&text)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected string, found null"), "{e}");
+        assert!(e.contains("at /scenarios/0/steps/0/captures/x"), "{e}");
+    }
+
+    #[test]
+    fn non_string_vars_and_headers_are_refused() {
+        let vars = MINIMAL.replace(
+            "{\"suite\":\"s\",",
+            "{\"suite\":\"s\",\"vars\":{\"v\":[1]},",
+        );
+        let e = build_unvalidated(&vars)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at /vars/v"), "{e}");
+        let headers = MINIMAL.replace(
+            "\"path\":\"/healthz\"",
+            "\"path\":\"/healthz\",\"headers\":{\"x-a\":true}",
+        );
+        let e = build_unvalidated(&headers)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("at /scenarios/0/steps/0/request/headers/x-a"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn var_names_skip_escaped_dollars() {
         assert_eq!(var_names("a${b}c$${d}${e}"), vec!["b", "e"]);
     }
