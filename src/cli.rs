@@ -176,7 +176,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
             let mut page = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
                 .render(&mut page)
-                .map_err(|e| Error::Usage(format!("cannot render the man page: {e}")))?;
+                .map_err(|e| Error::Internal(format!("cannot render the man page: {e}")))?;
             say(&String::from_utf8_lossy(&page));
             Ok(exit::PASSED)
         }
