@@ -42,12 +42,7 @@ pub fn plan(
     for suite in &suites {
         for scenario in &suite.scenarios {
             for step in &scenario.steps {
-                let named = [
-                    ("schema", &step.expect.schema),
-                    ("body_schema", &step.expect.body_schema),
-                ];
-                for (key, name) in named {
-                    let Some(name) = name else { continue };
+                for (key, name) in crate::check::schema::named(&step.expect) {
                     if contract.has_schema(name) {
                         continue;
                     }
