@@ -139,6 +139,7 @@ fn parses_as_openapi_3_1_with_every_endpoint() {
 fn llms_txt_endpoints_are_all_there() {
     // The endpoint list the contract extracted from llms.txt, by method and
     // path template (`{MODEL_ID}` there, `{model_id}` in OpenAPI).
+    let placeholder = regex::Regex::new(r"\{[A-Z_]+\}").expect("placeholder regex");
     for version in VERSIONS {
         let path = root().join(format!("schemas/{version}/generated/endpoints.json"));
         let text = std::fs::read_to_string(&path)
@@ -154,11 +155,9 @@ fn llms_txt_endpoints_are_all_there() {
         for endpoint in listed {
             let method = endpoint["method"].as_str().expect("method");
             let template = endpoint["path"].as_str().expect("path");
-            let path = regex::Regex::new(r"\{[A-Z_]+\}")
-                .expect("placeholder regex")
-                .replace_all(template, |c: &regex::Captures<'_>| {
-                    c[0].to_ascii_lowercase()
-                });
+            let path = placeholder.replace_all(template, |c: &regex::Captures<'_>| {
+                c[0].to_ascii_lowercase()
+            });
             assert!(
                 document["paths"][path.as_ref()][method.to_ascii_lowercase()].is_object(),
                 "{version}: {method} {path} (endpoints.json) is missing from the OpenAPI export"
