@@ -432,10 +432,7 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-/// RFC 6901: a key inside a pointer escapes `~` and `/`.
-pub fn pointer_key(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
+pub use crate::hash::pointer_key;
 
 fn short_json(v: &Value) -> String {
     let s = v.to_string();
