@@ -72,8 +72,9 @@ pub struct CommonArgs {
     /// Scenarios run at once (steps of one scenario always run in order).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
-    /// Seconds a step may take before it counts as unreachable (or hung).
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    /// Seconds a step may take before it counts as unreachable (or hung);
+    /// more than 0, at most 86400.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = step_timeout_secs)]
     pub step_timeout: f64,
     /// Largest response body (or client output) read, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
@@ -96,8 +97,9 @@ pub struct CommonArgs {
     /// machine and report per-step latency percentiles.
     #[arg(long, value_name = "N")]
     pub repeat: Option<u64>,
-    /// Start no new --repeat iteration after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = crate::soak::DEFAULT_MAX_SECS, requires = "repeat")]
+    /// Start no new --repeat iteration after this many seconds; more than 0,
+    /// at most 604800 (a week).
+    #[arg(long, value_name = "SECS", default_value_t = crate::soak::DEFAULT_MAX_SECS, requires = "repeat", value_parser = repeat_max_secs)]
     pub repeat_max_secs: f64,
 }
 
@@ -156,6 +158,31 @@ pub struct MockArgs {
     pub addr: String,
 }
 
+/// Longest `--step-timeout`: a day. Beyond it `Duration` arithmetic (and any
+/// use) is meaningless, and 1e20 used to panic converting to a `Duration`.
+pub const MAX_STEP_TIMEOUT_SECS: f64 = 86_400.0;
+
+fn step_timeout_secs(s: &str) -> std::result::Result<f64, String> {
+    seconds_in(s, MAX_STEP_TIMEOUT_SECS)
+}
+
+fn repeat_max_secs(s: &str) -> std::result::Result<f64, String> {
+    seconds_in(s, crate::soak::MAX_SECS)
+}
+
+/// A number of seconds in (0, max]; NaN and infinities are refused.
+fn seconds_in(s: &str, max: f64) -> std::result::Result<f64, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if secs > 0.0 && secs <= max {
+        Ok(secs)
+    } else {
+        Err(format!("must be more than 0 and at most {max} seconds"))
+    }
+}
+
 /// Runs a parsed command and returns the process exit code.
 pub fn execute(cli: Cli) -> Result<i32> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -206,10 +233,10 @@ fn prepare(
     if let Some(n) = common.repeat {
         crate::soak::Repeat::new(n, common.repeat_max_secs)?;
     }
-    if !(common.step_timeout > 0.0 && common.step_timeout.is_finite()) {
-        return Err(Error::Usage(
-            "--step-timeout must be a positive number of seconds".into(),
-        ));
+    if !(common.step_timeout > 0.0 && common.step_timeout <= MAX_STEP_TIMEOUT_SECS) {
+        return Err(Error::Usage(format!(
+            "--step-timeout must be more than 0 and at most {MAX_STEP_TIMEOUT_SECS} seconds"
+        )));
     }
     let contract = match &common.schemas {
         Some(dir) => Contract::from_dir(dir, &common.contract)?,
@@ -266,7 +293,7 @@ async fn run(args: RunArgs) -> Result<i32> {
             (target, Some(server))
         }
     };
-    execute_plan(
+    let result = execute_plan(
         &args.common,
         contract,
         &plan,
@@ -274,7 +301,12 @@ async fn run(args: RunArgs) -> Result<i32> {
         &specs,
         mock.as_ref(),
     )
-    .await
+    .await;
+    // Stopped explicitly, off the runtime's workers (issue 14, finding 1).
+    if let Some(mock) = mock {
+        mock.shutdown().await;
+    }
+    result
 }
 
 async fn client(args: ClientArgs) -> Result<i32> {
@@ -293,6 +325,18 @@ async fn client(args: ClientArgs) -> Result<i32> {
             "client executable `{program}` not found (not a file, and not on PATH)"
         )));
     }
+    // The caller's real token must not reach `auth: none` steps (which
+    // exist to show the client without one).
+    if let Some(name) = args
+        .pass_env
+        .iter()
+        .find(|n| **n == args.token_env || n.as_str() == "IMAGE_SKILL_TOKEN")
+    {
+        return Err(Error::Usage(format!(
+            "--pass-env {name}: that is the token variable; conform hands the client the mock's own token"
+        )));
+    }
+    crate::exec::command::adopt_orphans();
     let setup = ClientSetup {
         command: args.command.clone(),
         profile,
@@ -322,12 +366,7 @@ async fn execute_plan(
     embedded_mock: Option<&MockServer>,
 ) -> Result<i32> {
     let interrupt = Interrupt::default();
-    let on_ctrl_c = interrupt.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.trigger();
-        }
-    });
+    crate::signals::watch(interrupt.clone())?;
     let opts = RunOptions {
         jobs: common.jobs.map_or_else(
             || std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -477,9 +516,7 @@ async fn mock(args: MockArgs) -> Result<i32> {
         server.base_url(),
         server.token()
     ));
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Error::Mock(format!("cannot wait for Ctrl-C: {e}")))?;
-    drop(server);
+    crate::signals::wait().await?;
+    server.shutdown().await;
     Ok(exit::PASSED)
 }

@@ -16,6 +16,7 @@ pub mod outcome;
 pub mod plan;
 pub mod redact;
 pub mod report;
+pub mod signals;
 pub mod soak;
 pub mod suite;
 pub mod trial;

@@ -441,6 +441,18 @@ impl Runner {
                 return None;
             }
         };
+        if output.over_cap {
+            // Like a server body over the cap: the target broke a limit,
+            // which is exit 3, not "stdout is not JSON" (exit 1).
+            summary.exit_code = output.exit_code;
+            summary.stderr_excerpt = self.redact(&excerpt(&output.stderr, 2000));
+            outcome.client = Some(summary);
+            outcome.transport_error = Some(format!(
+                "the client printed more than {} bytes (--max-body)",
+                self.max_output
+            ));
+            return None;
+        }
         let json = single_json_document(&output.stdout);
         if let Ok(body) = &json {
             self.learn_secrets(body);
