@@ -377,7 +377,7 @@ async fn execute_plan(
         run_id: RunOptions::new_run_id(),
         http: None,
     };
-    let redactor = crate::redact::Redactor::new(mode.token());
+    let redactor = crate::redact::Redactor::new(mode.secrets());
     // Dropped (and cleared) before anything is printed, also on an error.
     let progress = Progress::start(plan.cases.len(), common.quiet);
     let report = match common.repeat {
@@ -414,13 +414,14 @@ async fn execute_plan(
     }
     let console = ConsoleReporter::new(redactor.clone(), ConsoleReporter::color_for_stdout())
         .quiet(common.quiet);
-    let text = console.render(&report)?;
+    // Masked again as finally printed (see `ReportSpec::write`).
+    let text = redactor.bytes(&console.render(&report)?);
     say(&String::from_utf8_lossy(&text));
     if let Some(latency) = &report.latency {
         say(&crate::soak::render(latency));
     }
     if common.format == OutputFormat::Github {
-        let annotations = GithubReporter::new(redactor).render(&report)?;
+        let annotations = redactor.bytes(&GithubReporter::new(redactor.clone()).render(&report)?);
         say(&String::from_utf8_lossy(&annotations));
     }
     if let Some(e) = first_error {
@@ -469,10 +470,13 @@ fn live_target(url: &str, args: &RunArgs, plan: &Plan) -> Result<Target> {
     }
     let token = match &args.token_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-                path: path.clone(),
-                source,
-            })?;
+            let text =
+                crate::input::read_capped(path, crate::input::MAX_TOKEN_FILE_BYTES).map_err(
+                    |source| Error::Read {
+                        path: path.clone(),
+                        source,
+                    },
+                )?;
             let token = text.lines().next().unwrap_or_default().trim().to_string();
             if token.is_empty() {
                 return Err(Error::Usage(format!(
@@ -486,6 +490,19 @@ fn live_target(url: &str, args: &RunArgs, plan: &Plan) -> Result<Target> {
             .ok()
             .filter(|t| !t.trim().is_empty()),
     };
+    // A control character cannot go into a header: an input error now,
+    // not a transport error on every step.
+    if let Some(t) = &token
+        && t.trim().chars().any(char::is_control)
+    {
+        let from = match &args.token_file {
+            Some(path) => format!("token file `{}`", path.display()),
+            None => format!("${}", args.token_env),
+        };
+        return Err(Error::Usage(format!(
+            "the token in {from} holds a control character"
+        )));
+    }
     if token.is_none() && plan_sends_token(plan) {
         return Err(Error::Usage(format!(
             "no token for --base-url: set {} (or --token-env NAME) or pass --token-file PATH",
@@ -494,10 +511,27 @@ fn live_target(url: &str, args: &RunArgs, plan: &Plan) -> Result<Target> {
     }
     let base_url = url.trim_end_matches('/').to_string();
     Ok(Target {
-        label: base_url.clone(),
+        label: shown_url(&parsed),
         base_url,
         token,
     })
+}
+
+/// The base URL as the console's target line shows it: a password and
+/// query values are masked, so a token in the URL is never printed.
+fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some(crate::redact::MASK));
+    }
+    if shown.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, _)| (k.into_owned(), crate::redact::MASK.to_string()))
+            .collect();
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    shown.as_str().trim_end_matches('/').to_string()
 }
 
 async fn mock(args: MockArgs) -> Result<i32> {

@@ -436,6 +436,17 @@ fn build_suite(file: &Path, raw: RawSuite) -> Result<Suite> {
         let _ = i;
         known.insert(name.clone());
     }
+    // Built-ins: run_id is 8 hex digits, base_url a short URL.
+    crate::vars::check_sizes(&vars, 256).map_err(|(name, size)| {
+        err(
+            format!("/vars/{}", pointer_key(&name)),
+            format!(
+                "variable `{name}` expands to {size} bytes, over the {} limit",
+                crate::vars::MAX_EXPANDED_BYTES
+            ),
+            Some("a variable may use earlier ones; doubling them grows exponentially".into()),
+        )
+    })?;
 
     let mut scenarios = Vec::new();
     let mut names = BTreeSet::new();
@@ -643,25 +654,9 @@ fn build_request(
     })
 }
 
-/// Names used as `${name}` in `text`, in order. `$${` is a literal `${`.
+/// Names used as `${name}` in `text`, in order (the scanner is in vars.rs).
 pub fn var_names(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("${") {
-        if i > 0 && rest.as_bytes()[i - 1] == b'$' {
-            rest = &rest[i + 2..];
-            continue;
-        }
-        let after = &rest[i + 2..];
-        match after.find('}') {
-            Some(end) => {
-                out.push(&after[..end]);
-                rest = &after[end + 1..];
-            }
-            None => break,
-        }
-    }
-    out
+    crate::vars::names(text)
 }
 
 fn check_vars(
@@ -723,7 +718,7 @@ pub fn load_paths(format: &SuiteFormat, paths: &[PathBuf]) -> Result<Vec<Suite>>
     }
     let mut suites = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|source| Error::Read {
+        let text = crate::input::read_to_string(&file).map_err(|source| Error::Read {
             path: file.clone(),
             source,
         })?;
