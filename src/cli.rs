@@ -219,12 +219,21 @@ fn prepare(
     kind: Kind,
     negative: bool,
     live: bool,
+    token_file: Option<&PathBuf>,
 ) -> Result<(Contract, Plan, Vec<ReportSpec>)> {
     let specs = common
         .report
         .iter()
         .map(|r| ReportSpec::parse(r))
         .collect::<Result<Vec<_>>>()?;
+    let inputs: Vec<PathBuf> = common
+        .suite
+        .iter()
+        .chain(&common.schemas)
+        .chain(token_file)
+        .cloned()
+        .collect();
+    crate::report::check_paths(&specs, &inputs)?;
     let partition = common
         .partition
         .as_deref()
@@ -273,6 +282,7 @@ async fn run(args: RunArgs) -> Result<i32> {
         Kind::Server,
         args.negative,
         args.base_url.is_some(),
+        args.token_file.as_ref(),
     )?;
     if args.common.list {
         return Ok(list(&plan));
@@ -310,7 +320,7 @@ async fn run(args: RunArgs) -> Result<i32> {
 }
 
 async fn client(args: ClientArgs) -> Result<i32> {
-    let (contract, plan, specs) = prepare(&args.common, Kind::Client, false, false)?;
+    let (contract, plan, specs) = prepare(&args.common, Kind::Client, false, false, None)?;
     if args.common.list {
         return Ok(list(&plan));
     }
@@ -415,8 +425,16 @@ async fn execute_plan(
     let console = ConsoleReporter::new(redactor.clone(), ConsoleReporter::color_for_stdout())
         .quiet(common.quiet);
     // Masked again as finally printed (see `ReportSpec::write`).
-    let text = redactor.bytes(&console.render(&report)?);
-    say(&String::from_utf8_lossy(&text));
+    let mut text = redactor.bytes(&console.render(&report)?);
+    if common.format == OutputFormat::Github
+        || std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| !v.is_empty())
+    {
+        text = crate::redact::workflow_commands(&String::from_utf8_lossy(&text)).into_bytes();
+    }
+    // A report to `-` owns stdout; the console report would corrupt it.
+    if !specs.iter().any(ReportSpec::is_stdout) {
+        say(&String::from_utf8_lossy(&text));
+    }
     if let Some(latency) = &report.latency {
         say(&crate::soak::render(latency));
     }

@@ -199,6 +199,25 @@ impl Redactor {
     }
 }
 
+/// `text` with every line that would read as a GitHub Actions workflow
+/// command (`::error …`, `::stop-commands::…`; the runner ignores leading
+/// whitespace) defused by a `| ` before its `::`. Console text echoes what
+/// servers and clients printed, which must not steer the CI job.
+pub fn workflow_commands(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start();
+        if body.starts_with("::") {
+            out.push_str(&line[..line.len() - body.len()]);
+            out.push_str("| ");
+            out.push_str(body);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
 /// The forms a secret can take in what conform writes.
 fn forms(secret: &str) -> Vec<String> {
     let json = serde_json::to_string(secret).unwrap_or_default();
@@ -393,6 +412,14 @@ mod tests {
         let r = redactor();
         assert_eq!(r.text("token isk_r_secret_to…"), "token ***…");
         assert_eq!(r.text("ok…"), "ok…");
+    }
+
+    #[test]
+    fn workflow_commands_are_defused() {
+        assert_eq!(
+            workflow_commands("ok\n    ::error title=x::boom\n::stop-commands::t\na :: b"),
+            "ok\n    | ::error title=x::boom\n| ::stop-commands::t\na :: b"
+        );
     }
 
     #[test]
