@@ -593,6 +593,69 @@ fn build_step(rt: RawStep, tp: &str, scope: &BTreeSet<String>, at: &At<'_>) -> R
     })
 }
 
+/// Refuses at load time what could never be sent (it used to fail every
+/// run at send time, exit 3): a header name HTTP does not allow, a control
+/// character (CR/LF: header injection) in a header value, a URL that is
+/// not http(s). `Content-Length` (and `Transfer-Encoding`, `Host`) are
+/// refused rather than dropped: conform frames the body itself, and a
+/// suite value that disagrees made the server wait for bytes that never
+/// came, so each step waited the whole `--step-timeout`.
+fn check_sendable(
+    target: &Target,
+    headers: &[(String, String)],
+    tp: &str,
+    at: &At<'_>,
+) -> Result<()> {
+    const FRAMING: &[&str] = &["content-length", "transfer-encoding", "host"];
+    for (name, value) in headers {
+        let pointer = format!("{tp}/request/headers/{}", pointer_key(name));
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(at.err(pointer, format!("`{name}` is not a valid HTTP header name"), None));
+        }
+        if FRAMING.iter().any(|f| name.eq_ignore_ascii_case(f)) {
+            return Err(at.err(
+                pointer,
+                format!("header `{name}` is set by conform from the request itself"),
+                Some("remove it; a wrong value makes the server wait out every step".into()),
+            ));
+        }
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(at.err(
+                pointer,
+                format!("header `{name}` holds a control character (CR/LF would inject headers)"),
+                None,
+            ));
+        }
+    }
+    if let Target::Url(u) = target
+        && !u.trim_start().starts_with("${")
+    {
+        let pointer = format!("{tp}/request/url");
+        // Variables stand in as a plain word: only the shape is checked.
+        let shape: String = crate::vars::pieces(u)
+            .into_iter()
+            .map(|p| match p {
+                crate::vars::Piece::Text(t) => t,
+                crate::vars::Piece::Var(_) => "x",
+            })
+            .collect();
+        match url::Url::parse(&shape) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {}
+            Ok(parsed) => {
+                return Err(at.err(
+                    pointer,
+                    format!("`{u}` is a {}: URL; only http and https can be sent", parsed.scheme()),
+                    None,
+                ));
+            }
+            Err(e) => {
+                return Err(at.err(pointer, format!("`{u}` is not a URL: {e}"), None));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The last line of a regex error is the reason; the rest draws the pattern.
 fn regex_reason(e: &regex::Error) -> String {
     let text = e.to_string();
@@ -641,6 +704,7 @@ fn build_request(
     };
     let query = strings(rq.query, "query")?;
     let headers = strings(rq.headers, "headers")?;
+    check_sendable(&target, &headers, tp, at)?;
     if let Some(json) = &rq.json {
         check_value_vars(json, scope).map_err(undefined(format!("{tp}/request/json")))?;
     }
