@@ -148,16 +148,17 @@ impl Redactor {
     fn cut_prefixes(&self, s: &str) -> Vec<(usize, usize)> {
         let mut spans = Vec::new();
         for (cut, _) in s.match_indices('…') {
-            let before = &s[..cut];
+            // Decoded, so an escaped prefix (`isk\/…`) is found too.
+            let view = DecodedView::new(&s[..cut]);
             for secret in &self.secrets {
                 let secret = secret.trim();
-                let longest = secret.len().min(before.len());
+                let longest = secret.len().min(view.bytes.len());
                 let found = (MIN_SECRET_LEN..=longest)
                     .rev()
                     .filter_map(|n| secret.get(..n))
-                    .find(|prefix| before.ends_with(prefix));
+                    .find(|prefix| view.bytes.ends_with(prefix.as_bytes()));
                 if let Some(prefix) = found {
-                    spans.push((cut - prefix.len(), cut));
+                    spans.push((view.start[view.bytes.len() - prefix.len()], cut));
                     break;
                 }
             }
@@ -412,6 +413,8 @@ mod tests {
         let r = redactor();
         assert_eq!(r.text("token isk_r_secret_to…"), "token ***…");
         assert_eq!(r.text("ok…"), "ok…");
+        let r = Redactor::new(["isk_r/secret_token_123".to_string()]);
+        assert_eq!(r.text(r"x isk_r\/secr…"), "x ***…");
     }
 
     #[test]
