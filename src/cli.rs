@@ -488,13 +488,11 @@ fn live_target(url: &str, args: &RunArgs, plan: &Plan) -> Result<Target> {
     }
     let token = match &args.token_file {
         Some(path) => {
-            let text =
-                crate::input::read_capped(path, crate::input::MAX_TOKEN_FILE_BYTES).map_err(
-                    |source| Error::Read {
-                        path: path.clone(),
-                        source,
-                    },
-                )?;
+            let text = crate::input::read_capped(path, crate::input::MAX_TOKEN_FILE_BYTES)
+                .map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?;
             let token = text.lines().next().unwrap_or_default().trim().to_string();
             if token.is_empty() {
                 return Err(Error::Usage(format!(

@@ -610,7 +610,11 @@ fn check_sendable(
     for (name, value) in headers {
         let pointer = format!("{tp}/request/headers/{}", pointer_key(name));
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(at.err(pointer, format!("`{name}` is not a valid HTTP header name"), None));
+            return Err(at.err(
+                pointer,
+                format!("`{name}` is not a valid HTTP header name"),
+                None,
+            ));
         }
         if FRAMING.iter().any(|f| name.eq_ignore_ascii_case(f)) {
             return Err(at.err(
@@ -644,7 +648,10 @@ fn check_sendable(
             Ok(parsed) => {
                 return Err(at.err(
                     pointer,
-                    format!("`{u}` is a {}: URL; only http and https can be sent", parsed.scheme()),
+                    format!(
+                        "`{u}` is a {}: URL; only http and https can be sent",
+                        parsed.scheme()
+                    ),
                     None,
                 ));
             }

@@ -81,7 +81,9 @@ pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
     let parsed = match parse_url(raw) {
         Some(u) => u,
         None => {
-            let why = Url::parse(raw).err().map_or_else(String::new, |e| e.to_string());
+            let why = Url::parse(raw)
+                .err()
+                .map_or_else(String::new, |e| e.to_string());
             return CheckOutcome::fail(CHECK, Some(pointer), expected_url, raw)
                 .with_note(format!("not a URL: {why}"));
         }

@@ -121,7 +121,10 @@ pub async fn run_client(
             status
                 .code()
                 .map_or_else(|| "on a signal".to_string(), |c| c.to_string()),
-            started.elapsed().as_secs_f64().max(run.timeout.as_secs_f64())
+            started
+                .elapsed()
+                .as_secs_f64()
+                .max(run.timeout.as_secs_f64())
         )),
         _ => Err(format!(
             "the client did not finish within {}s (--step-timeout) and was killed",
@@ -169,7 +172,8 @@ impl Drop for LiveGroup {
 }
 
 fn live() -> std::sync::MutexGuard<'static, Vec<u32>> {
-    LIVE.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    LIVE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Kills the process group of every client still running.
@@ -226,7 +230,11 @@ fn reap_orphans() {
     // Held for the scan: no client starts meanwhile.
     let live = live();
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         if live.contains(&pid) || parent_of(pid) != Some(me) {

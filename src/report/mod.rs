@@ -197,7 +197,10 @@ pub fn write_report(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     if path.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();
-        return out.write_all(bytes).and_then(|()| out.flush()).map_err(report_err);
+        return out
+            .write_all(bytes)
+            .and_then(|()| out.flush())
+            .map_err(report_err);
     }
     let target = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -215,7 +218,9 @@ pub fn write_report(path: &Path, bytes: &[u8]) -> Result<()> {
                 .write(true)
                 .open(&target)
                 .map_err(report_err)?;
-            f.write_all(bytes).and_then(|()| f.flush()).map_err(report_err)
+            f.write_all(bytes)
+                .and_then(|()| f.flush())
+                .map_err(report_err)
         }
         _ => write_atomic(&target, bytes).map_err(|e| match e {
             Error::Report { source, .. } => report_err(source),

@@ -69,7 +69,8 @@ fn finding_10_a_grandchild_holding_stdout_is_named() {
     );
     assert_eq!(ran.code(), Some(3), "{}{}", ran.stdout, ran.stderr);
     assert!(
-        ran.stdout.contains("the client exited 0, but a process it started kept stdout open"),
+        ran.stdout
+            .contains("the client exited 0, but a process it started kept stdout open"),
         "{}",
         ran.stdout
     );

@@ -38,14 +38,38 @@ fn finding_8_client_output_over_max_body_is_exit_3() {
 fn finding_8_unsendable_requests_are_refused_at_load() {
     let dir = temp("exit-unsendable");
     let cases = [
-        (serde_json::json!({"method": "GET", "path": "/x", "headers": {"bad name": "v"}}), "/request/headers/bad name"),
-        (serde_json::json!({"method": "GET", "path": "/x", "headers": {"x-a": "v\r\nx-b: w"}}), "/request/headers/x-a"),
-        (serde_json::json!({"method": "GET", "path": "/x", "headers": {"Content-Length": "100"}}), "/request/headers/Content-Length"),
-        (serde_json::json!({"method": "GET", "url": "file:///etc/passwd"}), "/request/url"),
-        (serde_json::json!({"method": "GET", "url": "ftp://127.0.0.1/x"}), "/request/url"),
-        (serde_json::json!({"method": "GET", "url": "data:text/plain,hi"}), "/request/url"),
-        (serde_json::json!({"method": "GET", "url": "unix:/run/x.sock"}), "/request/url"),
-        (serde_json::json!({"method": "GET", "url": "http//missing-colon"}), "/request/url"),
+        (
+            serde_json::json!({"method": "GET", "path": "/x", "headers": {"bad name": "v"}}),
+            "/request/headers/bad name",
+        ),
+        (
+            serde_json::json!({"method": "GET", "path": "/x", "headers": {"x-a": "v\r\nx-b: w"}}),
+            "/request/headers/x-a",
+        ),
+        (
+            serde_json::json!({"method": "GET", "path": "/x", "headers": {"Content-Length": "100"}}),
+            "/request/headers/Content-Length",
+        ),
+        (
+            serde_json::json!({"method": "GET", "url": "file:///etc/passwd"}),
+            "/request/url",
+        ),
+        (
+            serde_json::json!({"method": "GET", "url": "ftp://127.0.0.1/x"}),
+            "/request/url",
+        ),
+        (
+            serde_json::json!({"method": "GET", "url": "data:text/plain,hi"}),
+            "/request/url",
+        ),
+        (
+            serde_json::json!({"method": "GET", "url": "unix:/run/x.sock"}),
+            "/request/url",
+        ),
+        (
+            serde_json::json!({"method": "GET", "url": "http//missing-colon"}),
+            "/request/url",
+        ),
     ];
     for (i, (request, pointer)) in cases.into_iter().enumerate() {
         let path = dir.join(format!("case{i}.json"));
@@ -59,9 +83,19 @@ fn finding_8_unsendable_requests_are_refused_at_load() {
             cmd(&["run", "--list", "--suite", path.to_str().expect("utf-8")]),
             Duration::from_secs(30),
         );
-        assert_eq!(ran.code(), Some(2), "case {i}: {}{}", ran.stdout, ran.stderr);
+        assert_eq!(
+            ran.code(),
+            Some(2),
+            "case {i}: {}{}",
+            ran.stdout,
+            ran.stderr
+        );
         assert!(ran.stderr.contains(pointer), "case {i}: {}", ran.stderr);
-        assert!(ran.stderr.contains(&format!("case{i}.json")), "case {i}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(&format!("case{i}.json")),
+            "case {i}: {}",
+            ran.stderr
+        );
     }
 }
 

@@ -36,7 +36,11 @@ fn finding_7_echoed_workflow_commands_are_defused() {
     c.env("GITHUB_ACTIONS", "true");
     let ran = run_within(c, Duration::from_secs(60));
     assert_eq!(ran.code(), Some(1), "{}{}", ran.stdout, ran.stderr);
-    assert!(ran.stdout.contains("injected"), "the body is shown: {}", ran.stdout);
+    assert!(
+        ran.stdout.contains("injected"),
+        "the body is shown: {}",
+        ran.stdout
+    );
     for line in ran.stdout.lines() {
         assert!(!line.trim_start().starts_with("::"), "live command: {line}");
     }

@@ -22,7 +22,10 @@ fn finding_5_doubling_variables_are_refused_naming_the_variable() {
     let mut vars = serde_json::Map::new();
     vars.insert("v0".into(), "xxxxxxxxxxxxxxxx".into());
     for i in 1..34 {
-        vars.insert(format!("v{i}"), format!("${{v{p}}}${{v{p}}}", p = i - 1).into());
+        vars.insert(
+            format!("v{i}"),
+            format!("${{v{p}}}${{v{p}}}", p = i - 1).into(),
+        );
     }
     let suite = serde_json::json!({
         "suite": "bomb",
@@ -44,7 +47,10 @@ fn finding_5_doubling_variables_are_refused_naming_the_variable() {
 
 #[test]
 fn finding_5_dev_zero_as_suite_is_refused() {
-    let ran = run_within(cmd(&["run", "--suite", "/dev/zero"]), Duration::from_secs(30));
+    let ran = run_within(
+        cmd(&["run", "--suite", "/dev/zero"]),
+        Duration::from_secs(30),
+    );
     assert_eq!(ran.code(), Some(2), "{}", ran.stderr);
     assert!(ran.stderr.contains("/dev/zero"), "{}", ran.stderr);
 }

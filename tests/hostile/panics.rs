@@ -7,7 +7,13 @@ use crate::util::{cmd, run_within};
 
 fn refused(args: &[&str]) {
     let ran = run_within(cmd(args), Duration::from_secs(30));
-    assert_eq!(ran.code(), Some(2), "{args:?}: {}{}", ran.stdout, ran.stderr);
+    assert_eq!(
+        ran.code(),
+        Some(2),
+        "{args:?}: {}{}",
+        ran.stdout,
+        ran.stderr
+    );
     assert!(ran.stderr.contains("at most"), "{args:?}: {}", ran.stderr);
 }
 
@@ -20,7 +26,14 @@ fn finding_6_step_timeout_1e20_is_a_usage_error() {
 
 #[test]
 fn finding_6_repeat_max_secs_1e300_is_a_usage_error() {
-    refused(&["run", "--list", "--repeat", "1", "--repeat-max-secs", "1e300"]);
+    refused(&[
+        "run",
+        "--list",
+        "--repeat",
+        "1",
+        "--repeat-max-secs",
+        "1e300",
+    ]);
 }
 
 #[test]

@@ -28,7 +28,10 @@ fn finding_2_a_symlinked_report_stays_a_symlink() {
     );
     assert_eq!(ran.code(), Some(0), "{}{}", ran.stdout, ran.stderr);
     let meta = std::fs::symlink_metadata(&link).expect("link exists");
-    assert!(meta.file_type().is_symlink(), "the link was replaced by a file");
+    assert!(
+        meta.file_type().is_symlink(),
+        "the link was replaced by a file"
+    );
     let text = std::fs::read_to_string(&real).expect("target written");
     assert!(text.contains("\"scenarios\""), "{text}");
 }
@@ -66,7 +69,10 @@ fn finding_2_a_fifo_report_is_written_through_not_replaced() {
     assert!(got.contains("<testsuites"), "{got}");
     use std::os::unix::fs::FileTypeExt as _;
     let meta = std::fs::symlink_metadata(&fifo).expect("fifo exists");
-    assert!(meta.file_type().is_fifo(), "the FIFO was replaced by a file");
+    assert!(
+        meta.file_type().is_fifo(),
+        "the FIFO was replaced by a file"
+    );
 }
 
 #[test]
@@ -78,7 +84,8 @@ fn finding_2_dash_is_stdout() {
         Duration::from_secs(60),
     );
     assert_eq!(ran.code(), Some(0), "{}", ran.stderr);
-    let v: serde_json::Value = serde_json::from_str(&ran.stdout).expect("stdout is the JSON report");
+    let v: serde_json::Value =
+        serde_json::from_str(&ran.stdout).expect("stdout is the JSON report");
     assert!(v["scenarios"].is_array());
     assert!(!dir.join("-").exists());
 }
@@ -92,11 +99,17 @@ fn finding_2_bad_report_paths_are_refused_before_the_run() {
     let alias = dir.join(".").join("a.json");
     let cases: Vec<(Vec<String>, String)> = vec![
         (
-            vec![format!("json={}", same.display()), format!("junit={}", alias.display())],
+            vec![
+                format!("json={}", same.display()),
+                format!("junit={}", alias.display()),
+            ],
             "two reports to one file".into(),
         ),
         (vec![format!("json={suite}")], "is an input".into()),
-        (vec![format!("html={}", dir.display())], "is a directory".into()),
+        (
+            vec![format!("html={}", dir.display())],
+            "is a directory".into(),
+        ),
     ];
     for (specs, says) in cases {
         let mut args = vec!["run".to_string(), "--suite".into(), suite.clone()];
@@ -107,7 +120,13 @@ fn finding_2_bad_report_paths_are_refused_before_the_run() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let started = Instant::now();
         let ran = run_within(cmd(&args), Duration::from_secs(30));
-        assert_eq!(ran.code(), Some(2), "{specs:?}: {}{}", ran.stdout, ran.stderr);
+        assert_eq!(
+            ran.code(),
+            Some(2),
+            "{specs:?}: {}{}",
+            ran.stdout,
+            ran.stderr
+        );
         assert!(ran.stderr.contains(&says), "{specs:?}: {}", ran.stderr);
         // Refused up front: nothing ran, nothing was written.
         assert!(ran.stdout.is_empty(), "{}", ran.stdout);

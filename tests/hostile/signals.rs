@@ -33,7 +33,13 @@ fn stops_like_ctrl_c(signal: i32, name: &str) {
     };
     rustix::process::kill_process(pid, sig).expect("signal conform");
     let ran = wait_within(child, Duration::from_secs(30));
-    assert_eq!(ran.code(), Some(130), "{name}: {}{}", ran.stdout, ran.stderr);
+    assert_eq!(
+        ran.code(),
+        Some(130),
+        "{name}: {}{}",
+        ran.stdout,
+        ran.stderr
+    );
     std::thread::sleep(Duration::from_millis(200));
     let alive = rustix::process::Pid::from_raw(client)
         .is_some_and(|p| rustix::process::test_kill_process(p).is_ok());

@@ -74,9 +74,15 @@ fn finding_3_no_piece_of_any_secret_reaches_any_output() {
     assert_eq!(ran.code(), Some(1), "{}{}", ran.stdout, ran.stderr);
     assert!(ran.stdout.contains("key=***"), "{}", ran.stdout);
 
-    let mut outputs = vec![("stdout".to_string(), ran.stdout), ("stderr".into(), ran.stderr)];
+    let mut outputs = vec![
+        ("stdout".to_string(), ran.stdout),
+        ("stderr".into(), ran.stderr),
+    ];
     for (k, p) in &reports {
-        outputs.push((k.clone(), std::fs::read_to_string(p).expect("report written")));
+        outputs.push((
+            k.clone(),
+            std::fs::read_to_string(p).expect("report written"),
+        ));
     }
     for (channel, text) in &outputs {
         for secret in [TOKEN, PASSWORD, QUERY_TOKEN] {
