@@ -47,6 +47,9 @@ pub struct Options {
     pub repeat: Option<Repeat>,
     /// Report files to write.
     pub reports: Vec<ReportSpec>,
+    /// Input files besides suites and schemas (the token file): no report
+    /// may be written over one.
+    pub inputs: Vec<PathBuf>,
     /// The checks suites may use; extend it with [`Registry::with`].
     pub registry: Arc<Registry>,
     /// Told about each scenario as it finishes (streaming output).
@@ -69,6 +72,7 @@ impl Options {
             max_body: DEFAULT_MAX_BODY,
             repeat: None,
             reports: Vec::new(),
+            inputs: Vec::new(),
             registry: Arc::new(Registry::builtin()),
             observer: None,
         }
@@ -134,6 +138,15 @@ pub fn prepare(options: Options) -> Result<Prepared> {
             "--step-timeout must be a positive number of seconds".into(),
         ));
     }
+    // Before anything runs: a bad report path fails now, not after the run.
+    let inputs: Vec<PathBuf> = options
+        .suites
+        .iter()
+        .chain(&options.schemas)
+        .chain(&options.inputs)
+        .cloned()
+        .collect();
+    crate::report::check_paths(&options.reports, &inputs)?;
     let contract = match &options.schemas {
         Some(dir) => Contract::from_dir(dir, &options.contract)?,
         None => Contract::embedded(&options.contract)?,
@@ -175,7 +188,15 @@ pub struct Session {
 
 impl Session {
     pub fn redactor(&self) -> Redactor {
-        Redactor::new(self.mode.token())
+        Redactor::new(self.mode.secrets())
+    }
+
+    /// Stops the embedded mock, if any, off the runtime's workers (see
+    /// `MockServer::shutdown`).
+    pub async fn shutdown(self) {
+        if let Some(mock) = self.mock {
+            mock.shutdown().await;
+        }
     }
 }
 
@@ -324,8 +345,25 @@ fn live_target(url: &str, token: Option<String>, token_env: &str, plan: &Plan) -
     }
     let base_url = url.trim_end_matches('/').to_string();
     Ok(Target {
-        label: base_url.clone(),
+        label: shown_url(&parsed),
         base_url,
         token,
     })
+}
+
+/// The base URL as the console's target line shows it: a password and
+/// query values are masked, so a token in the URL is never printed.
+fn shown_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some(crate::redact::MASK));
+    }
+    if shown.query().is_some() {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, _)| (k.into_owned(), crate::redact::MASK.to_string()))
+            .collect();
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    shown.as_str().trim_end_matches('/').to_string()
 }

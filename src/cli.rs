@@ -71,8 +71,9 @@ pub struct CommonArgs {
     /// Scenarios run at once (steps of one scenario always run in order).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
-    /// Seconds a step may take before it counts as unreachable (or hung).
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    /// Seconds a step may take before it counts as unreachable (or hung);
+    /// more than 0, at most 86400.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = step_timeout_secs)]
     pub step_timeout: f64,
     /// Largest response body (or client output) read, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
@@ -95,8 +96,9 @@ pub struct CommonArgs {
     /// machine and report per-step latency percentiles.
     #[arg(long, value_name = "N")]
     pub repeat: Option<u64>,
-    /// Start no new --repeat iteration after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = crate::soak::DEFAULT_MAX_SECS, requires = "repeat")]
+    /// Start no new --repeat iteration after this many seconds; more than 0,
+    /// at most 604800 (a week).
+    #[arg(long, value_name = "SECS", default_value_t = crate::soak::DEFAULT_MAX_SECS, requires = "repeat", value_parser = repeat_max_secs)]
     pub repeat_max_secs: f64,
 }
 
@@ -185,6 +187,31 @@ pub fn execute(cli: Cli) -> Result<i32> {
     }
 }
 
+/// Longest `--step-timeout`: a day. 1e20 used to panic converting to a
+/// `Duration` (issue 14, finding 6).
+pub const MAX_STEP_TIMEOUT_SECS: f64 = 86_400.0;
+
+fn step_timeout_secs(s: &str) -> std::result::Result<f64, String> {
+    seconds_in(s, MAX_STEP_TIMEOUT_SECS)
+}
+
+fn repeat_max_secs(s: &str) -> std::result::Result<f64, String> {
+    seconds_in(s, crate::soak::MAX_SECS)
+}
+
+/// A number of seconds in (0, max]; NaN and infinities are refused.
+fn seconds_in(s: &str, max: f64) -> std::result::Result<f64, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if secs > 0.0 && secs <= max {
+        Ok(secs)
+    } else {
+        Err(format!("must be more than 0 and at most {max} seconds"))
+    }
+}
+
 impl CommonArgs {
     /// The pipeline's options for these arguments and `target`.
     fn options(&self, target: TargetSpec) -> Result<Options> {
@@ -244,10 +271,25 @@ async fn run(args: RunArgs) -> Result<i32> {
     };
     let mut opts = args.common.options(target)?;
     opts.negative = args.negative;
+    opts.inputs.extend(args.token_file.clone());
     pipeline(&args.common, opts).await
 }
 
 async fn client(args: ClientArgs) -> Result<i32> {
+    // The caller's real token must not reach `auth: none` steps (which
+    // exist to show the client without one).
+    if let Some(name) = args
+        .pass_env
+        .iter()
+        .find(|n| **n == args.token_env || n.as_str() == "IMAGE_SKILL_TOKEN")
+    {
+        return Err(Error::Usage(format!(
+            "--pass-env {name}: that is the token variable; conform hands the client the mock's own token"
+        )));
+    }
+    if !args.common.list {
+        crate::exec::command::adopt_orphans();
+    }
     let setup = ClientSetup {
         command: args.command.clone(),
         profile: Profile::parse(&args.mock)?,
@@ -269,31 +311,36 @@ async fn pipeline(common: &CommonArgs, opts: Options) -> Result<i32> {
     }
     let session = prepared.start().await?;
     let interrupt = Interrupt::default();
-    let on_ctrl_c = interrupt.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.trigger();
-        }
-    });
+    crate::signals::watch(interrupt.clone())?;
     let redactor = session.redactor();
     // Dropped (and cleared) before anything is printed, also on an error.
     let progress = Progress::start(prepared.plan.cases.len(), common.quiet);
-    let report = prepared
-        .execute(&session, &prepared.plan, interrupt)
-        .await?;
+    let report = prepared.execute(&session, &prepared.plan, interrupt).await;
+    // Stopped explicitly, off the runtime's workers (issue 14, finding 1).
+    session.shutdown().await;
+    let report = report?;
     drop(progress);
 
     // Files first: a console that fails to print must not lose the reports.
     let written = app::write_reports(&prepared.options.reports, &report, &redactor);
     let console = ConsoleReporter::new(redactor.clone(), ConsoleReporter::color_for_stdout())
         .quiet(common.quiet);
-    let text = console.render(&report)?;
-    say(&String::from_utf8_lossy(&text));
+    // Masked again as finally printed (see `ReportSpec::write`).
+    let mut text = redactor.bytes(&console.render(&report)?);
+    if common.format == OutputFormat::Github
+        || std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| !v.is_empty())
+    {
+        text = crate::redact::workflow_commands(&String::from_utf8_lossy(&text)).into_bytes();
+    }
+    // A report to `-` owns stdout; the console report would corrupt it.
+    if !prepared.options.reports.iter().any(ReportSpec::is_stdout) {
+        say(&String::from_utf8_lossy(&text));
+    }
     if let Some(latency) = &report.latency {
         say(&crate::soak::render(latency));
     }
     if common.format == OutputFormat::Github {
-        let annotations = GithubReporter::new(redactor).render(&report)?;
+        let annotations = redactor.bytes(&GithubReporter::new(redactor.clone()).render(&report)?);
         say(&String::from_utf8_lossy(&annotations));
     }
     written?;
@@ -325,10 +372,11 @@ fn say(text: &str) {
 fn read_token(args: &RunArgs) -> Result<Option<String>> {
     match &args.token_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-                path: path.clone(),
-                source,
-            })?;
+            let text = crate::input::read_capped(path, crate::input::MAX_TOKEN_FILE_BYTES)
+                .map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?;
             let token = text.lines().next().unwrap_or_default().trim().to_string();
             if token.is_empty() {
                 return Err(Error::Usage(format!(
@@ -336,12 +384,30 @@ fn read_token(args: &RunArgs) -> Result<Option<String>> {
                     path.display()
                 )));
             }
+            no_control(&token, &format!("token file `{}`", path.display()))?;
             Ok(Some(token))
         }
-        None => Ok(std::env::var(&args.token_env)
-            .ok()
-            .filter(|t| !t.trim().is_empty())),
+        None => {
+            let token = std::env::var(&args.token_env)
+                .ok()
+                .filter(|t| !t.trim().is_empty());
+            if let Some(t) = &token {
+                no_control(t.trim(), &format!("${}", args.token_env))?;
+            }
+            Ok(token)
+        }
     }
+}
+
+/// A control character cannot go into a header: an input error now (exit
+/// 2), not a transport error on every step.
+fn no_control(token: &str, from: &str) -> Result<()> {
+    if token.chars().any(char::is_control) {
+        return Err(Error::Usage(format!(
+            "the token in {from} holds a control character"
+        )));
+    }
+    Ok(())
 }
 
 async fn mock(args: MockArgs) -> Result<i32> {
@@ -360,9 +426,7 @@ async fn mock(args: MockArgs) -> Result<i32> {
         server.base_url(),
         server.token()
     ));
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Error::Mock(format!("cannot wait for Ctrl-C: {e}")))?;
-    drop(server);
+    crate::signals::wait().await?;
+    server.shutdown().await;
     Ok(exit::PASSED)
 }

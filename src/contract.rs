@@ -105,7 +105,7 @@ impl Contract {
         }
         let mut files = Vec::with_capacity(paths.len());
         for path in paths {
-            let text = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+            let text = crate::input::read_to_string(&path).map_err(|source| Error::Read {
                 path: path.clone(),
                 source,
             })?;

@@ -46,7 +46,7 @@ pub fn run(args: &OpenapiArgs) -> Result<i32> {
         .map_err(|e| Error::Internal(format!("cannot serialize the OpenAPI document: {e}")))?;
     text.push('\n');
     match &args.out {
-        Some(path) => crate::report::write_atomic(path, text.as_bytes())?,
+        Some(path) => crate::report::write_report(path, text.as_bytes())?,
         None => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();

@@ -2,6 +2,8 @@
 //! writes. The runner redacts request headers as it records them; reporters
 //! pass all text through here again, so a slip in one place does not leak.
 
+use aho_corasick::{AhoCorasick, MatchKind};
+
 /// What a secret is replaced with.
 pub const MASK: &str = "***";
 
@@ -17,6 +19,9 @@ const MIN_LEARNED_COOKIE_LEN: usize = 8;
 pub struct Redactor {
     /// Longest first, so a secret that contains another is masked whole.
     secrets: Vec<String>,
+    /// Every form of every secret (see [`forms`]), in one automaton, so a
+    /// text is scanned once however many secrets there are.
+    matcher: Option<AhoCorasick>,
 }
 
 impl Redactor {
@@ -30,12 +35,26 @@ impl Redactor {
 
     /// Adds one more secret (same rules as [`Redactor::new`]).
     pub fn add(&mut self, secret: String) {
-        if secret.chars().count() < MIN_SECRET_LEN || self.secrets.contains(&secret) {
+        if secret.trim().chars().count() < MIN_SECRET_LEN || self.secrets.contains(&secret) {
             return;
         }
         self.secrets.push(secret);
         self.secrets
             .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        let mut patterns: Vec<String> = self
+            .secrets
+            .iter()
+            .flat_map(|s| forms(s))
+            .filter(|f| f.chars().count() >= MIN_SECRET_LEN)
+            .collect();
+        patterns.sort();
+        patterns.dedup();
+        // Building fails only past the automaton's size limits, far beyond
+        // a handful of tokens; `text` then masks everything, not nothing.
+        self.matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&patterns)
+            .ok();
     }
 
     /// Learns the credential inside a request or response header, so the
@@ -76,15 +95,75 @@ impl Redactor {
         self.secrets.is_empty()
     }
 
-    /// `s` with every secret replaced by [`MASK`].
+    /// `s` with every secret replaced by [`MASK`]: as written, trimmed,
+    /// JSON-escaped in any part (`\u0041`, `\/`), HTML-escaped, and a
+    /// secret's prefix cut off by `…` (text shortened before it got here).
     pub fn text(&self, s: &str) -> String {
-        let mut out = s.to_string();
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
+        let Some(matcher) = &self.matcher else {
+            return if self.secrets.is_empty() {
+                s.to_string()
+            } else {
+                MASK.to_string()
+            };
+        };
+        let mut spans: Vec<(usize, usize)> = if s.contains('\\') {
+            let view = DecodedView::new(s);
+            matcher
+                .find_iter(&view.bytes)
+                .map(|m| (view.start[m.start()], view.end[m.end() - 1]))
+                .collect()
+        } else {
+            matcher.find_iter(s).map(|m| (m.start(), m.end())).collect()
+        };
+        spans.extend(self.cut_prefixes(s));
+        if spans.is_empty() {
+            return s.to_string();
+        }
+        spans.sort_unstable();
+        let mut out = String::with_capacity(s.len());
+        let mut at = 0;
+        for (start, end) in spans {
+            if end <= at {
+                continue;
+            }
+            out.push_str(&s[at..start.max(at)]);
+            out.push_str(MASK);
+            at = end;
+        }
+        out.push_str(&s[at..]);
+        out
+    }
+
+    /// What is finally written (a rendered report, console text) with
+    /// [`Redactor::text`] applied.
+    pub fn bytes(&self, b: &[u8]) -> Vec<u8> {
+        match std::str::from_utf8(b) {
+            Ok(s) => self.text(s).into_bytes(),
+            Err(_) => self.text(&String::from_utf8_lossy(b)).into_bytes(),
+        }
+    }
+
+    /// Spans of `s` that end right before a cut mark `…` and are the start
+    /// of a secret: the rest of the secret was cut away.
+    fn cut_prefixes(&self, s: &str) -> Vec<(usize, usize)> {
+        let mut spans = Vec::new();
+        for (cut, _) in s.match_indices('…') {
+            // Decoded, so an escaped prefix (`isk\/…`) is found too.
+            let view = DecodedView::new(&s[..cut]);
+            for secret in &self.secrets {
+                let secret = secret.trim();
+                let longest = secret.len().min(view.bytes.len());
+                let found = (MIN_SECRET_LEN..=longest)
+                    .rev()
+                    .filter_map(|n| secret.get(..n))
+                    .find(|prefix| view.bytes.ends_with(prefix.as_bytes()));
+                if let Some(prefix) = found {
+                    spans.push((view.start[view.bytes.len() - prefix.len()], cut));
+                    break;
+                }
             }
         }
-        out
+        spans
     }
 
     /// A header value fit to show. Credentials headers are masked whatever
@@ -119,6 +198,123 @@ impl Redactor {
             other => other.clone(),
         }
     }
+}
+
+/// `text` with every line that would read as a GitHub Actions workflow
+/// command (`::error …`, `::stop-commands::…`; the runner ignores leading
+/// whitespace) defused by a `| ` before its `::`. Console text echoes what
+/// servers and clients printed, which must not steer the CI job.
+pub fn workflow_commands(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start();
+        if body.starts_with("::") {
+            out.push_str(&line[..line.len() - body.len()]);
+            out.push_str("| ");
+            out.push_str(body);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// The forms a secret can take in what conform writes.
+fn forms(secret: &str) -> Vec<String> {
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json
+        .strip_prefix('"')
+        .and_then(|j| j.strip_suffix('"'))
+        .unwrap_or(secret);
+    let html = secret
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;");
+    vec![
+        secret.to_string(),
+        secret.trim().to_string(),
+        json.to_string(),
+        html,
+    ]
+}
+
+/// A text with its JSON string escapes decoded, and for every byte of the
+/// decoded text the span of the original it came from, so a secret found
+/// in the decoded text is masked where it was written.
+struct DecodedView {
+    bytes: Vec<u8>,
+    start: Vec<usize>,
+    end: Vec<usize>,
+}
+
+impl DecodedView {
+    fn new(s: &str) -> DecodedView {
+        let raw = s.as_bytes();
+        let mut view = DecodedView {
+            bytes: Vec::with_capacity(raw.len()),
+            start: Vec::with_capacity(raw.len()),
+            end: Vec::with_capacity(raw.len()),
+        };
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'\\'
+                && let Some((c, len)) = escape_at(&s[i..])
+            {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    view.push(b, i, i + len);
+                }
+                i += len;
+            } else {
+                view.push(raw[i], i, i + 1);
+                i += 1;
+            }
+        }
+        view
+    }
+
+    fn push(&mut self, b: u8, start: usize, end: usize) {
+        self.bytes.push(b);
+        self.start.push(start);
+        self.end.push(end);
+    }
+}
+
+/// The JSON escape at the start of `s` (which starts with a backslash):
+/// the character and how many bytes the escape takes.
+fn escape_at(s: &str) -> Option<(char, usize)> {
+    let b = s.as_bytes();
+    let simple = match *b.get(1)? {
+        b'/' => Some('/'),
+        b'\\' => Some('\\'),
+        b'"' => Some('"'),
+        b'n' => Some('\n'),
+        b't' => Some('\t'),
+        b'r' => Some('\r'),
+        b'u' => None,
+        _ => return None,
+    };
+    if let Some(c) = simple {
+        return Some((c, 2));
+    }
+    let unit = |at: usize| {
+        s.get(at..at + 4)
+            .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+    };
+    let first = unit(2)?;
+    if (0xD800..0xDC00).contains(&first) {
+        // A surrogate pair: `\uD83D\uDE00`.
+        if s.get(6..8) == Some("\\u") {
+            let second = unit(8)?;
+            let c = 0x10000 + ((first - 0xD800) << 10) + (second.checked_sub(0xDC00)?);
+            return char::from_u32(c).map(|c| (c, 12));
+        }
+        return None;
+    }
+    char::from_u32(first).map(|c| (c, 6))
 }
 
 #[cfg(test)]
@@ -192,6 +388,41 @@ mod tests {
         );
         // Scheme words and short cookie values are not learned.
         assert_eq!(r.text("Bearer session dark"), "Bearer session dark");
+    }
+
+    #[test]
+    fn trimmed_and_untrimmed_forms_are_masked() {
+        let r = Redactor::new(["  isk_r_secret_token_123\n".to_string()]);
+        assert_eq!(r.text("echo isk_r_secret_token_123!"), "echo ***!");
+    }
+
+    #[test]
+    fn json_escaped_forms_are_masked() {
+        let r = Redactor::new(["isk_r/secret_token_123".to_string()]);
+        assert_eq!(
+            r.text(r#"{"t":"isk_r\/secret_token_123"}"#),
+            r#"{"t":"***"}"#
+        );
+        assert_eq!(r.text(r#"x \u0069sk_r/secret_tok\u0065n_123 y"#), "x *** y");
+        // A backslash that is not an escape is kept.
+        assert_eq!(r.text(r"a\qb"), r"a\qb");
+    }
+
+    #[test]
+    fn a_prefix_cut_by_an_ellipsis_is_masked() {
+        let r = redactor();
+        assert_eq!(r.text("token isk_r_secret_to…"), "token ***…");
+        assert_eq!(r.text("ok…"), "ok…");
+        let r = Redactor::new(["isk_r/secret_token_123".to_string()]);
+        assert_eq!(r.text(r"x isk_r\/secr…"), "x ***…");
+    }
+
+    #[test]
+    fn workflow_commands_are_defused() {
+        assert_eq!(
+            workflow_commands("ok\n    ::error title=x::boom\n::stop-commands::t\na :: b"),
+            "ok\n    | ::error title=x::boom\n| ::stop-commands::t\na :: b"
+        );
     }
 
     #[test]

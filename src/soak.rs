@@ -20,6 +20,8 @@ use crate::plan::Plan;
 pub const MAX_REPEAT: u64 = 100_000;
 /// Default of `--repeat-max-secs`.
 pub const DEFAULT_MAX_SECS: f64 = 300.0;
+/// Longest `--repeat-max-secs`: a week; 1e300 used to panic as a `Duration`.
+pub const MAX_SECS: f64 = 604_800.0;
 /// Failed scenario runs kept in full in the report; the rest are counted.
 pub const KEPT_FAILURES: usize = 100;
 
@@ -38,10 +40,10 @@ impl Repeat {
                 "--repeat must be between 1 and {MAX_REPEAT}, got {count}"
             )));
         }
-        if !(max_secs > 0.0 && max_secs.is_finite()) {
-            return Err(Error::Usage(
-                "--repeat-max-secs must be a positive number of seconds".into(),
-            ));
+        if !(max_secs > 0.0 && max_secs <= MAX_SECS) {
+            return Err(Error::Usage(format!(
+                "--repeat-max-secs must be more than 0 and at most {MAX_SECS} seconds"
+            )));
         }
         Ok(Repeat {
             count,

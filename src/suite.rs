@@ -528,6 +528,17 @@ fn build_suite(file: &Path, raw: RawSuite, registry: &Registry) -> Result<Suite>
         let _ = i;
         known.insert(name.clone());
     }
+    // Built-ins: run_id is 8 hex digits, base_url a short URL.
+    crate::vars::check_sizes(&vars, 256).map_err(|(name, size)| {
+        err(
+            format!("/vars/{}", pointer_key(&name)),
+            format!(
+                "variable `{name}` expands to {size} bytes, over the {} limit",
+                crate::vars::MAX_EXPANDED_BYTES
+            ),
+            Some("a variable may use earlier ones; doubling them grows exponentially".into()),
+        )
+    })?;
 
     let mut scenarios = Vec::new();
     let mut names = BTreeSet::new();
@@ -618,6 +629,76 @@ fn build_step(
         expect,
         captures,
     })
+}
+
+/// Refuses at load time what could never be sent (it used to fail every
+/// run at send time, exit 3): a header name HTTP does not allow, a control
+/// character (CR/LF: header injection) in a header value, a URL that is
+/// not http(s). `Content-Length` (and `Transfer-Encoding`, `Host`) are
+/// refused rather than dropped: conform frames the body itself, and a
+/// suite value that disagrees made the server wait for bytes that never
+/// came, so each step waited the whole `--step-timeout`.
+fn check_sendable(
+    target: &Target,
+    headers: &[(String, String)],
+    tp: &str,
+    at: &At<'_>,
+) -> Result<()> {
+    const FRAMING: &[&str] = &["content-length", "transfer-encoding", "host"];
+    for (name, value) in headers {
+        let pointer = format!("{tp}/request/headers/{}", pointer_key(name));
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(at.err(
+                pointer,
+                format!("`{name}` is not a valid HTTP header name"),
+                None,
+            ));
+        }
+        if FRAMING.iter().any(|f| name.eq_ignore_ascii_case(f)) {
+            return Err(at.err(
+                pointer,
+                format!("header `{name}` is set by conform from the request itself"),
+                Some("remove it; a wrong value makes the server wait out every step".into()),
+            ));
+        }
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(at.err(
+                pointer,
+                format!("header `{name}` holds a control character (CR/LF would inject headers)"),
+                None,
+            ));
+        }
+    }
+    if let Target::Url(u) = target
+        && !u.trim_start().starts_with("${")
+    {
+        let pointer = format!("{tp}/request/url");
+        // Variables stand in as a plain word: only the shape is checked.
+        let shape: String = crate::vars::pieces(u)
+            .into_iter()
+            .map(|p| match p {
+                crate::vars::Piece::Text(t) => t,
+                crate::vars::Piece::Var(_) => "x",
+            })
+            .collect();
+        match url::Url::parse(&shape) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {}
+            Ok(parsed) => {
+                return Err(at.err(
+                    pointer,
+                    format!(
+                        "`{u}` is a {}: URL; only http and https can be sent",
+                        parsed.scheme()
+                    ),
+                    None,
+                ));
+            }
+            Err(e) => {
+                return Err(at.err(pointer, format!("`{u}` is not a URL: {e}"), None));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Each key of a step's `expect` parsed by its check, in registry order;
@@ -714,6 +795,7 @@ fn build_request(
     };
     let query = strings(rq.query, "query")?;
     let headers = strings(rq.headers, "headers")?;
+    check_sendable(&target, &headers, tp, at)?;
     if let Some(json) = &rq.json {
         check_value_vars(json, scope).map_err(undefined(format!("{tp}/request/json")))?;
     }
@@ -727,25 +809,9 @@ fn build_request(
     })
 }
 
-/// Names used as `${name}` in `text`, in order. `$${` is a literal `${`.
+/// Names used as `${name}` in `text`, in order (the scanner is in vars.rs).
 pub fn var_names(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("${") {
-        if i > 0 && rest.as_bytes()[i - 1] == b'$' {
-            rest = &rest[i + 2..];
-            continue;
-        }
-        let after = &rest[i + 2..];
-        match after.find('}') {
-            Some(end) => {
-                out.push(&after[..end]);
-                rest = &after[end + 1..];
-            }
-            None => break,
-        }
-    }
-    out
+    crate::vars::names(text)
 }
 
 fn check_vars(
@@ -807,7 +873,7 @@ pub fn load_paths(format: &SuiteFormat, paths: &[PathBuf]) -> Result<Vec<Suite>>
     }
     let mut suites = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|source| Error::Read {
+        let text = crate::input::read_to_string(&file).map_err(|source| Error::Read {
             path: file.clone(),
             source,
         })?;

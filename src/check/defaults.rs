@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::fragment::{FragmentPolicy, STRIPE_CHECKOUT_HOST};
+use super::fragment::FragmentPolicy;
 use super::{Context, show};
 use crate::outcome::CheckOutcome;
 
@@ -158,8 +158,7 @@ pub fn stripe_url_fragments(cx: &Context<'_>, listed: &[String]) -> Vec<CheckOut
         .into_iter()
         .filter(|(at, _)| !listed.contains(at))
         .filter(|(_, url)| {
-            url::Url::parse(url)
-                .ok()
+            super::fragment::parse_url(url)
                 .and_then(|u| u.fragment().map(str::is_empty))
                 .unwrap_or(true)
         })
@@ -181,7 +180,7 @@ pub fn stripe_url_fragments(cx: &Context<'_>, listed: &[String]) -> Vec<CheckOut
 }
 
 fn is_stripe(s: &str) -> bool {
-    url::Url::parse(s).is_ok_and(|u| u.host_str() == Some(STRIPE_CHECKOUT_HOST))
+    super::fragment::is_stripe_url(s)
 }
 
 fn stripe_urls(v: &Value, at: &str, out: &mut Vec<(String, String)>) {

@@ -22,6 +22,32 @@ pub fn listed(expect: &Expect) -> &[String] {
 }
 pub const STRIPE_CHECKOUT_HOST: &str = "checkout.stripe.com";
 
+/// `s` parsed as a URL the way a browser would take it from a JSON value:
+/// surrounding whitespace ignored, a scheme-relative `//host/…` as https.
+pub fn parse_url(s: &str) -> Option<Url> {
+    let s = s.trim();
+    match s.strip_prefix("//") {
+        Some(rest) => Url::parse(&format!("https://{rest}")).ok(),
+        None => Url::parse(s).ok(),
+    }
+}
+
+/// Whether `url`'s host is Stripe Checkout's, compared as hosts are:
+/// the parser has lower-cased it and decoded percent-escapes; a trailing
+/// dot (the DNS root) names the same host.
+pub fn is_stripe_host(url: &Url) -> bool {
+    url.host_str().is_some_and(|h| {
+        h.strip_suffix('.')
+            .unwrap_or(h)
+            .eq_ignore_ascii_case(STRIPE_CHECKOUT_HOST)
+    })
+}
+
+/// Whether `s` is a Stripe Checkout URL in any of the forms above.
+pub fn is_stripe_url(s: &str) -> bool {
+    parse_url(s).is_some_and(|u| is_stripe_host(&u))
+}
+
 /// Splits a URL as written at its first `#`: the part before, and the fragment.
 pub fn split_fragment(raw: &str) -> (&str, Option<&str>) {
     match raw.split_once('#') {
@@ -91,14 +117,17 @@ pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
             );
         }
     };
-    let parsed = match Url::parse(raw) {
-        Ok(u) => u,
-        Err(e) => {
+    let parsed = match parse_url(raw) {
+        Some(u) => u,
+        None => {
+            let why = Url::parse(raw)
+                .err()
+                .map_or_else(String::new, |e| e.to_string());
             return CheckOutcome::fail(CHECK, Some(pointer), expected_url, raw)
-                .with_note(format!("not a URL: {e}"));
+                .with_note(format!("not a URL: {why}"));
         }
     };
-    if parsed.host_str() != Some(STRIPE_CHECKOUT_HOST) {
+    if !is_stripe_host(&parsed) {
         return handoff_in_place_of_stripe_url(pointer, raw, cx);
     }
 
@@ -176,6 +205,32 @@ fn earlier_capture<'v>(raw: &str, cx: &'v Context<'_>) -> Option<(&'v str, &'v s
         }
     }
     first
+}
+
+#[cfg(test)]
+mod stripe_host_tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_of_the_stripe_host_is_recognised() {
+        for s in [
+            "https://checkout.stripe.com/c/pay/cs_1#f",
+            "https://CHECKOUT.Stripe.COM/c/pay/cs_1",
+            "https://checkout.stripe.com./c/pay/cs_1",
+            "//checkout.stripe.com/c/pay/cs_1",
+            "https://checkout%2Estripe%2Ecom/c/pay/cs_1",
+            " https://checkout.stripe.com/c/pay/cs_1 ",
+        ] {
+            assert!(is_stripe_url(s), "{s}");
+        }
+        for s in [
+            "https://checkout.stripe.com.evil.test/c/pay",
+            "https://stripe.com/c/pay",
+            "checkout.stripe.com/c/pay",
+        ] {
+            assert!(!is_stripe_url(s), "{s}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::fragment::{STRIPE_CHECKOUT_HOST, describe_difference};
+use super::fragment::describe_difference;
 use super::{Config, Context, show};
 use crate::error::Result;
 use crate::outcome::CheckOutcome;
@@ -114,7 +114,7 @@ pub fn stripe_urls_verbatim(cx: &Context<'_>, listed: &[String]) -> Vec<CheckOut
 }
 
 fn is_stripe_url(s: &str) -> bool {
-    url::Url::parse(s).is_ok_and(|u| u.host_str() == Some(STRIPE_CHECKOUT_HOST))
+    super::fragment::is_stripe_url(s)
 }
 
 fn text(v: &Value) -> String {

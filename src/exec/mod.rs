@@ -71,6 +71,26 @@ impl Mode {
         }
     }
 
+    /// Everything of the run that must never be shown: the token, a
+    /// password or query value in the base URL, and the values of
+    /// `--pass-env` variables (conform cannot tell which of them are secret,
+    /// so it masks them all).
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.token().into_iter().collect();
+        match self {
+            Mode::Server(t) => {
+                if let Ok(url) = url::Url::parse(&t.base_url) {
+                    out.extend(url.password().map(str::to_string));
+                    out.extend(url.query_pairs().map(|(_, v)| v.into_owned()));
+                }
+            }
+            Mode::Client(c) => {
+                out.extend(c.pass_env.iter().filter_map(|n| std::env::var(n).ok()));
+            }
+        }
+        out
+    }
+
     /// The bearer token of the run, for redaction.
     pub fn token(&self) -> Option<String> {
         match self {
@@ -204,7 +224,7 @@ pub async fn run(
             Some(client) => client.clone(),
             None => HttpClient::new(opts.step_timeout, opts.max_body)?,
         },
-        redactor: std::sync::RwLock::new(Redactor::new(mode.token())),
+        redactor: std::sync::RwLock::new(Redactor::new(mode.secrets())),
         registry: opts.registry.clone(),
         mode,
         run_id: opts.run_id.clone(),
@@ -440,7 +460,7 @@ impl Runner {
                 outcome.response = Some(ResponseSummary {
                     status: r.status,
                     location: r.location.clone(),
-                    body_excerpt: self.redact(&r.excerpt(2000)),
+                    body_excerpt: self.masked_excerpt(&r.body, 2000),
                 });
                 Some(r)
             }
@@ -494,13 +514,25 @@ impl Runner {
                 return None;
             }
         };
+        if output.over_cap {
+            // Like a server body over the cap: the target broke a limit,
+            // which is exit 3, not "stdout is not JSON" (exit 1).
+            summary.exit_code = output.exit_code;
+            summary.stderr_excerpt = self.masked_excerpt(&output.stderr, 2000);
+            outcome.client = Some(summary);
+            outcome.transport_error = Some(format!(
+                "the client printed more than {} bytes (--max-body)",
+                self.max_output
+            ));
+            return None;
+        }
         let json = single_json_document(&output.stdout);
         if let Ok(body) = &json {
             self.learn_secrets(body);
         }
         summary.exit_code = output.exit_code;
-        summary.stdout_excerpt = self.redact(&excerpt(&output.stdout, 2000));
-        summary.stderr_excerpt = self.redact(&excerpt(&output.stderr, 2000));
+        summary.stdout_excerpt = self.masked_excerpt(&output.stdout, 2000);
+        summary.stderr_excerpt = self.masked_excerpt(&output.stderr, 2000);
         outcome.client = Some(summary);
         Some(check::Response {
             status: 0,
@@ -598,6 +630,16 @@ impl Runner {
 
     fn redact(&self, text: &str) -> String {
         self.redactor().text(text)
+    }
+
+    /// The start of `bytes`, printable, masked BEFORE it is cut: cut first,
+    /// a token crossing the cut would leak all but its tail.
+    fn masked_excerpt(&self, bytes: &[u8], max: usize) -> String {
+        let masked = self.redact(&excerpt(bytes, usize::MAX));
+        match masked.char_indices().nth(max) {
+            Some((at, _)) => format!("{}…", &masked[..at]),
+            None => masked,
+        }
     }
 
     /// Learns a token the server just issued (agent signup answers with

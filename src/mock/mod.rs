@@ -187,10 +187,36 @@ async fn mount(server: &wiremock::MockServer, shared: &Arc<Shared>) {
         .await;
 }
 
+impl MockServer {
+    /// Stops the server and returns once it no longer answers. Prefer this
+    /// to a plain drop at the end of a run: the port is free afterwards.
+    pub async fn shutdown(mut self) {
+        if let Some(server) = self._server.take() {
+            // See `Drop`: wiremock's drop must not run on a runtime worker.
+            let _ = tokio::task::spawn_blocking(move || drop(server)).await;
+        }
+    }
+}
+
 impl Drop for MockServer {
     fn drop(&mut self) {
         if let Some(task) = &self.resets {
             task.abort();
+        }
+        // wiremock's `MockServer::drop` blocks on a tokio `RwLock` with
+        // `futures::executor::block_on`. On a tokio worker whose task has
+        // spent its cooperative budget, that lock answers `Pending` forever
+        // and the process spins at exit (issue 14, finding 1). A thread of
+        // its own has no budget; the lock's holder runs on wiremock's own
+        // server thread, so the drop there finishes promptly.
+        if let Some(server) = self._server.take() {
+            let spawned = std::thread::Builder::new()
+                .name("conform-mock-stop".into())
+                .spawn(move || drop(server));
+            if let Err(e) = spawned {
+                // No thread to spare: leaking the server beats hanging.
+                eprintln!("warning: cannot stop the mock cleanly: {e}");
+            }
         }
     }
 }

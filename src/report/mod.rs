@@ -96,7 +96,136 @@ impl ReportSpec {
                 },
                 other => other,
             })?;
-        write_atomic(&self.path, &bytes)
+        // Masked once more as finally written: a reporter that transforms
+        // text (HTML pretty-prints JSON excerpts, decoding escapes) must not
+        // undo the masking done on the report.
+        let bytes = redactor.bytes(&bytes);
+        write_report(&self.path, &bytes)
+    }
+
+    /// Whether this report goes to stdout (`KIND=-`).
+    pub fn is_stdout(&self) -> bool {
+        self.path.as_os_str() == "-"
+    }
+}
+
+/// Checks every report path before the run starts, so a bad one fails in
+/// a second (exit 2, naming it), not after a 30-minute run: no two reports
+/// to one file, no report over an input (`inputs`: suite files, schema
+/// folders, the token file), nothing that is a directory, and a folder
+/// that can hold it.
+pub fn check_paths(specs: &[ReportSpec], inputs: &[PathBuf]) -> Result<()> {
+    let usage = |msg: String| Err(Error::Usage(msg));
+    let inputs: Vec<PathBuf> = inputs.iter().filter_map(|p| resolved(p)).collect();
+    let mut seen: Vec<(PathBuf, &ReportSpec)> = Vec::new();
+    for spec in specs {
+        if spec.is_stdout() {
+            if let Some((_, first)) = seen.iter().find(|(p, _)| p.as_os_str() == "-") {
+                return usage(format!(
+                    "two reports to stdout (`-`): {:?} and {:?}",
+                    first.kind, spec.kind
+                ));
+            }
+            seen.push((PathBuf::from("-"), spec));
+            continue;
+        }
+        let shown = spec.path.display();
+        let Some(target) = resolved(&spec.path) else {
+            return usage(format!("report path `{shown}` cannot be resolved"));
+        };
+        if let Some((_, first)) = seen.iter().find(|(p, _)| *p == target) {
+            return usage(format!(
+                "two reports to one file: `{}` and `{shown}` are the same path",
+                first.path.display()
+            ));
+        }
+        if let Some(input) = inputs.iter().find(|i| target.starts_with(i)) {
+            return usage(format!(
+                "report path `{shown}` is an input of this run (`{}`); it would be overwritten",
+                input.display()
+            ));
+        }
+        if target.is_dir() {
+            return usage(format!("report path `{shown}` is a directory"));
+        }
+        // The nearest existing ancestor must be a directory we can fill.
+        let mut dir = target.parent();
+        while let Some(d) = dir {
+            if d.exists() {
+                if !d.is_dir() {
+                    return usage(format!(
+                        "report path `{shown}`: `{}` is not a directory",
+                        d.display()
+                    ));
+                }
+                break;
+            }
+            dir = d.parent();
+        }
+        seen.push((target, spec));
+    }
+    Ok(())
+}
+
+/// `path` made absolute with its symlinks resolved; for a path that does
+/// not exist yet, its existing ancestor resolved plus the rest.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    if let Ok(real) = std::fs::canonicalize(&absolute) {
+        return Some(real);
+    }
+    let mut rest = Vec::new();
+    let mut at = absolute.as_path();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(at) {
+            return Some(rest.iter().rev().fold(real, |p, c| p.join(c)));
+        }
+        rest.push(at.file_name()?.to_os_string());
+        at = at.parent()?;
+    }
+}
+
+/// Writes a report where `path` says. A regular file or a missing path is
+/// replaced atomically (temp file + rename), so readers never see half a
+/// report. A symlink stays a symlink: the file it points to is written by
+/// the same rules. Anything else that exists (a FIFO, `/dev/null`, a
+/// terminal) is written through, never replaced. `-` is stdout.
+pub fn write_report(path: &Path, bytes: &[u8]) -> Result<()> {
+    let report_err = |source: std::io::Error| Error::Report {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(bytes)
+            .and_then(|()| out.flush())
+            .map_err(report_err);
+    }
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            // Through the link: its target (which may not exist yet).
+            resolved(path).ok_or_else(|| {
+                report_err(std::io::Error::other("the symlink cannot be resolved"))
+            })?
+        }
+        _ => path.to_path_buf(),
+    };
+    match std::fs::metadata(&target) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+            // A device or FIFO: open it as it is, no create, no truncate.
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&target)
+                .map_err(report_err)?;
+            f.write_all(bytes)
+                .and_then(|()| f.flush())
+                .map_err(report_err)
+        }
+        _ => write_atomic(&target, bytes).map_err(|e| match e {
+            Error::Report { source, .. } => report_err(source),
+            other => other,
+        }),
     }
 }
 
