@@ -171,21 +171,16 @@ fn root_of(name: &str) -> &'static str {
 
 fn version_side(version: &str, fixtures: &Path, notes: &mut Vec<String>) -> Result<Side> {
     let contract = Contract::embedded(version)?;
-    let mut documents = BTreeMap::new();
+    let documents: BTreeMap<String, Value> = contract
+        .documents()
+        .iter()
+        .map(|(stem, doc)| (format!("{stem}.json"), doc.clone()))
+        .collect();
     let mut inventory = None;
     let inventory_path = format!("schemas/{version}/generated/endpoints.json");
     for (path, text) in crate::embedded::SCHEMAS {
-        let parts: Vec<&str> = path.split('/').collect();
         if *path == inventory_path {
             inventory = Some(Error::parse_json(Path::new(path), text)?);
-        } else if let ["schemas", v, file] = parts.as_slice() {
-            if *v != version || !file.ends_with(".json") {
-                continue;
-            }
-            documents.insert(
-                (*file).to_string(),
-                Error::parse_json(Path::new(path), text)?,
-            );
         }
     }
     if inventory.is_none() {

@@ -60,51 +60,21 @@ pub fn run(args: &OpenapiArgs) -> Result<i32> {
 /// The document for a contract version shipped inside the binary.
 pub fn embedded(version: &str) -> Result<Value> {
     // Loading first reports a broken or unknown contract with its location.
-    Contract::embedded(version)?;
-    let prefix = format!("schemas/{version}/");
-    let files: Vec<(PathBuf, &str)> = crate::embedded::SCHEMAS
-        .iter()
-        .filter(|(path, _)| {
-            path.strip_prefix(&prefix)
-                .is_some_and(|rest| !rest.contains('/') && rest.ends_with(".json"))
-        })
-        .map(|(path, text)| (PathBuf::from(path), *text))
-        .collect();
-    document(version, &files)
+    document(&Contract::embedded(version)?)
 }
 
 /// The document for the contract in `<schemas_root>/<version>/`.
 pub fn from_dir(schemas_root: &Path, version: &str) -> Result<Value> {
-    Contract::from_dir(schemas_root, version)?;
-    let dir = schemas_root.join(version);
-    let read_err = |path: &Path, source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| read_err(&dir, e))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    let mut texts = Vec::with_capacity(paths.len());
-    for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|e| read_err(&path, e))?;
-        texts.push((path, text));
-    }
-    let files: Vec<(PathBuf, &str)> = texts.iter().map(|(p, t)| (p.clone(), t.as_str())).collect();
-    document(version, &files)
+    document(&Contract::from_dir(schemas_root, version)?)
 }
 
 /// Builds the document from a contract's schema files.
-fn document(version: &str, files: &[(PathBuf, &str)]) -> Result<Value> {
+fn document(contract: &Contract) -> Result<Value> {
+    let version = contract.version();
     let mut schemas = Map::new();
-    for (path, text) in files {
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut schema = Error::parse_json(path, text)?;
+    for (stem, schema) in contract.documents() {
+        let stem = stem.clone();
+        let mut schema = schema.clone();
         let Some(object) = schema.as_object_mut() else {
             continue;
         };

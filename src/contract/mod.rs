@@ -1,13 +1,25 @@
 //! Load contract: the versioned JSON Schemas under `schemas/<version>/`,
 //! checked and compiled once so every later check only validates.
 //!
-//! A contract version is a folder of draft 2020-12 schemas. `common.json`
-//! holds shared `$defs`; every other file is a named schema (its file stem).
-//! Each file's `$id` must be `https://conform.invalid/schemas/<version>/<file>`
-//! so relative `$ref`s such as `common.json#/$defs/actor` resolve inside the
-//! contract and nothing is ever fetched.
+//! A contract version is a folder (see [`source`]): `contract.json`, the
+//! API model `api.json`, and the draft 2020-12 schemas that differ from the
+//! version it `extends`. `common.json` holds shared `$defs`; every other
+//! file is a named schema (its file stem). `$id`s are version-free,
+//! `https://conform.invalid/schemas/<file>`, and resolved inside the
+//! assembled version, so relative `$ref`s such as `common.json#/$defs/actor`
+//! land on the nearest version's file and nothing is ever fetched. (A
+//! folder written before versions extended each other may still say
+//! `.../schemas/<version>/<file>`.)
+//!
+//! Fields that matter to a check carry a role, `x-conform-role`, from the
+//! vocabulary in [`roles`]; code finds them by role, not by name.
 
-use std::collections::{BTreeMap, BTreeSet};
+pub mod roles;
+pub mod source;
+
+pub use source::{Manifest, RawFile, Source};
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -21,9 +33,14 @@ const COMMON: &str = "common";
 /// The compiled schemas of one contract version.
 pub struct Contract {
     version: String,
+    manifest: Manifest,
+    chain: Vec<String>,
     validators: BTreeMap<String, jsonschema::Validator>,
     /// The schema documents as written, for generators (negative probes).
     raw: BTreeMap<String, Value>,
+    /// Every document, `common` included.
+    documents: BTreeMap<String, Value>,
+    api: Option<RawFile>,
     fragment_policy: FragmentPolicy,
 }
 
@@ -38,7 +55,8 @@ pub enum FragmentPolicy {
     Stripped,
 }
 
-/// Read from `common.json#/$defs/stripe_checkout_url`, so the schemas stay
+/// Read from the definition whose role is `stripe_checkout_url` (by
+/// convention `common.json#/$defs/stripe_checkout_url`), so the schemas stay
 /// the single source of the rule.
 const STRIPE_URL_DEF: &str = "/$defs/stripe_checkout_url";
 const FRAGMENT_PROBE: &str = "https://checkout.stripe.com/c/pay/cs_test_probe#fidprobe";
@@ -63,66 +81,52 @@ struct SchemaFile {
 impl Contract {
     /// The contract `version` shipped inside the binary.
     pub fn embedded(version: &str) -> Result<Contract> {
-        let files: Vec<(PathBuf, &str)> = crate::embedded::SCHEMAS
-            .iter()
-            .filter(|(path, _)| embedded_version(path) == Some(version))
-            .map(|(path, text)| (PathBuf::from(path), *text))
-            .collect();
-        if files.is_empty() {
-            return Err(unknown_contract(version, &Self::known_versions()));
-        }
-        load(version, &files)
+        Self::load_from(Source::Embedded, version)
     }
 
-    /// The contract `version` read from `<schemas_root>/<version>/*.json`.
+    /// The contract `version` read from `<schemas_root>/<version>/` (and the
+    /// folders of the versions it extends).
     pub fn from_dir(schemas_root: &Path, version: &str) -> Result<Contract> {
-        let dir = schemas_root.join(version);
-        if !dir.is_dir() {
-            return Err(unknown_contract(version, &versions_on_disk(schemas_root)));
-        }
-        let entries = std::fs::read_dir(&dir).map_err(|source| Error::Read {
-            path: dir.clone(),
-            source,
-        })?;
-        let mut paths = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| Error::Read {
-                path: dir.clone(),
-                source,
-            })?;
-            let path = entry.path();
-            if path.is_file() && path.extension().is_some_and(|e| e == "json") {
-                paths.push(path);
-            }
-        }
-        paths.sort();
-        if paths.is_empty() {
+        Self::load_from(Source::Dir(schemas_root), version)
+    }
+
+    /// Either of the above.
+    pub fn load_from(source: Source<'_>, version: &str) -> Result<Contract> {
+        let resolved = source.resolve(version)?;
+        if resolved.schemas.is_empty() {
             return Err(Error::Schema {
-                path: dir,
+                path: source.root().join(version),
                 pointer: String::new(),
                 message: "no schema files (*.json) in the contract folder".to_string(),
             });
         }
-        let mut files = Vec::with_capacity(paths.len());
-        for path in paths {
-            let text = crate::input::read_to_string(&path).map_err(|source| Error::Read {
-                path: path.clone(),
-                source,
-            })?;
-            files.push((path, text));
-        }
-        let files: Vec<(PathBuf, &str)> =
-            files.iter().map(|(p, t)| (p.clone(), t.as_str())).collect();
-        load(version, &files)
+        load(resolved)
     }
 
-    /// Versions shipped inside the binary, sorted.
+    /// Versions shipped inside the binary, in release order.
     pub fn known_versions() -> Vec<String> {
-        let versions: BTreeSet<&str> = crate::embedded::SCHEMAS
-            .iter()
-            .filter_map(|(path, _)| embedded_version(path))
-            .collect();
-        versions.into_iter().map(str::to_string).collect()
+        Source::Embedded.versions()
+    }
+
+    /// The version's manifest (`contract.json`).
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The chain of versions this one was assembled from, itself first.
+    pub fn chain(&self) -> &[String] {
+        &self.chain
+    }
+
+    /// Every schema document by file stem, `common` included, with its
+    /// version-free `$id`: what exporters inline.
+    pub fn documents(&self) -> &BTreeMap<String, Value> {
+        &self.documents
+    }
+
+    /// `api.json` as read, if the version (or a base) has one.
+    pub fn api_file(&self) -> Option<&RawFile> {
+        self.api.as_ref()
     }
 
     pub fn version(&self) -> &str {
@@ -180,42 +184,6 @@ impl Contract {
     }
 }
 
-/// `schemas/<version>/<file>.json` → `<version>`; anything else (such as
-/// `schemas/suite.schema.json`) is not part of a contract.
-fn embedded_version(path: &str) -> Option<&str> {
-    let mut parts = path.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("schemas"), Some(version), Some(file), None) if file.ends_with(".json") => {
-            Some(version)
-        }
-        _ => None,
-    }
-}
-
-fn versions_on_disk(root: &Path) -> Vec<String> {
-    let mut versions: Vec<String> = std::fs::read_dir(root)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    versions.sort();
-    versions
-}
-
-fn unknown_contract(version: &str, known: &[String]) -> Error {
-    let known = if known.is_empty() {
-        "none".to_string()
-    } else {
-        known.join(", ")
-    };
-    Error::UnknownContract {
-        version: version.to_string(),
-        known,
-    }
-}
-
 fn schema_error(path: &Path, pointer: impl Into<String>, message: impl Into<String>) -> Error {
     Error::Schema {
         path: path.to_path_buf(),
@@ -227,10 +195,11 @@ fn schema_error(path: &Path, pointer: impl Into<String>, message: impl Into<Stri
 /// Parses, checks and compiles one version's files. Checks run file by file
 /// before compilation so an error names the file and the place in it;
 /// jsonschema's own errors only back them up.
-fn load(version: &str, files: &[(PathBuf, &str)]) -> Result<Contract> {
-    let mut parsed = Vec::with_capacity(files.len());
-    for (path, text) in files {
-        parsed.push(parse_file(version, path, text)?);
+fn load(resolved: source::Resolved) -> Result<Contract> {
+    let version = resolved.manifest.version.clone();
+    let mut parsed = Vec::with_capacity(resolved.schemas.len());
+    for (name, file) in &resolved.schemas {
+        parsed.push(parse_file(name, &file.path, &file.text)?);
     }
     let ids: BTreeMap<&str, &SchemaFile> = parsed.iter().map(|f| (f.id.as_str(), f)).collect();
     for file in &parsed {
@@ -244,11 +213,11 @@ fn load(version: &str, files: &[(PathBuf, &str)]) -> Result<Contract> {
             .map_err(|e| schema_error(&file.path, "/$id", e.to_string()))?;
     }
     let registry = builder.prepare().map_err(|e| {
-        let dir = parsed
-            .first()
-            .and_then(|f| f.path.parent())
-            .unwrap_or_else(|| Path::new(""));
-        schema_error(dir, "", format!("cannot assemble the contract: {e}"))
+        schema_error(
+            &resolved.manifest_path,
+            "",
+            format!("cannot assemble the contract: {e}"),
+        )
     })?;
     let options = jsonschema::options().with_registry(&registry);
 
@@ -258,7 +227,7 @@ fn load(version: &str, files: &[(PathBuf, &str)]) -> Result<Contract> {
         // Shared definitions are compiled too, so a broken one is reported
         // against its own file even when no named schema uses it yet.
         if let Some(defs) = file.schema.get("$defs").and_then(Value::as_object) {
-            for name in defs.keys() {
+            for (name, def_schema) in defs {
                 let pointer = format!("/$defs/{}", crate::hash::pointer_key(name));
                 let wrapper = serde_json::json!({
                     "$ref": format!("{}#{}", file.id, encode_fragment(&pointer))
@@ -266,7 +235,7 @@ fn load(version: &str, files: &[(PathBuf, &str)]) -> Result<Contract> {
                 let def = options
                     .build(&wrapper)
                     .map_err(|e| schema_error(&file.path, pointer.clone(), e.to_string()))?;
-                if file.name == COMMON && pointer == STRIPE_URL_DEF {
+                if roles::role_of(def_schema) == Some(roles::STRIPE_CHECKOUT_URL) {
                     fragment_policy = Some(if def.is_valid(&Value::from(FRAGMENT_PROBE)) {
                         FragmentPolicy::Required
                     } else {
@@ -284,35 +253,45 @@ fn load(version: &str, files: &[(PathBuf, &str)]) -> Result<Contract> {
         validators.insert(file.name.clone(), validator);
     }
     let fragment_policy = fragment_policy.ok_or_else(|| {
-        let dir = parsed
-            .first()
-            .and_then(|f| f.path.parent())
-            .unwrap_or_else(|| Path::new(""));
+        let common = parsed
+            .iter()
+            .find(|f| f.name == COMMON)
+            .map(|f| f.path.clone())
+            .unwrap_or_else(|| resolved.manifest_path.join("common.json"));
         schema_error(
-            &dir.join("common.json"),
+            &common,
             STRIPE_URL_DEF,
-            "the contract must define the Stripe Checkout URL rule here",
+            format!(
+                "the contract must define the Stripe Checkout URL rule (a definition with `\"{}\": \"{}\"`) here",
+                roles::KEYWORD,
+                roles::STRIPE_CHECKOUT_URL
+            ),
         )
     })?;
+    let documents: BTreeMap<String, Value> = parsed
+        .iter()
+        .map(|f| (f.name.clone(), f.schema.clone()))
+        .collect();
     let raw = parsed
         .into_iter()
         .filter(|f| f.name != COMMON)
         .map(|f| (f.name, f.schema))
         .collect();
     Ok(Contract {
-        version: version.to_string(),
+        version,
+        manifest: resolved.manifest,
+        chain: resolved.chain,
         validators,
         raw,
+        documents,
+        api: resolved.api,
         fragment_policy,
     })
 }
 
-fn parse_file(version: &str, path: &Path, text: &str) -> Result<SchemaFile> {
-    let schema = Error::parse_json(path, text)?;
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+fn parse_file(name: &str, path: &Path, text: &str) -> Result<SchemaFile> {
+    let mut schema = Error::parse_json(path, text)?;
+    let name = name.to_string();
     if !schema.is_object() {
         return Err(schema_error(
             path,
@@ -337,9 +316,20 @@ fn parse_file(version: &str, path: &Path, text: &str) -> Result<SchemaFile> {
             ));
         }
     }
-    let id = format!("{ID_BASE}/{version}/{name}.json");
+    let id = format!("{ID_BASE}/{name}.json");
+    // The folder's own version, for `$id`s written before they were
+    // version-free.
+    let folder = path
+        .parent()
+        .and_then(Path::file_name)
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let legacy = format!("{ID_BASE}/{folder}/{name}.json");
     match schema.get("$id").and_then(Value::as_str) {
         Some(found) if found == id => {}
+        Some(found) if found == legacy => {
+            schema["$id"] = Value::from(id.clone());
+        }
         Some(found) => {
             return Err(schema_error(
                 path,
@@ -526,7 +516,7 @@ mod tests {
         if let Some(map) = defs.as_object_mut() {
             map.insert(
                 "stripe_checkout_url".into(),
-                json!({"type": "string", "pattern": "^https://checkout\\.stripe\\.com/[^#]*#.+$"}),
+                json!({"type": "string", "x-conform-role": "stripe_checkout_url", "pattern": "^https://checkout\\.stripe\\.com/[^#]*#.+$"}),
             );
         }
         write(
@@ -596,9 +586,9 @@ mod tests {
 
     #[test]
     fn embedded_versions_exclude_loose_files() {
-        assert_eq!(embedded_version("schemas/0.1.9/common.json"), Some("0.1.9"));
-        assert_eq!(embedded_version("schemas/suite.schema.json"), None);
-        assert_eq!(embedded_version("suites/0.1.9/x.json"), None);
+        let known = Contract::known_versions();
+        assert!(known.contains(&"0.1.9".to_string()), "{known:?}");
+        assert!(known.iter().all(|v| !v.ends_with(".json")), "{known:?}");
     }
 
     #[test]

@@ -1,0 +1,113 @@
+//! The role vocabulary: what a field means to conform, written in the
+//! schemas as `"x-conform-role": "<role>"`. Checks, mock profiles and
+//! redaction look fields up by role, so a release that renames or adds a
+//! field needs a schema change, not a code change.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+pub const KEYWORD: &str = "x-conform-role";
+
+/// A full Stripe Checkout URL: its `#fragment` is part of it.
+pub const STRIPE_CHECKOUT_URL: &str = "stripe_checkout_url";
+/// The short URL that redirects to the full Stripe Checkout URL.
+pub const CHECKOUT_HANDOFF_URL: &str = "checkout_handoff_url";
+/// The full Stripe URL or the handoff URL.
+pub const CHECKOUT_COMPACT_URL: &str = "checkout_compact_url";
+/// A credential: masked in every output.
+pub const SECRET: &str = "secret";
+/// A key that makes a retried mutation charge once.
+pub const IDEMPOTENCY_KEY: &str = "idempotency_key";
+/// A credit balance the ledger debits.
+pub const CREDIT_BALANCE: &str = "credit_balance";
+
+pub const ALL: [&str; 6] = [
+    STRIPE_CHECKOUT_URL,
+    CHECKOUT_HANDOFF_URL,
+    CHECKOUT_COMPACT_URL,
+    SECRET,
+    IDEMPOTENCY_KEY,
+    CREDIT_BALANCE,
+];
+
+/// The role a schema node declares, if any.
+pub fn role_of(schema: &Value) -> Option<&str> {
+    schema.get(KEYWORD).and_then(Value::as_str)
+}
+
+/// JSON-pointer-like property paths (`/data/checkout_url`, `*` for array
+/// items) under `schema` whose node, or the `$defs` entry it references in
+/// `defs` (a `common.json`-style document), carries `role`. Bounded by depth.
+pub fn fields_with_role(schema: &Value, defs: Option<&Value>, role: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    walk(schema, defs, role, String::new(), 0, &mut out);
+    out
+}
+
+const MAX_DEPTH: usize = 24;
+
+fn walk(
+    node: &Value,
+    defs: Option<&Value>,
+    role: &str,
+    path: String,
+    depth: usize,
+    out: &mut BTreeSet<String>,
+) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let Some(map) = node.as_object() else { return };
+    match role_of(node) {
+        Some(found) if found == role => {
+            out.insert(path.clone());
+        }
+        // A field with another role (compact = Stripe URL or handoff URL)
+        // is that role only, whatever its branches reference.
+        Some(_) => return,
+        None => {}
+    }
+    if let (Some(reference), Some(defs)) = (map.get("$ref").and_then(Value::as_str), defs) {
+        if let Some((_, pointer)) = reference.split_once('#') {
+            if let Some(target) = defs.pointer(pointer) {
+                walk(target, Some(defs), role, path.clone(), depth + 1, out);
+            }
+        }
+    }
+    if let Some(props) = map.get("properties").and_then(Value::as_object) {
+        for (key, value) in props {
+            walk(value, defs, role, format!("{path}/{key}"), depth + 1, out);
+        }
+    }
+    if let Some(items) = map.get("items") {
+        walk(items, defs, role, format!("{path}/*"), depth + 1, out);
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        for branch in map.get(key).and_then(Value::as_array).into_iter().flatten() {
+            walk(branch, defs, role, path.clone(), depth + 1, out);
+        }
+    }
+    for key in ["then", "else"] {
+        if let Some(branch) = map.get(key) {
+            walk(branch, defs, role, path.clone(), depth + 1, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_are_found_through_refs() {
+        let common =
+            json!({"$defs": {"u": {"type": "string", "x-conform-role": "stripe_checkout_url"}}});
+        let schema = json!({"properties": {"a": {"$ref": "common.json#/$defs/u"},
+            "next": {"properties": {"b": {"$ref": "common.json#/$defs/u"}}},
+            "c": {"type": "string"}}});
+        let found = fields_with_role(&schema, Some(&common), STRIPE_CHECKOUT_URL);
+        assert_eq!(found.into_iter().collect::<Vec<_>>(), ["/a", "/next/b"]);
+    }
+}
