@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::check;
 use crate::contract::Contract;
-use crate::openapi::{Body, ENDPOINTS, Endpoint, Kind};
+use crate::contract::api::{Body, Endpoint, Kind};
 use crate::suite::{
     Action, Auth, EnvelopeKind, Expect, Rejects, Request, Scenario, Step, Suite, Target,
 };
@@ -25,10 +25,10 @@ pub const SUITE_NAME: &str = "negative";
 /// The generated suite for `contract`.
 pub fn suite(contract: &Contract) -> Suite {
     let mut scenarios = Vec::new();
-    for endpoint in ENDPOINTS {
-        let path = fill_path(endpoint.path);
+    for endpoint in &contract.api().endpoints {
+        let path = fill_path(&endpoint.path);
         let fields = endpoint.body.as_ref().map(|b| body_fields(b, contract));
-        if endpoint.auth {
+        if endpoint.needs_token() {
             // A valid-looking body, so only the token is wrong.
             let body = fields.as_ref().map(base_body);
             let probes = [
@@ -140,7 +140,7 @@ fn body_fields(body: &Body, contract: &Contract) -> Fields {
                 .collect(),
             one_of: one_of.iter().map(|s| s.to_string()).collect(),
         },
-        Body::Schema(name) => schema_fields(contract.raw(name)),
+        Body::Schema { schema } => schema_fields(contract.raw(schema)),
     }
 }
 
@@ -354,7 +354,7 @@ mod tests {
         let contract = Contract::embedded("0.1.9")?;
         let suite = suite(&contract);
         let names: Vec<&str> = suite.scenarios.iter().map(|s| s.name.as_str()).collect();
-        for endpoint in ENDPOINTS.iter().filter(|e| e.auth) {
+        for endpoint in contract.api().endpoints.iter().filter(|e| e.needs_token()) {
             let prefix = format!("{} {}: no token", endpoint.method, endpoint.path);
             assert!(names.contains(&prefix.as_str()), "{prefix} missing");
         }

@@ -5,7 +5,17 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use conform::openapi::{self, Body, ENDPOINTS, Response};
+use conform::contract::Contract;
+use conform::openapi::{self, Body, Endpoint, Response};
+
+/// The API model of `version`: what the export must contain exactly.
+fn endpoints(version: &str) -> Vec<Endpoint> {
+    Contract::embedded(version)
+        .expect("contract loads")
+        .api()
+        .endpoints
+        .clone()
+}
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -89,12 +99,24 @@ fn parses_as_openapi_3_1_with_every_endpoint() {
         assert!(spec.openapi.starts_with("3.1"), "{}", spec.openapi);
         assert_eq!(spec.info.version, version);
         let paths = spec.paths.as_ref().expect("paths");
-        assert_eq!(paths.len(), ENDPOINTS.len(), "one path per endpoint");
-        for endpoint in ENDPOINTS {
+        let endpoints = endpoints(version);
+        let templates: std::collections::BTreeSet<&str> =
+            endpoints.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths.len(), templates.len(), "one path per path template");
+        let operations: usize = paths
+            .values()
+            .map(|item| usize::from(item.get.is_some()) + usize::from(item.post.is_some()))
+            .sum();
+        assert_eq!(
+            operations,
+            endpoints.len(),
+            "{version}: exactly the model's operations"
+        );
+        for endpoint in &endpoints {
             let item = paths
-                .get(endpoint.path)
+                .get(&endpoint.path)
                 .unwrap_or_else(|| panic!("{version}: no path {}", endpoint.path));
-            let operation = match endpoint.method {
+            let operation = match endpoint.method.as_str() {
                 "GET" => item.get.as_ref(),
                 "POST" => item.post.as_ref(),
                 other => panic!("unexpected method {other}"),
@@ -102,7 +124,7 @@ fn parses_as_openapi_3_1_with_every_endpoint() {
             .unwrap_or_else(|| panic!("{version}: no {} {}", endpoint.method, endpoint.path));
             assert_eq!(
                 operation.operation_id.as_deref(),
-                Some(endpoint.operation_id)
+                Some(endpoint.operation_id.as_str())
             );
             assert_eq!(
                 operation.request_body.is_some(),
@@ -113,7 +135,7 @@ fn parses_as_openapi_3_1_with_every_endpoint() {
             );
             let status = match endpoint.response {
                 Response::Data(_) => "200",
-                Response::Redirect => "303",
+                Response::Redirect(_) => "303",
             };
             let resolved = operation.responses(&spec);
             assert_eq!(
@@ -182,10 +204,10 @@ fn auth_follows_the_docs() {
         "/healthz",
         "/pay/{payment_attempt_id}",
     ];
-    for endpoint in ENDPOINTS {
-        let op = &document["paths"][endpoint.path][endpoint.method.to_ascii_lowercase()];
-        let is_public = public.contains(&endpoint.path);
-        assert_eq!(endpoint.auth, !is_public, "{}", endpoint.path);
+    for endpoint in endpoints(conform::cli::DEFAULT_CONTRACT) {
+        let op = &document["paths"][&endpoint.path][endpoint.method.to_ascii_lowercase()];
+        let is_public = public.contains(&endpoint.path.as_str());
+        assert_eq!(endpoint.needs_token(), !is_public, "{}", endpoint.path);
         if is_public {
             assert_eq!(op["security"], json!([]), "{}", endpoint.path);
             assert!(op["responses"]["401"].is_null(), "{}", endpoint.path);
@@ -333,9 +355,9 @@ struct Entry {
 fn fixture_case(entry: &Entry, value: Value) -> (String, Value) {
     match entry.target.as_str() {
         "data" => {
-            let endpoint = ENDPOINTS
-                .iter()
-                .find(|e| matches!(e.response, Response::Data(name) if name == entry.schema))
+            let endpoint = endpoints(conform::cli::DEFAULT_CONTRACT)
+                .into_iter()
+                .find(|e| matches!(&e.response, Response::Data(name) if *name == entry.schema))
                 .unwrap_or_else(|| panic!("no endpoint answers with `{}`", entry.schema));
             let envelope = json!({
                 "ok": true,
@@ -347,19 +369,21 @@ fn fixture_case(entry: &Entry, value: Value) -> (String, Value) {
                 "error": null
             });
             (
-                response_pointer(endpoint.path, endpoint.method, "200"),
+                response_pointer(&endpoint.path, &endpoint.method, "200"),
                 envelope,
             )
         }
         "request" => {
-            let endpoint = ENDPOINTS
-                .iter()
-                .find(|e| matches!(e.body, Some(Body::Schema(name)) if name == entry.schema))
+            let endpoint = endpoints(conform::cli::DEFAULT_CONTRACT)
+                .into_iter()
+                .find(
+                    |e| matches!(&e.body, Some(Body::Schema { schema }) if *schema == entry.schema),
+                )
                 .unwrap_or_else(|| panic!("no endpoint takes `{}`", entry.schema));
             (
                 format!(
                     "/paths/{}/{}/requestBody/content/application~1json/schema",
-                    token(endpoint.path),
+                    token(&endpoint.path),
                     endpoint.method.to_ascii_lowercase()
                 ),
                 value,

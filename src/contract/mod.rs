@@ -14,9 +14,11 @@
 //! Fields that matter to a check carry a role, `x-conform-role`, from the
 //! vocabulary in [`roles`]; code finds them by role, not by name.
 
+pub mod api;
 pub mod roles;
 pub mod source;
 
+pub use api::ApiModel;
 pub use source::{Manifest, RawFile, Source};
 
 use std::collections::BTreeMap;
@@ -40,7 +42,7 @@ pub struct Contract {
     raw: BTreeMap<String, Value>,
     /// Every document, `common` included.
     documents: BTreeMap<String, Value>,
-    api: Option<RawFile>,
+    api: ApiModel,
     fragment_policy: FragmentPolicy,
 }
 
@@ -124,9 +126,10 @@ impl Contract {
         &self.documents
     }
 
-    /// `api.json` as read, if the version (or a base) has one.
-    pub fn api_file(&self) -> Option<&RawFile> {
-        self.api.as_ref()
+    /// The API model (`api.json` of the nearest version that has one;
+    /// empty for a folder of schemas alone).
+    pub fn api(&self) -> &ApiModel {
+        &self.api
     }
 
     pub fn version(&self) -> &str {
@@ -268,6 +271,17 @@ fn load(resolved: source::Resolved) -> Result<Contract> {
             ),
         )
     })?;
+    let api = match &resolved.api {
+        Some(file) => {
+            let api = ApiModel::parse(&file.path, &file.text)?;
+            let names: std::collections::BTreeSet<&str> =
+                parsed.iter().map(|f| f.name.as_str()).collect();
+            api.check(|name| names.contains(name))
+                .map_err(|(pointer, message)| schema_error(&file.path, pointer, message))?;
+            api
+        }
+        None => ApiModel::default(),
+    };
     let documents: BTreeMap<String, Value> = parsed
         .iter()
         .map(|f| (f.name.clone(), f.schema.clone()))
@@ -284,7 +298,7 @@ fn load(resolved: source::Resolved) -> Result<Contract> {
         validators,
         raw,
         documents,
-        api: resolved.api,
+        api,
         fragment_policy,
     })
 }
