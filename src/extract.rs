@@ -96,6 +96,10 @@ pub struct CheckArgs {
     /// schema, endpoints without a scenario.
     #[arg(long)]
     pub strict: bool,
+    /// Check the docs against the version's contract alone, not against
+    /// the invariants every version must keep.
+    #[arg(long)]
+    pub no_invariants: bool,
 }
 
 /// Runs a `contracts` subcommand and returns the exit code.
@@ -152,6 +156,8 @@ pub struct Example {
     /// Line of the opening fence (cli.md) or of the label (llms.txt).
     pub line: usize,
     pub value: Value,
+    /// As the docs wrote it, placeholders (`cs_...`) and all.
+    pub raw: Value,
 }
 
 impl Example {
@@ -450,6 +456,7 @@ fn cli_example(
         doc: CLI_MD,
         line: fence_line,
         value: concrete(&raw, ""),
+        raw,
     })
 }
 
@@ -631,6 +638,7 @@ fn parse_llms(path: &Path, text: &str, curls: &[CurlUse]) -> Result<LlmsDoc> {
             doc: LLMS_TXT,
             line: label_line,
             value: concrete(&raw, ""),
+            raw,
         });
     }
 
@@ -1395,6 +1403,44 @@ fn run_check(args: &CheckArgs) -> Result<i32> {
         problems.len()
     };
 
+    out.push_str("\ninvariants\n");
+    let broken = if args.no_invariants {
+        out.push_str("  not applied (--no-invariants)\n");
+        0
+    } else {
+        let invariants = crate::contract::invariants::Invariants::embedded()?;
+        let findings = invariants.check_docs(&args.docs, &extraction.examples)?;
+        let mut ids: Vec<&str> = findings.iter().map(|f| f.invariant.as_str()).collect();
+        ids.dedup();
+        for inv in &invariants.invariants {
+            if inv.docs.is_none() && !ids.contains(&inv.id.as_str()) {
+                continue;
+            }
+            let mine: Vec<_> = findings.iter().filter(|f| f.invariant == inv.id).collect();
+            if mine.is_empty() {
+                out.push_str(&format!(
+                    "  ok     invariant {}: the docs keep it\n",
+                    inv.id
+                ));
+                continue;
+            }
+            out.push_str(&format!("  BROKEN invariant {}: {}\n", inv.id, inv.rule));
+            for f in mine {
+                out.push_str(&format!(
+                    "           {} line {}{}: {}\n",
+                    f.doc,
+                    f.line,
+                    f.field
+                        .as_deref()
+                        .map(|x| format!(" ({x})"))
+                        .unwrap_or_default(),
+                    f.what
+                ));
+            }
+        }
+        findings.len()
+    };
+
     per_endpoint.sort_unstable();
     let median = per_endpoint
         .get(per_endpoint.len() / 2)
@@ -1407,8 +1453,14 @@ fn run_check(args: &CheckArgs) -> Result<i32> {
         per_endpoint.last().copied().unwrap_or(0),
     ));
     out.push_str(&format!("envelopes {envelopes_ok}/{envelopes}\n"));
-    let code = if drift > 0 || stale > 0 {
+    let code = if drift > 0 || stale > 0 || broken > 0 {
         let mut parts = Vec::new();
+        if broken > 0 {
+            parts.push(format!(
+                "the docs break an invariant in {broken} place{}",
+                if broken == 1 { "" } else { "s" }
+            ));
+        }
         if drift > 0 {
             parts.push(format!(
                 "{drift} example{} of the docs fail{} the committed schema",
@@ -1422,7 +1474,7 @@ fn run_check(args: &CheckArgs) -> Result<i32> {
                 if stale == 1 { "" } else { "s" }
             ));
         }
-        out.push_str(&format!("drift: {}\n", parts.join("; ")));
+        out.push_str(&format!("failed: {}\n", parts.join("; ")));
         exit::CHECK_FAILED
     } else if gaps > 0 && args.strict {
         out.push_str(&format!("{gaps} coverage gaps (--strict)\n"));

@@ -15,6 +15,7 @@
 //! vocabulary in [`roles`]; code finds them by role, not by name.
 
 pub mod api;
+pub mod invariants;
 pub mod roles;
 pub mod source;
 
