@@ -300,6 +300,57 @@ fn check_passes_on_the_published_docs_and_prints_coverage() {
 }
 
 #[test]
+fn check_on_0_1_8_names_the_stripe_fragment_invariant_fields_and_lines() {
+    let Some(docs) = docs("0.1.8") else { return };
+    let docs = docs.to_string_lossy().into_owned();
+    let run = conform(&["contracts", "check", "--docs", &docs, "--version", "0.1.8"]);
+    let out = stdout(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}{}", stderr(&run));
+    assert!(out.contains("BROKEN invariant stripe-fragment"), "{out}");
+    for (line, field) in [
+        (369, "checkout_compact_url"),
+        (370, "checkout_url"),
+        (379, "next.fallback_checkout_url"),
+    ] {
+        let want = format!("cli.md line {line} ({field})");
+        assert!(out.contains(&want), "{want} missing:\n{out}");
+    }
+    // The instruction itself, at the line that gives it.
+    assert!(
+        out.contains("cli.md line 346 (checkout_compact_url): the prose"),
+        "{out}"
+    );
+
+    // The version's contract alone is satisfied: it documents the stripping.
+    let alone = conform(&[
+        "contracts",
+        "check",
+        "--docs",
+        &docs,
+        "--version",
+        "0.1.8",
+        "--no-invariants",
+    ]);
+    assert_eq!(alone.status.code(), Some(0), "{}", stdout(&alone));
+}
+
+#[test]
+fn check_on_0_1_9_finds_the_docs_keep_the_fragment() {
+    let Some(docs) = docs("0.1.9") else { return };
+    let run = conform(&[
+        "contracts",
+        "check",
+        "--docs",
+        &docs.to_string_lossy(),
+        "--version",
+        "0.1.9",
+    ]);
+    let out = stdout(&run);
+    assert_eq!(run.status.code(), Some(0), "{out}");
+    assert!(out.contains("ok     invariant stripe-fragment"), "{out}");
+}
+
+#[test]
 fn check_names_an_example_that_drifted_from_its_schema() {
     let Some(docs) = docs("0.1.9") else { return };
     let copy = docs_copy(&docs, |cli| {

@@ -147,7 +147,12 @@ impl Invariants {
                 }
             }
             if invariant.id == STRIPE_FRAGMENT {
-                findings.extend(example_findings(dir, examples, !prose.is_empty()));
+                let named: Vec<String> = prose
+                    .iter()
+                    .filter_map(|f| f.field.as_deref())
+                    .flat_map(|f| f.split(", ").map(str::to_string))
+                    .collect();
+                findings.extend(example_findings(dir, examples, &named));
             }
             findings.extend(prose);
         }
@@ -156,11 +161,13 @@ impl Invariants {
 }
 
 /// Stripe URLs of the examples without a fragment: broken when concrete,
-/// or when the prose breaks the rule (the elision then means "stripped").
+/// or, when elided, if a sentence that breaks the rule names the field
+/// (`fallback_checkout_url` is a `checkout_url`): the elision then means
+/// "stripped".
 fn example_findings(
     dir: &Path,
     examples: &[crate::extract::Example],
-    prose_breaks: bool,
+    stripped: &[String],
 ) -> Vec<DocsFinding> {
     let mut out = Vec::new();
     for example in examples {
@@ -176,10 +183,13 @@ fn example_findings(
                 continue;
             }
             let elided = url.contains("...");
-            if elided && !prose_breaks {
+            let key = pointer.rsplit('/').next().unwrap_or_default();
+            let named = stripped
+                .iter()
+                .any(|n| key == n || key.ends_with(&format!("_{n}")));
+            if elided && !named {
                 continue;
             }
-            let key = pointer.rsplit('/').next().unwrap_or_default();
             let needle = format!("\"{key}\"");
             let line = lines
                 .iter()
