@@ -54,6 +54,8 @@ pub struct Options {
     pub registry: Arc<Registry>,
     /// Told about each scenario as it finishes (streaming output).
     pub observer: Option<Arc<dyn Observer>>,
+    /// Also check the invariants every version keeps (default on).
+    pub invariants: bool,
 }
 
 impl Options {
@@ -74,6 +76,7 @@ impl Options {
             reports: Vec::new(),
             inputs: Vec::new(),
             registry: Arc::new(Registry::builtin()),
+            invariants: true,
             observer: None,
         }
     }
@@ -262,6 +265,7 @@ impl Prepared {
             http: Some(session.http.clone()),
             registry: self.options.registry.clone(),
             observer: self.options.observer.clone(),
+            invariants: self.options.invariants,
         };
         let mode = session.mode.clone();
         match self.options.repeat {

@@ -96,6 +96,10 @@ pub struct CommonArgs {
     /// machine and report per-step latency percentiles.
     #[arg(long, value_name = "N")]
     pub repeat: Option<u64>,
+    /// Judge by the version's contract alone: skip the invariants every
+    /// version keeps (such as the Stripe #fragment).
+    #[arg(long)]
+    pub no_invariants: bool,
     /// Start no new --repeat iteration after this many seconds; more than 0,
     /// at most 604800 (a week).
     #[arg(long, value_name = "SECS", default_value_t = crate::soak::DEFAULT_MAX_SECS, requires = "repeat", value_parser = repeat_max_secs)]
@@ -245,6 +249,7 @@ impl CommonArgs {
         opts.max_body = self.max_body;
         opts.repeat = repeat;
         opts.reports = reports;
+        opts.invariants = !self.no_invariants;
         if let Some(jobs) = self.jobs {
             opts.jobs = usize::from(jobs);
         }
@@ -338,6 +343,9 @@ async fn pipeline(common: &CommonArgs, opts: Options) -> Result<i32> {
     }
     if let Some(latency) = &report.latency {
         say(&crate::soak::render(latency));
+    }
+    if !common.no_invariants {
+        say(&format!("{}\n", crate::check::invariants::verdict(&report)));
     }
     if common.format == OutputFormat::Github {
         let annotations = redactor.bytes(&GithubReporter::new(redactor.clone()).render(&report)?);

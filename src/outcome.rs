@@ -181,6 +181,10 @@ pub struct CheckOutcome {
     /// A plain-words explanation of the difference (e.g. "fragment removed").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The invariant (`schemas/invariants.json`) this result enforces;
+    /// `None`: the version's own contract.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invariant: Option<String>,
 }
 
 impl CheckOutcome {
@@ -193,6 +197,7 @@ impl CheckOutcome {
             actual: expected.clone(),
             expected,
             note: None,
+            invariant: None,
         }
     }
 
@@ -209,6 +214,7 @@ impl CheckOutcome {
             expected: expected.into(),
             actual: actual.into(),
             note: None,
+            invariant: None,
         }
     }
 

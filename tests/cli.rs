@@ -74,8 +74,60 @@ fn regressed_mock_fails_naming_every_stripped_fragment_field() {
 }
 
 #[test]
-fn regressed_mock_passes_the_0_1_8_contract_it_implements() {
+fn regressed_mock_keeps_the_0_1_8_contract_but_breaks_the_stripe_fragment_invariant() {
     let run = conform(&["run", "--mock", "regressed-0.1.8", "--contract", "0.1.8"]);
+    let out = stdout(&run);
+    assert_eq!(run.status.code(), Some(1), "{out}{}", stderr(&run));
+    let verdict = out
+        .lines()
+        .find(|l| l.starts_with("contract 0.1.8: "))
+        .unwrap_or_else(|| panic!("no verdict line:\n{out}"));
+    assert!(
+        verdict.starts_with("contract 0.1.8: satisfied; invariant stripe-fragment: broken at "),
+        "{verdict}"
+    );
+
+    // The report says which invariant each failure broke.
+    let dir = out_dir("invariant_attribution");
+    let json_path = dir.join("report.json");
+    let report_arg = format!("json={}", json_path.display());
+    conform(&[
+        "run",
+        "--mock",
+        "regressed-0.1.8",
+        "--contract",
+        "0.1.8",
+        "--report",
+        &report_arg,
+    ]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json report written"))
+            .expect("json report parses");
+    let failed: Vec<serde_json::Value> = json["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["steps"].as_array().cloned().unwrap_or_default())
+        .flat_map(|st| st["checks"].as_array().cloned().unwrap_or_default())
+        .filter(|c| c["passed"] == false)
+        .collect();
+    assert!(!failed.is_empty());
+    assert!(
+        failed.iter().all(|c| c["invariant"] == "stripe-fragment"),
+        "{failed:?}"
+    );
+}
+
+#[test]
+fn regressed_mock_passes_the_0_1_8_contract_alone() {
+    let run = conform(&[
+        "run",
+        "--mock",
+        "regressed-0.1.8",
+        "--contract",
+        "0.1.8",
+        "--no-invariants",
+    ]);
     assert_eq!(
         run.status.code(),
         Some(0),
@@ -83,6 +135,7 @@ fn regressed_mock_passes_the_0_1_8_contract_it_implements() {
         stdout(&run),
         stderr(&run)
     );
+    assert!(!stdout(&run).contains("invariant"), "{}", stdout(&run));
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod equals;
 pub mod error_code;
 pub mod exit_code;
 pub mod fragment;
+pub mod invariants;
 pub mod matches;
 pub mod redirect;
 pub mod rejects;

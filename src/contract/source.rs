@@ -265,7 +265,7 @@ pub fn unknown_contract(version: &str, known: &[String]) -> Error {
 
 /// Release order: numeric parts compared as numbers (`0.1.9` < `0.1.10`).
 pub fn sort_versions(versions: &mut [String]) {
-    versions.sort_by(|a, b| version_key(a).cmp(&version_key(b)));
+    versions.sort_by_key(|v| version_key(v));
 }
 
 pub fn version_key(version: &str) -> Vec<(u64, String)> {

@@ -111,6 +111,9 @@ pub struct RunOptions {
     /// loads the system's TLS roots, which costs more than a loopback step.
     /// `None` builds one for this run.
     pub http: Option<HttpClient>,
+    /// Also check the invariants every version keeps (the default); off
+    /// judges by the version's contract alone.
+    pub invariants: bool,
     /// The checks steps run.
     pub registry: Arc<check::Registry>,
     /// Told about each scenario as it finishes.
@@ -140,6 +143,7 @@ impl RunOptions {
             http: None,
             registry: Arc::new(check::Registry::builtin()),
             observer: None,
+            invariants: true,
         }
     }
 
@@ -188,6 +192,7 @@ struct Runner {
     contract: Arc<Contract>,
     policy: FragmentPolicy,
     registry: Arc<check::Registry>,
+    invariants: Option<crate::contract::invariants::Invariants>,
     mode: Mode,
     client: HttpClient,
     /// Grows during the run: tokens a server issues (signup's data.token)
@@ -219,6 +224,11 @@ pub async fn run(
     let label = mode.label();
     let runner = Arc::new(Runner {
         policy: contract.fragment_policy(),
+        invariants: if opts.invariants {
+            Some(crate::contract::invariants::Invariants::embedded()?)
+        } else {
+            None
+        },
         contract: contract.clone(),
         client: match &opts.http {
             Some(client) => client.clone(),
@@ -425,6 +435,9 @@ impl Runner {
                 served: &served,
             };
             let mut checks = self.registry.run_all(&step.expect, &cx, step.is_cli());
+            if let Some(invariants) = &self.invariants {
+                check::invariants::apply(&step.expect, &cx, invariants, &mut checks);
+            }
             checks.extend(capture(step, &response, vars));
             outcome.checks = checks.into_iter().map(|c| self.redact_check(c)).collect();
             if outcome.checks.iter().all(|c| c.passed) {

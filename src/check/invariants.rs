@@ -1,0 +1,110 @@
+//! Invariant results: the checks `schemas/invariants.json` names enforce a
+//! rule every version keeps, so their results carry the invariant's id. A
+//! version whose own rule is weaker (0.1.8 documents fragment-stripped
+//! Stripe URLs) keeps its contract results as they are and gets the
+//! invariant's checks run once more under the rule that always holds.
+
+use super::{Context, FragmentPolicy, defaults, fragment, redirect};
+use crate::contract::invariants::Invariants;
+use crate::outcome::{CheckOutcome, RunReport};
+use crate::suite::Expect;
+
+/// Tags `out` and adds what the invariants check beyond the contract.
+pub fn apply(
+    expect: &Expect,
+    cx: &Context<'_>,
+    invariants: &Invariants,
+    out: &mut Vec<CheckOutcome>,
+) {
+    if cx.policy == FragmentPolicy::Required {
+        for outcome in out.iter_mut() {
+            if let Some(id) = invariants.for_check(&outcome.check) {
+                outcome.invariant = Some(id.to_string());
+            }
+        }
+        return;
+    }
+    let strict = Context {
+        contract: cx.contract,
+        policy: FragmentPolicy::Required,
+        vars: cx.vars,
+        response: cx.response,
+        served: cx.served,
+    };
+    let mut extra = defaults::stripe_url_fragments(&strict, fragment::listed(expect));
+    extra.extend(
+        fragment::listed(expect)
+            .iter()
+            .map(|p| fragment::check(p, &strict)),
+    );
+    if let Some(target) = redirect::expected(expect) {
+        extra.push(redirect::check(target, &strict));
+    }
+    for mut outcome in extra {
+        if let Some(id) = invariants.for_check(&outcome.check) {
+            outcome.invariant = Some(id.to_string());
+            out.push(outcome);
+        }
+    }
+}
+
+/// One line: did the run keep the version's contract, and each invariant
+/// that any check enforced? `contract 0.1.8: satisfied; invariant
+/// stripe-fragment: broken at suite/scenario step 2 /data/checkout_url`.
+pub fn verdict(report: &RunReport) -> String {
+    let mut contract_broken = 0;
+    // id → (checked, first broken place, broken count), in first-seen order.
+    let mut seen: Vec<(String, Option<String>, usize)> = Vec::new();
+    for scenario in &report.scenarios {
+        for step in &scenario.steps {
+            for check in &step.checks {
+                match &check.invariant {
+                    None if !check.passed => contract_broken += 1,
+                    None => {}
+                    Some(id) => {
+                        let at = seen
+                            .iter()
+                            .position(|(s, _, _)| s == id)
+                            .unwrap_or_else(|| {
+                                seen.push((id.clone(), None, 0));
+                                seen.len() - 1
+                            });
+                        if !check.passed {
+                            let entry = &mut seen[at];
+                            entry.2 += 1;
+                            if entry.1.is_none() {
+                                entry.1 = Some(format!(
+                                    "{} step {}{}",
+                                    scenario.id(),
+                                    step.index + 1,
+                                    check
+                                        .pointer
+                                        .as_deref()
+                                        .map(|p| format!(" {p}"))
+                                        .unwrap_or_default()
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut parts = vec![format!(
+        "contract {}: {}",
+        report.contract_version,
+        if contract_broken == 0 {
+            "satisfied".to_string()
+        } else {
+            format!("broken ({contract_broken} failed checks)")
+        }
+    )];
+    for (id, first, count) in seen {
+        parts.push(match first {
+            None => format!("invariant {id}: kept"),
+            Some(at) if count == 1 => format!("invariant {id}: broken at {at}"),
+            Some(at) => format!("invariant {id}: broken at {at} (and {} more)", count - 1),
+        });
+    }
+    parts.join("; ")
+}
