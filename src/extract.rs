@@ -63,6 +63,8 @@ pub enum ContractsCommand {
     Check(CheckArgs),
     /// Semantic diff of two contract versions, or of two docs folders.
     Diff(crate::diff::DiffArgs),
+    /// Write a runnable contract version from a release's docs.
+    Add(crate::contracts::add::AddArgs),
 }
 
 #[derive(Debug, Args)]
@@ -108,6 +110,7 @@ pub fn run(args: ContractsArgs) -> Result<i32> {
         ContractsCommand::Extract(args) => run_extract(&args),
         ContractsCommand::Check(args) => run_check(&args),
         ContractsCommand::Diff(args) => crate::diff::run(&args),
+        ContractsCommand::Add(args) => crate::contracts::add::run(&args),
     }
 }
 

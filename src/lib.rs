@@ -6,6 +6,7 @@ pub mod app;
 pub mod check;
 pub mod cli;
 pub mod contract;
+pub mod contracts;
 pub mod diff;
 pub mod error;
 pub mod exec;

@@ -597,5 +597,108 @@ fn removing_a_golden_file_fails() {
                 "diff_output_matches_the_golden_files".into(),
             ]
         },
+
+/// Every file under `dir` with its bytes, for before/after comparison.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.insert(path.clone(), std::fs::read(&path).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_version_added_from_docs_is_checked_exported_and_run_without_code_changes() {
+    let Some(published) = docs("0.1.9") else {
+        return;
+    };
+    // 0.1.9's docs under a new number: behaviour the mock already serves.
+    let docs = docs_copy(&published, |cli| cli);
+    let root = tempfile::tempdir().expect("temp dir");
+    let schemas = root.path().join("schemas");
+    let (docs_arg, schemas_arg) = (
+        docs.path().to_string_lossy().into_owned(),
+        schemas.to_string_lossy().into_owned(),
+    );
+    let add = [
+        "contracts",
+        "add",
+        "--docs",
+        &docs_arg,
+        "--version",
+        "9.9.9",
+        "--extends",
+        "0.1.9",
+        "--schemas",
+        &schemas_arg,
+    ];
+    let first = conform(&add);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&first),
+        stderr(&first)
+    );
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(schemas.join("9.9.9/contract.json")).expect("manifest written"),
+    )
+    .expect("manifest parses");
+    assert_eq!(manifest["extends"], "0.1.9");
+    assert!(manifest["undecided"].is_array(), "{manifest}");
+
+    // Idempotent: a second run changes nothing.
+    let before = snapshot(&schemas);
+    let second = conform(&add);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(snapshot(&schemas), before, "second add changed files");
+
+    let check = conform(&[
+        "contracts",
+        "check",
+        "--docs",
+        &docs_arg,
+        "--version",
+        "9.9.9",
+        "--schemas",
+        &schemas_arg,
+    ]);
+    let out = stdout(&check);
+    assert_eq!(check.status.code(), Some(0), "{out}{}", stderr(&check));
+    assert!(out.contains("endpoints 21/21"), "{out}");
+
+    let openapi = conform(&["openapi", "--schemas", &schemas_arg, "--contract", "9.9.9"]);
+    assert_eq!(openapi.status.code(), Some(0), "{}", stderr(&openapi));
+    let document: Value = serde_json::from_slice(&openapi.stdout).expect("OpenAPI JSON");
+    assert_eq!(document["info"]["version"], "9.9.9");
+    assert!(document["paths"]["/v1/credit-quotes"]["post"].is_object());
+
+    let run = conform(&[
+        "run",
+        "--schemas",
+        &schemas_arg,
+        "--contract",
+        "9.9.9",
+        "-q",
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    assert!(
+        stdout(&run).contains("contract 9.9.9: satisfied"),
+        "{}",
+        stdout(&run)
     );
 }

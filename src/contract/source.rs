@@ -43,6 +43,9 @@ pub struct Manifest {
     /// One line: what changed from the base.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// What `contracts add` could not decide, for a person to curate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undecided: Vec<String>,
 }
 
 /// One file as read: where it came from and its text.
@@ -166,7 +169,13 @@ impl Source<'_> {
         let mut top: Option<(Manifest, PathBuf)> = None;
         let mut current = version.to_string();
         loop {
-            let Some(files) = self.folder(&current)? else {
+            // A folder's base may be a built-in version: a new release
+            // written elsewhere extends the shipped history.
+            let found = match self.folder(&current)? {
+                None if !chain.is_empty() => Source::Embedded.folder(&current)?,
+                found => found,
+            };
+            let Some(files) = found else {
                 if chain.is_empty() {
                     return Err(unknown_contract(version, &self.versions()));
                 }
