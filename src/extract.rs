@@ -65,6 +65,8 @@ pub enum ContractsCommand {
     Diff(crate::diff::DiffArgs),
     /// Write a runnable contract version from a release's docs.
     Add(crate::contracts::add::AddArgs),
+    /// Every contract version: date, base, one line of what changed.
+    List(crate::contracts::ListArgs),
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +113,7 @@ pub fn run(args: ContractsArgs) -> Result<i32> {
         ContractsCommand::Check(args) => run_check(&args),
         ContractsCommand::Diff(args) => crate::diff::run(&args),
         ContractsCommand::Add(args) => crate::contracts::add::run(&args),
+        ContractsCommand::List(args) => crate::contracts::list(&args),
     }
 }
 
