@@ -597,6 +597,8 @@ fn removing_a_golden_file_fails() {
                 "diff_output_matches_the_golden_files".into(),
             ]
         },
+    );
+}
 
 /// Every file under `dir` with its bytes, for before/after comparison.
 fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
