@@ -48,6 +48,11 @@ pub enum Command {
     Contracts(crate::extract::ContractsArgs),
     /// Export the contract as an OpenAPI 3.1 document.
     Openapi(crate::openapi::OpenapiArgs),
+    /// Run every release of a client: a matrix of releases × scenarios and
+    /// invariants, with since-when findings.
+    Audit(Box<crate::audit::AuditArgs>),
+    /// Work with reports: merge audit shards.
+    Report(crate::audit::ReportArgs),
 }
 
 /// What `run` and `client` share: contract, suites, selection, reports.
@@ -184,6 +189,10 @@ pub fn execute(cli: Cli) -> Result<i32> {
         }
         Command::Contracts(args) => crate::extract::run(args),
         Command::Openapi(args) => crate::openapi::run(&args),
+        Command::Audit(args) => runtime.block_on(crate::audit::run(*args)),
+        Command::Report(args) => match args.command {
+            crate::audit::ReportCommand::Merge(merge) => crate::audit::merge(&merge),
+        },
     }
 }
 

@@ -3,6 +3,7 @@
 //! load contract → load suite → plan → execute → check → report.
 
 pub mod app;
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod contract;

@@ -133,7 +133,7 @@ impl Partition {
     }
 
     /// Whether the case at `position` (in plan order) with `id` is in this shard.
-    fn keeps(&self, position: usize, id: &str) -> bool {
+    pub fn keeps(&self, position: usize, id: &str) -> bool {
         match *self {
             // Stable FNV-1a: a scenario stays in its shard on every machine.
             Partition::Hash { shard, total } => {
