@@ -367,29 +367,6 @@ pub fn prepare(args: &AuditArgs) -> Result<Audit> {
         Some(dir) => dir.clone(),
         None => std::env::temp_dir().join("conform-audit-cache"),
     };
-    let mut releases = match (&args.releases, &args.git) {
-        (Some(dir), _) => {
-            source::from_folder(dir, args.entry.as_deref(), args.docs.as_deref(), &cache)?
-        }
-        (None, Some(repo)) => {
-            let entry = args
-                .entry
-                .as_deref()
-                .ok_or_else(|| Error::Usage("--git needs --entry PATH".into()))?;
-            source::from_git(repo, entry, args.docs.as_deref(), &cache.join("git"))?
-        }
-        (None, None) => return Err(Error::Usage("give --releases DIR or --git REPO".into())),
-    };
-    if let Some(range) = &args.range {
-        let range = source::VersionRange::parse(range)?;
-        releases.retain(|r| range.contains(&r.version));
-        if releases.is_empty() {
-            return Err(Error::Usage(format!(
-                "no release in --range `{}`",
-                args.range.as_deref().unwrap_or_default()
-            )));
-        }
-    }
     let mut known = match &args.schemas {
         Some(dir) => versions_in(dir)?,
         None => Contract::known_versions(),
@@ -407,6 +384,33 @@ pub fn prepare(args: &AuditArgs) -> Result<Audit> {
         });
     }
     let servers = Servers::parse(&args.servers, &known)?;
+    let range = args
+        .range
+        .as_deref()
+        .map(source::VersionRange::parse)
+        .transpose()?;
+    let mut releases = match (&args.releases, &args.git) {
+        (Some(dir), _) => {
+            source::from_folder(dir, args.entry.as_deref(), args.docs.as_deref(), &cache)?
+        }
+        (None, Some(repo)) => {
+            let entry = args
+                .entry
+                .as_deref()
+                .ok_or_else(|| Error::Usage("--git needs --entry PATH".into()))?;
+            source::from_git(repo, entry, args.docs.as_deref(), &cache.join("git"))?
+        }
+        (None, None) => return Err(Error::Usage("give --releases DIR or --git REPO".into())),
+    };
+    if let Some(range) = &range {
+        releases.retain(|r| range.contains(&r.version));
+        if releases.is_empty() {
+            return Err(Error::Usage(format!(
+                "no release in --range `{}`",
+                args.range.as_deref().unwrap_or_default()
+            )));
+        }
+    }
     let format = SuiteFormat::new()?;
     let suites = if args.suite.is_empty() {
         suite::load_embedded(&format)?

@@ -4,10 +4,11 @@
 per release), OUT/tgz/*.tgz (the same, packed by `npm pack`) and OUT/git (a
 repository whose commits bump package.json's version).
 
-usage: make_history.py OUT [--count N] [--no-git] [--no-tgz]
+usage: make_history.py OUT [--count N [--strip-from K]] [--no-git] [--no-tgz]
 
 With the default twelve releases each has one behaviour (see BEHAVIOURS);
-any other --count gives N well-behaved releases 1.0.0 ... 1.(N-1).0."""
+any other --count gives N well-behaved releases 1.0.0 ... 1.(N-1).0, of
+which those from index K on strip fragments."""
 
 import json
 import os
@@ -63,7 +64,9 @@ def main():
     args = sys.argv[1:]
     out = args[0]
     count = int(args[args.index("--count") + 1]) if "--count" in args else len(BEHAVIOURS)
-    history = BEHAVIOURS if count == len(BEHAVIOURS) else [("1.%d.0" % i, []) for i in range(count)]
+    strip_from = int(args[args.index("--strip-from") + 1]) if "--strip-from" in args else count
+    history = BEHAVIOURS if count == len(BEHAVIOURS) and "--strip-from" not in args else [
+        ("1.%d.0" % i, ["--strip-fragments"] if i >= strip_from else []) for i in range(count)]
     shutil.rmtree(out, ignore_errors=True)
     releases = os.path.join(out, "releases")
     for version, flags in history:
@@ -83,7 +86,7 @@ def main():
             # The bump commit of 1.3.0 still crashes; a later commit fixes
             # it to the release's real behaviour: the audit must take the
             # LAST commit carrying a version.
-            first = ["--crash"] if version == "1.3.0" and count == len(BEHAVIOURS) else flags
+            first = ["--crash"] if history is BEHAVIOURS and version == "1.3.0" else flags
             write_release(repo, version, first)
             git(repo, "add", "-A")
             git(repo, "commit", "-q", "-m", "release " + version)
