@@ -70,9 +70,7 @@ fn main() {
         .collect();
     entries.sort();
     let run = format!("{py} {{entry}}");
-    println!(
-        "audit bench · {n} releases · {cores} cores · {repeats} repeats · {CONFORM}"
-    );
+    println!("audit bench · {n} releases · {cores} cores · {repeats} repeats · {CONFORM}");
     let (mut audits, mut sums, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..repeats {
         let (wall, code) = timed(Command::new(CONFORM).args([
@@ -112,7 +110,10 @@ fn main() {
     let (s, smin, smax) = median(sums);
     let (r, rmin, rmax) = median(ratios);
     println!("audit wall:                 {a:.2}s ({amin:.2}–{amax:.2})");
-    println!("sum of {n} `conform client`: {s:.2}s ({smin:.2}–{smax:.2}); / {cores} cores = {:.2}s", s / cores as f64);
+    println!(
+        "sum of {n} `conform client`: {s:.2}s ({smin:.2}–{smax:.2}); / {cores} cores = {:.2}s",
+        s / cores as f64
+    );
     println!(
         "ratio audit / (sum / cores): {r:.3} ({rmin:.3}–{rmax:.3}) · goal < 1.10 · {}",
         if r < 1.10 { "met" } else { "NOT met" }

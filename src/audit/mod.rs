@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
+use crate::app;
 use crate::contract::{Contract, FragmentPolicy};
 use crate::error::{Error, Result};
-use crate::exec::http::HttpClient;
-use crate::exec::{ClientSetup, Interrupt, Mode, RunOptions};
+use crate::exec::{ClientSetup, Interrupt};
 use crate::mock::Profile;
 use crate::plan::{Kind, Partition, Plan};
 use crate::suite::{self, SuiteFormat};
@@ -216,7 +216,6 @@ pub struct Audit {
     pub base_url_env: String,
     pub token_env: String,
     pub pass_env: Vec<String>,
-    pub http: HttpClient,
     pub interrupt: Interrupt,
 }
 
@@ -307,7 +306,6 @@ struct PairEnv {
     base_url_env: String,
     token_env: String,
     pass_env: Vec<String>,
-    http: HttpClient,
     interrupt: Interrupt,
 }
 
@@ -318,13 +316,13 @@ impl Audit {
             base_url_env: self.base_url_env.clone(),
             token_env: self.token_env.clone(),
             pass_env: self.pass_env.clone(),
-            http: self.http.clone(),
             interrupt: self.interrupt.clone(),
         }
     }
 }
 
-/// One release × server run in conform's client mode.
+/// One release × server run: conform's one pipeline (app.rs) in client
+/// mode, started from the release's already loaded contract and plan.
 async fn run_pair(
     audit: &PairEnv,
     judged: &Judged,
@@ -339,21 +337,19 @@ async fn run_pair(
         pass_env: audit.pass_env.clone(),
         token: format!("isk_r_mock_{:032x}", rand::random::<u128>()),
     };
-    let opts = RunOptions {
-        jobs,
-        step_timeout: audit.step_timeout,
-        max_body: 10 * 1024 * 1024,
-        run_id: RunOptions::new_run_id(),
-        http: Some(audit.http.clone()),
+    let mut options = app::Options::new(app::TargetSpec::Client(setup));
+    options.contract = judged.contract.version().to_string();
+    options.jobs = jobs;
+    options.step_timeout = audit.step_timeout;
+    let prepared = app::Prepared {
+        options,
+        contract: judged.contract.clone(),
+        plan: (*judged.plan).clone(),
     };
-    crate::exec::run(
-        &judged.plan,
-        judged.contract.clone(),
-        Mode::Client(setup),
-        &opts,
-        audit.interrupt.clone(),
-    )
-    .await
+    let session = prepared.start().await?;
+    prepared
+        .execute(&session, &prepared.plan, audit.interrupt.clone())
+        .await
 }
 
 /// Loads everything the arguments name; any problem is bad input (exit 2).
@@ -436,7 +432,6 @@ pub fn prepare(args: &AuditArgs) -> Result<Audit> {
         base_url_env: args.base_url_env.clone(),
         token_env: args.token_env.clone(),
         pass_env: args.pass_env.clone(),
-        http: HttpClient::new(Duration::from_secs_f64(args.step_timeout), 10 * 1024 * 1024)?,
         interrupt: Interrupt::default(),
     })
 }
@@ -545,7 +540,7 @@ pub async fn run_matrix(audit: &mut Audit, partition: Option<&Partition>) -> Res
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(c) => cells.extend(c),
-            Err(e) => return Err(Error::Usage(format!("a release run failed: {e}"))),
+            Err(e) => return Err(Error::Internal(format!("a release run failed: {e}"))),
         }
     }
     let mut report = AuditReport {
