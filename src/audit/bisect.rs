@@ -63,7 +63,15 @@ async fn probe(audit: &mut Audit, index: usize, row: &str) -> Result<(Verdict, u
             Err(e) => matrix::could_not_run_cells(&version, &server, &rows, &e.to_string()),
         };
         for c in cells {
-            let why = || c.detail.first().cloned().unwrap_or_default();
+            // The failed check says more than the step header above it.
+            let why = || {
+                c.detail
+                    .iter()
+                    .find(|l| l.starts_with('✗'))
+                    .or(c.detail.first())
+                    .cloned()
+                    .unwrap_or_default()
+            };
             match c.state {
                 matrix::State::Fail => verdict = Verdict::Bad(why()),
                 matrix::State::CouldNotRun if verdict == Verdict::Good => {
