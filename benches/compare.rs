@@ -8,7 +8,10 @@
 //!   mock versus a bare reqwest loop, same process, same mock;
 //! - `peer`: the checkout flow N times by conform and by Hurl
 //!   (benches/hurl/checkout.hurl) against one `conform mock` process;
-//! - `soak`: peak RSS of `--repeat` at 1000 and at 10000 iterations.
+//! - `soak`: peak RSS of `--repeat` at 1000 and at 10000 iterations;
+//! - `scale`: one generated suite of 10 … 100,000 scenarios
+//!   (CONFORM_BENCH_SCALE=10,100,…), JSON and JUnit reports written: wall,
+//!   ms per scenario, peak RSS, and the largest/smallest per-scenario cost.
 //!
 //! Every server is a conform mock on 127.0.0.1 started here; every child
 //! process is killed if it outlives its time bound.
@@ -55,6 +58,108 @@ fn main() {
     }
     if on("soak") {
         soak_memory(env_usize("CONFORM_BENCH_SOAK", 10_000));
+    }
+    if on("scale") {
+        scale(&env_sizes(
+            "CONFORM_BENCH_SCALE",
+            &[10, 100, 1_000, 10_000, 100_000],
+        ));
+    }
+}
+
+fn env_sizes(name: &str, default: &[usize]) -> Vec<usize> {
+    match std::env::var(name) {
+        Ok(v) => v.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+        Err(_) => default.to_vec(),
+    }
+}
+
+/// A suite of `n` scenarios, each a health check then a token-bearing
+/// whoami with its schema: the shape of a real suite, cheap to serve.
+fn scale_suite(n: usize) -> String {
+    let scenarios: Vec<_> = (0..n)
+        .map(|i| {
+            json!({
+                "name": format!("scenario {i:06}"),
+                "steps": [
+                    {
+                        "name": "health",
+                        "request": { "method": "GET", "path": "/healthz", "auth": "none" },
+                        "expect": { "status": 200, "schema": "healthz" }
+                    },
+                    {
+                        "name": "whoami",
+                        "request": { "method": "GET", "path": "/v1/whoami" },
+                        "expect": { "status": 200, "schema": "whoami" }
+                    }
+                ]
+            })
+        })
+        .collect();
+    json!({ "suite": "scale", "scenarios": scenarios }).to_string()
+}
+
+fn scale(sizes: &[usize]) {
+    println!(
+        "\n## scale: one suite of N scenarios (2 steps each), embedded mock, json + junit reports"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut rows: Vec<(usize, Measured)> = Vec::new();
+    println!(
+        "  {:>8} {:>10} {:>13} {:>10}",
+        "scenarios", "wall", "ms/scenario", "peak RSS"
+    );
+    for &n in sizes {
+        let suite = dir.path().join(format!("scale-{n}.json"));
+        std::fs::write(&suite, scale_suite(n)).expect("suite written");
+        let json_report = dir.path().join(format!("scale-{n}.report.json"));
+        let junit_report = dir.path().join(format!("scale-{n}.junit.xml"));
+        let m = measure(
+            Command::new(CONFORM)
+                .args(["run", "--quiet", "--suite"])
+                .arg(&suite)
+                .arg("--report")
+                .arg(format!("json={}", json_report.display()))
+                .arg("--report")
+                .arg(format!("junit={}", junit_report.display())),
+        );
+        assert_eq!(m.code, Some(0), "the scale suite of {n} must pass");
+        assert!(
+            json_report.exists() && junit_report.exists(),
+            "reports written"
+        );
+        println!(
+            "  {n:>9} {:>8.0}ms {:>13.3} {:>6.1} MiB",
+            ms(m.wall),
+            ms(m.wall) / n as f64,
+            m.max_rss_kib as f64 / 1024.0
+        );
+        let _ = std::fs::remove_file(&suite);
+        let _ = std::fs::remove_file(&json_report);
+        let _ = std::fs::remove_file(&junit_report);
+        rows.push((n, m));
+    }
+    let per = |(n, m): &(usize, Measured)| ms(m.wall) / *n as f64;
+    if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+        // Process start dominates a tiny suite, flattering this ratio; the
+        // spread over sizes ≥ 100 is the stricter figure.
+        let big: Vec<f64> = rows.iter().filter(|(n, _)| *n >= 100).map(per).collect();
+        let (lo, hi) = big
+            .iter()
+            .fold((f64::MAX, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let ratio = per(last) / per(first);
+        println!(
+            "  per-scenario cost, largest/smallest suite: {ratio:.2}×   (target ≤ 1.5×: {});  max/min over sizes ≥ 100: {:.2}×",
+            verdict(ratio <= 1.5),
+            if big.len() >= 2 { hi / lo } else { f64::NAN }
+        );
+    }
+    if let Some((n, m)) = rows.last() {
+        let mib = m.max_rss_kib as f64 / 1024.0;
+        println!(
+            "  peak RSS at {n} scenarios: {mib:.1} MiB   (target < 256 MiB at 100000: {})",
+            verdict(mib < 256.0)
+        );
     }
 }
 
