@@ -9,6 +9,9 @@
 //! - `peer`: the checkout flow N times by conform and by Hurl
 //!   (benches/hurl/checkout.hurl) against one `conform mock` process;
 //! - `soak`: peak RSS of `--repeat` at 1000 and at 10000 iterations;
+//! - `wire`: per-step cost of `conform run --base-url` (status + schema
+//!   checks on) against a standalone `conform mock`, versus `wrk -t1 -c1`
+//!   on the same endpoint in the same run; interleaved repetitions;
 //! - `scale`: one generated suite of 10 … 100,000 scenarios
 //!   (CONFORM_BENCH_SCALE=10,100,…), JSON and JUnit reports written: wall,
 //!   ms per scenario, peak RSS, and the largest/smallest per-scenario cost.
@@ -59,12 +62,122 @@ fn main() {
     if on("soak") {
         soak_memory(env_usize("CONFORM_BENCH_SOAK", 10_000));
     }
+    if on("wire") {
+        wire(env_usize("CONFORM_BENCH_WIRE_STEPS", 4000));
+    }
     if on("scale") {
         scale(&env_sizes(
             "CONFORM_BENCH_SCALE",
             &[10, 100, 1_000, 10_000, 100_000],
         ));
     }
+}
+
+fn spread(values: &[f64]) -> String {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match (v.first(), v.get(v.len() / 2), v.last()) {
+        (Some(lo), Some(mid), Some(hi)) => format!("{mid:.1} ({lo:.1}–{hi:.1})"),
+        _ => "n/a".into(),
+    }
+}
+
+/// `N` GET /healthz steps in one scenario, each checking status and schema.
+fn healthz_steps_suite(n: usize) -> String {
+    let steps: Vec<_> = (0..n)
+        .map(|i| {
+            json!({
+                "name": format!("healthz {i}"),
+                "request": { "method": "GET", "path": "/healthz", "auth": "none" },
+                "expect": { "status": 200, "schema": "healthz" }
+            })
+        })
+        .collect();
+    json!({ "suite": "wire", "scenarios": [{ "name": "healthz", "steps": steps }] }).to_string()
+}
+
+fn wire(steps: usize) {
+    println!(
+        "\n## wire: one GET /healthz step (status + schema checks) vs `wrk -t1 -c1`, standalone mock"
+    );
+    if !Command::new("wrk")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+    {
+        println!("  skipped: `wrk` is not installed (apt-get install wrk)");
+        return;
+    }
+    let mock = MockProcess::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let small = dir.path().join("small.json");
+    let big = dir.path().join("big.json");
+    let small_n = steps / 10;
+    std::fs::write(&small, healthz_steps_suite(small_n)).expect("suite");
+    std::fs::write(&big, healthz_steps_suite(steps)).expect("suite");
+    let run = |suite: &Path| {
+        let m = measure(
+            Command::new(CONFORM)
+                .args([
+                    "run",
+                    "--quiet",
+                    "--jobs",
+                    "1",
+                    "--base-url",
+                    &mock.base_url,
+                ])
+                .arg("--suite")
+                .arg(suite)
+                .env("IMAGE_SKILL_TOKEN", &mock.token),
+        );
+        assert_eq!(m.code, Some(0), "the healthz suite must pass");
+        m.wall
+    };
+    let url = format!("{}/healthz", mock.base_url);
+    let wrk_us = || {
+        let out = Command::new("wrk")
+            .args(["-t1", "-c1", "-d2s", &url])
+            .output()
+            .expect("wrk runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let rps: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Requests/sec:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("wrk prints Requests/sec");
+        1e6 / rps
+    };
+    let (mut ours, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    // Round 0 warms; then wrk and the two conform sizes alternate so the
+    // machine's load hits all alike. The difference of the two sizes
+    // removes process start and setup: what is left is per step.
+    for round in 0..6 {
+        let w = wrk_us();
+        let (a, b) = (run(&small), run(&big));
+        let per_step = (b.as_secs_f64() - a.as_secs_f64()) * 1e6 / (steps - small_n) as f64;
+        if round > 0 {
+            ours.push(per_step);
+            bare.push(w);
+            ratios.push(per_step / w);
+        }
+    }
+    println!(
+        "  conform: {} µs/step   wrk: {} µs/request   (median (min–max) of {} interleaved rounds)",
+        spread(&ours),
+        spread(&bare),
+        ours.len()
+    );
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
+    let med = sorted[sorted.len() / 2];
+    println!(
+        "  ratio conform/wrk: {med:.2}× ({:.2}–{:.2})   (target ≤ 1.15×: {})",
+        sorted[0],
+        sorted[sorted.len() - 1],
+        verdict(med <= 1.15)
+    );
 }
 
 fn env_sizes(name: &str, default: &[usize]) -> Vec<usize> {
@@ -271,6 +384,29 @@ fn setup() {
     }
     println!(
         "  build the HTTP client (reqwest + rustls):     {:8.3} ms",
+        ms(started.elapsed() / n)
+    );
+    let started = Instant::now();
+    for _ in 0..n {
+        let format = SuiteFormat::new().expect("suite format");
+        conform::suite::load_embedded(&format).expect("built-in suites load");
+    }
+    println!(
+        "  load the built-in suites (format + parse):   {:8.3} ms",
+        ms(started.elapsed() / n)
+    );
+    let rt = runtime();
+    let started = Instant::now();
+    for _ in 0..n {
+        rt.block_on(async {
+            let mock = MockServer::start(Profile::Conformant, None)
+                .await
+                .expect("mock starts");
+            drop(mock);
+        });
+    }
+    println!(
+        "  start the embedded mock:                      {:8.3} ms",
         ms(started.elapsed() / n)
     );
 }
