@@ -209,6 +209,9 @@ pub async fn run(
         contract: contract.clone(),
         client: match &opts.http {
             Some(client) => client.clone(),
+            None if sends_only_plain_http(plan, &mode) => {
+                HttpClient::plain_http(opts.step_timeout, opts.max_body)?
+            }
             None => HttpClient::new(opts.step_timeout, opts.max_body)?,
         },
         redactor: std::sync::RwLock::new(Redactor::new(mode.token())),
@@ -285,6 +288,23 @@ pub async fn run(
         scenarios,
         latency: None,
     })
+}
+
+/// Whether every request of the run goes to an `http://` base URL: no
+/// step names a full URL (a captured one may well be https).
+fn sends_only_plain_http(plan: &Plan, mode: &Mode) -> bool {
+    let base_is_plain = match mode {
+        Mode::Server(target) => target.base_url.starts_with("http://"),
+        // Client scenarios talk to their own loopback mock.
+        Mode::Client(_) => true,
+    };
+    base_is_plain
+        && plan.cases.iter().all(|case| {
+            plan.suites[case.suite].scenarios[case.scenario]
+                .steps
+                .iter()
+                .all(|step| !matches!(&step.action, Action::Http(rq) if matches!(rq.target, StepTarget::Url(_))))
+        })
 }
 
 impl Runner {
