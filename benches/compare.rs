@@ -12,6 +12,9 @@
 //! - `wire`: per-step cost of `conform run --base-url` (status + schema
 //!   checks on) against a standalone `conform mock`, versus `wrk -t1 -c1`
 //!   on the same endpoint in the same run; interleaved repetitions;
+//! - `schemathesis`: requests per second and peak RSS, conform's checkout
+//!   flow `--repeat` versus Schemathesis (target/interop-venv, see
+//!   interop/schemathesis.sh) fuzzing the mock's OpenAPI export;
 //! - `scale`: one generated suite of 10 … 100,000 scenarios
 //!   (CONFORM_BENCH_SCALE=10,100,…), JSON and JUnit reports written: wall,
 //!   ms per scenario, peak RSS, and the largest/smallest per-scenario cost.
@@ -64,6 +67,9 @@ fn main() {
     }
     if on("wire") {
         wire(env_usize("CONFORM_BENCH_WIRE_STEPS", 4000));
+    }
+    if on("schemathesis") {
+        schemathesis(env_usize("CONFORM_BENCH_FLOWS", 500));
     }
     if on("scale") {
         scale(&env_sizes(
@@ -178,6 +184,94 @@ fn wire(steps: usize) {
         sorted[sorted.len() - 1],
         verdict(med <= 1.15)
     );
+}
+
+const SCHEMATHESIS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/target/interop-venv/bin/schemathesis"
+);
+
+fn schemathesis(flows: usize) {
+    println!(
+        "\n## schemathesis: requests/s and peak RSS, conform --repeat {flows} (checkout flow, 4 requests) vs Schemathesis fuzzing"
+    );
+    if !Path::new(SCHEMATHESIS).exists() {
+        println!(
+            "  skipped: no Schemathesis venv at target/interop-venv (interop/schemathesis.sh creates it)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let openapi = dir.path().join("openapi.json");
+    let exported = Command::new(CONFORM)
+        .args(["openapi", "--contract", "0.1.9", "--out"])
+        .arg(&openapi)
+        .status()
+        .expect("conform openapi runs");
+    assert!(exported.success(), "conform openapi failed");
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/schemathesis.toml");
+    let mock = MockProcess::start();
+    let (mut ours_rps, mut theirs_rps, mut ours_rss, mut theirs_rss) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..3 {
+        let out_path = dir.path().join(format!("st-{round}.txt"));
+        let out = std::fs::File::create(&out_path).expect("output file");
+        let st = measure_with(
+            Command::new(SCHEMATHESIS)
+                .args(["--config-file", config, "run"])
+                .arg(&openapi)
+                .args(["--url", &mock.base_url])
+                .args(["-H", &format!("Authorization: Bearer {}", mock.token)])
+                .args(["--max-examples", "10", "--max-redirects", "0"])
+                .args(["--generation-database", "none", "--no-color"])
+                .args(["--phases", "fuzzing"]),
+            Stdio::from(out),
+        );
+        let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+        // "  94 generated, 94 passed, 12 skipped": one request per case.
+        let cases: Option<f64> = text
+            .lines()
+            .find(|l| l.contains(" generated"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok());
+        let Some(cases) = cases else {
+            println!(
+                "  skipped: Schemathesis printed no case count (exit {:?})",
+                st.code
+            );
+            return;
+        };
+        let ours = conform_flows(&mock, flows);
+        assert_eq!(ours.code, Some(0), "conform run failed");
+        theirs_rps.push(cases / st.wall.as_secs_f64());
+        theirs_rss.push(st.max_rss_kib as f64 / 1024.0);
+        ours_rps.push((flows * 4) as f64 / ours.wall.as_secs_f64());
+        ours_rss.push(ours.max_rss_kib as f64 / 1024.0);
+    }
+    let med = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "  conform: {} req/s, peak {} MiB   Schemathesis: {} req/s, peak {} MiB",
+        spread(&ours_rps),
+        spread(&ours_rss),
+        spread(&theirs_rps),
+        spread(&theirs_rss)
+    );
+    let ratios: Vec<f64> = ours_rps
+        .iter()
+        .zip(&theirs_rps)
+        .map(|(a, b)| a / b)
+        .collect();
+    println!(
+        "  conform/Schemathesis: {:.1}× the requests per second (per-round {}), {:.2}× the memory",
+        med(&ratios),
+        spread(&ratios),
+        med(&ours_rss) / med(&theirs_rss)
+    );
+    println!("  (Schemathesis generates and checks random cases; conform replays a fixed flow)");
 }
 
 fn env_sizes(name: &str, default: &[usize]) -> Vec<usize> {
@@ -297,7 +391,12 @@ struct Measured {
 /// `wait4`'s `ru_maxrss`: Linux carries the parent's high-water mark into
 /// a child across `exec`, so that figure would be this bench's own size.
 fn measure(cmd: &mut Command) -> Measured {
-    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    measure_with(cmd, Stdio::null())
+}
+
+/// [`measure`] with stdout sent to `stdout` (a file, for output to parse).
+fn measure_with(cmd: &mut Command, stdout: Stdio) -> Measured {
+    cmd.stdout(stdout).stderr(Stdio::null());
     let started = Instant::now();
     let child = cmd.spawn().expect("child starts");
     let pid = child.id() as libc::pid_t;
@@ -650,8 +749,13 @@ fn peer(n: usize) {
     );
     let ratio = peer.wall.as_secs_f64() / ours.wall.as_secs_f64();
     println!(
-        "  ratio hurl/conform: {ratio:.2}× (conform faster when > 1; aim ≥ 2×: {})",
-        verdict(ratio >= 2.0)
+        "  per step (4 per flow): Hurl {:.0} µs, conform {:.0} µs",
+        per(&peer) * 250.0,
+        per(&ours) * 250.0
+    );
+    println!(
+        "  ratio hurl/conform: {ratio:.2}× (conform faster when > 1; aim ≥ 2.5×: {})",
+        verdict(ratio >= 2.5)
     );
 }
 
@@ -675,10 +779,11 @@ fn soak_memory(big: usize) {
         let m = conform_flows(&mock, n);
         assert_eq!(m.code, Some(0), "--repeat {n} failed");
         println!(
-            "  --base-url (mock in another process), N = {n:>6}: peak RSS {:6.1} MiB, {:.1} s, {:.2} ms/flow",
+            "  --base-url (mock in another process), N = {n:>6}: peak RSS {:6.1} MiB, {:.1} s, {:.2} ms/flow   (target ≤ 20 MiB: {})",
             m.max_rss_kib as f64 / 1024.0,
             m.wall.as_secs_f64(),
-            ms(m.wall) / n as f64
+            ms(m.wall) / n as f64,
+            verdict(m.max_rss_kib <= 20 * 1024)
         );
     }
     drop(mock);
