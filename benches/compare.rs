@@ -308,8 +308,11 @@ fn scale_suite(n: usize) -> String {
 
 fn scale(sizes: &[usize]) {
     println!(
-        "\n## scale: one suite of N scenarios (2 steps each), embedded mock, json + junit reports"
+        "\n## scale: one suite of N scenarios (2 steps each), json + junit reports, against a standalone mock"
     );
+    // A mock in its own process: the embedded one's request journal (the
+    // mock's own state) would otherwise be counted as conform's memory.
+    let mock = MockProcess::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut rows: Vec<(usize, Measured)> = Vec::new();
     println!(
@@ -323,8 +326,9 @@ fn scale(sizes: &[usize]) {
         let junit_report = dir.path().join(format!("scale-{n}.junit.xml"));
         let m = measure(
             Command::new(CONFORM)
-                .args(["run", "--quiet", "--suite"])
+                .args(["run", "--quiet", "--base-url", &mock.base_url, "--suite"])
                 .arg(&suite)
+                .env("IMAGE_SKILL_TOKEN", &mock.token)
                 .arg("--report")
                 .arg(format!("json={}", json_report.display()))
                 .arg("--report")
