@@ -106,12 +106,12 @@ fn wire(steps: usize) {
     println!(
         "\n## wire: one GET /healthz step (status + schema checks) vs `wrk -t1 -c1`, standalone mock"
     );
-    if !Command::new("wrk")
+    if Command::new("wrk")
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .is_ok()
+        .is_err()
     {
         println!("  skipped: `wrk` is not installed (apt-get install wrk)");
         return;
