@@ -292,7 +292,7 @@ pub async fn run(
 
 /// Whether every request of the run goes to an `http://` base URL: no
 /// step names a full URL (a captured one may well be https).
-fn sends_only_plain_http(plan: &Plan, mode: &Mode) -> bool {
+pub fn sends_only_plain_http(plan: &Plan, mode: &Mode) -> bool {
     let base_is_plain = match mode {
         Mode::Server(target) => target.base_url.starts_with("http://"),
         // Client scenarios talk to their own loopback mock.
