@@ -239,9 +239,13 @@ impl Prepared {
             }
         };
         Ok(Session {
-            mode,
             run_id: RunOptions::new_run_id(),
-            http: HttpClient::new(self.options.step_timeout, self.options.max_body)?,
+            http: if exec::sends_only_plain_http(&self.plan, &mode) {
+                HttpClient::plain_http(self.options.step_timeout, self.options.max_body)?
+            } else {
+                HttpClient::new(self.options.step_timeout, self.options.max_body)?
+            },
+            mode,
             mock,
         })
     }

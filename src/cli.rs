@@ -2,6 +2,7 @@
 //! [`Options`](crate::app::Options); the pipeline itself is `app.rs`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -12,7 +13,7 @@ use crate::error::{Error, Result, exit};
 use crate::exec::{ClientSetup, Interrupt};
 use crate::mock::{MockServer, Profile};
 use crate::plan::Plan;
-use crate::report::console::Progress;
+use crate::report::console::{LiveLines, Progress};
 use crate::report::{ConsoleReporter, GithubReporter, OutputFormat, ReportSpec, Reporter};
 use crate::soak::Repeat;
 
@@ -305,7 +306,7 @@ async fn client(args: ClientArgs) -> Result<i32> {
 /// The pipeline with console output: prepare → target → execute → every
 /// report file → console.
 async fn pipeline(common: &CommonArgs, opts: Options) -> Result<i32> {
-    let prepared = app::prepare(opts)?;
+    let mut prepared = app::prepare(opts)?;
     if common.list {
         return Ok(list(&prepared.plan));
     }
@@ -313,27 +314,40 @@ async fn pipeline(common: &CommonArgs, opts: Options) -> Result<i32> {
     let interrupt = Interrupt::default();
     crate::signals::watch(interrupt.clone())?;
     let redactor = session.redactor();
-    // Dropped (and cleared) before anything is printed, also on an error.
-    let progress = Progress::start(prepared.plan.cases.len(), common.quiet);
+    let console = ConsoleReporter::new(redactor.clone(), ConsoleReporter::color_for_stdout())
+        .quiet(common.quiet);
+    // A report to `-` owns stdout; the console report would corrupt it.
+    let to_stdout = prepared.options.reports.iter().any(ReportSpec::is_stdout);
+    // Cleared before the rest of the report prints, also on an error.
+    let progress = Arc::new(Progress::start(prepared.plan.cases.len(), common.quiet));
+    // nextest-style: the header at once, each scenario's line when it ends
+    // (a soak run prints its table at the end instead).
+    let streamed = prepared.options.repeat.is_none() && !to_stdout;
+    if streamed {
+        progress.println(&console.header(prepared.contract.version(), &session.mode.label()));
+        prepared.options.observer = Some(Arc::new(LiveLines::new(
+            console.clone(),
+            progress.clone(),
+            &prepared.plan,
+        )));
+    }
     let report = prepared.execute(&session, &prepared.plan, interrupt).await;
+    prepared.options.observer = None;
     // Stopped explicitly, off the runtime's workers (issue 14, finding 1).
     session.shutdown().await;
-    let report = report?;
     drop(progress);
+    let report = report?;
 
     // Files first: a console that fails to print must not lose the reports.
     let written = app::write_reports(&prepared.options.reports, &report, &redactor);
-    let console = ConsoleReporter::new(redactor.clone(), ConsoleReporter::color_for_stdout())
-        .quiet(common.quiet);
     // Masked again as finally printed (see `ReportSpec::write`).
-    let mut text = redactor.bytes(&console.render(&report)?);
+    let mut text = redactor.bytes(&console.streamed(streamed).render(&report)?);
     if common.format == OutputFormat::Github
         || std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| !v.is_empty())
     {
         text = crate::redact::workflow_commands(&String::from_utf8_lossy(&text)).into_bytes();
     }
-    // A report to `-` owns stdout; the console report would corrupt it.
-    if !prepared.options.reports.iter().any(ReportSpec::is_stdout) {
+    if !to_stdout {
         say(&String::from_utf8_lossy(&text));
     }
     if let Some(latency) = &report.latency {

@@ -1,5 +1,7 @@
 //! Plan stage: resolve suites against the contract, filter, order → cases.
 
+use std::sync::Arc;
+
 use crate::contract::Contract;
 use crate::error::{Error, Result, closest};
 use crate::suite::Suite;
@@ -15,7 +17,8 @@ pub struct Case {
 
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub suites: Vec<Suite>,
+    /// Shared, never copied per scenario: a case points into its suite.
+    pub suites: Vec<Arc<Suite>>,
     pub cases: Vec<Case>,
 }
 
@@ -86,6 +89,7 @@ pub fn plan(
             },
         }));
     }
+    let suites = suites.into_iter().map(Arc::new).collect();
     Ok(Plan { suites, cases })
 }
 

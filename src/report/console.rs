@@ -27,6 +27,10 @@ pub struct ConsoleReporter {
     pub color: bool,
     /// Leave out the PASS lines (`--quiet`): only failures and the summary.
     pub quiet: bool,
+    /// The header and the scenario lines were already printed while the
+    /// run went on ([`ConsoleReporter::header`], [`ConsoleReporter::scenario_line`]);
+    /// render only what follows them.
+    pub streamed: bool,
     redactor: Redactor,
 }
 
@@ -35,6 +39,7 @@ impl ConsoleReporter {
         ConsoleReporter {
             color,
             quiet: false,
+            streamed: false,
             redactor,
         }
     }
@@ -42,6 +47,39 @@ impl ConsoleReporter {
     pub fn quiet(mut self, quiet: bool) -> Self {
         self.quiet = quiet;
         self
+    }
+
+    pub fn streamed(mut self, streamed: bool) -> Self {
+        self.streamed = streamed;
+        self
+    }
+
+    /// The first line, known before anything runs.
+    pub fn header(&self, contract_version: &str, target: &str) -> String {
+        header_line(
+            env!("CARGO_PKG_VERSION"),
+            contract_version,
+            &self.redactor.text(target),
+            Paint(self.color),
+        )
+    }
+
+    /// The line of one finished scenario, as the run goes; `None` when
+    /// `--quiet` leaves it out. `name_width` comes from [`name_width`] over
+    /// the planned ids, so lines printed one by one still line up.
+    pub fn scenario_line(&self, sc: &ScenarioOutcome, name_width: usize) -> Option<String> {
+        if self.quiet && sc.status == Status::Passed {
+            return None;
+        }
+        let id = self.redactor.text(&sc.id());
+        Some(scenario_line(
+            sc,
+            &id,
+            &duration(sc.duration_ms),
+            name_width,
+            STREAMED_DURATION_WIDTH,
+            Paint(self.color),
+        ))
     }
 
     /// Whether stdout wants color: a terminal, and `NO_COLOR` unset or
@@ -55,42 +93,74 @@ impl ConsoleReporter {
 impl Reporter for ConsoleReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
         let report = super::redacted(report, &self.redactor);
-        Ok(render(&report, Paint(self.color), self.quiet).into_bytes())
+        Ok(render(&report, Paint(self.color), self.quiet, self.streamed).into_bytes())
     }
 }
 
-fn render(report: &RunReport, p: Paint, quiet: bool) -> String {
-    let mut out = String::new();
-    // `writeln!` into a String cannot fail; the results are ignored.
-    let _ = writeln!(
-        out,
-        "{}",
-        p.bold(&format!(
-            "conform {} · contract {} · target {}",
-            report.conform_version, report.contract_version, report.target
-        ))
-    );
+/// Durations printed one by one cannot be padded to the longest; this
+/// fits `999ms` and `99.99s`.
+const STREAMED_DURATION_WIDTH: usize = 6;
 
-    let listed: Vec<&ScenarioOutcome> = report
-        .scenarios
-        .iter()
-        .filter(|s| !(quiet && s.status == Status::Passed))
-        .collect();
-    let ids: Vec<String> = listed.iter().map(|s| s.id()).collect();
-    let name_width = ids
-        .iter()
+/// The width scenario ids are padded to: the longest id, capped.
+pub fn name_width<'a>(ids: impl IntoIterator<Item = &'a str>) -> usize {
+    ids.into_iter()
         .map(|id| id.chars().count())
         .max()
         .unwrap_or(0)
-        .min(MAX_NAME_COLUMN);
-    let durations: Vec<String> = listed.iter().map(|s| duration(s.duration_ms)).collect();
-    let duration_width = durations.iter().map(String::len).max().unwrap_or(0);
-    for ((sc, id), dur) in listed.iter().zip(&ids).zip(&durations) {
+        .min(MAX_NAME_COLUMN)
+}
+
+fn header_line(conform: &str, contract: &str, target: &str, p: Paint) -> String {
+    p.bold(&format!(
+        "conform {conform} · contract {contract} · target {target}"
+    ))
+}
+
+/// `PASS suite/scenario  12ms`: the one place a scenario's line is laid out.
+fn scenario_line(
+    sc: &ScenarioOutcome,
+    id: &str,
+    dur: &str,
+    name_width: usize,
+    duration_width: usize,
+    p: Paint,
+) -> String {
+    format!(
+        "{} {id:<name_width$} {dur:>duration_width$}",
+        scenario_label(sc, p)
+    )
+}
+
+fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
+    let mut out = String::new();
+    // `writeln!` into a String cannot fail; the results are ignored.
+    if !streamed {
         let _ = writeln!(
             out,
-            "{} {id:<name_width$} {dur:>duration_width$}",
-            scenario_label(sc, p)
+            "{}",
+            header_line(
+                &report.conform_version,
+                &report.contract_version,
+                &report.target,
+                p
+            )
         );
+        let listed: Vec<&ScenarioOutcome> = report
+            .scenarios
+            .iter()
+            .filter(|s| !(quiet && s.status == Status::Passed))
+            .collect();
+        let ids: Vec<String> = listed.iter().map(|s| s.id()).collect();
+        let name_width = name_width(ids.iter().map(String::as_str));
+        let durations: Vec<String> = listed.iter().map(|s| duration(s.duration_ms)).collect();
+        let duration_width = durations.iter().map(String::len).max().unwrap_or(0);
+        for ((sc, id), dur) in listed.iter().zip(&ids).zip(&durations) {
+            let _ = writeln!(
+                out,
+                "{}",
+                scenario_line(sc, id, dur, name_width, duration_width, p)
+            );
+        }
     }
 
     let failed: Vec<&ScenarioOutcome> = report
@@ -376,21 +446,23 @@ impl Paint {
 const PROGRESS_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 const PROGRESS_TICK: std::time::Duration = std::time::Duration::from_millis(120);
 
-/// A spinner ("running 13 scenarios · 4s") while a long run is going. It
-/// draws on stderr only when stdout and stderr are both terminals, and is
-/// cleared when dropped, before the report prints: piped or captured output
-/// never contains a byte of it. The runner has no per-scenario hook yet,
-/// so it shows elapsed time rather than a count done.
+/// A progress line ("⠋ 412/1000 scenarios · 4s") while a long run is
+/// going. It draws on stderr only when stdout and stderr are both terminals
+/// and is cleared when dropped, before the rest of the report prints: piped
+/// or captured output never contains a byte of it. Lines printed through
+/// [`Progress::println`] go to stdout around it, never through it.
 pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
     done: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Progress {
-    /// Starts the spinner for a run of `scenarios`, if it is wanted.
+    /// Starts the progress line for a run of `scenarios`, if it is wanted.
     pub fn start(scenarios: usize, quiet: bool) -> Progress {
         use std::io::IsTerminal as _;
         let off = Progress {
+            bar: None,
             done: None,
             thread: None,
         };
@@ -401,19 +473,90 @@ impl Progress {
         ) {
             return off;
         }
+        // Hidden until PROGRESS_DELAY has passed: short runs never show it,
+        // and counting on a hidden bar draws nothing.
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(scenarios as u64),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} scenarios · {elapsed}")
+        {
+            bar.set_style(style);
+        }
         let (done, finished) = std::sync::mpsc::channel();
+        let shown = bar.clone();
         let spawned = std::thread::Builder::new()
             .name("conform-progress".into())
-            .spawn(move || spin(&finished, scenarios));
+            .spawn(move || spin(&finished, &shown));
         match spawned {
             Ok(thread) => Progress {
+                bar: Some(bar),
                 done: Some(done),
                 thread: Some(thread),
             },
-            // No spinner is no loss; the run goes on.
+            // No progress line is no loss; the run goes on.
             Err(_) => off,
         }
     }
+
+    /// Prints `line` (and a newline) to stdout at once, clearing the
+    /// progress line around it so the two never tear each other.
+    pub fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| print_line(line)),
+            None => print_line(line),
+        }
+    }
+
+    /// Scenarios finished so far.
+    pub fn set_done(&self, done: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
+        }
+    }
+}
+
+/// Prints each scenario's line as it finishes and counts it on the
+/// progress line: the console's [`crate::exec::Observer`].
+pub struct LiveLines {
+    console: ConsoleReporter,
+    progress: std::sync::Arc<Progress>,
+    name_width: usize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl LiveLines {
+    pub fn new(
+        console: ConsoleReporter,
+        progress: std::sync::Arc<Progress>,
+        plan: &crate::plan::Plan,
+    ) -> LiveLines {
+        LiveLines {
+            console,
+            progress,
+            name_width: name_width(plan.cases.iter().map(|c| c.id.as_str())),
+            done: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+impl crate::exec::Observer for LiveLines {
+    fn scenario_finished(&self, outcome: &ScenarioOutcome) {
+        if let Some(line) = self.console.scenario_line(outcome, self.name_width) {
+            self.progress.println(&line);
+        }
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        self.progress.set_done(done);
+    }
+}
+
+/// Flushed per line: piped output shows each scenario when it finishes. A
+/// closed pipe is not worth a panic; the exit code still tells the outcome.
+fn print_line(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 impl Drop for Progress {
@@ -432,23 +575,12 @@ pub fn progress_wanted(quiet: bool, stdout_is_terminal: bool, stderr_is_terminal
     !quiet && stdout_is_terminal && stderr_is_terminal
 }
 
-fn spin(finished: &std::sync::mpsc::Receiver<()>, scenarios: usize) {
+fn spin(finished: &std::sync::mpsc::Receiver<()>, bar: &indicatif::ProgressBar) {
     use std::sync::mpsc::RecvTimeoutError::Timeout;
-    let started = std::time::Instant::now();
     if finished.recv_timeout(PROGRESS_DELAY) != Err(Timeout) {
         return;
     }
-    // Elapsed time counts from the start of the run, not of the spinner.
-    let bar =
-        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
-            .with_elapsed(started.elapsed());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}") {
-        bar.set_style(style);
-    }
-    bar.set_message(format!(
-        "running {}",
-        plural(scenarios, "scenario", "scenarios")
-    ));
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     while finished.recv_timeout(PROGRESS_TICK) == Err(Timeout) {
         bar.tick();
     }
