@@ -266,6 +266,12 @@ async fn run(args: RunArgs) -> Result<i32> {
             (target, Some(server))
         }
     };
+    // Named in a refused-token finding; the value never is.
+    let token_source = match (&args.base_url, &args.token_file) {
+        (Some(_), Some(path)) => format!("token file `{}`", path.display()),
+        (Some(_), None) => format!("`${}`", args.token_env),
+        (None, _) => "the mock's own token".to_string(),
+    };
     execute_plan(
         &args.common,
         contract,
@@ -273,6 +279,7 @@ async fn run(args: RunArgs) -> Result<i32> {
         Mode::Server(target),
         &specs,
         mock.as_ref(),
+        token_source,
     )
     .await
 }
@@ -308,6 +315,7 @@ async fn client(args: ClientArgs) -> Result<i32> {
         Mode::Client(setup),
         &specs,
         None,
+        format!("`${}` (the mock's token)", args.token_env),
     )
     .await
 }
@@ -320,6 +328,7 @@ async fn execute_plan(
     mode: Mode,
     specs: &[ReportSpec],
     embedded_mock: Option<&MockServer>,
+    token_source: String,
 ) -> Result<i32> {
     let interrupt = Interrupt::default();
     let on_ctrl_c = interrupt.clone();
@@ -341,7 +350,7 @@ async fn execute_plan(
     let redactor = crate::redact::Redactor::new(mode.token());
     // Dropped (and cleared) before anything is printed, also on an error.
     let progress = Progress::start(plan.cases.len(), common.quiet);
-    let report = match common.repeat {
+    let mut report = match common.repeat {
         Some(n) => {
             let repeat = crate::soak::Repeat::new(n, common.repeat_max_secs)?;
             let contract = Arc::new(contract);
@@ -359,6 +368,12 @@ async fn execute_plan(
         None => exec::run(plan, Arc::new(contract), mode, &opts, interrupt).await?,
     };
     drop(progress);
+    // Judge: group the failures by cause before anything is reported.
+    let cx = crate::findings::JudgeContext {
+        token_source: Some(token_source),
+        target: report.target.clone(),
+    };
+    report.judge(&cx);
 
     // Files first: a console that fails to print must not lose the reports.
     // The first failure is returned (main prints it); later ones are

@@ -9,6 +9,7 @@ pub mod diff;
 pub mod error;
 pub mod exec;
 pub mod extract;
+pub mod findings;
 pub mod mock;
 pub mod negative;
 pub mod openapi;

@@ -16,6 +16,9 @@ pub struct RunReport {
     pub duration_ms: u64,
     pub interrupted: bool,
     pub summary: Summary,
+    /// Failures grouped by cause, most important first (the judge stage,
+    /// [`crate::findings`]). Reports lead with these.
+    pub findings: Vec<crate::findings::Finding>,
     pub scenarios: Vec<ScenarioOutcome>,
     /// Per-step latency percentiles: only for `--repeat` (soak) runs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,7 +73,15 @@ pub struct Summary {
     pub scenarios: usize,
     pub passed: usize,
     pub failed: usize,
+    /// Failed checks, not counting those a finding marks not evaluated.
     pub checks_failed: usize,
+    /// Failed checks that an earlier cause made meaningless (a client that
+    /// printed an error envelope has no `data` to compare).
+    pub not_evaluated: usize,
+    /// Failures grouped by cause: the length of `findings`.
+    pub findings: usize,
+    /// Scenarios that did not run (an interrupted or `--fail-fast` run).
+    pub skipped: usize,
     /// Steps that could not reach the target or got garbage at the transport level.
     pub transport_errors: usize,
 }
@@ -220,7 +231,11 @@ impl RunReport {
         for sc in scenarios {
             match sc.status {
                 Status::Passed => s.passed += 1,
-                _ => s.failed += 1,
+                Status::Skipped => {
+                    s.skipped += 1;
+                    s.failed += 1;
+                }
+                Status::Failed => s.failed += 1,
             }
             s.checks_failed += sc.failed_checks().count();
             s.transport_errors += sc
@@ -230,6 +245,18 @@ impl RunReport {
                 .count();
         }
         s
+    }
+
+    /// The judge stage: groups the failures into findings and counts them.
+    pub fn judge(&mut self, cx: &crate::findings::JudgeContext) {
+        // The summary is the runner's (a soak run sums it over iterations).
+        self.findings = crate::findings::judge(&self.scenarios, cx);
+        self.summary.findings = self.findings.len();
+        self.summary.not_evaluated = crate::findings::not_evaluated(&self.findings);
+        self.summary.checks_failed = self
+            .summary
+            .checks_failed
+            .saturating_sub(self.summary.not_evaluated);
     }
 
     /// 0 all passed, 1 a check failed, 3 the target was unreachable, 130 interrupted.

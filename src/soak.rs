@@ -278,6 +278,7 @@ impl Aggregate {
             duration_ms: 0,
             interrupted: false,
             summary: Summary::default(),
+            findings: Vec::new(),
             scenarios: Vec::new(),
             latency: None,
         });

@@ -210,6 +210,7 @@ pub async fn run(
         duration_ms: started.elapsed().as_millis() as u64,
         interrupted: interrupt.is_set(),
         summary: RunReport::summarize(&scenarios),
+        findings: Vec::new(),
         scenarios,
         latency: None,
     })

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::Result;
+use crate::findings::{Finding, FindingKind};
 use crate::outcome::{CheckOutcome, RunReport, ScenarioOutcome, Status, StepOutcome};
 use crate::redact::Redactor;
 
@@ -93,10 +94,27 @@ fn render(report: &RunReport, p: Paint, quiet: bool) -> String {
         );
     }
 
+    if !report.findings.is_empty() {
+        let _ = write!(
+            out,
+            "\n{}\n",
+            p.bold(&format!("findings: {}", super::counts_line(report)))
+        );
+        for (i, f) in report.findings.iter().enumerate() {
+            out.push_str(&finding_lines(i + 1, f, p));
+        }
+    }
+
+    // A scenario whose only trouble is transport (or a refused token) is
+    // told in full by its finding; 27 copies of "cannot connect" help nobody.
     let failed: Vec<&ScenarioOutcome> = report
         .scenarios
         .iter()
-        .filter(|s| s.status != Status::Passed)
+        .filter(|s| s.status == Status::Failed)
+        .filter(|s| {
+            super::findings_of(report, &s.id()).any(|f| f.kind != FindingKind::Transport)
+                || super::findings_of(report, &s.id()).next().is_none()
+        })
         .collect();
     if !failed.is_empty() {
         let _ = write!(out, "\n{}\n", p.bold("failures:"));
@@ -117,7 +135,7 @@ fn render(report: &RunReport, p: Paint, quiet: bool) -> String {
         plural(s.scenarios, "scenario", "scenarios"),
         s.passed,
         s.failed,
-        plural(s.checks_failed, "check failed", "checks failed"),
+        super::counts_line(report),
         plural(s.transport_errors, "transport error", "transport errors"),
         report.duration_ms as f64 / 1000.0,
     );
@@ -132,6 +150,93 @@ fn render(report: &RunReport, p: Paint, quiet: bool) -> String {
     };
     let _ = write!(out, "\n{summary}\n");
     out
+}
+
+/// Locations listed under a finding before "… and N more".
+const FINDING_LOCATIONS: usize = 3;
+
+/// One finding: its title, where it happened, and what points to it. The
+/// full check detail follows under `failures:`.
+pub(crate) fn finding_lines(n: usize, f: &Finding, p: Paint) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  {n}. {} {} {}",
+        p.red("✗"),
+        p.bold(&f.title),
+        p.dim(&format!("[{}]", kind_word(f.kind)))
+    );
+    for loc in f.locations.iter().take(FINDING_LOCATIONS) {
+        let checks: Vec<String> = f
+            .evidence
+            .iter()
+            .filter(|e| e.scenario == loc.scenario && e.step == loc.step)
+            .filter(|e| e.check != "transport")
+            .map(|e| e.check.clone())
+            .collect();
+        let mut line = format!("       {} step {} `{}`", loc.scenario, loc.step, loc.step_name);
+        if !checks.is_empty() && f.cause != crate::findings::Cause::CheckFailed {
+            let mut checks = checks;
+            checks.dedup();
+            let _ = write!(line, ": {}", checks.join(", "));
+        }
+        let _ = writeln!(out, "{}", p.dim(&line));
+    }
+    if f.locations.len() > FINDING_LOCATIONS {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.dim(&format!(
+                "       … and {} more",
+                f.locations.len() - FINDING_LOCATIONS
+            ))
+        );
+    }
+    if f.kind == FindingKind::Transport {
+        if let Some(e) = f.evidence.first().filter(|e| e.check == "transport") {
+            let _ = writeln!(out, "       first error: {}", e.actual);
+        }
+    }
+    if !f.not_evaluated.is_empty() {
+        let _ = writeln!(
+            out,
+            "       {}",
+            p.yellow(&format!("not evaluated: {}", not_evaluated_words(f)))
+        );
+    }
+    out
+}
+
+/// A few not-evaluated checks by name and place; many by count and kind.
+pub(crate) fn not_evaluated_words(f: &Finding) -> String {
+    const LISTED: usize = 4;
+    if f.not_evaluated.len() <= LISTED {
+        let names: Vec<String> = f
+            .not_evaluated
+            .iter()
+            .map(|e| match &e.pointer {
+                Some(ptr) if !ptr.is_empty() => format!("{} at {ptr}", e.check),
+                _ => e.check.clone(),
+            })
+            .collect();
+        return names.join(", ");
+    }
+    let mut kinds: Vec<&str> = Vec::new();
+    for e in &f.not_evaluated {
+        if !kinds.contains(&e.check.as_str()) {
+            kinds.push(&e.check);
+        }
+    }
+    format!("{} checks ({})", f.not_evaluated.len(), kinds.join(", "))
+}
+
+fn kind_word(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::Invariant => "invariant",
+        FindingKind::Contract => "contract",
+        FindingKind::Transport => "transport",
+        FindingKind::Internal => "internal",
+    }
 }
 
 /// The full story of one scenario: every step, with failed checks, transport

@@ -166,6 +166,23 @@ pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> RunReport {
     out.conform_version = t(&out.conform_version);
     out.contract_version = t(&out.contract_version);
     out.target = t(&out.target);
+    for f in &mut out.findings {
+        f.title = t(&f.title);
+        f.file = t(&f.file);
+        for l in &mut f.locations {
+            l.scenario = t(&l.scenario);
+            l.file = t(&l.file);
+            l.step_name = t(&l.step_name);
+        }
+        for e in f.evidence.iter_mut().chain(f.not_evaluated.iter_mut()) {
+            e.scenario = t(&e.scenario);
+            e.check = t(&e.check);
+            e.pointer = e.pointer.as_deref().map(t);
+            e.expected = t(&e.expected);
+            e.actual = t(&e.actual);
+            e.note = e.note.as_deref().map(t);
+        }
+    }
     for sc in &mut out.scenarios {
         sc.suite = t(&sc.suite);
         sc.file = t(&sc.file);
@@ -242,6 +259,39 @@ pub(crate) fn verdict(report: &RunReport) -> &'static str {
     } else {
         "passed"
     }
+}
+
+/// "3 findings · 24 checks failed": both counts, so nobody mistakes one
+/// for the other.
+pub(crate) fn counts_line(report: &RunReport) -> String {
+    let s = &report.summary;
+    let mut line = format!(
+        "{} · {}",
+        plural(s.findings, "finding", "findings"),
+        plural(s.checks_failed, "check failed", "checks failed")
+    );
+    if s.not_evaluated > 0 {
+        let _ = std::fmt::Write::write_fmt(
+            &mut line,
+            format_args!(" · {} not evaluated", s.not_evaluated),
+        );
+    }
+    line
+}
+
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The findings that happened in scenario `id`, most important first.
+pub(crate) fn findings_of<'a>(
+    report: &'a RunReport,
+    id: &'a str,
+) -> impl Iterator<Item = &'a crate::findings::Finding> + 'a {
+    report
+        .findings
+        .iter()
+        .filter(move |f| f.locations.iter().any(|l| l.scenario == id))
 }
 
 /// Milliseconds as people read them: `87ms`, `1.25s`.

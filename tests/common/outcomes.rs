@@ -27,7 +27,7 @@ pub fn scenario(
 }
 
 pub fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> RunReport {
-    RunReport {
+    let mut report = RunReport {
         format: REPORT_FORMAT,
         conform_version: "0.1.0".to_string(),
         contract_version: "0.1.9".to_string(),
@@ -35,7 +35,13 @@ pub fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> R
         duration_ms,
         interrupted: false,
         summary: RunReport::summarize(&scenarios),
+        findings: Vec::new(),
         scenarios,
         latency: None,
-    }
+    };
+    report.judge(&conform::findings::JudgeContext {
+        token_source: Some("`$IMAGE_SKILL_TOKEN`".to_string()),
+        target: target.to_string(),
+    });
+    report
 }
