@@ -349,6 +349,7 @@ async fn execute_plan(
     };
     let redactor = crate::redact::Redactor::new(mode.token());
     // Dropped (and cleared) before anything is printed, also on an error.
+    let started_at = crate::outcome::RunInfo::now_rfc3339();
     let progress = Progress::start(plan.cases.len(), common.quiet);
     let mut report = match common.repeat {
         Some(n) => {
@@ -374,6 +375,11 @@ async fn execute_plan(
         target: report.target.clone(),
     };
     report.judge(&cx);
+    report.run = crate::outcome::RunInfo {
+        id: opts.run_id.clone(),
+        started_at,
+        hostname: crate::outcome::RunInfo::this_host(),
+    };
 
     // Files first: a console that fails to print must not lose the reports.
     // The first failure is returned (main prints it); later ones are

@@ -276,7 +276,10 @@ impl Builder {
                         "the server refused the bearer token{source} ({statuses}) · {reach}"
                     );
                 }
-                Cause::CannotConnect | Cause::TimedOut | Cause::BadAnswer | Cause::RequestFailed => {
+                Cause::CannotConnect
+                | Cause::TimedOut
+                | Cause::BadAnswer
+                | Cause::RequestFailed => {
                     f.title = format!("{} {} · {reach}", f.title, cx.target);
                 }
                 _ => f.title = format!("{} · {reach}", f.title),
@@ -325,10 +328,13 @@ fn evidence(sc: &ScenarioOutcome, step: &StepOutcome, c: &CheckOutcome) -> Evide
 /// A check that says a URL lost its `#fragment` (the 0.1.8 bug), whatever
 /// check noticed it.
 fn is_fragment_check(c: &CheckOutcome) -> bool {
-    matches!(c.check.as_str(), "fragment_preserved" | "stripe_url_fragments")
-        || c.note
-            .as_deref()
-            .is_some_and(|n| n.contains("fragment removed"))
+    matches!(
+        c.check.as_str(),
+        "fragment_preserved" | "stripe_url_fragments"
+    ) || c
+        .note
+        .as_deref()
+        .is_some_and(|n| n.contains("fragment removed"))
 }
 
 /// The transport error's cause and its words, from the runner's first
@@ -373,7 +379,9 @@ fn token_refused(step: &StepOutcome) -> bool {
         .is_some_and(|r| matches!(r.status, 401 | 403));
     // A step that asked for the refusal (a bad-token probe) is not one.
     let wanted_refusal = step.checks.iter().any(|c| {
-        c.passed && c.check == "status" && (c.expected.contains("401") || c.expected.contains("403"))
+        c.passed
+            && c.check == "status"
+            && (c.expected.contains("401") || c.expected.contains("403"))
     });
     let any_failed = step.checks.iter().any(|c| !c.passed);
     sent_token && refused && any_failed && !wanted_refusal
@@ -518,8 +526,13 @@ mod tests {
     const STRIPPED: &str = "https://checkout.stripe.com/c/pay/cs_1";
 
     fn fragment(pointer: &str) -> CheckOutcome {
-        CheckOutcome::fail("fragment_preserved", Some(pointer), "a URL with #fragment", STRIPPED)
-            .with_note("fragment removed: Stripe Checkout cannot load without it")
+        CheckOutcome::fail(
+            "fragment_preserved",
+            Some(pointer),
+            "a URL with #fragment",
+            STRIPPED,
+        )
+        .with_note("fragment removed: Stripe Checkout cannot load without it")
     }
 
     #[test]
@@ -546,7 +559,15 @@ mod tests {
         );
         assert_eq!(f[0].kind, FindingKind::Invariant);
         let checks: Vec<&str> = f[0].evidence.iter().map(|e| e.check.as_str()).collect();
-        assert_eq!(checks, ["fragment_preserved", "schema", "fragment_preserved", "schema"]);
+        assert_eq!(
+            checks,
+            [
+                "fragment_preserved",
+                "schema",
+                "fragment_preserved",
+                "schema"
+            ]
+        );
     }
 
     #[test]
@@ -559,17 +580,23 @@ mod tests {
         };
         let f = judge(&[down("a"), down("b"), down("c")], &cx());
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].title, "cannot connect to http://127.0.0.1:9 · 3 scenarios");
+        assert_eq!(
+            f[0].title,
+            "cannot connect to http://127.0.0.1:9 · 3 scenarios"
+        );
         assert_eq!(f[0].kind, FindingKind::Transport);
     }
 
     #[test]
     fn a_refused_token_is_one_finding_naming_where_it_came_from() {
         let refused = |name| {
-            let mut s = step(0, vec![
-                CheckOutcome::fail("status", None, "200", "401"),
-                CheckOutcome::fail("schema", None, "valid", "invalid"),
-            ]);
+            let mut s = step(
+                0,
+                vec![
+                    CheckOutcome::fail("status", None, "200", "401"),
+                    CheckOutcome::fail("schema", None, "valid", "invalid"),
+                ],
+            );
             if let Some(r) = &mut s.response {
                 r.status = 401;
             }
@@ -587,17 +614,22 @@ mod tests {
 
     #[test]
     fn a_client_error_envelope_marks_the_other_checks_not_evaluated() {
-        let mut s = step(0, vec![
-            CheckOutcome::fail("exit_code", None, "0", "2"),
-            CheckOutcome::fail("envelope", Some("/error"), "null", "object"),
-            CheckOutcome::fail("equals", Some("/data/x"), "1", "missing"),
-        ]);
+        let mut s = step(
+            0,
+            vec![
+                CheckOutcome::fail("exit_code", None, "0", "2"),
+                CheckOutcome::fail("envelope", Some("/error"), "null", "object"),
+                CheckOutcome::fail("equals", Some("/data/x"), "1", "missing"),
+            ],
+        );
         s.request = None;
         s.response = None;
         s.client = Some(ClientSummary {
             argv: vec!["cli".into()],
             exit_code: Some(2),
-            stdout_excerpt: r#"{"ok":false,"error":{"code":"usage_error","message":"unknown flag --jsn"}}"#.into(),
+            stdout_excerpt:
+                r#"{"ok":false,"error":{"code":"usage_error","message":"unknown flag --jsn"}}"#
+                    .into(),
             stderr_excerpt: String::new(),
         });
         let f = judge(&[scenario("a", vec![s])], &cx());
@@ -612,7 +644,10 @@ mod tests {
 
     #[test]
     fn field_names_drop_the_data_prefix() {
-        assert_eq!(field_name("/data/next/fallback_checkout_url"), "next.fallback_checkout_url");
+        assert_eq!(
+            field_name("/data/next/fallback_checkout_url"),
+            "next.fallback_checkout_url"
+        );
         assert_eq!(field_name("/checkout_url"), "checkout_url");
     }
 }

@@ -13,7 +13,11 @@ pub struct RunReport {
     pub contract_version: String,
     /// What was tested: `mock:conformant`, `mock:regressed-0.1.8` or a base URL.
     pub target: String,
+    /// Which run this was and where: set by the pipeline around the run.
+    pub run: RunInfo,
     pub duration_ms: u64,
+    /// The same, in microseconds: loopback runs take well under 1 ms a step.
+    pub duration_us: u64,
     pub interrupted: bool,
     pub summary: Summary,
     /// Failures grouped by cause, most important first (the judge stage,
@@ -23,6 +27,34 @@ pub struct RunReport {
     /// Per-step latency percentiles: only for `--repeat` (soak) runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyReport>,
+}
+
+/// Identity of one run, for dashboards that keep history.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RunInfo {
+    /// The `${run_id}` the suites used (idempotency keys carry it).
+    pub id: String,
+    /// Start of the run, RFC 3339 in UTC.
+    pub started_at: String,
+    /// The machine conform ran on.
+    pub hostname: String,
+}
+
+impl RunInfo {
+    /// This machine's name, or `localhost` when it cannot be read.
+    pub fn this_host() -> String {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_string())
+    }
+
+    pub fn now_rfc3339() -> String {
+        chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
 }
 
 /// What a `--repeat` run measured. Built from histograms, so its size does

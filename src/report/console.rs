@@ -174,7 +174,10 @@ pub(crate) fn finding_lines(n: usize, f: &Finding, p: Paint) -> String {
             .filter(|e| e.check != "transport")
             .map(|e| e.check.clone())
             .collect();
-        let mut line = format!("       {} step {} `{}`", loc.scenario, loc.step, loc.step_name);
+        let mut line = format!(
+            "       {} step {} `{}`",
+            loc.scenario, loc.step, loc.step_name
+        );
         if !checks.is_empty() && f.cause != crate::findings::Cause::CheckFailed {
             let mut checks = checks;
             checks.dedup();

@@ -33,6 +33,12 @@ pub fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> R
         contract_version: "0.1.9".to_string(),
         target: target.to_string(),
         duration_ms,
+        duration_us: duration_ms * 1000,
+        run: conform::outcome::RunInfo {
+            id: "0badcafe".to_string(),
+            started_at: "2026-01-02T03:04:05.678Z".to_string(),
+            hostname: "ci-runner".to_string(),
+        },
         interrupted: false,
         summary: RunReport::summarize(&scenarios),
         findings: Vec::new(),
