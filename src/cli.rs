@@ -78,7 +78,8 @@ pub struct CommonArgs {
     /// Largest response body (or client output) read, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body: usize,
-    /// Write a report: json=PATH, junit=PATH, html=PATH or markdown=PATH (repeatable).
+    /// Write a report: json=PATH, json-compact=PATH (failures and counts
+    /// only), junit=PATH, html=PATH or markdown=PATH (repeatable).
     #[arg(long, value_name = "KIND=PATH")]
     pub report: Vec<String>,
     /// stdout: the console report, or with `github` also one GitHub Actions

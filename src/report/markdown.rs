@@ -177,8 +177,23 @@ fn title_cell(title: &str) -> String {
     title
         .split('`')
         .enumerate()
-        .map(|(i, part)| if i % 2 == 1 { code(part) } else { cell(part) })
-        .collect()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                code(part)
+            } else {
+                // `cell` trims; the spaces around a code span are words' spaces.
+                let lead = if part.starts_with(' ') { " " } else { "" };
+                let trail = if part.ends_with(' ') && !part.trim().is_empty() {
+                    " "
+                } else {
+                    ""
+                };
+                format!("{lead}{}{trail}", cell(part))
+            }
+        })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn kind(k: crate::findings::FindingKind) -> &'static str {

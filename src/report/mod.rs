@@ -31,6 +31,8 @@ pub trait Reporter {
 pub enum ReportKind {
     Console,
     Json,
+    /// The JSON report with failures and counts only.
+    JsonCompact,
     Junit,
     Html,
     Markdown,
@@ -44,6 +46,7 @@ impl ReportKind {
     pub fn parse(name: &str) -> Option<ReportKind> {
         match name {
             "json" => Some(ReportKind::Json),
+            "json-compact" => Some(ReportKind::JsonCompact),
             "junit" => Some(ReportKind::Junit),
             "html" => Some(ReportKind::Html),
             "markdown" => Some(ReportKind::Markdown),
@@ -59,7 +62,8 @@ pub struct ReportSpec {
     pub path: PathBuf,
 }
 
-const REPORT_FORMS: &str = "`json=PATH`, `junit=PATH`, `html=PATH` or `markdown=PATH`";
+const REPORT_FORMS: &str =
+    "`json=PATH`, `json-compact=PATH`, `junit=PATH`, `html=PATH` or `markdown=PATH`";
 
 impl ReportSpec {
     pub fn parse(arg: &str) -> Result<ReportSpec> {
@@ -106,6 +110,7 @@ pub fn reporter(kind: ReportKind, redactor: &Redactor) -> Box<dyn Reporter> {
     match kind {
         ReportKind::Console => Box::new(ConsoleReporter::new(redactor.clone(), false)),
         ReportKind::Json => Box::new(JsonReporter::new(redactor.clone())),
+        ReportKind::JsonCompact => Box::new(JsonReporter::new(redactor.clone()).compact(true)),
         ReportKind::Junit => Box::new(JunitReporter::new(redactor.clone())),
         ReportKind::Html => Box::new(HtmlReporter::new(redactor.clone())),
         ReportKind::Markdown => Box::new(MarkdownReporter::new(redactor.clone())),
