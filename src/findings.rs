@@ -201,10 +201,17 @@ impl Builder {
                         Cause::FragmentLost,
                         sc,
                     );
-                    f.title = format!(
-                        "Stripe Checkout URL lost its #fragment: `{}`",
-                        field_name(pointer)
-                    );
+                    if f.title.is_empty() {
+                        let what = if c.note.as_deref().is_some_and(|n| n.contains("altered")) {
+                            "altered"
+                        } else {
+                            "lost"
+                        };
+                        f.title = format!(
+                            "Stripe Checkout URL {what} its #fragment: `{}`",
+                            field_name(pointer)
+                        );
+                    }
                     push_location(f, sc, step);
                     f.evidence.push(evidence(sc, step, c));
                 }
