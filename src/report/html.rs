@@ -252,8 +252,8 @@ fn findings_index(report: &RunReport) -> Markup {
                             span.badge.(kind) { (kind) }
                             " "
                             @match f.locations.first() {
-                                Some(first) => a.title href={ "#" (anchor(report, &first.scenario)) } { (f.title) },
-                                None => span.title { (f.title) },
+                                Some(first) => a.title href={ "#" (anchor(report, &first.scenario)) } { (title_markup(&f.title)) },
+                                None => span.title { (title_markup(&f.title)) },
                             }
                             div.where {
                                 @for (i, l) in f.locations.iter().take(FINDING_LINKS).enumerate() {
@@ -271,6 +271,15 @@ fn findings_index(report: &RunReport) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A finding title with its `backticked` parts as code.
+fn title_markup(title: &str) -> Markup {
+    html! {
+        @for (i, part) in title.split('`').enumerate() {
+            @if i % 2 == 1 { code { (part) } } @else { (part) }
         }
     }
 }
