@@ -53,6 +53,42 @@ impl ConsoleReporter {
     }
 }
 
+/// `--color`: when the console report uses ANSI colours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM=dumb; CLICOLOR_FORCE
+    /// turns it on anywhere.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    pub fn enabled_for_stdout(self) -> bool {
+        use std::io::IsTerminal as _;
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        self.enabled(
+            std::io::stdout().is_terminal(),
+            var("NO_COLOR").is_some(),
+            var("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
+            var("TERM").is_some_and(|t| t == "dumb"),
+        )
+    }
+
+    /// The rules of https://no-color.org and https://bixense.com/clicolors,
+    /// NO_COLOR winning over CLICOLOR_FORCE.
+    pub fn enabled(self, terminal: bool, no_color: bool, force: bool, dumb: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto if no_color => false,
+            ColorChoice::Auto if force => true,
+            ColorChoice::Auto => terminal && !dumb,
+        }
+    }
+}
+
 impl Reporter for ConsoleReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
         let report = super::redacted(report, &self.redactor);
@@ -566,6 +602,29 @@ fn spin(finished: &std::sync::mpsc::Receiver<()>, scenarios: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn color_follows_the_flag_then_no_color_then_clicolor_force_then_the_terminal() {
+        use ColorChoice::*;
+        // (choice, terminal, NO_COLOR, CLICOLOR_FORCE, TERM=dumb) → colour
+        let cases = [
+            (Always, false, true, false, true, true),
+            (Never, true, false, true, false, false),
+            (Auto, true, false, false, false, true),
+            (Auto, false, false, false, false, false),
+            (Auto, true, true, false, false, false),
+            (Auto, false, false, true, false, true),
+            (Auto, true, true, true, false, false),
+            (Auto, true, false, false, true, false),
+        ];
+        for (choice, tty, no, force, dumb, want) in cases {
+            assert_eq!(
+                choice.enabled(tty, no, force, dumb),
+                want,
+                "{choice:?} tty={tty} NO_COLOR={no} CLICOLOR_FORCE={force} dumb={dumb}"
+            );
+        }
+    }
 
     #[test]
     fn progress_only_on_a_terminal_and_not_when_quiet() {
