@@ -237,11 +237,8 @@ fn overhead(steps: usize) {
             label: "mock:conformant".into(),
         };
         let opts = RunOptions {
-            jobs: 1,
-            step_timeout: Duration::from_secs(30),
-            max_body: 10 << 20,
             run_id: "overhead".into(),
-            http: None,
+            ..RunOptions::new(1, Duration::from_secs(30), 10 << 20)
         };
         let url = format!("{}/healthz", mock.base_url());
         let (mut harness, mut bare) = (Vec::new(), Vec::new());

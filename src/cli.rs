@@ -1,21 +1,20 @@
-//! Arguments (clap derive) and the glue that walks the pipeline:
-//! load contract → load suites → plan → execute → report.
+//! Arguments (clap derive), translated into the pipeline's
+//! [`Options`](crate::app::Options); the pipeline itself is `app.rs`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::app::{self, Options, TargetSpec};
 use crate::contract::Contract;
 use crate::error::{Error, Result, exit};
-use crate::exec::command::resolve_program;
-use crate::exec::{self, ClientSetup, Interrupt, Mode, RunOptions, Target};
+use crate::exec::{ClientSetup, Interrupt};
 use crate::mock::{MockServer, Profile};
-use crate::plan::{Kind, Plan};
+use crate::plan::Plan;
 use crate::report::console::Progress;
 use crate::report::{ConsoleReporter, GithubReporter, OutputFormat, ReportSpec, Reporter};
-use crate::suite::{self, SuiteFormat};
+use crate::soak::Repeat;
 
 pub const DEFAULT_CONTRACT: &str = "0.1.9";
 
@@ -233,7 +232,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
             let mut page = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
                 .render(&mut page)
-                .map_err(|e| Error::Usage(format!("cannot render the man page: {e}")))?;
+                .map_err(|e| Error::Internal(format!("cannot render the man page: {e}")))?;
             say(&String::from_utf8_lossy(&page));
             Ok(exit::PASSED)
         }
@@ -268,57 +267,48 @@ fn write_man_pages(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// Contract, suites and plan, from the shared arguments.
-fn prepare(
-    common: &CommonArgs,
-    kind: Kind,
-    negative: bool,
-    live: bool,
-) -> Result<(Contract, Plan, Vec<ReportSpec>)> {
-    let specs = common
-        .report
-        .iter()
-        .map(|r| ReportSpec::parse(r))
-        .collect::<Result<Vec<_>>>()?;
-    let partition = common
-        .partition
-        .as_deref()
-        .map(crate::plan::Partition::parse)
-        .transpose()?;
-    if let Some(n) = common.repeat {
-        crate::soak::Repeat::new(n, common.repeat_max_secs)?;
+impl CommonArgs {
+    /// The pipeline's options for these arguments and `target`.
+    fn options(&self, target: TargetSpec) -> Result<Options> {
+        let reports = self
+            .report
+            .iter()
+            .map(|r| ReportSpec::parse(r))
+            .collect::<Result<Vec<_>>>()?;
+        let partition = self
+            .partition
+            .as_deref()
+            .map(crate::plan::Partition::parse)
+            .transpose()?;
+        let repeat = self
+            .repeat
+            .map(|n| Repeat::new(n, self.repeat_max_secs))
+            .transpose()?;
+        // NaN, infinity, zero and below all become zero, which
+        // `app::prepare` refuses.
+        let step_timeout = Some(self.step_timeout)
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .unwrap_or(Duration::ZERO);
+        let mut opts = Options::new(target);
+        opts.contract = self.contract.clone();
+        opts.schemas = self.schemas.clone();
+        opts.suites = self.suite.clone();
+        opts.selection = crate::plan::Selection {
+            filters: self.filter.clone(),
+            skips: self.skip.clone(),
+            exact: self.exact,
+        };
+        opts.partition = partition;
+        opts.step_timeout = step_timeout;
+        opts.max_body = self.max_body;
+        opts.repeat = repeat;
+        opts.reports = reports;
+        if let Some(jobs) = self.jobs {
+            opts.jobs = usize::from(jobs);
+        }
+        Ok(opts)
     }
-    if !(common.step_timeout > 0.0 && common.step_timeout.is_finite()) {
-        return Err(Error::Usage(
-            "--step-timeout must be a positive number of seconds".into(),
-        ));
-    }
-    let contract = match &common.schemas {
-        Some(dir) => Contract::from_dir(dir, &common.contract)?,
-        None => Contract::embedded(&common.contract)?,
-    };
-    let format = SuiteFormat::new()?;
-    let mut suites = if common.suite.is_empty() {
-        suite::load_embedded(&format)?
-    } else {
-        suite::load_paths(&format, &common.suite)?
-    };
-    if negative {
-        suites.push(crate::negative::suite(&contract));
-    }
-    if live {
-        suite::drop_mock_only(&mut suites);
-    }
-    let selection = crate::plan::Selection {
-        filters: common.filter.clone(),
-        skips: common.skip.clone(),
-        exact: common.exact,
-    };
-    let mut plan = crate::plan::plan_selected(suites, &contract, &selection, kind)?;
-    if let Some(partition) = &partition {
-        plan = crate::plan::partition(plan, partition)?;
-    }
-    Ok((contract, plan, specs))
 }
 
 fn list(plan: &Plan) -> i32 {
@@ -328,95 +318,49 @@ fn list(plan: &Plan) -> i32 {
 }
 
 async fn run(args: RunArgs) -> Result<i32> {
-    let (contract, plan, specs) = prepare(
-        &args.common,
-        Kind::Server,
-        args.negative,
-        args.base_url.is_some(),
-    )?;
-    if args.common.list {
-        return Ok(list(&plan));
-    }
-    // The mock lives as long as this function: it must outlast the run.
-    let (target, mock) = match &args.base_url {
-        Some(url) => (live_target(url, &args, &plan)?, None),
-        None => {
-            let profile = Profile::parse(args.mock.as_deref().unwrap_or("conformant"))?;
-            let server = MockServer::start(profile, None).await?;
-            // Nothing reads what it served in server mode.
-            server.record_served(false);
-            let target = Target {
-                base_url: server.base_url(),
-                token: Some(server.token().to_string()),
-                label: format!("mock:{}", profile.name()),
-            };
-            (target, Some(server))
-        }
+    let target = match &args.base_url {
+        Some(url) => TargetSpec::Live {
+            base_url: url.clone(),
+            token: read_token(&args)?,
+            token_env: args.token_env.clone(),
+        },
+        None => TargetSpec::Mock(Profile::parse(
+            args.mock.as_deref().unwrap_or("conformant"),
+        )?),
     };
+    let mut opts = args.common.options(target)?;
+    opts.negative = args.negative;
     // Named in a refused-token finding; the value never is.
-    let token_source = match (&args.base_url, &args.token_file) {
+    opts.token_source = Some(match (&args.base_url, &args.token_file) {
         (Some(_), Some(path)) => format!("token file `{}`", path.display()),
         (Some(_), None) => format!("`${}`", args.token_env),
         (None, _) => "the mock's own token".to_string(),
-    };
-    execute_plan(
-        &args.common,
-        contract,
-        &plan,
-        Mode::Server(target),
-        &specs,
-        mock.as_ref(),
-        token_source,
-    )
-    .await
+    });
+    pipeline(&args.common, opts).await
 }
 
 async fn client(args: ClientArgs) -> Result<i32> {
-    let (contract, plan, specs) = prepare(&args.common, Kind::Client, false, false)?;
-    if args.common.list {
-        return Ok(list(&plan));
-    }
-    let profile = Profile::parse(&args.mock)?;
-    let Some(program) = args.command.first() else {
-        return Err(Error::Usage("give the client command after `--`".into()));
-    };
-    // Checked up front: a missing client is an input error, not a failure
-    // of every step. It runs from this directory, so relative paths hold.
-    if resolve_program(program, std::env::var_os("PATH").as_deref()).is_none() {
-        return Err(Error::Usage(format!(
-            "client executable `{program}` not found (not a file, and not on PATH)"
-        )));
-    }
     let setup = ClientSetup {
         command: args.command.clone(),
-        profile,
+        profile: Profile::parse(&args.mock)?,
         base_url_env: args.base_url_env.clone(),
         token_env: args.token_env.clone(),
         pass_env: args.pass_env.clone(),
         token: format!("isk_r_mock_{:032x}", rand::random::<u128>()),
     };
-    execute_plan(
-        &args.common,
-        contract,
-        &plan,
-        Mode::Client(setup),
-        &specs,
-        None,
-        format!("`${}` (the mock's token)", args.token_env),
-    )
-    .await
+    let mut opts = args.common.options(TargetSpec::Client(setup))?;
+    opts.token_source = Some(format!("`${}` (the mock's token)", args.token_env));
+    pipeline(&args.common, opts).await
 }
 
-/// Runs the plan, writes every report, prints the console report.
-async fn execute_plan(
-    common: &CommonArgs,
-    contract: Contract,
-    plan: &Plan,
-    mode: Mode,
-    specs: &[ReportSpec],
-    embedded_mock: Option<&MockServer>,
-    token_source: String,
-) -> Result<i32> {
+/// The pipeline with console output: prepare → target → execute → every
+/// report file → console.
+async fn pipeline(common: &CommonArgs, opts: Options) -> Result<i32> {
+    let prepared = app::prepare(opts)?;
+    if common.list {
+        return Ok(list(&prepared.plan));
+    }
+    let session = prepared.start().await?;
     let interrupt = Interrupt::default();
     let on_ctrl_c = interrupt.clone();
     tokio::spawn(async move {
@@ -424,63 +368,18 @@ async fn execute_plan(
             on_ctrl_c.trigger();
         }
     });
-    let opts = RunOptions {
-        jobs: common.jobs.map_or_else(
-            || std::thread::available_parallelism().map_or(2, |n| n.get()),
-            usize::from,
-        ),
-        step_timeout: Duration::from_secs_f64(common.step_timeout),
-        max_body: common.max_body,
-        run_id: RunOptions::new_run_id(),
-        http: None,
-    };
-    let redactor = crate::redact::Redactor::new(mode.token());
+    let redactor = session.redactor();
     // Dropped (and cleared) before anything is printed, also on an error.
     let started_at = crate::outcome::RunInfo::now_rfc3339();
-    let progress = Progress::start(plan.cases.len(), common.quiet);
-    let mut report = match common.repeat {
-        Some(n) => {
-            let repeat = crate::soak::Repeat::new(n, common.repeat_max_secs)?;
-            let contract = Arc::new(contract);
-            crate::soak::run(
-                plan,
-                contract,
-                mode,
-                &opts,
-                interrupt,
-                repeat,
-                embedded_mock,
-            )
-            .await?
-        }
-        None => exec::run(plan, Arc::new(contract), mode, &opts, interrupt).await?,
-    };
+    let progress = Progress::start(prepared.plan.cases.len(), common.quiet);
+    let mut report = prepared
+        .execute(&session, &prepared.plan, interrupt)
+        .await?;
     drop(progress);
-    // Judge: group the failures by cause before anything is reported.
-    let cx = crate::findings::JudgeContext {
-        token_source: Some(token_source),
-        target: report.target.clone(),
-    };
-    report.judge(&cx);
-    report.run = crate::outcome::RunInfo {
-        id: opts.run_id.clone(),
-        started_at,
-        hostname: crate::outcome::RunInfo::this_host(),
-    };
+    prepared.judge(&session, &mut report, started_at);
 
     // Files first: a console that fails to print must not lose the reports.
-    // The first failure is returned (main prints it); later ones are
-    // printed here so none is lost and none is shown twice.
-    let mut first_error = None;
-    for spec in specs {
-        if let Err(e) = spec.write(&report, &redactor) {
-            if first_error.is_some() {
-                eprintln!("error: {e}");
-            } else {
-                first_error = Some(e);
-            }
-        }
-    }
+    let written = app::write_reports(&prepared.options.reports, &report, &redactor);
     let console = ConsoleReporter::new(redactor.clone(), common.color.enabled_for_stdout())
         .quiet(common.quiet);
     let text = console.render(&report)?;
@@ -492,20 +391,8 @@ async fn execute_plan(
         let annotations = GithubReporter::new(redactor).render(&report)?;
         say(&String::from_utf8_lossy(&annotations));
     }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+    written?;
     Ok(report.exit_code())
-}
-
-/// Whether any selected step sends the run's bearer token.
-fn plan_sends_token(plan: &Plan) -> bool {
-    plan.cases.iter().any(|case| {
-        plan.suites[case.suite].scenarios[case.scenario]
-            .steps
-            .iter()
-            .any(|step| matches!(&step.action, suite::Action::Http(rq) if rq.auth == suite::Auth::Token))
-    })
 }
 
 /// `--version`: this build's version and the contract versions it knows.
@@ -528,15 +415,10 @@ fn say(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-fn live_target(url: &str, args: &RunArgs, plan: &Plan) -> Result<Target> {
-    let parsed = url::Url::parse(url)
-        .map_err(|e| Error::Usage(format!("--base-url `{url}` is not a URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Error::Usage(format!(
-            "--base-url `{url}` must be http or https"
-        )));
-    }
-    let token = match &args.token_file {
+/// The bearer token for `--base-url`: the first line of `--token-file`,
+/// else the `--token-env` variable.
+fn read_token(args: &RunArgs) -> Result<Option<String>> {
+    match &args.token_file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
                 path: path.clone(),
@@ -549,24 +431,12 @@ fn live_target(url: &str, args: &RunArgs, plan: &Plan) -> Result<Target> {
                     path.display()
                 )));
             }
-            Some(token)
+            Ok(Some(token))
         }
-        None => std::env::var(&args.token_env)
+        None => Ok(std::env::var(&args.token_env)
             .ok()
-            .filter(|t| !t.trim().is_empty()),
-    };
-    if token.is_none() && plan_sends_token(plan) {
-        return Err(Error::Usage(format!(
-            "no token for --base-url: set {} (or --token-env NAME) or pass --token-file PATH",
-            args.token_env
-        )));
+            .filter(|t| !t.trim().is_empty())),
     }
-    let base_url = url.trim_end_matches('/').to_string();
-    Ok(Target {
-        label: base_url.clone(),
-        base_url,
-        token,
-    })
 }
 
 async fn mock(args: MockArgs) -> Result<i32> {

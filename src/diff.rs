@@ -1611,7 +1611,7 @@ pub fn render_json(report: &Report) -> Result<String> {
     });
     serde_json::to_string_pretty(&value)
         .map(|text| text + "\n")
-        .map_err(|e| Error::Usage(format!("cannot serialize the diff: {e}")))
+        .map_err(|e| Error::Internal(format!("cannot serialize the diff: {e}")))
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ pub mod exit {
     pub const CHECK_FAILED: i32 = 1;
     pub const INVALID_INPUT: i32 = 2;
     pub const TARGET_UNREACHABLE: i32 = 3;
+    /// A bug in conform (or a registered check): a panic, a broken invariant.
+    pub const INTERNAL_ERROR: i32 = 4;
     pub const INTERRUPTED: i32 = 130;
 }
 
@@ -52,6 +54,18 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// Published docs (`contracts extract/check`) that lack what conform reads.
+    #[error("`{path}`{}: {message}", line_part(.line))]
+    Docs {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+
+    /// A bug in conform, not in the input or the target.
+    #[error("internal error (a bug in conform, please report it): {0}")]
+    Internal(String),
+
     #[error("cannot start the reference mock: {0}")]
     Mock(String),
 
@@ -61,6 +75,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+fn line_part(line: &Option<usize>) -> String {
+    line.map(|n| format!(" line {n}")).unwrap_or_default()
 }
 
 fn hint_line(hint: &Option<String>) -> String {
@@ -80,8 +98,10 @@ impl Error {
             | Error::Schema { .. }
             | Error::UnknownContract { .. }
             | Error::Usage(_)
+            | Error::Docs { .. }
             | Error::Report { .. } => exit::INVALID_INPUT,
             Error::Mock(_) => exit::TARGET_UNREACHABLE,
+            Error::Internal(_) => exit::INTERNAL_ERROR,
         }
     }
 
@@ -113,3 +133,33 @@ pub fn closest<'a, S: AsRef<str>>(word: &str, candidates: &'a [S]) -> Option<&'a
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_says_it_is_a_bug_and_exits_4() {
+        let e = Error::Internal("a scenario task was cancelled".into());
+        assert_eq!(e.exit_code(), exit::INTERNAL_ERROR);
+        assert!(
+            e.to_string()
+                .starts_with("internal error (a bug in conform"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_docs_error_names_file_and_line() {
+        let e = Error::Docs {
+            path: PathBuf::from("docs/llms.txt"),
+            line: Some(12),
+            message: "no JSON after `Error:`".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`docs/llms.txt` line 12: no JSON after `Error:`"
+        );
+        assert_eq!(e.exit_code(), exit::INVALID_INPUT);
+    }
+}

@@ -379,10 +379,11 @@ fn parse_cli_md(path: &Path, text: &str) -> Result<CliDoc> {
         }
     }
     if examples.is_empty() {
-        return Err(Error::Usage(format!(
-            "`{}` holds no ```json examples; is it the CLI contract?",
-            path.display()
-        )));
+        return Err(Error::Docs {
+            path: path.to_path_buf(),
+            line: None,
+            message: "holds no ```json examples; is it the CLI contract?".into(),
+        });
     }
     Ok(CliDoc { examples, curls })
 }
@@ -410,10 +411,13 @@ fn check_closed(
     if closed {
         Ok(())
     } else {
-        Err(Error::Usage(format!(
-            "the ```json example under `{heading}` in `{}` (line {fence_line}) is never closed; is the file cut short?",
-            path.display()
-        )))
+        Err(Error::Docs {
+            path: path.to_path_buf(),
+            line: Some(fence_line),
+            message: format!(
+                "the ```json example under `{heading}` is never closed; is the file cut short?"
+            ),
+        })
     }
 }
 
@@ -588,10 +592,11 @@ fn parse_llms(path: &Path, text: &str, curls: &[CurlUse]) -> Result<LlmsDoc> {
     let mut envelopes = Vec::new();
     for (label, stem) in ENVELOPES {
         let Some(at) = find_line(text, label) else {
-            return Err(Error::Usage(format!(
-                "`{}` has no `{label}` block",
-                path.display()
-            )));
+            return Err(Error::Docs {
+                path: path.to_path_buf(),
+                line: None,
+                message: format!("no `{label}` block"),
+            });
         };
         let label_line = lines.line_of(at);
         let after = text[at..].find('\n').map_or(text.len(), |end| at + end);
@@ -611,10 +616,11 @@ fn parse_llms(path: &Path, text: &str, curls: &[CurlUse]) -> Result<LlmsDoc> {
                 });
             }
             None => {
-                return Err(Error::Usage(format!(
-                    "`{}` line {label_line}: no JSON after `{label}`",
-                    path.display()
-                )));
+                return Err(Error::Docs {
+                    path: path.to_path_buf(),
+                    line: Some(label_line),
+                    message: format!("no JSON after `{label}`"),
+                });
             }
         };
         envelopes.push(Example {
@@ -629,10 +635,11 @@ fn parse_llms(path: &Path, text: &str, curls: &[CurlUse]) -> Result<LlmsDoc> {
     }
 
     let Some(at) = find_line(text, ENDPOINTS_LABEL) else {
-        return Err(Error::Usage(format!(
-            "`{}` has no `{ENDPOINTS_LABEL}` list",
-            path.display()
-        )));
+        return Err(Error::Docs {
+            path: path.to_path_buf(),
+            line: None,
+            message: format!("no `{ENDPOINTS_LABEL}` list"),
+        });
     };
     let first = lines.line_of(at);
     let mut endpoints = Vec::new();
@@ -643,10 +650,11 @@ fn parse_llms(path: &Path, text: &str, curls: &[CurlUse]) -> Result<LlmsDoc> {
         endpoints.extend(endpoint_line(item, i + 1, curls));
     }
     if endpoints.is_empty() {
-        return Err(Error::Usage(format!(
-            "`{}` line {first}: `{ENDPOINTS_LABEL}` lists no `METHOD {API_ORIGIN}/...` lines",
-            path.display()
-        )));
+        return Err(Error::Docs {
+            path: path.to_path_buf(),
+            line: Some(first),
+            message: format!("`{ENDPOINTS_LABEL}` lists no `METHOD {API_ORIGIN}/...` lines"),
+        });
     }
     Ok(LlmsDoc {
         envelopes,
@@ -1015,7 +1023,7 @@ fn sorted(value: Value) -> Value {
 fn pretty(value: &Value) -> Result<String> {
     serde_json::to_string_pretty(value)
         .map(|text| text + "\n")
-        .map_err(|e| Error::Usage(format!("cannot serialize generated JSON: {e}")))
+        .map_err(|e| Error::Internal(format!("cannot serialize generated JSON: {e}")))
 }
 
 fn field_json(f: &EndpointField) -> Value {

@@ -2,6 +2,7 @@
 //! CLI and hosted API. The pipeline is the layout:
 //! load contract → load suite → plan → execute → check → report.
 
+pub mod app;
 pub mod check;
 pub mod cli;
 pub mod contract;

@@ -43,7 +43,7 @@ pub fn run(args: &OpenapiArgs) -> Result<i32> {
         None => embedded(&args.contract)?,
     };
     let mut text = serde_json::to_string_pretty(&document)
-        .map_err(|e| Error::Usage(format!("cannot serialize the OpenAPI document: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot serialize the OpenAPI document: {e}")))?;
     text.push('\n');
     match &args.out {
         Some(path) => crate::report::write_atomic(path, text.as_bytes())?,

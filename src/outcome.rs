@@ -116,6 +116,13 @@ pub struct Summary {
     pub skipped: usize,
     /// Steps that could not reach the target or got garbage at the transport level.
     pub transport_errors: usize,
+    /// Checks or scenarios that panicked: bugs in conform, not in the target.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub internal_errors: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -270,6 +277,10 @@ impl RunReport {
                 Status::Failed => s.failed += 1,
             }
             s.checks_failed += sc.failed_checks().count();
+            s.internal_errors += sc
+                .failed_checks()
+                .filter(|(_, c)| c.check == crate::check::INTERNAL_ERROR)
+                .count();
             s.transport_errors += sc
                 .steps
                 .iter()
@@ -291,11 +302,14 @@ impl RunReport {
             .saturating_sub(self.summary.not_evaluated);
     }
 
-    /// 0 all passed, 1 a check failed, 3 the target was unreachable, 130 interrupted.
+    /// 0 all passed, 1 a check failed, 3 the target was unreachable, 4 an
+    /// internal error (a bug), 130 interrupted.
     pub fn exit_code(&self) -> i32 {
         use crate::error::exit;
         if self.interrupted {
             exit::INTERRUPTED
+        } else if self.summary.internal_errors > 0 {
+            exit::INTERNAL_ERROR
         } else if self.summary.transport_errors > 0 {
             exit::TARGET_UNREACHABLE
         } else if self.summary.failed > 0 {

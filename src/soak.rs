@@ -176,7 +176,9 @@ struct Aggregate {
 /// Three significant digits: µs iteration times keep 0.1% precision and
 /// a histogram stays a few KiB however many values it holds.
 fn histogram() -> Result<Histogram<u64>> {
-    Histogram::new(3).map_err(|e| Error::Usage(format!("cannot set up a latency histogram: {e}")))
+    // Three significant digits are in hdrhistogram's range: a failure is a bug.
+    Histogram::new(3)
+        .map_err(|e| Error::Internal(format!("cannot set up a latency histogram: {e}")))
 }
 
 impl Aggregate {
@@ -219,6 +221,7 @@ impl Aggregate {
         self.summary.failed += s.failed;
         self.summary.checks_failed += s.checks_failed;
         self.summary.transport_errors += s.transport_errors;
+        self.summary.internal_errors += s.internal_errors;
         if s.failed > 0 {
             self.failed_iterations += 1;
         }

@@ -11,12 +11,15 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::check::Registry;
 use crate::error::{Error, Result, closest};
 
 /// Variables every scenario has without declaring them.
 pub const BUILTIN_VARS: &[&str] = &["run_id", "base_url"];
 
 const SUITE_SCHEMA_PATH: &str = "schemas/suite.schema.json";
+/// Where `expect`'s keys are in the suite format.
+const EXPECT_PROPERTIES: &str = "/$defs/expect/properties";
 
 #[derive(Debug, Clone)]
 pub struct Suite {
@@ -131,6 +134,8 @@ pub struct Expect {
     /// Always-on checks this step opts out of.
     pub skip: Vec<String>,
     pub rejects: Option<Rejects>,
+    /// Keys of registered (non-built-in) checks and their values.
+    pub extra: Vec<(String, Value)>,
 }
 
 impl Expect {
@@ -181,8 +186,9 @@ struct RawStep {
     request: Option<RawRequest>,
     cli: Option<Vec<String>>,
     auth: Option<Auth>,
+    // Split into built-in keys (RawExpect) and registered checks' keys.
     #[serde(default)]
-    expect: RawExpect,
+    expect: Map<String, Value>,
     #[serde(default)]
     captures: Map<String, Value>,
 }
@@ -227,10 +233,18 @@ struct RawExpect {
 /// The compiled suite format, built once per run.
 pub struct SuiteFormat {
     validator: jsonschema::Validator,
+    registry: std::sync::Arc<Registry>,
 }
 
 impl SuiteFormat {
+    /// The format with conform's built-in checks.
     pub fn new() -> Result<SuiteFormat> {
+        SuiteFormat::with_registry(std::sync::Arc::new(Registry::builtin()))
+    }
+
+    /// The format with `registry`'s checks: each registered check's schema
+    /// fragment becomes one more key of `expect`.
+    pub fn with_registry(registry: std::sync::Arc<Registry>) -> Result<SuiteFormat> {
         let text = crate::embedded::SCHEMAS
             .iter()
             .find(|(path, _)| *path == SUITE_SCHEMA_PATH)
@@ -240,13 +254,33 @@ impl SuiteFormat {
                 pointer: String::new(),
                 message: "the suite format schema is not embedded in this build".into(),
             })?;
-        let schema = Error::parse_json(Path::new(SUITE_SCHEMA_PATH), text)?;
+        let mut schema = Error::parse_json(Path::new(SUITE_SCHEMA_PATH), text)?;
+        let properties = schema
+            .pointer_mut(EXPECT_PROPERTIES)
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| Error::Schema {
+                path: PathBuf::from(SUITE_SCHEMA_PATH),
+                pointer: EXPECT_PROPERTIES.into(),
+                message: "the suite format has no expect properties".into(),
+            })?;
+        for (key, fragment) in registry.extensions() {
+            if properties.insert(key.to_string(), fragment).is_some() {
+                return Err(Error::Schema {
+                    path: PathBuf::from(SUITE_SCHEMA_PATH),
+                    pointer: format!("{EXPECT_PROPERTIES}/{}", pointer_key(key)),
+                    message: format!("registered check `{key}` reuses a built-in expect key"),
+                });
+            }
+        }
         let validator = jsonschema::validator_for(&schema).map_err(|e| Error::Schema {
             path: PathBuf::from(SUITE_SCHEMA_PATH),
             pointer: e.schema_path().to_string(),
             message: e.to_string(),
         })?;
-        Ok(SuiteFormat { validator })
+        Ok(SuiteFormat {
+            validator,
+            registry,
+        })
     }
 
     /// Parses and validates one suite file's text.
@@ -259,7 +293,7 @@ impl SuiteFormat {
             message: format!("invalid suite: {e}"),
             hint: None,
         })?;
-        build_suite(file, raw)
+        build_suite(file, raw, &self.registry)
     }
 
     fn check_format(&self, file: &Path, value: &Value) -> Result<()> {
@@ -272,7 +306,7 @@ impl SuiteFormat {
             return Ok(());
         };
         let pointer = err.instance_path().to_string();
-        let (message, hint) = describe(&err, &pointer);
+        let (message, hint) = describe(&err, &pointer, &self.registry);
         Err(Error::Suite {
             path: file.to_path_buf(),
             pointer: display_pointer(&pointer),
@@ -291,15 +325,19 @@ fn display_pointer(pointer: &str) -> String {
 }
 
 /// Plain words for a schema violation, plus a "did you mean" where it helps.
-fn describe(err: &jsonschema::ValidationError<'_>, pointer: &str) -> (String, Option<String>) {
+fn describe(
+    err: &jsonschema::ValidationError<'_>,
+    pointer: &str,
+    registry: &Registry,
+) -> (String, Option<String>) {
     use jsonschema::error::ValidationErrorKind as Kind;
     let found = short_json(err.instance());
     match err.kind() {
         Kind::AdditionalProperties { unexpected } => {
             let object = object_kind(pointer);
-            let known = known_keys(object);
+            let known = known_keys(object, registry);
             let key = unexpected.first().cloned().unwrap_or_default();
-            let hint = closest(&key, known).map(|k| format!("did you mean `{k}`?"));
+            let hint = closest(&key, &known).map(|k| format!("did you mean `{k}`?"));
             let hint = hint.or_else(|| Some(format!("expected one of: {}", known.join(", "))));
             (format!("unknown {object} key `{key}`"), hint)
         }
@@ -371,28 +409,32 @@ fn object_kind(pointer: &str) -> &'static str {
     }
 }
 
-fn known_keys(object: &str) -> &'static [&'static str] {
+fn known_keys(object: &str, registry: &Registry) -> Vec<&'static str> {
     match object {
-        "suite" => &["$schema", "suite", "description", "vars", "scenarios"],
-        "scenario" => &["name", "description", "mock_only", "steps"],
-        "step" => &["name", "request", "cli", "auth", "expect", "captures"],
-        "request" => &["method", "path", "url", "auth", "query", "headers", "json"],
-        "expect" => &[
-            "status",
-            "envelope",
-            "schema",
-            "body_schema",
-            "equals",
-            "matches",
-            "error_code",
-            "fragment_preserved",
-            "redirects_to",
-            "exit_code",
-            "server_value_preserved",
-            "skip",
-            "rejects",
-        ],
-        _ => &[],
+        "suite" => vec!["$schema", "suite", "description", "vars", "scenarios"],
+        "scenario" => vec!["name", "description", "mock_only", "steps"],
+        "step" => vec!["name", "request", "cli", "auth", "expect", "captures"],
+        "request" => vec!["method", "path", "url", "auth", "query", "headers", "json"],
+        "expect" => registry.expect_keys(),
+        _ => Vec::new(),
+    }
+}
+
+/// A value the format says is a string; anything else is an error here
+/// too, so a suite that skips the schema cannot fail open (a number as a
+/// regex matching everything, a capture of the whole body).
+fn string_at(at: &At<'_>, pointer: String, value: Value) -> Result<String> {
+    match value {
+        Value::String(s) => Ok(s),
+        other => Err(at.err(
+            pointer,
+            format!(
+                "wrong type: expected string, found {} {}",
+                json_type(&other),
+                short_json(&other)
+            ),
+            None,
+        )),
     }
 }
 
@@ -415,15 +457,18 @@ impl At<'_> {
     }
 }
 
-fn build_suite(file: &Path, raw: RawSuite) -> Result<Suite> {
+fn build_suite(file: &Path, raw: RawSuite, registry: &Registry) -> Result<Suite> {
     let at = At(file);
     let err =
         |pointer: String, message: String, hint: Option<String>| at.err(pointer, message, hint);
     let vars: Vec<(String, String)> = raw
         .vars
         .into_iter()
-        .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
-        .collect();
+        .map(|(k, v)| {
+            let value = string_at(&at, format!("/vars/{}", pointer_key(&k)), v)?;
+            Ok((k, value))
+        })
+        .collect::<Result<_>>()?;
     let mut known: BTreeSet<String> = BUILTIN_VARS.iter().map(|s| s.to_string()).collect();
     for (i, (name, value)) in vars.iter().enumerate() {
         check_vars(value, &known).map_err(|(var, hint)| {
@@ -452,7 +497,7 @@ fn build_suite(file: &Path, raw: RawSuite) -> Result<Suite> {
         let mut steps = Vec::new();
         for (ti, rt) in rs.steps.into_iter().enumerate() {
             let tp = format!("{sp}/steps/{ti}");
-            let step = build_step(rt, &tp, &scope, &at)?;
+            let step = build_step(rt, &tp, &scope, &at, registry)?;
             scope.extend(step.captures.iter().map(|(name, _)| name.clone()));
             steps.push(step);
         }
@@ -472,7 +517,13 @@ fn build_suite(file: &Path, raw: RawSuite) -> Result<Suite> {
     })
 }
 
-fn build_step(rt: RawStep, tp: &str, scope: &BTreeSet<String>, at: &At<'_>) -> Result<Step> {
+fn build_step(
+    rt: RawStep,
+    tp: &str,
+    scope: &BTreeSet<String>,
+    at: &At<'_>,
+    registry: &Registry,
+) -> Result<Step> {
     let err =
         |pointer: String, message: String, hint: Option<String>| at.err(pointer, message, hint);
     let undefined = |pointer: String| at.undefined(pointer);
@@ -502,8 +553,14 @@ fn build_step(rt: RawStep, tp: &str, scope: &BTreeSet<String>, at: &At<'_>) -> R
             ));
         }
     };
-    let ex = rt.expect;
     let ep = format!("{tp}/expect");
+    let extensions = registry.extensions();
+    let (extra, builtin): (Map<String, Value>, Map<String, Value>) = rt
+        .expect
+        .into_iter()
+        .partition(|(k, _)| extensions.iter().any(|(key, _)| key == k));
+    let ex: RawExpect = serde_json::from_value(Value::Object(builtin))
+        .map_err(|e| at.err(ep.clone(), format!("invalid expect: {e}"), None))?;
     let mut equals = Vec::new();
     for (pointer, value) in ex.equals {
         check_value_vars(&value, scope)
@@ -512,7 +569,9 @@ fn build_step(rt: RawStep, tp: &str, scope: &BTreeSet<String>, at: &At<'_>) -> R
     }
     let mut matches = Vec::new();
     for (pointer, pattern) in ex.matches {
-        let pattern = pattern.as_str().unwrap_or_default();
+        let place = format!("{ep}/matches/{}", pointer_key(&pointer));
+        let pattern = string_at(at, place, pattern)?;
+        let pattern = pattern.as_str();
         let re = Regex::new(pattern).map_err(|e| {
             err(
                 format!("{ep}/matches/{}", pointer_key(&pointer)),
@@ -567,12 +626,16 @@ fn build_step(rt: RawStep, tp: &str, scope: &BTreeSet<String>, at: &At<'_>) -> R
         server_value_preserved: ex.server_value_preserved,
         skip: ex.skip,
         rejects: ex.rejects,
+        extra: extra.into_iter().collect(),
     };
     let captures = rt
         .captures
         .into_iter()
-        .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
-        .collect();
+        .map(|(k, v)| {
+            let pointer = string_at(at, format!("{tp}/captures/{}", pointer_key(&k)), v)?;
+            Ok((k, pointer))
+        })
+        .collect::<Result<_>>()?;
     Ok(Step {
         name: rt.name,
         pointer: tp.to_string(),
@@ -619,7 +682,7 @@ fn build_request(
     let strings = |m: Map<String, Value>, what: &str| -> Result<Vec<(String, String)>> {
         let mut out = Vec::new();
         for (k, v) in m {
-            let s = v.as_str().unwrap_or_default().to_string();
+            let s = string_at(at, format!("{tp}/request/{what}/{}", pointer_key(&k)), v)?;
             check_vars(&s, scope).map_err(undefined(format!(
                 "{tp}/request/{what}/{}",
                 pointer_key(&k)
@@ -805,6 +868,97 @@ mod tests {
         let e = parse(&text).map(|_| ()).unwrap_err().to_string();
         assert!(e.contains("/scenarios/0/steps/1/expect/status"), "{e}");
         assert!(e.contains("wrong type"), "{e}");
+    }
+
+    #[test]
+    fn the_suite_format_lists_exactly_the_registry_checks() -> Result<()> {
+        let text = crate::embedded::SCHEMAS
+            .iter()
+            .find(|(path, _)| *path == SUITE_SCHEMA_PATH)
+            .map(|(_, text)| *text)
+            .unwrap_or_default();
+        let schema = Error::parse_json(Path::new(SUITE_SCHEMA_PATH), text)?;
+        let registry = Registry::builtin();
+        let mut in_schema: Vec<&str> = schema
+            .pointer(EXPECT_PROPERTIES)
+            .and_then(Value::as_object)
+            .map(|props| props.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let mut registered = registry.expect_keys();
+        in_schema.sort_unstable();
+        registered.sort_unstable();
+        assert_eq!(
+            in_schema, registered,
+            "suite.schema.json expect keys vs Registry::builtin"
+        );
+        let skip: Vec<&str> = schema
+            .pointer("/$defs/expect/properties/skip/items/enum")
+            .and_then(Value::as_array)
+            .map(|names| names.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            skip,
+            registry.skippable(),
+            "expect.skip names vs always-on checks"
+        );
+        Ok(())
+    }
+
+    /// Builds a suite without the schema in front, as a suite the schema
+    /// does not cover (or a schema mistake) would reach the model.
+    fn build_unvalidated(text: &str) -> Result<Suite> {
+        let raw: RawSuite = serde_json::from_str(text).map_err(|e| Error::Usage(e.to_string()))?;
+        build_suite(Path::new("suites/t.json"), raw, &Registry::builtin())
+    }
+
+    #[test]
+    fn a_non_string_regex_is_refused_not_matched_as_empty() {
+        let text = MINIMAL.replace("\"status\":200", "\"status\":200,\"matches\":{\"/data\":7}");
+        let e = build_unvalidated(&text)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected string, found number 7"), "{e}");
+        assert!(
+            e.contains("in suites/t.json\n  at /scenarios/0/steps/1/expect/matches/~1data"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_non_string_capture_is_refused_not_a_whole_body_capture() {
+        let text = MINIMAL.replace("\"x\":\"/data/status\"", "\"x\":null");
+        let e = build_unvalidated(&text)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected string, found null"), "{e}");
+        assert!(e.contains("at /scenarios/0/steps/0/captures/x"), "{e}");
+    }
+
+    #[test]
+    fn non_string_vars_and_headers_are_refused() {
+        let vars = MINIMAL.replace(
+            "{\"suite\":\"s\",",
+            "{\"suite\":\"s\",\"vars\":{\"v\":[1]},",
+        );
+        let e = build_unvalidated(&vars)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at /vars/v"), "{e}");
+        let headers = MINIMAL.replace(
+            "\"path\":\"/healthz\"",
+            "\"path\":\"/healthz\",\"headers\":{\"x-a\":true}",
+        );
+        let e = build_unvalidated(&headers)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("at /scenarios/0/steps/0/request/headers/x-a"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,67 +1,54 @@
 //! cases → libtest-mimic trials, so conformance runs inside `cargo test`:
 //! one trial per scenario, named `suite::scenario`, each failing with the
-//! same text the console report prints.
+//! same text the console report prints. The pipeline is `app.rs`; this
+//! file reads the environment into its options and wraps its cases.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
 
-use crate::contract::Contract;
+use crate::app::{self, Options, Prepared, Session, TargetSpec};
 use crate::error::{Error, Result};
-use crate::exec::http::HttpClient;
-use crate::exec::{self, RunOptions, Target};
-use crate::mock::{MockServer, Profile};
+use crate::exec::Interrupt;
+use crate::mock::Profile;
 use crate::outcome::Status;
-use crate::plan::{Case, Plan};
+use crate::plan::Plan;
 use crate::redact::Redactor;
 use crate::report::{ConsoleReporter, Reporter};
-use crate::suite::{self, SuiteFormat};
 
-/// What the trials run and against what.
-#[derive(Debug, Clone)]
-pub struct TrialOptions {
-    pub contract: String,
-    /// Suite files or folders; empty means the suites built into conform.
-    pub suites: Vec<PathBuf>,
-    /// A live server; `None` starts the embedded mock with `mock`.
-    pub base_url: Option<String>,
-    pub token: Option<String>,
-    pub mock: Profile,
-    pub step_timeout: Duration,
-}
+/// What the trials run and against what: the pipeline's own options.
+pub type TrialOptions = Options;
 
-impl Default for TrialOptions {
+impl Default for Options {
     fn default() -> Self {
-        TrialOptions {
-            contract: crate::cli::DEFAULT_CONTRACT.to_string(),
-            suites: Vec::new(),
-            base_url: None,
-            token: None,
-            mock: Profile::Conformant,
-            step_timeout: Duration::from_secs(30),
-        }
+        Options::new(TargetSpec::Mock(Profile::Conformant))
     }
 }
 
-impl TrialOptions {
+impl Options {
     /// Defaults, overridden by `CONFORM_BASE_URL`, `CONFORM_TOKEN`,
-    /// `CONFORM_CONTRACT`, `CONFORM_MOCK` and `CONFORM_SUITES` (paths
-    /// separated like `PATH`).
-    pub fn from_env() -> Result<TrialOptions> {
+    /// `CONFORM_CONTRACT`, `CONFORM_SCHEMAS`, `CONFORM_MOCK`,
+    /// `CONFORM_NEGATIVE` (`1`) and `CONFORM_SUITES` (paths separated like
+    /// `PATH`).
+    pub fn from_env() -> Result<Options> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let mut opts = TrialOptions {
-            base_url: var("CONFORM_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
-            token: var("CONFORM_TOKEN"),
-            ..TrialOptions::default()
-        };
+        let mut opts = Options::default();
+        if let Some(url) = var("CONFORM_BASE_URL") {
+            opts.target = TargetSpec::Live {
+                base_url: url,
+                token: var("CONFORM_TOKEN"),
+                token_env: "CONFORM_TOKEN".into(),
+            };
+        } else if let Some(p) = var("CONFORM_MOCK") {
+            opts.target = TargetSpec::Mock(Profile::parse(&p)?);
+        }
         if let Some(v) = var("CONFORM_CONTRACT") {
             opts.contract = v;
         }
-        if let Some(p) = var("CONFORM_MOCK") {
-            opts.mock = Profile::parse(&p)?;
-        }
+        opts.schemas = std::env::var_os("CONFORM_SCHEMAS")
+            .filter(|v| !v.is_empty())
+            .map(Into::into);
+        opts.negative = var("CONFORM_NEGATIVE").is_some_and(|v| v.trim() == "1");
         if let Some(paths) = std::env::var_os("CONFORM_SUITES") {
             opts.suites = std::env::split_paths(&paths).collect();
         }
@@ -69,19 +56,12 @@ impl TrialOptions {
     }
 }
 
-/// What every trial shares: one runtime, one contract, one target.
+/// What every trial shares: one runtime, one prepared plan, one target.
 struct Shared {
     runtime: tokio::runtime::Runtime,
-    contract: Arc<Contract>,
-    target: Target,
-    step_timeout: Duration,
+    prepared: Prepared,
+    session: Session,
     redactor: Redactor,
-    run_id: String,
-    /// One client for all trials: they share the runtime, so its
-    /// connections stay valid.
-    http: HttpClient,
-    // Kept alive until the last trial is done.
-    _mock: Option<MockServer>,
 }
 
 /// One scenario, ready to run as a test.
@@ -99,7 +79,7 @@ impl TrialCase {
 }
 
 /// One libtest-mimic trial per selected scenario, in suite order.
-pub fn trials(opts: TrialOptions) -> Result<Vec<Trial>> {
+pub fn trials(opts: Options) -> Result<Vec<Trial>> {
     Ok(cases(opts)?
         .into_iter()
         .map(|case| Trial::test(case.name.clone(), move || case.run()))
@@ -107,98 +87,56 @@ pub fn trials(opts: TrialOptions) -> Result<Vec<Trial>> {
 }
 
 /// The scenarios as [`TrialCase`]s, for harnesses other than libtest-mimic.
-pub fn cases(opts: TrialOptions) -> Result<Vec<TrialCase>> {
-    let contract = Contract::embedded(&opts.contract)?;
-    let format = SuiteFormat::new()?;
-    let suites = if opts.suites.is_empty() {
-        suite::load_embedded(&format)?
-    } else {
-        suite::load_paths(&format, &opts.suites)?
-    };
-    let mut suites = suites;
-    if opts.base_url.is_some() {
-        suite::drop_mock_only(&mut suites);
-    }
-    let plan = crate::plan::plan(suites, &contract, None, crate::plan::Kind::Server)?;
+pub fn cases(mut opts: Options) -> Result<Vec<TrialCase>> {
+    // libtest runs the trials side by side; each runs one scenario.
+    opts.jobs = 1;
+    let prepared = app::prepare(opts)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    let (target, mock) = match &opts.base_url {
-        Some(url) => (
-            Target {
-                base_url: url.clone(),
-                token: opts.token.clone(),
-                label: url.clone(),
-            },
-            None,
-        ),
-        None => {
-            let server = runtime.block_on(MockServer::start(opts.mock, None))?;
-            server.record_served(false);
-            let target = Target {
-                base_url: server.base_url(),
-                token: Some(server.token().to_string()),
-                label: format!("mock:{}", opts.mock.name()),
-            };
-            (target, Some(server))
-        }
-    };
+    let session = runtime.block_on(prepared.start())?;
+    let plans = prepared.single_cases();
     let shared = Arc::new(Shared {
+        redactor: session.redactor(),
         runtime,
-        contract: Arc::new(contract),
-        redactor: Redactor::new(target.token.clone()),
-        target,
-        step_timeout: opts.step_timeout,
-        run_id: RunOptions::new_run_id(),
-        http: HttpClient::new(opts.step_timeout, 10 * 1024 * 1024)?,
-        _mock: mock,
+        prepared,
+        session,
     });
-    let cases = plan
-        .cases
-        .iter()
-        .map(|case| {
-            let suite = plan.suites[case.suite].clone();
-            let name = format!("{}::{}", suite.name, suite.scenarios[case.scenario].name);
-            let one = Plan {
-                suites: vec![suite],
-                cases: vec![Case {
-                    suite: 0,
-                    scenario: case.scenario,
-                    id: case.id.clone(),
-                }],
-            };
+    Ok(plans
+        .into_iter()
+        .map(|plan| {
+            let suite = &plan.suites[0];
+            let name = format!(
+                "{}::{}",
+                suite.name, suite.scenarios[plan.cases[0].scenario].name
+            );
             TrialCase {
                 name,
                 shared: shared.clone(),
-                plan: one,
+                plan,
             }
         })
-        .collect();
-    Ok(cases)
+        .collect())
 }
 
 fn run_one(shared: &Shared, plan: &Plan) -> std::result::Result<(), Failed> {
-    let opts = RunOptions {
-        jobs: 1,
-        step_timeout: shared.step_timeout,
-        max_body: 10 * 1024 * 1024,
-        run_id: shared.run_id.clone(),
-        http: Some(shared.http.clone()),
-    };
-    let report = shared
+    let started_at = crate::outcome::RunInfo::now_rfc3339();
+    let mut report = shared
         .runtime
-        .block_on(exec::run(
-            plan,
-            shared.contract.clone(),
-            exec::Mode::Server(shared.target.clone()),
-            &opts,
-            exec::Interrupt::default(),
-        ))
+        .block_on(
+            shared
+                .prepared
+                .execute(&shared.session, plan, Interrupt::default()),
+        )
         .map_err(|e| Failed::from(e.to_string()))?;
     if report.scenarios.iter().all(|s| s.status == Status::Passed) {
         return Ok(());
     }
+    // Same text as the console: findings first.
+    shared
+        .prepared
+        .judge(&shared.session, &mut report, started_at);
     let text = ConsoleReporter::new(shared.redactor.clone(), false)
         .quiet(true)
         .render(&report)

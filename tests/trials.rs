@@ -1,6 +1,7 @@
 //! The cargo-test integration: trials named suite::scenario that pass on a
 //! conformant server and fail, with the console's words, on a regressed one.
 
+use conform::app::TargetSpec;
 use conform::mock::Profile;
 use conform::trial::{TrialOptions, cases, trials};
 
@@ -30,7 +31,7 @@ fn one_trial_per_server_scenario_named_suite_and_scenario() {
 #[test]
 fn a_regressed_server_fails_exactly_the_fragment_trials() {
     let opts = TrialOptions {
-        mock: Profile::Regressed018,
+        target: TargetSpec::Mock(Profile::Regressed018),
         ..TrialOptions::default()
     };
     let mut failed = Vec::new();

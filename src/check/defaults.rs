@@ -7,13 +7,61 @@ use super::fragment::{FragmentPolicy, STRIPE_CHECKOUT_HOST};
 use super::{Context, show};
 use crate::outcome::CheckOutcome;
 
-/// Names a step may list in `expect.skip`.
-pub const NAMES: &[&str] = &[
-    "not_a_server_error",
+/// An always-on HTTP check: runs unless the step lists it in `expect.skip`.
+macro_rules! always_on {
+    ($ty:ident, $key:literal, |$step:ident, $cx:ident| $body:expr) => {
+        #[doc = concat!("The always-on `", $key, "` check.")]
+        pub struct $ty;
+
+        impl super::Check for $ty {
+            fn key(&self) -> &'static str {
+                $key
+            }
+
+            fn is_suite_key(&self) -> bool {
+                false
+            }
+
+            fn is_skippable(&self) -> bool {
+                true
+            }
+
+            fn evaluate(
+                &self,
+                $step: &super::StepInput<'_>,
+                $cx: &Context<'_>,
+            ) -> Vec<CheckOutcome> {
+                if $step.cli || $step.expect.skip.iter().any(|s| s == $key) {
+                    return Vec::new();
+                }
+                $body
+            }
+        }
+    };
+}
+
+always_on!(NotAServerError, "not_a_server_error", |step, cx| {
+    if step.expect.status.is_some_and(|s| s >= 500) {
+        Vec::new()
+    } else {
+        vec![not_a_server_error(cx)]
+    }
+});
+always_on!(
+    ContentTypeConformance,
     "content_type_conformance",
-    "trace_id",
-    "stripe_url_fragments",
-];
+    |step, cx| content_type_conformance(cx).into_iter().collect()
+);
+always_on!(TraceId, "trace_id", |step, cx| {
+    if step.expect.envelope_kind() == crate::suite::EnvelopeKind::None {
+        Vec::new()
+    } else {
+        trace_id(cx).into_iter().collect()
+    }
+});
+always_on!(StripeUrlFragments, "stripe_url_fragments", |step, cx| {
+    stripe_url_fragments(cx, &step.expect.fragment_preserved)
+});
 
 pub fn not_a_server_error(cx: &Context<'_>) -> CheckOutcome {
     const NAME: &str = "not_a_server_error";

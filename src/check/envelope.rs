@@ -5,6 +5,23 @@ use super::Context;
 use crate::outcome::CheckOutcome;
 use crate::suite::EnvelopeKind;
 
+/// The `envelope` check.
+pub struct Envelope;
+
+impl super::Check for Envelope {
+    fn key(&self) -> &'static str {
+        "envelope"
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        // Always on; a client's output is only judged when it is JSON.
+        if step.cli && cx.response.json.is_err() {
+            return Vec::new();
+        }
+        check(step.expect.envelope_kind(), cx)
+    }
+}
+
 pub fn check(kind: EnvelopeKind, cx: &Context<'_>) -> Vec<CheckOutcome> {
     let schema = match kind {
         EnvelopeKind::None => return Vec::new(),

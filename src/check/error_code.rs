@@ -1,6 +1,23 @@
 use super::{Context, show};
 use crate::outcome::CheckOutcome;
 
+/// The `error_code` check.
+pub struct ErrorCode;
+
+impl super::Check for ErrorCode {
+    fn key(&self) -> &'static str {
+        "error_code"
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        step.expect
+            .error_code
+            .iter()
+            .map(|code| check(code, cx))
+            .collect()
+    }
+}
+
 pub fn check(expected: &str, cx: &Context<'_>) -> CheckOutcome {
     const AT: &str = "/error/code";
     match cx.response.at(AT) {

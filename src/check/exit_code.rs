@@ -18,6 +18,23 @@ fn meaning(code: i32) -> &'static str {
     }
 }
 
+/// The `exit_code` check.
+pub struct ExitCode;
+
+impl super::Check for ExitCode {
+    fn key(&self) -> &'static str {
+        "exit_code"
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        // Always on for a client: the documented exit code, default 0.
+        if !step.cli {
+            return Vec::new();
+        }
+        vec![check(step.expect.exit_code.unwrap_or(0), cx)]
+    }
+}
+
 pub fn check(expected: i32, cx: &Context<'_>) -> CheckOutcome {
     let expected_text = format!("{expected} ({})", meaning(expected));
     match cx.response.exit_code {

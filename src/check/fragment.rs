@@ -38,6 +38,23 @@ pub fn describe_difference(expected: &str, actual: &str) -> String {
     what.to_string()
 }
 
+/// The `fragment_preserved` check.
+pub struct FragmentPreserved;
+
+impl super::Check for FragmentPreserved {
+    fn key(&self) -> &'static str {
+        "fragment_preserved"
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        step.expect
+            .fragment_preserved
+            .iter()
+            .map(|pointer| check(pointer, cx))
+            .collect()
+    }
+}
+
 pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
     let expected_url = "a Stripe Checkout URL";
     let raw = match cx.response.at(pointer) {

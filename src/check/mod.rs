@@ -1,5 +1,6 @@
 //! Check stage: one file per check kind. A check returns [`CheckOutcome`]s
-//! (data); the runner judges them. Adding a check is adding a file.
+//! (data); the runner judges them. Adding a check is adding a file and one
+//! line in [`Registry::builtin`].
 
 pub mod defaults;
 mod envelope;
@@ -14,6 +15,8 @@ mod schema;
 mod server_value;
 mod status;
 mod stdout;
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -59,75 +62,175 @@ pub struct Context<'a> {
     pub served: &'a [Served],
 }
 
-/// Runs every check the step asks for, plus the envelope (always). All
-/// results are returned: one failing check never hides another.
+/// What a check sees of the step besides the response.
+pub struct StepInput<'a> {
+    pub expect: &'a Expect,
+    /// The value of this check's key under `expect`, for registered
+    /// (non-built-in) checks; built-ins read their typed field of `expect`.
+    pub spec: Option<&'a Value>,
+    /// A client (`cli`) step rather than an HTTP one.
+    pub cli: bool,
+}
+
+/// One check kind. A check is one file: its key, its schema and this
+/// evaluator; registering it is one line in [`Registry::builtin`] (or
+/// [`Registry::with`] for checks outside conform).
+pub trait Check: Send + Sync {
+    /// Its name: the key under a step's `expect` (or, for an always-on
+    /// check, the name `expect.skip` lists and reports show).
+    fn key(&self) -> &'static str;
+    /// Whether `key` is a key of `expect` (false for checks that only run
+    /// by default).
+    fn is_suite_key(&self) -> bool {
+        true
+    }
+    /// Always-on HTTP checks a step may list in `expect.skip`.
+    fn is_skippable(&self) -> bool {
+        false
+    }
+    /// The JSON Schema of the key's value. `None` for built-ins, whose
+    /// fragments live in `schemas/suite.schema.json` (a test keeps the two
+    /// in step); a registered check must give one.
+    fn schema(&self) -> Option<Value> {
+        None
+    }
+    /// The results for one step: empty when the step does not ask for it.
+    fn evaluate(&self, step: &StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome>;
+}
+
+/// The checks a run knows, in the order their results are reported.
+#[derive(Clone)]
+pub struct Registry {
+    checks: Vec<Arc<dyn Check>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.checks.iter().map(|c| c.key()))
+            .finish()
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::builtin()
+    }
+}
+
+impl Registry {
+    /// conform's own checks. One line per check, in report order.
+    pub fn builtin() -> Registry {
+        let checks: Vec<Arc<dyn Check>> = vec![
+            Arc::new(status::Status),
+            Arc::new(exit_code::ExitCode),
+            Arc::new(stdout::Stdout),
+            Arc::new(envelope::Envelope),
+            Arc::new(defaults::NotAServerError),
+            Arc::new(defaults::ContentTypeConformance),
+            Arc::new(defaults::TraceId),
+            Arc::new(defaults::StripeUrlFragments),
+            Arc::new(schema::Schema),
+            Arc::new(schema::BodySchema),
+            Arc::new(rejects::RejectsCheck),
+            Arc::new(error_code::ErrorCode),
+            Arc::new(equals::Equals),
+            Arc::new(matches::Matches),
+            Arc::new(fragment::FragmentPreserved),
+            Arc::new(redirect::RedirectsTo),
+            Arc::new(server_value::ServerValuePreserved),
+            Arc::new(server_value::StripeUrlsVerbatim),
+        ];
+        Registry { checks }
+    }
+
+    /// This registry plus `check`, reported after the others.
+    pub fn with(mut self, check: impl Check + 'static) -> Registry {
+        self.checks.push(Arc::new(check));
+        self
+    }
+
+    pub fn checks(&self) -> impl Iterator<Item = &dyn Check> {
+        self.checks.iter().map(|c| c.as_ref())
+    }
+
+    /// Keys a step's `expect` may have: every suite key, plus `skip`.
+    pub fn expect_keys(&self) -> Vec<&'static str> {
+        let mut keys: Vec<&'static str> = self
+            .checks()
+            .filter(|c| c.is_suite_key())
+            .map(|c| c.key())
+            .collect();
+        keys.push("skip");
+        keys
+    }
+
+    /// Names `expect.skip` accepts.
+    pub fn skippable(&self) -> Vec<&'static str> {
+        self.checks()
+            .filter(|c| c.is_skippable())
+            .map(|c| c.key())
+            .collect()
+    }
+
+    /// Registered checks that bring their own schema fragment: `(key, schema)`.
+    pub fn extensions(&self) -> Vec<(&'static str, Value)> {
+        self.checks()
+            .filter_map(|c| c.schema().map(|s| (c.key(), s)))
+            .collect()
+    }
+
+    /// Runs every check of the step (asked for, or always on). All results
+    /// are returned: one failing check never hides another. A check that
+    /// panics (a bug) becomes one failed `internal_error` result; the
+    /// others still run.
+    pub fn run_all(&self, expect: &Expect, cx: &Context<'_>, cli: bool) -> Vec<CheckOutcome> {
+        let mut out = Vec::new();
+        for check in self.checks() {
+            let step = StepInput {
+                expect,
+                spec: expect
+                    .extra
+                    .iter()
+                    .find(|(k, _)| k == check.key())
+                    .map(|(_, v)| v),
+                cli,
+            };
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                check.evaluate(&step, cx)
+            }));
+            match run {
+                Ok(results) => out.extend(results),
+                Err(payload) => out.push(internal_error(check.key(), payload.as_ref())),
+            }
+        }
+        out
+    }
+}
+
+/// The check name of a result that reports a bug in conform (or in a
+/// registered check), not in the target.
+pub const INTERNAL_ERROR: &str = "internal_error";
+
+/// A failed result for a check (or scenario) that panicked.
+pub fn internal_error(what: &str, payload: &(dyn std::any::Any + Send)) -> CheckOutcome {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    CheckOutcome::fail(
+        INTERNAL_ERROR,
+        None,
+        format!("`{what}` to finish"),
+        format!("it panicked: {message}"),
+    )
+    .with_note("a bug in conform (or a registered check), not in the target; please report it")
+}
+
+/// Runs the built-in checks (see [`Registry::run_all`]).
 pub fn run_all(expect: &Expect, cx: &Context<'_>, cli: bool) -> Vec<CheckOutcome> {
-    let mut out = Vec::new();
-    if let Some(code) = expect.status {
-        out.push(status::check(code, cx));
-    }
-    if cli {
-        // Always on for a client: the documented exit code, one JSON
-        // document on stdout, and no Stripe URL the server did not send.
-        out.push(exit_code::check(expect.exit_code.unwrap_or(0), cx));
-        out.push(stdout::check(cx));
-        if cx.response.json.is_ok() {
-            out.extend(envelope::check(expect.envelope_kind(), cx));
-        }
-    } else {
-        out.extend(envelope::check(expect.envelope_kind(), cx));
-        let on = |name: &str| !expect.skip.iter().any(|s| s == name);
-        let expects_5xx = expect.status.is_some_and(|s| s >= 500);
-        if on("not_a_server_error") && !expects_5xx {
-            out.push(defaults::not_a_server_error(cx));
-        }
-        if on("content_type_conformance") {
-            out.extend(defaults::content_type_conformance(cx));
-        }
-        if on("trace_id") && expect.envelope_kind() != crate::suite::EnvelopeKind::None {
-            out.extend(defaults::trace_id(cx));
-        }
-        if on("stripe_url_fragments") {
-            out.extend(defaults::stripe_url_fragments(
-                cx,
-                &expect.fragment_preserved,
-            ));
-        }
-    }
-    if let Some(name) = &expect.schema {
-        out.extend(schema::check(name, "/data", cx));
-    }
-    if let Some(name) = &expect.body_schema {
-        out.extend(schema::check(name, "", cx));
-    }
-    if let Some(kind) = expect.rejects {
-        out.push(rejects::check(kind, cx));
-    }
-    if let Some(code) = &expect.error_code {
-        out.push(error_code::check(code, cx));
-    }
-    for (pointer, value) in &expect.equals {
-        out.push(equals::check(pointer, value, cx));
-    }
-    for (pointer, re) in &expect.matches {
-        out.push(matches::check(pointer, re, cx));
-    }
-    for pointer in &expect.fragment_preserved {
-        out.push(fragment::check(pointer, cx));
-    }
-    if let Some(target) = &expect.redirects_to {
-        out.push(redirect::check(target, cx));
-    }
-    for pointer in &expect.server_value_preserved {
-        out.push(server_value::check(pointer, cx));
-    }
-    if cli {
-        out.extend(server_value::stripe_urls_verbatim(
-            cx,
-            &expect.server_value_preserved,
-        ));
-    }
-    out
+    Registry::builtin().run_all(expect, cx, cli)
 }
 
 /// The start of some bytes, printable: invalid UTF-8 as `\xNN` and control

@@ -7,6 +7,23 @@ use crate::outcome::CheckOutcome;
 
 const CHECK: &str = "redirects_to";
 
+/// The `redirects_to` check.
+pub struct RedirectsTo;
+
+impl super::Check for RedirectsTo {
+    fn key(&self) -> &'static str {
+        "redirects_to"
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        step.expect
+            .redirects_to
+            .iter()
+            .map(|t| check(t, cx))
+            .collect()
+    }
+}
+
 pub fn check(target: &str, cx: &Context<'_>) -> CheckOutcome {
     let expected = cx.vars.text(target);
     let status = cx.response.status;

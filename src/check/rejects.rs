@@ -6,6 +6,23 @@ use super::Context;
 use crate::outcome::CheckOutcome;
 use crate::suite::Rejects;
 
+/// The `rejects` check.
+pub struct RejectsCheck;
+
+impl super::Check for RejectsCheck {
+    fn key(&self) -> &'static str {
+        "rejects"
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        step.expect
+            .rejects
+            .map(|kind| check(kind, cx))
+            .into_iter()
+            .collect()
+    }
+}
+
 pub fn check(kind: Rejects, cx: &Context<'_>) -> CheckOutcome {
     let (name, what) = match kind {
         Rejects::Auth => (

@@ -33,3 +33,35 @@ pub fn check(name: &str, base: &str, cx: &Context<'_>) -> Vec<CheckOutcome> {
         )],
     }
 }
+
+/// The `schema` check: `data` against a contract schema.
+pub struct Schema;
+
+impl super::Check for Schema {
+    fn key(&self) -> &'static str {
+        "schema"
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        match &step.expect.schema {
+            Some(name) => check(name, "/data", cx),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// The `body_schema` check: the whole body against a contract schema.
+pub struct BodySchema;
+
+impl super::Check for BodySchema {
+    fn key(&self) -> &'static str {
+        "body_schema"
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        match &step.expect.body_schema {
+            Some(name) => check(name, "", cx),
+            None => Vec::new(),
+        }
+    }
+}

@@ -131,3 +131,40 @@ fn strings(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
         _ => {}
     }
 }
+
+/// The `server_value_preserved` check (cli steps).
+pub struct ServerValuePreserved;
+
+impl super::Check for ServerValuePreserved {
+    fn key(&self) -> &'static str {
+        "server_value_preserved"
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        step.expect
+            .server_value_preserved
+            .iter()
+            .map(|pointer| check(pointer, cx))
+            .collect()
+    }
+}
+
+/// Always on for a client: no Stripe URL the server did not send.
+pub struct StripeUrlsVerbatim;
+
+impl super::Check for StripeUrlsVerbatim {
+    fn key(&self) -> &'static str {
+        "stripe_urls_verbatim"
+    }
+
+    fn is_suite_key(&self) -> bool {
+        false
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        if !step.cli {
+            return Vec::new();
+        }
+        stripe_urls_verbatim(cx, &step.expect.server_value_preserved)
+    }
+}

@@ -1,6 +1,23 @@
 use super::Context;
 use crate::outcome::CheckOutcome;
 
+/// The `status` check.
+pub struct Status;
+
+impl super::Check for Status {
+    fn key(&self) -> &'static str {
+        "status"
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        step.expect
+            .status
+            .map(|code| check(code, cx))
+            .into_iter()
+            .collect()
+    }
+}
+
 pub fn check(expected: u16, cx: &Context<'_>) -> CheckOutcome {
     let actual = cx.response.status;
     if actual == expected {

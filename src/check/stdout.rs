@@ -1,6 +1,28 @@
 use super::Context;
 use crate::outcome::CheckOutcome;
 
+/// The `stdout` check.
+pub struct Stdout;
+
+impl super::Check for Stdout {
+    fn key(&self) -> &'static str {
+        "stdout"
+    }
+
+    fn is_suite_key(&self) -> bool {
+        false
+    }
+
+    fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
+        // Always on for a client: one JSON document on stdout.
+        if step.cli {
+            vec![check(cx)]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 /// A client's `--json` stdout is exactly one JSON document.
 pub fn check(cx: &Context<'_>) -> CheckOutcome {
     let expected = "exactly one JSON document on stdout";

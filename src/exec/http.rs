@@ -28,7 +28,7 @@ impl HttpClient {
             .user_agent(concat!("conform/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeout)
             .build()
-            .map_err(|e| crate::Error::Usage(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| crate::Error::Internal(format!("cannot build the HTTP client: {e}")))?;
         Ok(HttpClient {
             client,
             timeout,

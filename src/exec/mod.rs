@@ -91,9 +91,38 @@ pub struct RunOptions {
     /// loads the system's TLS roots, which costs more than a loopback step.
     /// `None` builds one for this run.
     pub http: Option<HttpClient>,
+    /// The checks steps run.
+    pub registry: Arc<check::Registry>,
+    /// Told about each scenario as it finishes.
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+impl std::fmt::Debug for dyn Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
+}
+
+/// Hears about a run while it goes, e.g. to print one line per finished
+/// scenario. Called from the runner's task; keep it quick.
+pub trait Observer: Send + Sync {
+    fn scenario_finished(&self, outcome: &ScenarioOutcome);
 }
 
 impl RunOptions {
+    /// Defaults for one run: built-in checks, a fresh run id, no observer.
+    pub fn new(jobs: usize, step_timeout: Duration, max_body: usize) -> RunOptions {
+        RunOptions {
+            jobs,
+            step_timeout,
+            max_body,
+            run_id: RunOptions::new_run_id(),
+            http: None,
+            registry: Arc::new(check::Registry::builtin()),
+            observer: None,
+        }
+    }
+
     pub fn new_run_id() -> String {
         format!("{:08x}", rand::random::<u32>())
     }
@@ -138,6 +167,7 @@ impl Interrupt {
 struct Runner {
     contract: Arc<Contract>,
     policy: FragmentPolicy,
+    registry: Arc<check::Registry>,
     mode: Mode,
     client: HttpClient,
     /// Grows during the run: tokens a server issues (signup's data.token)
@@ -175,6 +205,7 @@ pub async fn run(
             None => HttpClient::new(opts.step_timeout, opts.max_body)?,
         },
         redactor: std::sync::RwLock::new(Redactor::new(mode.token())),
+        registry: opts.registry.clone(),
         mode,
         run_id: opts.run_id.clone(),
         step_timeout: opts.step_timeout,
@@ -183,23 +214,45 @@ pub async fn run(
     });
     let permits = Arc::new(Semaphore::new(opts.jobs.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    // Task id → plan order, so a scenario that panics is still reported
+    // in its place.
+    let mut orders = std::collections::HashMap::new();
     for (order, case) in plan.cases.iter().enumerate() {
         let suite = plan.suites[case.suite].clone();
         let runner = runner.clone();
         let permits = permits.clone();
         let scenario_index = case.scenario;
-        tasks.spawn(async move {
+        let handle = tasks.spawn(async move {
             // The semaphore is never closed, so acquiring cannot fail.
             let _permit = permits.acquire_owned().await.ok();
             (order, runner.scenario(&suite, scenario_index).await)
         });
+        orders.insert(handle.id(), order);
     }
     let mut done: Vec<Option<ScenarioOutcome>> = vec![None; plan.cases.len()];
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((order, outcome)) => done[order] = Some(outcome),
-            Err(e) => return Err(crate::Error::Usage(format!("a scenario task failed: {e}"))),
+    while let Some(joined) = tasks.join_next_with_id().await {
+        let (order, outcome) = match joined {
+            Ok((_, (order, outcome))) => (order, outcome),
+            // A bug: the scenario is reported as an internal error and the
+            // rest of the run goes on.
+            Err(e) if e.is_panic() => {
+                let Some(&order) = orders.get(&e.id()) else {
+                    continue;
+                };
+                let case = &plan.cases[order];
+                let outcome = panicked(&plan.suites[case.suite], case.scenario, e.into_panic());
+                (order, outcome)
+            }
+            Err(e) => {
+                return Err(crate::Error::Internal(format!(
+                    "a scenario task was cancelled: {e}"
+                )));
+            }
+        };
+        if let Some(observer) = &opts.observer {
+            observer.scenario_finished(&outcome);
         }
+        done[order] = Some(outcome);
     }
     let scenarios: Vec<ScenarioOutcome> = done.into_iter().flatten().collect();
     Ok(RunReport {
@@ -354,7 +407,7 @@ impl Runner {
                 response: &response,
                 served: &served,
             };
-            let mut checks = check::run_all(&step.expect, &cx, step.is_cli());
+            let mut checks = self.registry.run_all(&step.expect, &cx, step.is_cli());
             checks.extend(capture(step, &response, vars));
             outcome.checks = checks.into_iter().map(|c| self.redact_check(c)).collect();
             if outcome.checks.iter().all(|c| c.passed) {
@@ -572,6 +625,37 @@ impl Runner {
 }
 
 /// A bearer token no server issued.
+/// The outcome of a scenario whose task panicked: its first step carries
+/// the internal error, the others say they did not run.
+fn panicked(
+    suite: &Suite,
+    index: usize,
+    payload: Box<dyn std::any::Any + Send>,
+) -> ScenarioOutcome {
+    let scenario = &suite.scenarios[index];
+    let mut steps: Vec<StepOutcome> = scenario
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| skipped(i, step, "the scenario stopped on an internal error".into()))
+        .collect();
+    if let Some(first) = steps.first_mut() {
+        first.status = Status::Failed;
+        first.skipped_because = None;
+        first
+            .checks
+            .push(check::internal_error("the scenario", payload.as_ref()));
+    }
+    ScenarioOutcome {
+        suite: suite.name.clone(),
+        file: suite.file.display().to_string(),
+        scenario: scenario.name.clone(),
+        status: Status::Failed,
+        duration_ms: 0,
+        steps,
+    }
+}
+
 fn invalid_token(run_id: &str) -> String {
     format!("isk_r_conform_invalid_{run_id}")
 }
