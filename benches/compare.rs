@@ -261,6 +261,7 @@ fn overhead(steps: usize) {
             // requests sent from a runtime task as exec sends them.
             let url = url.clone();
             let bare_took = tokio::spawn(async move {
+                conform::exec::http::install_tls_provider();
                 let started = Instant::now();
                 let client = reqwest::Client::builder()
                     .redirect(reqwest::redirect::Policy::none())

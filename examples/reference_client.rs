@@ -90,6 +90,7 @@ async fn send(base: &str, token: Option<&str>, call: &Call) -> Result<(u16, Valu
     if !call.query.is_empty() {
         url.query_pairs_mut().extend_pairs(&call.query);
     }
+    conform::exec::http::install_tls_provider();
     let client = reqwest::Client::new();
     let mut req = client.request(call.method.clone(), url);
     if let Some(token) = token {

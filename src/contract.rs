@@ -259,7 +259,7 @@ fn load(version: &str, files: &[(PathBuf, &str)]) -> Result<Contract> {
         // against its own file even when no named schema uses it yet.
         if let Some(defs) = file.schema.get("$defs").and_then(Value::as_object) {
             for name in defs.keys() {
-                let pointer = format!("/$defs/{}", escape_pointer(name));
+                let pointer = format!("/$defs/{}", crate::hash::pointer_key(name));
                 let wrapper = serde_json::json!({
                     "$ref": format!("{}#{}", file.id, encode_fragment(&pointer))
                 });
@@ -439,7 +439,7 @@ fn collect_refs(
                 if DATA_KEYWORDS.contains(&key.as_str()) {
                     continue;
                 }
-                let child = format!("{pointer}/{}", escape_pointer(key));
+                let child = format!("{pointer}/{}", crate::hash::pointer_key(key));
                 collect_refs(value, &base, child, out);
             }
         }
@@ -466,21 +466,30 @@ fn has_anchor(node: &Value, anchor: &str) -> bool {
     }
 }
 
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
+/// What RFC 3986 lets appear raw in a fragment: unreserved, sub-delims, `:@/`.
+const FRAGMENT_RAW: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b'$')
+    .remove(b'!')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
 
 /// Percent-encodes what may not appear raw in a URI fragment.
 fn encode_fragment(pointer: &str) -> String {
-    let mut out = String::with_capacity(pointer.len());
-    for byte in pointer.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~/$!&'()*+,;=:@".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(pointer, FRAGMENT_RAW).to_string()
 }
 
 fn percent_decode(text: &str) -> String {

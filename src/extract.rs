@@ -961,16 +961,11 @@ fn fixed_id(prefix: &str) -> String {
 }
 
 fn derived(seed: &str, len: usize, alphabet: &[u8]) -> String {
-    let mut state = seed.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
+    let mut state = crate::hash::fnv1a(seed.as_bytes());
     (0..len)
         .map(|_| {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
+            let z = crate::hash::splitmix64(state);
+            state = state.wrapping_add(crate::hash::SPLITMIX_GAMMA);
             let at = usize::try_from(z % alphabet.len() as u64).unwrap_or(0);
             char::from(alphabet[at])
         })

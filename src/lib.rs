@@ -11,6 +11,7 @@ pub mod error;
 pub mod exec;
 pub mod extract;
 pub mod findings;
+pub mod hash;
 pub mod mock;
 pub mod negative;
 pub mod openapi;

@@ -6,9 +6,11 @@
 //! accepted probe never hides another.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use crate::check;
 use crate::contract::Contract;
 use crate::openapi::{Body, ENDPOINTS, Endpoint, Kind};
 use crate::suite::{
@@ -278,6 +280,10 @@ fn probe(
     rejects: Rejects,
 ) -> Scenario {
     let name = format!("{} {}: {what}", endpoint.method, endpoint.path);
+    let rejects_name = match rejects {
+        Rejects::Auth => "auth",
+        Rejects::Data => "data",
+    };
     let step = Step {
         name: what.to_string(),
         pointer: String::new(),
@@ -289,11 +295,13 @@ fn probe(
             headers: Vec::new(),
             json,
         }),
-        expect: Expect {
-            envelope: Some(EnvelopeKind::Error),
-            rejects: Some(rejects),
-            ..Expect::default()
-        },
+        expect: Expect::default()
+            .with(
+                check::envelope::KEY,
+                json!("error"),
+                Arc::new(EnvelopeKind::Error),
+            )
+            .with(check::rejects::KEY, json!(rejects_name), Arc::new(rejects)),
         captures: Vec::new(),
     };
     Scenario {

@@ -101,12 +101,7 @@ pub fn plan_selected(
     for suite in &suites {
         for scenario in &suite.scenarios {
             for step in &scenario.steps {
-                let named = [
-                    ("schema", &step.expect.schema),
-                    ("body_schema", &step.expect.body_schema),
-                ];
-                for (key, name) in named {
-                    let Some(name) = name else { continue };
+                for (key, name) in crate::check::schema::named(&step.expect) {
                     if contract.has_schema(name) {
                         continue;
                     }
@@ -206,7 +201,10 @@ impl Partition {
 
     fn keeps(&self, position: usize, id: &str) -> bool {
         match *self {
-            Partition::Hash { shard, total } => fnv1a(id.as_bytes()) % total == shard - 1,
+            // Stable FNV-1a: a scenario stays in its shard on every machine.
+            Partition::Hash { shard, total } => {
+                crate::hash::fnv1a(id.as_bytes()) % total == shard - 1
+            }
             Partition::Slice { shard, total } => position as u64 % total == shard - 1,
         }
     }
@@ -231,16 +229,6 @@ pub fn partition(mut plan: Plan, partition: &Partition) -> Result<Plan> {
         )));
     }
     Ok(plan)
-}
-
-/// 64-bit FNV-1a: fixed, so a scenario lands in the same hash shard on
-/// every machine and build (std's `RandomState` is seeded per process).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes
-        .iter()
-        .fold(OFFSET, |h, b| (h ^ u64::from(*b)).wrapping_mul(PRIME))
 }
 
 #[cfg(test)]
@@ -273,13 +261,5 @@ mod tests {
         ] {
             assert!(Partition::parse(bad).is_err(), "`{bad}` was accepted");
         }
-    }
-
-    #[test]
-    fn fnv1a_matches_the_reference_vectors() {
-        // From the FNV reference test suite.
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
     }
 }

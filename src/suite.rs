@@ -3,15 +3,20 @@
 //! A suite is first checked against `schemas/suite.schema.json`, so every
 //! format error names the file, the JSON pointer and what was expected; only
 //! then is it deserialized (with `deny_unknown_fields` as a second guard).
+//! The format's `expect` is made from the check registry: each check gives
+//! its key's schema fragment and parses its own value ([`Location`] says
+//! where it is); the file's copy is kept equal to it by a test.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
 
-use crate::check::Registry;
+pub use crate::check::envelope::EnvelopeKind;
+pub use crate::check::rejects::Rejects;
+use crate::check::{Config, Registry};
 use crate::error::{Error, Result, closest};
 
 /// Variables every scenario has without declaring them.
@@ -100,58 +105,98 @@ pub struct Request {
     pub json: Option<Value>,
 }
 
-/// What a negative step expects the server to refuse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Rejects {
-    /// A missing or bad token: a 4xx, never served (`ignored_auth`).
-    Auth,
-    /// An invalid body: a 4xx, never accepted (`negative_data_rejection`).
-    Data,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnvelopeKind {
-    Success,
-    Error,
-    None,
-}
-
+/// A step's `expect`: each check key it names, with the value as written
+/// and the check's parsed settings, plus the always-on checks it skips.
 #[derive(Debug, Clone, Default)]
 pub struct Expect {
-    pub status: Option<u16>,
-    pub envelope: Option<EnvelopeKind>,
-    pub schema: Option<String>,
-    pub body_schema: Option<String>,
-    pub equals: Vec<(String, Value)>,
-    pub matches: Vec<(String, Regex)>,
-    pub error_code: Option<String>,
-    pub fragment_preserved: Vec<String>,
-    pub redirects_to: Option<String>,
-    pub exit_code: Option<i32>,
-    pub server_value_preserved: Vec<String>,
+    entries: Vec<(String, Value, Config)>,
     /// Always-on checks this step opts out of.
     pub skip: Vec<String>,
-    pub rejects: Option<Rejects>,
-    /// Keys of registered (non-built-in) checks and their values.
-    pub extra: Vec<(String, Value)>,
 }
 
 impl Expect {
+    /// The settings the check with suite key `key` parsed, if the step
+    /// names it (and they are a `T`).
+    pub fn config<T: 'static>(&self, key: &str) -> Option<&T> {
+        let (_, _, config) = self.entries.iter().find(|(k, _, _)| k == key)?;
+        (**config).downcast_ref::<T>()
+    }
+
+    /// The value of `key` as the suite wrote it.
+    pub fn value(&self, key: &str) -> Option<&Value> {
+        let (_, value, _) = self.entries.iter().find(|(k, _, _)| k == key)?;
+        Some(value)
+    }
+
+    /// This `expect` plus `key` (for steps made in code, not read from a suite).
+    pub fn with(mut self, key: &str, value: Value, config: Config) -> Expect {
+        self.entries.retain(|(k, _, _)| k != key);
+        self.entries.push((key.to_string(), value, config));
+        self
+    }
+
     /// The envelope the body must have: explicit, else derived from the status.
     pub fn envelope_kind(&self) -> EnvelopeKind {
-        if let Some(kind) = self.envelope {
-            return kind;
+        crate::check::envelope::kind(self)
+    }
+}
+
+/// Where a check's value is in its suite, for [`crate::check::Check::parse`]:
+/// errors it makes name the file and a JSON pointer.
+pub struct Location<'a> {
+    file: &'a Path,
+    key: &'a str,
+    /// The pointer of the key: `/scenarios/0/steps/1/expect/status`.
+    pub pointer: String,
+    scope: &'a BTreeSet<String>,
+    /// A client (`cli`) step rather than an HTTP one.
+    pub cli: bool,
+}
+
+impl Location<'_> {
+    /// An error at `pointer` in this suite file.
+    pub fn error(&self, pointer: String, message: String, hint: Option<String>) -> Error {
+        At(self.file).err(pointer, message, hint)
+    }
+
+    /// The pointer of `name` inside the key's object value.
+    pub fn entry(&self, name: &str) -> String {
+        format!("{}/{}", self.pointer, pointer_key(name))
+    }
+
+    /// The value as a `T`, or an error at the key.
+    pub fn typed<T: DeserializeOwned>(&self, value: &Value) -> Result<T> {
+        T::deserialize(value)
+            .map_err(|e| self.error(self.pointer.clone(), format!("invalid expect: {e}"), None))
+    }
+
+    /// A value that must be a string: anything else is refused, not read
+    /// as something that fails open.
+    pub fn string(&self, pointer: String, value: &Value) -> Result<String> {
+        string_at(&At(self.file), pointer, value.clone())
+    }
+
+    /// Every `${name}` in `text` is defined at this step.
+    pub fn vars(&self, pointer: String, text: &str) -> Result<()> {
+        check_vars(text, self.scope).map_err(At(self.file).undefined(pointer))
+    }
+
+    /// Every `${name}` in the strings of `value` is defined at this step.
+    pub fn value_vars(&self, pointer: String, value: &Value) -> Result<()> {
+        check_value_vars(value, self.scope).map_err(At(self.file).undefined(pointer))
+    }
+
+    /// Refuses the key on a step of the other kind.
+    pub fn only_on(&self, cli: bool) -> Result<()> {
+        if self.cli == cli {
+            return Ok(());
         }
-        match self.status {
-            _ if self.error_code.is_some() || self.rejects.is_some() => EnvelopeKind::Error,
-            _ if self.exit_code.is_some_and(|c| c != 0) => EnvelopeKind::Error,
-            Some(s) if (300..400).contains(&s) => EnvelopeKind::None,
-            Some(s) if s >= 400 => EnvelopeKind::Error,
-            _ if self.redirects_to.is_some() => EnvelopeKind::None,
-            _ => EnvelopeKind::Success,
-        }
+        let kind = if cli { "a cli step" } else { "an HTTP step" };
+        Err(self.error(
+            self.pointer.clone(),
+            format!("`{}` belongs to {kind}", self.key),
+            None,
+        ))
     }
 }
 
@@ -186,7 +231,7 @@ struct RawStep {
     request: Option<RawRequest>,
     cli: Option<Vec<String>>,
     auth: Option<Auth>,
-    // Split into built-in keys (RawExpect) and registered checks' keys.
+    // Each key is parsed by its check (see `build_expect`).
     #[serde(default)]
     expect: Map<String, Value>,
     #[serde(default)]
@@ -207,29 +252,6 @@ struct RawRequest {
     json: Option<Value>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawExpect {
-    status: Option<u16>,
-    envelope: Option<EnvelopeKind>,
-    schema: Option<String>,
-    body_schema: Option<String>,
-    #[serde(default)]
-    equals: Map<String, Value>,
-    #[serde(default)]
-    matches: Map<String, Value>,
-    error_code: Option<String>,
-    #[serde(default)]
-    fragment_preserved: Vec<String>,
-    redirects_to: Option<String>,
-    exit_code: Option<i32>,
-    #[serde(default)]
-    server_value_preserved: Vec<String>,
-    #[serde(default)]
-    skip: Vec<String>,
-    rejects: Option<Rejects>,
-}
-
 /// The compiled suite format, built once per run.
 pub struct SuiteFormat {
     validator: jsonschema::Validator,
@@ -242,8 +264,8 @@ impl SuiteFormat {
         SuiteFormat::with_registry(std::sync::Arc::new(Registry::builtin()))
     }
 
-    /// The format with `registry`'s checks: each registered check's schema
-    /// fragment becomes one more key of `expect`.
+    /// The format with `registry`'s checks: `expect`'s keys are made from
+    /// the checks' schema fragments (see [`expect_properties`]).
     pub fn with_registry(registry: std::sync::Arc<Registry>) -> Result<SuiteFormat> {
         let text = crate::embedded::SCHEMAS
             .iter()
@@ -257,21 +279,12 @@ impl SuiteFormat {
         let mut schema = Error::parse_json(Path::new(SUITE_SCHEMA_PATH), text)?;
         let properties = schema
             .pointer_mut(EXPECT_PROPERTIES)
-            .and_then(Value::as_object_mut)
             .ok_or_else(|| Error::Schema {
                 path: PathBuf::from(SUITE_SCHEMA_PATH),
                 pointer: EXPECT_PROPERTIES.into(),
                 message: "the suite format has no expect properties".into(),
             })?;
-        for (key, fragment) in registry.extensions() {
-            if properties.insert(key.to_string(), fragment).is_some() {
-                return Err(Error::Schema {
-                    path: PathBuf::from(SUITE_SCHEMA_PATH),
-                    pointer: format!("{EXPECT_PROPERTIES}/{}", pointer_key(key)),
-                    message: format!("registered check `{key}` reuses a built-in expect key"),
-                });
-            }
-        }
+        *properties = Value::Object(expect_properties(&registry)?);
         let validator = jsonschema::validator_for(&schema).map_err(|e| Error::Schema {
             path: PathBuf::from(SUITE_SCHEMA_PATH),
             pointer: e.schema_path().to_string(),
@@ -315,6 +328,43 @@ impl SuiteFormat {
         })
     }
 }
+
+/// `expect`'s properties for `registry`: each suite key's schema fragment,
+/// in registry order, then `skip` listing the always-on checks.
+pub fn expect_properties(registry: &Registry) -> Result<Map<String, Value>> {
+    let schema_error = |key: &str, message: String| Error::Schema {
+        path: PathBuf::from(SUITE_SCHEMA_PATH),
+        pointer: format!("{EXPECT_PROPERTIES}/{}", pointer_key(key)),
+        message,
+    };
+    let mut properties = Map::new();
+    for check in registry.checks().filter(|c| c.is_suite_key()) {
+        let key = check.key();
+        let fragment = check.schema().ok_or_else(|| {
+            schema_error(
+                key,
+                format!("check `{key}` is an expect key but has no schema"),
+            )
+        })?;
+        if key == SKIP || properties.insert(key.to_string(), fragment).is_some() {
+            return Err(schema_error(
+                key,
+                format!("check `{key}` reuses an expect key"),
+            ));
+        }
+    }
+    let skip = json!({
+        "description": "Always-on HTTP checks this step opts out of.",
+        "type": "array",
+        "items": {"enum": registry.skippable()},
+        "uniqueItems": true
+    });
+    properties.insert(SKIP.to_string(), skip);
+    Ok(properties)
+}
+
+/// The `expect` key that lists always-on checks to leave out.
+const SKIP: &str = "skip";
 
 fn display_pointer(pointer: &str) -> String {
     if pointer.is_empty() {
@@ -382,10 +432,7 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-/// RFC 6901: a key inside a pointer escapes `~` and `/`.
-pub fn pointer_key(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
+pub use crate::hash::pointer_key;
 
 fn short_json(v: &Value) -> String {
     let s = v.to_string();
@@ -554,80 +601,8 @@ fn build_step(
         }
     };
     let ep = format!("{tp}/expect");
-    let extensions = registry.extensions();
-    let (extra, builtin): (Map<String, Value>, Map<String, Value>) = rt
-        .expect
-        .into_iter()
-        .partition(|(k, _)| extensions.iter().any(|(key, _)| key == k));
-    let ex: RawExpect = serde_json::from_value(Value::Object(builtin))
-        .map_err(|e| at.err(ep.clone(), format!("invalid expect: {e}"), None))?;
-    let mut equals = Vec::new();
-    for (pointer, value) in ex.equals {
-        check_value_vars(&value, scope)
-            .map_err(undefined(format!("{ep}/equals/{}", pointer_key(&pointer))))?;
-        equals.push((pointer, value));
-    }
-    let mut matches = Vec::new();
-    for (pointer, pattern) in ex.matches {
-        let place = format!("{ep}/matches/{}", pointer_key(&pointer));
-        let pattern = string_at(at, place, pattern)?;
-        let pattern = pattern.as_str();
-        let re = Regex::new(pattern).map_err(|e| {
-            err(
-                format!("{ep}/matches/{}", pointer_key(&pointer)),
-                format!("invalid regular expression `{pattern}`"),
-                Some(regex_reason(&e)),
-            )
-        })?;
-        matches.push((pointer, re));
-    }
-    if let Some(r) = &ex.redirects_to {
-        check_vars(r, scope).map_err(undefined(format!("{ep}/redirects_to")))?;
-    }
-    let is_cli = matches!(action, Action::Cli { .. });
-    let misplaced = if is_cli {
-        [
-            ("status", ex.status.is_some()),
-            ("redirects_to", ex.redirects_to.is_some()),
-        ]
-        .into_iter()
-        .find(|(_, set)| *set)
-        .map(|(key, _)| (key, "an HTTP step"))
-    } else {
-        [
-            ("exit_code", ex.exit_code.is_some()),
-            (
-                "server_value_preserved",
-                !ex.server_value_preserved.is_empty(),
-            ),
-        ]
-        .into_iter()
-        .find(|(_, set)| *set)
-        .map(|(key, _)| (key, "a cli step"))
-    };
-    if let Some((key, kind)) = misplaced {
-        return Err(err(
-            format!("{ep}/{key}"),
-            format!("`{key}` belongs to {kind}"),
-            None,
-        ));
-    }
-    let expect = Expect {
-        status: ex.status,
-        envelope: ex.envelope,
-        schema: ex.schema,
-        body_schema: ex.body_schema,
-        equals,
-        matches,
-        error_code: ex.error_code,
-        fragment_preserved: ex.fragment_preserved,
-        redirects_to: ex.redirects_to,
-        exit_code: ex.exit_code,
-        server_value_preserved: ex.server_value_preserved,
-        skip: ex.skip,
-        rejects: ex.rejects,
-        extra: extra.into_iter().collect(),
-    };
+    let cli = matches!(action, Action::Cli { .. });
+    let expect = build_expect(rt.expect, &ep, cli, scope, at, registry)?;
     let captures = rt
         .captures
         .into_iter()
@@ -645,11 +620,57 @@ fn build_step(
     })
 }
 
-/// The last line of a regex error is the reason; the rest draws the pattern.
-fn regex_reason(e: &regex::Error) -> String {
-    let text = e.to_string();
-    let last = text.lines().last().unwrap_or_default().trim();
-    last.strip_prefix("error: ").unwrap_or(last).to_string()
+/// Each key of a step's `expect` parsed by its check, in registry order;
+/// a key no check claims is refused (the schema refuses it first).
+fn build_expect(
+    mut raw: Map<String, Value>,
+    ep: &str,
+    cli: bool,
+    scope: &BTreeSet<String>,
+    at: &At<'_>,
+    registry: &Registry,
+) -> Result<Expect> {
+    let mut expect = Expect::default();
+    if let Some(skip) = raw.remove(SKIP) {
+        let known = registry.skippable();
+        let names: Vec<String> = Vec::deserialize(&skip)
+            .map_err(|e| at.err(format!("{ep}/{SKIP}"), format!("invalid expect: {e}"), None))?;
+        if let Some((i, name)) = names
+            .iter()
+            .enumerate()
+            .find(|(_, n)| !known.contains(&n.as_str()))
+        {
+            return Err(at.err(
+                format!("{ep}/{SKIP}/{i}"),
+                format!("`{name}` is not an always-on check"),
+                Some(format!("expected one of: {}", known.join(", "))),
+            ));
+        }
+        expect.skip = names;
+    }
+    for check in registry.checks().filter(|c| c.is_suite_key()) {
+        let key = check.key();
+        let Some(value) = raw.remove(key) else {
+            continue;
+        };
+        let location = Location {
+            file: at.0,
+            key,
+            pointer: format!("{ep}/{}", pointer_key(key)),
+            scope,
+            cli,
+        };
+        let config = check.parse(&value, &location)?;
+        expect.entries.push((key.to_string(), value, config));
+    }
+    if let Some(key) = raw.keys().next() {
+        let known = registry.expect_keys();
+        let hint = closest(key, &known)
+            .map(|k| format!("did you mean `{k}`?"))
+            .or_else(|| Some(format!("expected one of: {}", known.join(", "))));
+        return Err(at.err(ep.to_string(), format!("unknown expect key `{key}`"), hint));
+    }
+    Ok(expect)
 }
 
 fn build_request(
@@ -870,6 +891,8 @@ mod tests {
         assert!(e.contains("wrong type"), "{e}");
     }
 
+    /// `schemas/suite.schema.json` is for people and editors; the loader
+    /// makes `expect` from the registry. The two must not drift.
     #[test]
     fn the_suite_format_lists_exactly_the_registry_checks() -> Result<()> {
         let text = crate::embedded::SCHEMAS
@@ -878,30 +901,64 @@ mod tests {
             .map(|(_, text)| *text)
             .unwrap_or_default();
         let schema = Error::parse_json(Path::new(SUITE_SCHEMA_PATH), text)?;
-        let registry = Registry::builtin();
-        let mut in_schema: Vec<&str> = schema
-            .pointer(EXPECT_PROPERTIES)
-            .and_then(Value::as_object)
-            .map(|props| props.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        let mut registered = registry.expect_keys();
-        in_schema.sort_unstable();
-        registered.sort_unstable();
+        let in_file = schema.pointer(EXPECT_PROPERTIES).cloned();
+        let generated = Value::Object(expect_properties(&Registry::builtin())?);
+        // Serialized, so key order (the reading order) counts too.
         assert_eq!(
-            in_schema, registered,
-            "suite.schema.json expect keys vs Registry::builtin"
-        );
-        let skip: Vec<&str> = schema
-            .pointer("/$defs/expect/properties/skip/items/enum")
-            .and_then(Value::as_array)
-            .map(|names| names.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        assert_eq!(
-            skip,
-            registry.skippable(),
-            "expect.skip names vs always-on checks"
+            in_file.map(|v| v.to_string()),
+            Some(generated.to_string()),
+            "{SUITE_SCHEMA_PATH} {EXPECT_PROPERTIES} must be what the registry makes:\n{}",
+            serde_json::to_string_pretty(&generated).unwrap_or_default()
         );
         Ok(())
+    }
+
+    #[test]
+    fn a_check_that_reuses_an_expect_key_is_refused() {
+        struct Again;
+        impl crate::check::Check for Again {
+            fn key(&self) -> &'static str {
+                "status"
+            }
+            fn schema(&self) -> Option<Value> {
+                Some(json!({}))
+            }
+            fn evaluate(
+                &self,
+                _: &crate::check::StepInput<'_>,
+                _: &crate::check::Context<'_>,
+            ) -> Vec<crate::outcome::CheckOutcome> {
+                Vec::new()
+            }
+        }
+        let registry = std::sync::Arc::new(Registry::builtin().with(Again));
+        let e = SuiteFormat::with_registry(registry)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("check `status` reuses an expect key"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_skip_name_is_refused_without_the_schema() {
+        let text = MINIMAL.replace("\"status\":200", "\"status\":200,\"skip\":[\"trace_idd\"]");
+        let e = build_unvalidated(&text)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`trace_idd` is not an always-on check"), "{e}");
+        assert!(e.contains("at /scenarios/0/steps/1/expect/skip/0"), "{e}");
+    }
+
+    #[test]
+    fn a_key_on_the_wrong_kind_of_step_is_refused_by_its_check() {
+        let text = MINIMAL.replace("\"status\":200", "\"exit_code\":0");
+        let e = parse(&text).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("`exit_code` belongs to a cli step"), "{e}");
+        assert!(
+            e.contains("at /scenarios/0/steps/1/expect/exit_code"),
+            "{e}"
+        );
     }
 
     /// Builds a suite without the schema in front, as a suite the schema

@@ -232,7 +232,32 @@ fn unreachable_base_url_exits_3_and_still_reports() {
 fn version_and_help_work() {
     let v = conform(&["--version"]);
     assert_eq!(v.status.code(), Some(0));
-    assert!(stdout(&v).starts_with("conform "));
+    let version = stdout(&v);
+    assert!(
+        version.starts_with(&format!("conform {} ", env!("CARGO_PKG_VERSION"))),
+        "{version}"
+    );
+
+    let help = conform(&["--help"]);
+    assert_eq!(help.status.code(), Some(0), "{}", stderr(&help));
+    let text = stdout(&help);
+    assert!(text.contains("Usage: conform <COMMAND>"), "{text}");
+    for command in ["run", "client", "mock", "contracts", "openapi"] {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{command} "))),
+            "`conform --help` does not list `{command}`:\n{text}"
+        );
+    }
+
+    let run_help = conform(&["run", "--help"]);
+    assert_eq!(run_help.status.code(), Some(0), "{}", stderr(&run_help));
+    for flag in ["--base-url", "--contract", "--report", "--filter"] {
+        assert!(
+            stdout(&run_help).contains(flag),
+            "`conform run --help` does not mention {flag}"
+        );
+    }
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! Tests that read the published docs look for `../shared/contracts/<V>/`
 //! next to the clone and skip, saying so, when it is absent.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -514,10 +516,9 @@ fn diff_of_the_docs_finds_the_fragment_examples() {
     }
 }
 
-/// What users read, pinned: `UPDATE_GOLDENS=1 cargo test` rewrites.
+/// What users read, pinned (tests/common/golden.rs says how to bless).
 #[test]
 fn diff_output_matches_the_golden_files() {
-    let dir = root().join("tests/golden/diff");
     for (format, file) in [
         ("console", "0.1.8-0.1.9.txt"),
         ("md", "0.1.8-0.1.9.md"),
@@ -525,19 +526,25 @@ fn diff_output_matches_the_golden_files() {
     ] {
         let run = conform(&["contracts", "diff", "0.1.8", "0.1.9", "--format", format]);
         assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
-        let actual = stdout(&run);
-        let path = dir.join(file);
-        if std::env::var_os("UPDATE_GOLDENS").is_some() {
-            std::fs::create_dir_all(&dir).expect("golden dir");
-            std::fs::write(&path, &actual).expect("write golden");
-            continue;
+        if let Err(e) = common::golden::check(&format!("diff/{file}"), &stdout(&run)) {
+            panic!("`conform contracts diff 0.1.8 0.1.9 --format {format}` changed:\n{e}");
         }
-        let expected = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDENS=1 writes it)", path.display()));
-        assert!(
-            actual == expected,
-            "`conform contracts diff 0.1.8 0.1.9 --format {format}` changed; review and rerun with UPDATE_GOLDENS=1\n{}",
-            similar::TextDiff::from_lines(&expected, &actual).unified_diff()
-        );
     }
+}
+
+/// Deleting any diff golden file makes the test above fail.
+#[test]
+fn removing_a_golden_file_fails() {
+    if std::env::var_os("CONFORM_GOLDEN_ROOT").is_some() {
+        return; // already inside a rerun
+    }
+    common::golden::prove_removal_fails(
+        &common::golden::owned_by("tests/contracts_cmd.rs"),
+        |_| {
+            vec![
+                "--exact".into(),
+                "diff_output_matches_the_golden_files".into(),
+            ]
+        },
+    );
 }

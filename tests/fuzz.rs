@@ -46,7 +46,7 @@ fn slots(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
             for (k, item) in map {
-                let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                let p = format!("{at}/{}", conform::hash::pointer_key(k));
                 out.push(p.clone());
                 slots(item, p, out);
             }
@@ -85,8 +85,18 @@ proptest! {
         let text = serde_json::to_string(&suite).expect("serialize");
         match format.parse(Path::new("fuzz.json"), &text) {
             Ok(_) => {}
-            // A rejected suite must say where.
-            Err(e) => prop_assert!(!e.to_string().is_empty()),
+            // A rejected suite must say where: this file, and a JSON pointer
+            // into it (the place itself, or the object a key is missing from).
+            Err(conform::Error::Suite { path, pointer, .. }) => {
+                prop_assert_eq!(path, Path::new("fuzz.json"));
+                prop_assert!(pointer.is_empty() || pointer.starts_with('/'), "not a pointer: {pointer:?}");
+                let parent = pointer.rsplit_once('/').map_or("", |(p, _)| p);
+                prop_assert!(
+                    suite.pointer(&pointer).is_some() || suite.pointer(parent).is_some(),
+                    "pointer {pointer:?} is not in the suite {text}"
+                );
+            }
+            Err(other) => prop_assert!(false, "rejected without file and pointer: {other}"),
         }
     }
 
@@ -103,9 +113,25 @@ proptest! {
     }
 
     #[test]
-    fn fragment_comparison_never_panics(a in ".{0,120}", b in ".{0,120}") {
-        let _ = split_fragment(&a);
-        let _ = describe_difference(&a, &b);
+    fn fragment_comparison_names_the_part_that_differs(a in ".{0,120}", b in ".{0,120}") {
+        let (base_a, frag_a) = split_fragment(&a);
+        prop_assert!(!base_a.contains('#'));
+        let rejoined = match frag_a { Some(f) => format!("{base_a}#{f}"), None => base_a.to_string() };
+        prop_assert_eq!(&rejoined, &a, "split_fragment loses text");
+        let (base_b, _) = split_fragment(&b);
+        let said = describe_difference(&a, &b);
+        if base_a == base_b {
+            prop_assert!(["fragment removed", "fragment added", "fragment altered"].contains(&said.as_str()), "{said}");
+        } else {
+            prop_assert!(["URL altered", "URL altered before the fragment"].contains(&said.as_str()), "{said}");
+        }
+        // Removed one way is added the other way.
+        let back = describe_difference(&b, &a);
+        if said == "fragment removed" {
+            prop_assert_eq!(back, "fragment added");
+        } else if said == "fragment added" {
+            prop_assert_eq!(back, "fragment removed");
+        }
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Golden error messages: every case in tests/golden/errors/<case>/ holds
 //! `args` (one argument per line), any input files, and the expected `stderr`
 //! and exit `code`. conform runs in the case folder, so paths in messages are
-//! stable. One libtest-mimic trial per case.
+//! stable. One libtest-mimic trial per case, compared by tests/common/golden.rs
+//! (`SNAPSHOTS=overwrite cargo test --test golden_errors` blesses; read the diff).
 //!
-//! UPDATE_GOLDENS=1 cargo test --test golden_errors rewrites the expectations;
-//! do that only with a reason, and read the diff.
+//! An unreadable or empty case folder, or a case without `args`, `stderr` or
+//! `code`, fails; `removing_a_golden_file_fails` proves it on a copy.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,32 +16,53 @@ use libtest_mimic::{Arguments, Failed, Trial};
 
 fn main() {
     let args = Arguments::from_args();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/errors");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect()
-        })
-        .unwrap_or_default();
-    cases.sort();
-    let trials = cases
-        .into_iter()
-        .map(|dir| {
-            let name = dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            Trial::test(name, move || run_case(&dir))
-        })
-        .collect();
+    let trials = match cases() {
+        Ok(cases) => {
+            let mut trials: Vec<Trial> = cases
+                .into_iter()
+                .map(|(name, dir)| Trial::test(name, move || run_case(&dir)))
+                .collect();
+            if std::env::var_os("CONFORM_GOLDEN_ROOT").is_none() {
+                trials.push(Trial::test("removing_a_golden_file_fails", prove_removal));
+            }
+            trials
+        }
+        Err(why) => vec![Trial::test("golden_cases_are_readable", move || {
+            Err(why.into())
+        })],
+    };
     libtest_mimic::run(&args, trials).exit();
 }
 
+/// The case folders, by name; an error when the folder is unreadable or empty.
+fn cases() -> Result<Vec<(String, PathBuf)>, String> {
+    let root = common::golden::root().join("errors");
+    let entries = std::fs::read_dir(&root)
+        .map_err(|e| format!("cannot read the golden folder {}: {e}", root.display()))?;
+    let mut cases = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("{}: {e}", root.display()))?
+            .path();
+        if path.is_dir() {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            cases.push((name, path));
+        }
+    }
+    if cases.is_empty() {
+        return Err(format!("no golden cases in {}", root.display()));
+    }
+    cases.sort();
+    Ok(cases)
+}
+
 fn run_case(dir: &Path) -> Result<(), Failed> {
-    let args_text = std::fs::read_to_string(dir.join("args"))?;
+    let args_file = dir.join("args");
+    let args_text = std::fs::read_to_string(&args_file)
+        .map_err(|e| format!("cannot read {}: {e}", args_file.display()))?;
     let args: Vec<&str> = args_text.lines().filter(|l| !l.is_empty()).collect();
     let output = Command::new(env!("CARGO_BIN_EXE_conform"))
         .args(&args)
@@ -54,30 +78,39 @@ fn run_case(dir: &Path) -> Result<(), Failed> {
     if stderr.contains("panicked") {
         return Err(format!("conform panicked:\n{stderr}").into());
     }
-    if std::env::var_os("UPDATE_GOLDENS").is_some() {
-        std::fs::write(dir.join("stderr"), &stderr)?;
-        std::fs::write(dir.join("code"), format!("{code}\n"))?;
-        return Ok(());
-    }
-    let want_stderr = std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();
-    let want_code = std::fs::read_to_string(dir.join("code")).unwrap_or_default();
-    let mut problems = Vec::new();
-    if want_code.trim() != code {
-        problems.push(format!(
-            "exit code: expected {}, got {code}",
-            want_code.trim()
-        ));
-    }
-    if want_stderr != stderr {
-        let diff = similar::TextDiff::from_lines(&want_stderr, &stderr);
-        problems.push(format!(
-            "the error message changed (- expected, + actual):\n{}",
-            diff.unified_diff().context_radius(3)
-        ));
-    }
+    let case = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let problems: Vec<String> = [
+        common::golden::check(&format!("errors/{case}/code"), &format!("{code}\n")),
+        common::golden::check(&format!("errors/{case}/stderr"), &stderr),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .collect();
     if problems.is_empty() {
         Ok(())
     } else {
         Err(problems.join("\n").into())
     }
+}
+
+/// Every file of every case, removed one at a time from a copy, fails its case.
+fn prove_removal() -> Result<(), Failed> {
+    // `.keep` only makes git keep an empty input folder; it is no expectation.
+    let files: Vec<String> = common::golden::files_under("errors")
+        .into_iter()
+        .filter(|f| !f.ends_with("/.keep"))
+        .collect();
+    common::golden::prove_removal_fails(&files, |file| {
+        let case = file
+            .trim_start_matches("errors/")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        vec!["--exact".into(), case]
+    });
+    Ok(())
 }

@@ -232,29 +232,22 @@ fn render(kind: ReportKind, report: &RunReport, redactor: &Redactor) -> String {
 }
 
 fn assert_golden(file: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/reports")
-        .join(file);
-    if std::env::var_os("UPDATE_GOLDENS").is_some() {
-        std::fs::write(&path, actual).expect("write golden");
-        return;
+    common::golden::assert_golden(&format!("reports/{file}"), actual);
+}
+
+/// Deleting any golden file these tests compare makes them fail.
+#[test]
+fn removing_a_golden_file_fails() {
+    if std::env::var_os("CONFORM_GOLDEN_ROOT").is_some() {
+        return; // already inside a rerun
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e} (run with UPDATE_GOLDENS=1)",
-            path.display()
-        )
+    common::golden::prove_removal_fails(&common::golden::owned_by("tests/html_report.rs"), |_| {
+        vec![
+            "golden".into(),
+            "--skip".into(),
+            "removing_a_golden_file_fails".into(),
+        ]
     });
-    if expected != actual {
-        let diff = similar::TextDiff::from_lines(&expected, actual)
-            .unified_diff()
-            .header("golden", "rendered")
-            .to_string();
-        panic!(
-            "report output changed from {}; if intended, rerun with UPDATE_GOLDENS=1\n{diff}",
-            path.display()
-        );
-    }
 }
 
 #[test]

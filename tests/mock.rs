@@ -32,6 +32,7 @@ impl Target {
         let server = MockServer::start(profile, None)
             .await
             .expect("mock should start on an ephemeral port");
+        conform::exec::http::install_tls_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

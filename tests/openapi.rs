@@ -137,37 +137,34 @@ fn parses_as_openapi_3_1_with_every_endpoint() {
 
 #[test]
 fn llms_txt_endpoints_are_all_there() {
-    // The hosted API list of llms.txt (0.1.9), by method and path template.
-    let listed = [
-        ("POST", "/v1/agent-signups"),
-        ("GET", "/v1/whoami"),
-        ("GET", "/v1/quota"),
-        ("GET", "/v1/payment-methods"),
-        ("GET", "/v1/credit-packs"),
-        ("POST", "/v1/credit-quotes"),
-        ("POST", "/v1/credit-purchases/stripe-checkout-sessions"),
-        ("GET", "/v1/credit-purchases/status"),
-        ("POST", "/v1/credit-purchases"),
-        ("GET", "/v1/models"),
-        ("GET", "/v1/models/{model_id}"),
-        ("GET", "/v1/capabilities"),
-        ("POST", "/v1/create"),
-        ("POST", "/v1/upload"),
-        ("POST", "/v1/edit"),
-        ("GET", "/v1/assets/{asset_id}"),
-        ("GET", "/v1/jobs/{job_id}"),
-        ("GET", "/v1/activity"),
-        ("GET", "/v1/activity/{reference}"),
-        ("POST", "/v1/cli"),
-        ("GET", "/healthz"),
-    ];
-    let document = document("0.1.9");
-    for (method, path) in listed {
+    // The endpoint list the contract extracted from llms.txt, by method and
+    // path template (`{MODEL_ID}` there, `{model_id}` in OpenAPI).
+    let placeholder = regex::Regex::new(r"\{[A-Z_]+\}").expect("placeholder regex");
+    for version in VERSIONS {
+        let path = root().join(format!("schemas/{version}/generated/endpoints.json"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("the contract's endpoint list {}: {e}", path.display()));
+        let listed: Value = serde_json::from_str(&text).expect("endpoints.json parses");
+        let listed = listed["endpoints"].as_array().expect("an endpoints array");
         assert!(
-            document["paths"][path][method.to_ascii_lowercase()].is_object(),
-            "{method} {path} is missing"
+            listed.len() >= 10,
+            "{version}: only {} endpoints listed",
+            listed.len()
         );
+        let document = document(version);
+        for endpoint in listed {
+            let method = endpoint["method"].as_str().expect("method");
+            let template = endpoint["path"].as_str().expect("path");
+            let path = placeholder.replace_all(template, |c: &regex::Captures<'_>| {
+                c[0].to_ascii_lowercase()
+            });
+            assert!(
+                document["paths"][path.as_ref()][method.to_ascii_lowercase()].is_object(),
+                "{version}: {method} {path} (endpoints.json) is missing from the OpenAPI export"
+            );
+        }
     }
+    let document = document("0.1.9");
     let handoff = &document["paths"]["/pay/{payment_attempt_id}"]["get"]["responses"]["303"];
     assert!(handoff["headers"]["Location"].is_object(), "{handoff}");
 }

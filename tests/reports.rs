@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use conform::Error;
 use conform::outcome::{
@@ -215,35 +215,37 @@ fn render(kind: ReportKind, report: &RunReport, redactor: &Redactor) -> String {
     String::from_utf8(bytes).expect("reports are UTF-8")
 }
 
-fn golden_path(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/reports")
-        .join(file)
+fn assert_golden(file: &str, actual: &str) {
+    common::golden::assert_golden(&format!("reports/{file}"), actual);
 }
 
-fn assert_golden(file: &str, actual: &str) {
-    let path = golden_path(file);
-    if std::env::var_os("UPDATE_GOLDENS").is_some() {
-        std::fs::create_dir_all(path.parent().expect("golden dir")).expect("create golden dir");
-        std::fs::write(&path, actual).expect("write golden");
-        return;
+/// Deleting any golden file these tests compare makes them fail, and every
+/// report or diff golden has a test file that compares it.
+#[test]
+fn removing_a_golden_file_fails() {
+    if std::env::var_os("CONFORM_GOLDEN_ROOT").is_some() {
+        return; // already inside a rerun
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {}: {e} (run with UPDATE_GOLDENS=1)",
-            path.display()
-        )
+    let owned: Vec<String> = common::golden::OWNERS
+        .iter()
+        .flat_map(|(_, files)| files.iter().map(|f| f.to_string()))
+        .collect();
+    let mut on_disk = common::golden::files_under("reports");
+    on_disk.extend(common::golden::files_under("diff"));
+    on_disk.sort();
+    let mut sorted = owned.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted, on_disk,
+        "a golden file without a test that compares it (golden::OWNERS)"
+    );
+    common::golden::prove_removal_fails(&common::golden::owned_by("tests/reports.rs"), |_| {
+        vec![
+            "golden".into(),
+            "--skip".into(),
+            "removing_a_golden_file_fails".into(),
+        ]
     });
-    if expected != actual {
-        let diff = similar::TextDiff::from_lines(&expected, actual)
-            .unified_diff()
-            .header("golden", "rendered")
-            .to_string();
-        panic!(
-            "report output changed from {}; if intended, rerun with UPDATE_GOLDENS=1\n{diff}",
-            path.display()
-        );
-    }
 }
 
 #[test]
@@ -505,7 +507,7 @@ fn interrupted_run() -> RunReport {
 
 #[test]
 fn json_report_validates_against_its_published_schema() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json");
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("schema readable"))
             .expect("schema is JSON");

@@ -41,7 +41,7 @@ macro_rules! always_on {
 }
 
 always_on!(NotAServerError, "not_a_server_error", |step, cx| {
-    if step.expect.status.is_some_and(|s| s >= 500) {
+    if super::status::expected(step.expect).is_some_and(|s| s >= 500) {
         Vec::new()
     } else {
         vec![not_a_server_error(cx)]
@@ -60,7 +60,7 @@ always_on!(TraceId, "trace_id", |step, cx| {
     }
 });
 always_on!(StripeUrlFragments, "stripe_url_fragments", |step, cx| {
-    stripe_url_fragments(cx, &step.expect.fragment_preserved)
+    stripe_url_fragments(cx, super::fragment::listed(step.expect))
 });
 
 pub fn not_a_server_error(cx: &Context<'_>) -> CheckOutcome {

@@ -1,16 +1,61 @@
 //! The envelope is always checked: every JSON answer of the hosted API is a
 //! success or an error envelope (llms.txt "Expected JSON envelope").
 
-use super::Context;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{Config, Context};
+use crate::error::Result;
 use crate::outcome::CheckOutcome;
-use crate::suite::EnvelopeKind;
+use crate::suite::{Expect, Location};
+
+pub const KEY: &str = "envelope";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvelopeKind {
+    Success,
+    Error,
+    None,
+}
+
+/// The envelope the body must have: explicit, else derived from what the
+/// step expects of the status, the error or the exit code.
+pub fn kind(expect: &Expect) -> EnvelopeKind {
+    if let Some(kind) = expect.config::<EnvelopeKind>(KEY) {
+        return *kind;
+    }
+    let status = super::status::expected(expect);
+    let refused =
+        super::error_code::expected(expect).is_some() || super::rejects::expected(expect).is_some();
+    match status {
+        _ if refused => EnvelopeKind::Error,
+        _ if super::exit_code::expected(expect).is_some_and(|c| c != 0) => EnvelopeKind::Error,
+        Some(s) if (300..400).contains(&s) => EnvelopeKind::None,
+        Some(s) if s >= 400 => EnvelopeKind::Error,
+        _ if super::redirect::expected(expect).is_some() => EnvelopeKind::None,
+        _ => EnvelopeKind::Success,
+    }
+}
 
 /// The `envelope` check.
 pub struct Envelope;
 
 impl super::Check for Envelope {
     fn key(&self) -> &'static str {
-        "envelope"
+        KEY
+    }
+
+    fn schema(&self) -> Option<Value> {
+        Some(json!({
+            "description": "Which envelope the body must be. Default: success below 300, none for 3xx, error from 400.",
+            "enum": ["success", "error", "none"]
+        }))
+    }
+
+    fn parse(&self, value: &Value, at: &Location<'_>) -> Result<Config> {
+        Ok(Arc::new(at.typed::<EnvelopeKind>(value)?))
     }
 
     fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
@@ -18,7 +63,7 @@ impl super::Check for Envelope {
         if step.cli && cx.response.json.is_err() {
             return Vec::new();
         }
-        check(step.expect.envelope_kind(), cx)
+        check(kind(step.expect), cx)
     }
 }
 

@@ -1,5 +1,18 @@
-use super::Context;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{Config, Context};
+use crate::error::Result;
 use crate::outcome::CheckOutcome;
+use crate::suite::{Expect, Location};
+
+pub const KEY: &str = "exit_code";
+
+/// The exit code a cli step expects, if it names one (the check's default is 0).
+pub fn expected(expect: &Expect) -> Option<i32> {
+    expect.config::<i32>(KEY).copied()
+}
 
 /// The meaning of each documented exit code, for failure messages.
 fn meaning(code: i32) -> &'static str {
@@ -23,7 +36,22 @@ pub struct ExitCode;
 
 impl super::Check for ExitCode {
     fn key(&self) -> &'static str {
-        "exit_code"
+        KEY
+    }
+
+    fn schema(&self) -> Option<Value> {
+        Some(json!({
+            "description": "For cli steps: the client's exit code (the documented table 0–9). Default 0.",
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 255
+        }))
+    }
+
+    fn parse(&self, value: &Value, at: &Location<'_>) -> Result<Config> {
+        let code: i32 = at.typed(value)?;
+        at.only_on(true)?;
+        Ok(Arc::new(code))
     }
 
     fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
@@ -31,7 +59,7 @@ impl super::Check for ExitCode {
         if !step.cli {
             return Vec::new();
         }
-        vec![check(step.expect.exit_code.unwrap_or(0), cx)]
+        vec![check(expected(step.expect).unwrap_or(0), cx)]
     }
 }
 

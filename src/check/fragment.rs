@@ -2,14 +2,24 @@
 //! cannot load without the `#...` fragment of its URLs; release 0.1.8 of the
 //! client dropped it and live payments broke.
 
-use serde_json::Value;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
 use url::Url;
 
-use super::{Context, show};
+use super::{Config, Context, show};
 pub use crate::contract::FragmentPolicy;
+use crate::error::Result;
 use crate::outcome::CheckOutcome;
+use crate::suite::{Expect, Location};
 
 const CHECK: &str = "fragment_preserved";
+pub const KEY: &str = CHECK;
+
+/// The pointers a step checks with `fragment_preserved`.
+pub fn listed(expect: &Expect) -> &[String] {
+    expect.config::<Vec<String>>(KEY).map_or(&[], Vec::as_slice)
+}
 pub const STRIPE_CHECKOUT_HOST: &str = "checkout.stripe.com";
 
 /// Splits a URL as written at its first `#`: the part before, and the fragment.
@@ -43,12 +53,24 @@ pub struct FragmentPreserved;
 
 impl super::Check for FragmentPreserved {
     fn key(&self) -> &'static str {
-        "fragment_preserved"
+        KEY
+    }
+
+    fn schema(&self) -> Option<Value> {
+        Some(json!({
+            "description": "JSON pointers to Stripe Checkout URLs whose #fragment must survive end to end.",
+            "type": "array",
+            "minItems": 1,
+            "items": {"$ref": "#/$defs/pointer"}
+        }))
+    }
+
+    fn parse(&self, value: &Value, at: &Location<'_>) -> Result<Config> {
+        Ok(Arc::new(at.typed::<Vec<String>>(value)?))
     }
 
     fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
-        step.expect
-            .fragment_preserved
+        listed(step.expect)
             .iter()
             .map(|pointer| check(pointer, cx))
             .collect()

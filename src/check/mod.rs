@@ -1,29 +1,33 @@
 //! Check stage: one file per check kind. A check returns [`CheckOutcome`]s
-//! (data); the runner judges them. Adding a check is adding a file and one
-//! line in [`Registry::builtin`].
+//! (data); the runner judges them. Adding a check is adding a file (its
+//! key, schema fragment, parser and evaluator) and one line in
+//! [`Registry::builtin`]; the suite format's `expect` is generated from
+//! the registry.
 
 pub mod defaults;
-mod envelope;
-mod equals;
-mod error_code;
-mod exit_code;
+pub mod envelope;
+pub mod equals;
+pub mod error_code;
+pub mod exit_code;
 pub mod fragment;
-mod matches;
-mod redirect;
-mod rejects;
-mod schema;
-mod server_value;
-mod status;
+pub mod matches;
+pub mod redirect;
+pub mod rejects;
+pub mod schema;
+pub mod server_value;
+pub mod status;
 mod stdout;
 
+use std::any::Any;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::contract::Contract;
+use crate::error::Result;
 use crate::mock::Served;
 use crate::outcome::CheckOutcome;
-use crate::suite::Expect;
+use crate::suite::{Expect, Location};
 use crate::vars::Vars;
 
 pub use fragment::FragmentPolicy;
@@ -62,19 +66,23 @@ pub struct Context<'a> {
     pub served: &'a [Served],
 }
 
+/// A check's settings as its [`Check::parse`] made them from its value
+/// under `expect`; read back with [`Expect::config`].
+pub type Config = Arc<dyn Any + Send + Sync>;
+
 /// What a check sees of the step besides the response.
 pub struct StepInput<'a> {
     pub expect: &'a Expect,
-    /// The value of this check's key under `expect`, for registered
-    /// (non-built-in) checks; built-ins read their typed field of `expect`.
+    /// The value of this check's key under `expect`, as written (its
+    /// parsed form is `expect.config(key)`).
     pub spec: Option<&'a Value>,
     /// A client (`cli`) step rather than an HTTP one.
     pub cli: bool,
 }
 
-/// One check kind. A check is one file: its key, its schema and this
-/// evaluator; registering it is one line in [`Registry::builtin`] (or
-/// [`Registry::with`] for checks outside conform).
+/// One check kind. A check is one file: its key, its schema fragment, its
+/// parser and its evaluator; registering it is one line in
+/// [`Registry::builtin`] (or [`Registry::with`] for checks outside conform).
 pub trait Check: Send + Sync {
     /// Its name: the key under a step's `expect` (or, for an always-on
     /// check, the name `expect.skip` lists and reports show).
@@ -88,11 +96,18 @@ pub trait Check: Send + Sync {
     fn is_skippable(&self) -> bool {
         false
     }
-    /// The JSON Schema of the key's value. `None` for built-ins, whose
-    /// fragments live in `schemas/suite.schema.json` (a test keeps the two
-    /// in step); a registered check must give one.
+    /// The JSON Schema of the key's value, which becomes
+    /// `$defs/expect/properties/<key>` of the suite format (it may refer to
+    /// the format's `#/$defs/pointer`). A suite key must give one.
     fn schema(&self) -> Option<Value> {
         None
+    }
+    /// The typed settings `evaluate` reads, from the key's value. The
+    /// schema has passed it, but a check refuses here too (with `at`'s
+    /// file and pointer) whatever would fail open. Default: the value.
+    fn parse(&self, value: &Value, at: &Location<'_>) -> Result<Config> {
+        let _ = at;
+        Ok(Arc::new(value.clone()))
     }
     /// The results for one step: empty when the step does not ask for it.
     fn evaluate(&self, step: &StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome>;
@@ -173,11 +188,9 @@ impl Registry {
             .collect()
     }
 
-    /// Registered checks that bring their own schema fragment: `(key, schema)`.
-    pub fn extensions(&self) -> Vec<(&'static str, Value)> {
-        self.checks()
-            .filter_map(|c| c.schema().map(|s| (c.key(), s)))
-            .collect()
+    /// The check whose suite key is `key`.
+    pub fn suite_check(&self, key: &str) -> Option<&dyn Check> {
+        self.checks().find(|c| c.is_suite_key() && c.key() == key)
     }
 
     /// Runs every check of the step (asked for, or always on). All results
@@ -189,11 +202,7 @@ impl Registry {
         for check in self.checks() {
             let step = StepInput {
                 expect,
-                spec: expect
-                    .extra
-                    .iter()
-                    .find(|(k, _)| k == check.key())
-                    .map(|(_, v)| v),
+                spec: expect.value(check.key()),
                 cli,
             };
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -1,24 +1,50 @@
 //! `redirects_to`: a handoff URL must redirect to the full Stripe URL, byte
 //! for byte. Requests never follow redirects, so the `Location` is seen as sent.
 
-use super::Context;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
 use super::fragment::{FragmentPolicy, describe_difference, split_fragment};
+use super::{Config, Context};
+use crate::error::Result;
 use crate::outcome::CheckOutcome;
+use crate::suite::{Expect, Location};
 
 const CHECK: &str = "redirects_to";
+pub const KEY: &str = CHECK;
+
+/// The Location a step expects (may use `${name}`), if it names one.
+pub fn expected(expect: &Expect) -> Option<&String> {
+    expect.config::<String>(KEY)
+}
 
 /// The `redirects_to` check.
 pub struct RedirectsTo;
 
 impl super::Check for RedirectsTo {
     fn key(&self) -> &'static str {
-        "redirects_to"
+        KEY
+    }
+
+    fn schema(&self) -> Option<Value> {
+        Some(json!({
+            "description": "The answer must be a 30x whose Location equals this value exactly (usually ${a_capture}).",
+            "type": "string",
+            "minLength": 1
+        }))
+    }
+
+    fn parse(&self, value: &Value, at: &Location<'_>) -> Result<Config> {
+        let target: String = at.typed(value)?;
+        at.vars(at.pointer.clone(), &target)?;
+        at.only_on(false)?;
+        Ok(Arc::new(target))
     }
 
     fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
-        step.expect
-            .redirects_to
-            .iter()
+        expected(step.expect)
+            .into_iter()
             .map(|t| check(t, cx))
             .collect()
     }

@@ -2,21 +2,53 @@
 //! envelope carrying a code. A 2xx means it served what it must not; a 5xx
 //! means it broke instead of refusing.
 
-use super::Context;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{Config, Context};
+use crate::error::Result;
 use crate::outcome::CheckOutcome;
-use crate::suite::Rejects;
+use crate::suite::{Expect, Location};
+
+pub const KEY: &str = "rejects";
+
+/// What a negative step expects the server to refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Rejects {
+    /// A missing or bad token: a 4xx, never served (`ignored_auth`).
+    Auth,
+    /// An invalid body: a 4xx, never accepted (`negative_data_rejection`).
+    Data,
+}
+
+/// What the step expects refused, if it is a negative step.
+pub fn expected(expect: &Expect) -> Option<Rejects> {
+    expect.config::<Rejects>(KEY).copied()
+}
 
 /// The `rejects` check.
 pub struct RejectsCheck;
 
 impl super::Check for RejectsCheck {
     fn key(&self) -> &'static str {
-        "rejects"
+        KEY
+    }
+
+    fn schema(&self) -> Option<Value> {
+        Some(json!({
+            "description": "The server must refuse this request with a 4xx error envelope: auth (a missing or bad token; check ignored_auth) or data (an invalid body; check negative_data_rejection).",
+            "enum": ["auth", "data"]
+        }))
+    }
+
+    fn parse(&self, value: &Value, at: &Location<'_>) -> Result<Config> {
+        Ok(Arc::new(at.typed::<Rejects>(value)?))
     }
 
     fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
-        step.expect
-            .rejects
+        expected(step.expect)
             .map(|kind| check(kind, cx))
             .into_iter()
             .collect()

@@ -1,5 +1,26 @@
-use super::Context;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{Config, Context};
+use crate::error::Result;
 use crate::outcome::CheckOutcome;
+use crate::suite::{Expect, Location};
+
+pub const KEY: &str = "schema";
+pub const BODY_KEY: &str = "body_schema";
+
+/// The contract schemas a step names: `(key, name)` for `schema` and `body_schema`.
+pub fn named(expect: &Expect) -> Vec<(&'static str, &str)> {
+    [KEY, BODY_KEY]
+        .into_iter()
+        .filter_map(|key| Some((key, expect.config::<String>(key)?.as_str())))
+        .collect()
+}
+
+fn fragment(description: &str) -> Value {
+    json!({"description": description, "type": "string", "minLength": 1})
+}
 
 /// Validates the value at `base` (`/data`, or `` for the whole body).
 pub fn check(name: &str, base: &str, cx: &Context<'_>) -> Vec<CheckOutcome> {
@@ -39,11 +60,19 @@ pub struct Schema;
 
 impl super::Check for Schema {
     fn key(&self) -> &'static str {
-        "schema"
+        KEY
+    }
+
+    fn schema(&self) -> Option<Value> {
+        Some(fragment("Contract schema that `data` must satisfy."))
+    }
+
+    fn parse(&self, value: &Value, at: &Location<'_>) -> Result<Config> {
+        Ok(Arc::new(at.typed::<String>(value)?))
     }
 
     fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
-        match &step.expect.schema {
+        match step.expect.config::<String>(KEY) {
             Some(name) => check(name, "/data", cx),
             None => Vec::new(),
         }
@@ -55,11 +84,21 @@ pub struct BodySchema;
 
 impl super::Check for BodySchema {
     fn key(&self) -> &'static str {
-        "body_schema"
+        BODY_KEY
+    }
+
+    fn schema(&self) -> Option<Value> {
+        Some(fragment(
+            "Contract schema that the whole body must satisfy.",
+        ))
+    }
+
+    fn parse(&self, value: &Value, at: &Location<'_>) -> Result<Config> {
+        Ok(Arc::new(at.typed::<String>(value)?))
     }
 
     fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
-        match &step.expect.body_schema {
+        match step.expect.config::<String>(BODY_KEY) {
             Some(name) => check(name, "", cx),
             None => Vec::new(),
         }

@@ -2,13 +2,23 @@
 //! 0.1.8 regression lived here: the server sent full Stripe URLs and the
 //! client printed them fragment-stripped.
 
-use serde_json::Value;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
 
 use super::fragment::{STRIPE_CHECKOUT_HOST, describe_difference};
-use super::{Context, show};
+use super::{Config, Context, show};
+use crate::error::Result;
 use crate::outcome::CheckOutcome;
+use crate::suite::{Expect, Location};
 
 const CHECK: &str = "server_value_preserved";
+pub const KEY: &str = CHECK;
+
+/// The pointers a cli step checks with `server_value_preserved`.
+pub fn listed(expect: &Expect) -> &[String] {
+    expect.config::<Vec<String>>(KEY).map_or(&[], Vec::as_slice)
+}
 
 /// The value at `pointer` in the client's output equals, byte for byte, the
 /// value the mock sent at the same pointer during this step (the latest
@@ -137,12 +147,26 @@ pub struct ServerValuePreserved;
 
 impl super::Check for ServerValuePreserved {
     fn key(&self) -> &'static str {
-        "server_value_preserved"
+        KEY
+    }
+
+    fn schema(&self) -> Option<Value> {
+        Some(json!({
+            "description": "For cli steps: JSON pointers into the client's output whose values must equal, byte for byte, what the mock sent for the same field during this step.",
+            "type": "array",
+            "minItems": 1,
+            "items": {"$ref": "#/$defs/pointer"}
+        }))
+    }
+
+    fn parse(&self, value: &Value, at: &Location<'_>) -> Result<Config> {
+        let pointers: Vec<String> = at.typed(value)?;
+        at.only_on(true)?;
+        Ok(Arc::new(pointers))
     }
 
     fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
-        step.expect
-            .server_value_preserved
+        listed(step.expect)
             .iter()
             .map(|pointer| check(pointer, cx))
             .collect()
@@ -165,6 +189,6 @@ impl super::Check for StripeUrlsVerbatim {
         if !step.cli {
             return Vec::new();
         }
-        stripe_urls_verbatim(cx, &step.expect.server_value_preserved)
+        stripe_urls_verbatim(cx, listed(step.expect))
     }
 }

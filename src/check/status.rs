@@ -1,17 +1,39 @@
-use super::Context;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{Config, Context};
+use crate::error::Result;
 use crate::outcome::CheckOutcome;
+use crate::suite::{Expect, Location};
+
+pub const KEY: &str = "status";
+
+/// The status a step expects, if it names one.
+pub fn expected(expect: &Expect) -> Option<u16> {
+    expect.config::<u16>(KEY).copied()
+}
 
 /// The `status` check.
 pub struct Status;
 
 impl super::Check for Status {
     fn key(&self) -> &'static str {
-        "status"
+        KEY
+    }
+
+    fn schema(&self) -> Option<Value> {
+        Some(json!({"type": "integer", "minimum": 100, "maximum": 599}))
+    }
+
+    fn parse(&self, value: &Value, at: &Location<'_>) -> Result<Config> {
+        let status: u16 = at.typed(value)?;
+        at.only_on(false)?;
+        Ok(Arc::new(status))
     }
 
     fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
-        step.expect
-            .status
+        expected(step.expect)
             .map(|code| check(code, cx))
             .into_iter()
             .collect()

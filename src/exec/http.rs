@@ -21,8 +21,16 @@ pub struct HttpClient {
     max_body: usize,
 }
 
+/// Makes rustls use `ring` (reqwest is built without a provider of its own).
+/// Call before building any reqwest client; later calls are no-ops.
+pub fn install_tls_provider() {
+    // Err only means a provider is already installed, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl HttpClient {
     pub fn new(timeout: Duration, max_body: usize) -> crate::Result<HttpClient> {
+        install_tls_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("conform/", env!("CARGO_PKG_VERSION")))

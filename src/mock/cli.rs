@@ -162,15 +162,16 @@ fn split_flags<'a>(words: &[&'a str]) -> Result<(Vec<&'a str>, Flags<'a>), ApiEr
 
 /// `base/<id>` with the id percent-encoded as one path segment.
 fn segment(base: &str, id: &str) -> String {
-    let mut path = format!("{base}/");
-    for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            path.push(char::from(byte));
-        } else {
-            path.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    path
+    // Everything but RFC 3986's unreserved characters is escaped.
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    format!(
+        "{base}/{}",
+        percent_encoding::utf8_percent_encode(id, UNRESERVED)
+    )
 }
 
 /// `capabilities show` has no endpoint of its own; only argv reaches it.

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod golden;
 pub mod outcomes;
 
 use std::io::{BufRead, BufReader};

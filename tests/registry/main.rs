@@ -4,6 +4,7 @@
 //! step while the run and its reports complete.
 
 mod body_has_key;
+mod field_matches;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,8 @@ fn registry() -> Arc<Registry> {
     Arc::new(
         Registry::builtin()
             .with(body_has_key::BodyHasKey)
-            .with(body_has_key::Panics),
+            .with(body_has_key::Panics)
+            .with(field_matches::FieldMatches),
     )
 }
 
@@ -116,6 +118,50 @@ fn without_its_registration_the_key_is_unknown() {
     opts.registry = Arc::new(Registry::builtin());
     let err = app::prepare(opts).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("unknown expect key `body_has_key`"), "{err}");
+}
+
+/// A check in the built-ins' style (typed settings from its own parser,
+/// schema fragment using the format's `$defs`) is one file and one line.
+#[test]
+fn a_built_in_style_check_parses_validates_and_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = suite(
+        dir.path(),
+        r#"{"status":200,"field_matches":{"/data/status":"^o","/data/nope":"x"}}"#,
+    );
+    let report = run(options(path)).expect("run");
+    let results = check_results(&report, "field_matches");
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert!(results[0].passed, "{:?}", results[0]);
+    assert!(!results[1].passed, "{:?}", results[1]);
+    assert_eq!(report.exit_code(), 1);
+
+    // Its fragment is part of the suite format: a key that is no pointer.
+    let path = suite(dir.path(), r#"{"field_matches":{"data":"x"}}"#);
+    let err = app::prepare(options(path))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(r#""data" does not match "^(/[^/]*)*$""#),
+        "{err}"
+    );
+    assert!(
+        err.contains("at /scenarios/0/steps/0/expect/field_matches"),
+        "{err}"
+    );
+
+    // Its parser refuses what the schema lets through, with the place.
+    let path = suite(dir.path(), r#"{"field_matches":{"/data":"("}}"#);
+    let err = app::prepare(options(path))
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("bad pattern `(`"), "{err}");
+    assert!(
+        err.contains("at /scenarios/0/steps/0/expect/field_matches/~1data"),
+        "{err}"
+    );
 }
 
 #[derive(Default)]
