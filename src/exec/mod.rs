@@ -303,8 +303,11 @@ pub async fn run(
         contract_version: contract.version().to_string(),
         target: runner.redact(&label),
         duration_ms: started.elapsed().as_millis() as u64,
+        duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         interrupted: interrupt.is_set(),
+        run: Default::default(),
         summary: RunReport::summarize(&scenarios),
+        findings: Vec::new(),
         scenarios,
         latency: None,
     })

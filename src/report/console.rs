@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::Result;
+use crate::findings::{Finding, FindingKind};
 use crate::outcome::{CheckOutcome, RunReport, ScenarioOutcome, Status, StepOutcome};
 use crate::redact::Redactor;
 
@@ -90,6 +91,42 @@ impl ConsoleReporter {
     }
 }
 
+/// `--color`: when the console report uses ANSI colours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM=dumb; CLICOLOR_FORCE
+    /// turns it on anywhere.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    pub fn enabled_for_stdout(self) -> bool {
+        use std::io::IsTerminal as _;
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        self.enabled(
+            std::io::stdout().is_terminal(),
+            var("NO_COLOR").is_some(),
+            var("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
+            var("TERM").is_some_and(|t| t == "dumb"),
+        )
+    }
+
+    /// The rules of https://no-color.org and https://bixense.com/clicolors,
+    /// NO_COLOR winning over CLICOLOR_FORCE.
+    pub fn enabled(self, terminal: bool, no_color: bool, force: bool, dumb: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto if no_color => false,
+            ColorChoice::Auto if force => true,
+            ColorChoice::Auto => terminal && !dumb,
+        }
+    }
+}
+
 impl Reporter for ConsoleReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
         let report = super::redacted(report, &self.redactor);
@@ -163,10 +200,27 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
         }
     }
 
+    if !report.findings.is_empty() {
+        let _ = write!(
+            out,
+            "\n{}\n",
+            p.bold(&format!("findings: {}", super::counts_line(report)))
+        );
+        for (i, f) in report.findings.iter().enumerate() {
+            out.push_str(&finding_lines(i + 1, f, p));
+        }
+    }
+
+    // A scenario whose only trouble is transport (or a refused token) is
+    // told in full by its finding; 27 copies of "cannot connect" help nobody.
     let failed: Vec<&ScenarioOutcome> = report
         .scenarios
         .iter()
-        .filter(|s| s.status != Status::Passed)
+        .filter(|s| s.status == Status::Failed)
+        .filter(|s| {
+            super::findings_of(report, &s.id()).any(|f| f.kind != FindingKind::Transport)
+                || super::findings_of(report, &s.id()).next().is_none()
+        })
         .collect();
     if !failed.is_empty() {
         let _ = write!(out, "\n{}\n", p.bold("failures:"));
@@ -187,7 +241,7 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
         plural(s.scenarios, "scenario", "scenarios"),
         s.passed,
         s.failed,
-        plural(s.checks_failed, "check failed", "checks failed"),
+        super::counts_line(report),
         plural(s.transport_errors, "transport error", "transport errors"),
         report.duration_ms as f64 / 1000.0,
     );
@@ -202,6 +256,96 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
     };
     let _ = write!(out, "\n{summary}\n");
     out
+}
+
+/// Locations listed under a finding before "… and N more".
+const FINDING_LOCATIONS: usize = 3;
+
+/// One finding: its title, where it happened, and what points to it. The
+/// full check detail follows under `failures:`.
+pub(crate) fn finding_lines(n: usize, f: &Finding, p: Paint) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  {n}. {} {} {}",
+        p.red("✗"),
+        p.bold(&f.title),
+        p.dim(&format!("[{}]", kind_word(f.kind)))
+    );
+    for loc in f.locations.iter().take(FINDING_LOCATIONS) {
+        let checks: Vec<String> = f
+            .evidence
+            .iter()
+            .filter(|e| e.scenario == loc.scenario && e.step == loc.step)
+            .filter(|e| e.check != "transport")
+            .map(|e| e.check.clone())
+            .collect();
+        let mut line = format!(
+            "       {} step {} `{}`",
+            loc.scenario, loc.step, loc.step_name
+        );
+        if !checks.is_empty() && f.cause != crate::findings::Cause::CheckFailed {
+            let mut checks = checks;
+            checks.dedup();
+            let _ = write!(line, ": {}", checks.join(", "));
+        }
+        let _ = writeln!(out, "{}", p.dim(&line));
+    }
+    if f.locations.len() > FINDING_LOCATIONS {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.dim(&format!(
+                "       … and {} more",
+                f.locations.len() - FINDING_LOCATIONS
+            ))
+        );
+    }
+    if f.kind == FindingKind::Transport {
+        if let Some(e) = f.evidence.first().filter(|e| e.check == "transport") {
+            let _ = writeln!(out, "       first error: {}", e.actual);
+        }
+    }
+    if !f.not_evaluated.is_empty() {
+        let _ = writeln!(
+            out,
+            "       {}",
+            p.yellow(&format!("not evaluated: {}", not_evaluated_words(f)))
+        );
+    }
+    out
+}
+
+/// A few not-evaluated checks by name and place; many by count and kind.
+pub(crate) fn not_evaluated_words(f: &Finding) -> String {
+    const LISTED: usize = 4;
+    if f.not_evaluated.len() <= LISTED {
+        let names: Vec<String> = f
+            .not_evaluated
+            .iter()
+            .map(|e| match &e.pointer {
+                Some(ptr) if !ptr.is_empty() => format!("{} at {ptr}", e.check),
+                _ => e.check.clone(),
+            })
+            .collect();
+        return names.join(", ");
+    }
+    let mut kinds: Vec<&str> = Vec::new();
+    for e in &f.not_evaluated {
+        if !kinds.contains(&e.check.as_str()) {
+            kinds.push(&e.check);
+        }
+    }
+    format!("{} checks ({})", f.not_evaluated.len(), kinds.join(", "))
+}
+
+fn kind_word(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::Invariant => "invariant",
+        FindingKind::Contract => "contract",
+        FindingKind::Transport => "transport",
+        FindingKind::Internal => "internal",
+    }
 }
 
 /// The full story of one scenario: every step, with failed checks, transport
@@ -590,6 +734,29 @@ fn spin(finished: &std::sync::mpsc::Receiver<()>, bar: &indicatif::ProgressBar) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn color_follows_the_flag_then_no_color_then_clicolor_force_then_the_terminal() {
+        use ColorChoice::*;
+        // (choice, terminal, NO_COLOR, CLICOLOR_FORCE, TERM=dumb) → colour
+        let cases = [
+            (Always, false, true, false, true, true),
+            (Never, true, false, true, false, false),
+            (Auto, true, false, false, false, true),
+            (Auto, false, false, false, false, false),
+            (Auto, true, true, false, false, false),
+            (Auto, false, false, true, false, true),
+            (Auto, true, true, true, false, false),
+            (Auto, true, false, false, true, false),
+        ];
+        for (choice, tty, no, force, dumb, want) in cases {
+            assert_eq!(
+                choice.enabled(tty, no, force, dumb),
+                want,
+                "{choice:?} tty={tty} NO_COLOR={no} CLICOLOR_FORCE={force} dumb={dumb}"
+            );
+        }
+    }
 
     #[test]
     fn progress_only_on_a_terminal_and_not_when_quiet() {
