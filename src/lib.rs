@@ -11,6 +11,7 @@ pub mod diff;
 pub mod error;
 pub mod exec;
 pub mod extract;
+pub mod findings;
 pub mod hash;
 pub mod input;
 pub mod mock;
