@@ -8,7 +8,16 @@
 //!   mock versus a bare reqwest loop, same process, same mock;
 //! - `peer`: the checkout flow N times by conform and by Hurl
 //!   (benches/hurl/checkout.hurl) against one `conform mock` process;
-//! - `soak`: peak RSS of `--repeat` at 1000 and at 10000 iterations.
+//! - `soak`: peak RSS of `--repeat` at 1000 and at 10000 iterations;
+//! - `wire`: per-step cost of `conform run --base-url` (status + schema
+//!   checks on) against a standalone `conform mock`, versus `wrk -t1 -c1`
+//!   on the same endpoint in the same run; interleaved repetitions;
+//! - `schemathesis`: requests per second and peak RSS, conform's checkout
+//!   flow `--repeat` versus Schemathesis (target/interop-venv, see
+//!   interop/schemathesis.sh) fuzzing the mock's OpenAPI export;
+//! - `scale`: one generated suite of 10 … 100,000 scenarios
+//!   (CONFORM_BENCH_SCALE=10,100,…), JSON and JUnit reports written: wall,
+//!   ms per scenario, peak RSS, and the largest/smallest per-scenario cost.
 //!
 //! Every server is a conform mock on 127.0.0.1 started here; every child
 //! process is killed if it outlives its time bound.
@@ -56,6 +65,313 @@ fn main() {
     if on("soak") {
         soak_memory(env_usize("CONFORM_BENCH_SOAK", 10_000));
     }
+    if on("wire") {
+        wire(env_usize("CONFORM_BENCH_WIRE_STEPS", 4000));
+    }
+    if on("schemathesis") {
+        schemathesis(env_usize("CONFORM_BENCH_FLOWS", 500));
+    }
+    if on("scale") {
+        scale(&env_sizes(
+            "CONFORM_BENCH_SCALE",
+            &[10, 100, 1_000, 10_000, 100_000],
+        ));
+    }
+}
+
+fn spread(values: &[f64]) -> String {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match (v.first(), v.get(v.len() / 2), v.last()) {
+        (Some(lo), Some(mid), Some(hi)) => format!("{mid:.1} ({lo:.1}–{hi:.1})"),
+        _ => "n/a".into(),
+    }
+}
+
+/// `N` GET /healthz steps in one scenario, each checking status and schema.
+fn healthz_steps_suite(n: usize) -> String {
+    let steps: Vec<_> = (0..n)
+        .map(|i| {
+            json!({
+                "name": format!("healthz {i}"),
+                "request": { "method": "GET", "path": "/healthz", "auth": "none" },
+                "expect": { "status": 200, "schema": "healthz" }
+            })
+        })
+        .collect();
+    json!({ "suite": "wire", "scenarios": [{ "name": "healthz", "steps": steps }] }).to_string()
+}
+
+fn wire(steps: usize) {
+    println!(
+        "\n## wire: one GET /healthz step (status + schema checks) vs `wrk -t1 -c1`, standalone mock"
+    );
+    if Command::new("wrk")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_err()
+    {
+        println!("  skipped: `wrk` is not installed (apt-get install wrk)");
+        return;
+    }
+    let mock = MockProcess::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let small = dir.path().join("small.json");
+    let big = dir.path().join("big.json");
+    let small_n = steps / 10;
+    std::fs::write(&small, healthz_steps_suite(small_n)).expect("suite");
+    std::fs::write(&big, healthz_steps_suite(steps)).expect("suite");
+    let run = |suite: &Path| {
+        let m = measure(
+            Command::new(CONFORM)
+                .args([
+                    "run",
+                    "--quiet",
+                    "--jobs",
+                    "1",
+                    "--base-url",
+                    &mock.base_url,
+                ])
+                .arg("--suite")
+                .arg(suite)
+                .env("IMAGE_SKILL_TOKEN", &mock.token),
+        );
+        assert_eq!(m.code, Some(0), "the healthz suite must pass");
+        m.wall
+    };
+    let url = format!("{}/healthz", mock.base_url);
+    let wrk_us = || {
+        let out = Command::new("wrk")
+            .args(["-t1", "-c1", "-d2s", &url])
+            .output()
+            .expect("wrk runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let rps: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Requests/sec:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("wrk prints Requests/sec");
+        1e6 / rps
+    };
+    let (mut ours, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    // Round 0 warms; then wrk and the two conform sizes alternate so the
+    // machine's load hits all alike. The difference of the two sizes
+    // removes process start and setup: what is left is per step.
+    for round in 0..6 {
+        let w = wrk_us();
+        let (a, b) = (run(&small), run(&big));
+        let per_step = (b.as_secs_f64() - a.as_secs_f64()) * 1e6 / (steps - small_n) as f64;
+        if round > 0 {
+            ours.push(per_step);
+            bare.push(w);
+            ratios.push(per_step / w);
+        }
+    }
+    println!(
+        "  conform: {} µs/step   wrk: {} µs/request   (median (min–max) of {} interleaved rounds)",
+        spread(&ours),
+        spread(&bare),
+        ours.len()
+    );
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
+    let med = sorted[sorted.len() / 2];
+    println!(
+        "  ratio conform/wrk: {med:.2}× ({:.2}–{:.2})   (target ≤ 1.15×: {})",
+        sorted[0],
+        sorted[sorted.len() - 1],
+        verdict(med <= 1.15)
+    );
+}
+
+const SCHEMATHESIS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/target/interop-venv/bin/schemathesis"
+);
+
+fn schemathesis(flows: usize) {
+    println!(
+        "\n## schemathesis: requests/s and peak RSS, conform --repeat {flows} (checkout flow, 4 requests) vs Schemathesis fuzzing"
+    );
+    if !Path::new(SCHEMATHESIS).exists() {
+        println!(
+            "  skipped: no Schemathesis venv at target/interop-venv (interop/schemathesis.sh creates it)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let openapi = dir.path().join("openapi.json");
+    let exported = Command::new(CONFORM)
+        .args(["openapi", "--contract", "0.1.9", "--out"])
+        .arg(&openapi)
+        .status()
+        .expect("conform openapi runs");
+    assert!(exported.success(), "conform openapi failed");
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/schemathesis.toml");
+    let mock = MockProcess::start();
+    let (mut ours_rps, mut theirs_rps, mut ours_rss, mut theirs_rss) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..3 {
+        let out_path = dir.path().join(format!("st-{round}.txt"));
+        let out = std::fs::File::create(&out_path).expect("output file");
+        let st = measure_with(
+            Command::new(SCHEMATHESIS)
+                .args(["--config-file", config, "run"])
+                .arg(&openapi)
+                .args(["--url", &mock.base_url])
+                .args(["-H", &format!("Authorization: Bearer {}", mock.token)])
+                .args(["--max-examples", "10", "--max-redirects", "0"])
+                .args(["--generation-database", "none", "--no-color"])
+                .args(["--phases", "fuzzing"]),
+            Stdio::from(out),
+        );
+        let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+        // "  94 generated, 94 passed, 12 skipped": one request per case.
+        let cases: Option<f64> = text
+            .lines()
+            .find(|l| l.contains(" generated"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok());
+        let Some(cases) = cases else {
+            println!(
+                "  skipped: Schemathesis printed no case count (exit {:?})",
+                st.code
+            );
+            return;
+        };
+        let ours = conform_flows(&mock, flows);
+        assert_eq!(ours.code, Some(0), "conform run failed");
+        theirs_rps.push(cases / st.wall.as_secs_f64());
+        theirs_rss.push(st.max_rss_kib as f64 / 1024.0);
+        ours_rps.push((flows * 4) as f64 / ours.wall.as_secs_f64());
+        ours_rss.push(ours.max_rss_kib as f64 / 1024.0);
+    }
+    let med = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "  conform: {} req/s, peak {} MiB   Schemathesis: {} req/s, peak {} MiB",
+        spread(&ours_rps),
+        spread(&ours_rss),
+        spread(&theirs_rps),
+        spread(&theirs_rss)
+    );
+    let ratios: Vec<f64> = ours_rps
+        .iter()
+        .zip(&theirs_rps)
+        .map(|(a, b)| a / b)
+        .collect();
+    println!(
+        "  conform/Schemathesis: {:.1}× the requests per second (per-round {}), {:.2}× the memory",
+        med(&ratios),
+        spread(&ratios),
+        med(&ours_rss) / med(&theirs_rss)
+    );
+    println!("  (Schemathesis generates and checks random cases; conform replays a fixed flow)");
+}
+
+fn env_sizes(name: &str, default: &[usize]) -> Vec<usize> {
+    match std::env::var(name) {
+        Ok(v) => v.split(',').filter_map(|n| n.trim().parse().ok()).collect(),
+        Err(_) => default.to_vec(),
+    }
+}
+
+/// A suite of `n` scenarios, each a health check then a token-bearing
+/// whoami with its schema: the shape of a real suite, cheap to serve.
+fn scale_suite(n: usize) -> String {
+    let scenarios: Vec<_> = (0..n)
+        .map(|i| {
+            json!({
+                "name": format!("scenario {i:06}"),
+                "steps": [
+                    {
+                        "name": "health",
+                        "request": { "method": "GET", "path": "/healthz", "auth": "none" },
+                        "expect": { "status": 200, "schema": "healthz" }
+                    },
+                    {
+                        "name": "whoami",
+                        "request": { "method": "GET", "path": "/v1/whoami" },
+                        "expect": { "status": 200, "schema": "whoami" }
+                    }
+                ]
+            })
+        })
+        .collect();
+    json!({ "suite": "scale", "scenarios": scenarios }).to_string()
+}
+
+fn scale(sizes: &[usize]) {
+    println!(
+        "\n## scale: one suite of N scenarios (2 steps each), json + junit reports, against a standalone mock"
+    );
+    // A mock in its own process: the embedded one's request journal (the
+    // mock's own state) would otherwise be counted as conform's memory.
+    let mock = MockProcess::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut rows: Vec<(usize, Measured)> = Vec::new();
+    println!(
+        "  {:>8} {:>10} {:>13} {:>10}",
+        "scenarios", "wall", "ms/scenario", "peak RSS"
+    );
+    for &n in sizes {
+        let suite = dir.path().join(format!("scale-{n}.json"));
+        std::fs::write(&suite, scale_suite(n)).expect("suite written");
+        let json_report = dir.path().join(format!("scale-{n}.report.json"));
+        let junit_report = dir.path().join(format!("scale-{n}.junit.xml"));
+        let m = measure(
+            Command::new(CONFORM)
+                .args(["run", "--quiet", "--base-url", &mock.base_url, "--suite"])
+                .arg(&suite)
+                .env("IMAGE_SKILL_TOKEN", &mock.token)
+                .arg("--report")
+                .arg(format!("json={}", json_report.display()))
+                .arg("--report")
+                .arg(format!("junit={}", junit_report.display())),
+        );
+        assert_eq!(m.code, Some(0), "the scale suite of {n} must pass");
+        assert!(
+            json_report.exists() && junit_report.exists(),
+            "reports written"
+        );
+        println!(
+            "  {n:>9} {:>8.0}ms {:>13.3} {:>6.1} MiB",
+            ms(m.wall),
+            ms(m.wall) / n as f64,
+            m.max_rss_kib as f64 / 1024.0
+        );
+        let _ = std::fs::remove_file(&suite);
+        let _ = std::fs::remove_file(&json_report);
+        let _ = std::fs::remove_file(&junit_report);
+        rows.push((n, m));
+    }
+    let per = |(n, m): &(usize, Measured)| ms(m.wall) / *n as f64;
+    if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+        // Process start dominates a tiny suite, flattering this ratio; the
+        // spread over sizes ≥ 100 is the stricter figure.
+        let big: Vec<f64> = rows.iter().filter(|(n, _)| *n >= 100).map(per).collect();
+        let (lo, hi) = big
+            .iter()
+            .fold((f64::MAX, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let ratio = per(last) / per(first);
+        println!(
+            "  per-scenario cost, largest/smallest suite: {ratio:.2}×   (target ≤ 1.5×: {});  max/min over sizes ≥ 100: {:.2}×",
+            verdict(ratio <= 1.5),
+            if big.len() >= 2 { hi / lo } else { f64::NAN }
+        );
+    }
+    if let Some((n, m)) = rows.last() {
+        let mib = m.max_rss_kib as f64 / 1024.0;
+        println!(
+            "  peak RSS at {n} scenarios: {mib:.1} MiB   (target < 256 MiB at 100000: {})",
+            verdict(mib < 256.0)
+        );
+    }
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -79,7 +395,12 @@ struct Measured {
 /// `wait4`'s `ru_maxrss`: Linux carries the parent's high-water mark into
 /// a child across `exec`, so that figure would be this bench's own size.
 fn measure(cmd: &mut Command) -> Measured {
-    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    measure_with(cmd, Stdio::null())
+}
+
+/// [`measure`] with stdout sent to `stdout` (a file, for output to parse).
+fn measure_with(cmd: &mut Command, stdout: Stdio) -> Measured {
+    cmd.stdout(stdout).stderr(Stdio::null());
     let started = Instant::now();
     let child = cmd.spawn().expect("child starts");
     let pid = child.id() as libc::pid_t;
@@ -166,6 +487,29 @@ fn setup() {
     }
     println!(
         "  build the HTTP client (reqwest + rustls):     {:8.3} ms",
+        ms(started.elapsed() / n)
+    );
+    let started = Instant::now();
+    for _ in 0..n {
+        let format = SuiteFormat::new().expect("suite format");
+        conform::suite::load_embedded(&format).expect("built-in suites load");
+    }
+    println!(
+        "  load the built-in suites (format + parse):   {:8.3} ms",
+        ms(started.elapsed() / n)
+    );
+    let rt = runtime();
+    let started = Instant::now();
+    for _ in 0..n {
+        rt.block_on(async {
+            let mock = MockServer::start(Profile::Conformant, None)
+                .await
+                .expect("mock starts");
+            drop(mock);
+        });
+    }
+    println!(
+        "  start the embedded mock:                      {:8.3} ms",
         ms(started.elapsed() / n)
     );
 }
@@ -409,8 +753,13 @@ fn peer(n: usize) {
     );
     let ratio = peer.wall.as_secs_f64() / ours.wall.as_secs_f64();
     println!(
-        "  ratio hurl/conform: {ratio:.2}× (conform faster when > 1; aim ≥ 2×: {})",
-        verdict(ratio >= 2.0)
+        "  per step (4 per flow): Hurl {:.0} µs, conform {:.0} µs",
+        per(&peer) * 250.0,
+        per(&ours) * 250.0
+    );
+    println!(
+        "  ratio hurl/conform: {ratio:.2}× (conform faster when > 1; aim ≥ 2.5×: {})",
+        verdict(ratio >= 2.5)
     );
 }
 
@@ -434,10 +783,11 @@ fn soak_memory(big: usize) {
         let m = conform_flows(&mock, n);
         assert_eq!(m.code, Some(0), "--repeat {n} failed");
         println!(
-            "  --base-url (mock in another process), N = {n:>6}: peak RSS {:6.1} MiB, {:.1} s, {:.2} ms/flow",
+            "  --base-url (mock in another process), N = {n:>6}: peak RSS {:6.1} MiB, {:.1} s, {:.2} ms/flow   (target ≤ 20 MiB: {})",
             m.max_rss_kib as f64 / 1024.0,
             m.wall.as_secs_f64(),
-            ms(m.wall) / n as f64
+            ms(m.wall) / n as f64,
+            verdict(m.max_rss_kib <= 20 * 1024)
         );
     }
     drop(mock);

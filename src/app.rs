@@ -35,7 +35,8 @@ pub struct Options {
     pub schemas: Option<PathBuf>,
     /// Suite files or folders; empty means the suites built into conform.
     pub suites: Vec<PathBuf>,
-    pub filter: Option<String>,
+    /// `--filter`, `--skip`, `--exact`.
+    pub selection: crate::plan::Selection,
     pub partition: Option<Partition>,
     /// Add the negative scenarios generated from the contract (server runs).
     pub negative: bool,
@@ -56,6 +57,9 @@ pub struct Options {
     pub observer: Option<Arc<dyn Observer>>,
     /// Also check the invariants every version keeps (default on).
     pub invariants: bool,
+    /// Where the bearer token came from (`$IMAGE_SKILL_TOKEN`), named in a
+    /// refused-token finding; never the value.
+    pub token_source: Option<String>,
 }
 
 impl Options {
@@ -65,7 +69,7 @@ impl Options {
             contract: crate::cli::DEFAULT_CONTRACT.to_string(),
             schemas: None,
             suites: Vec::new(),
-            filter: None,
+            selection: crate::plan::Selection::default(),
             partition: None,
             negative: false,
             target,
@@ -78,6 +82,7 @@ impl Options {
             registry: Arc::new(Registry::builtin()),
             invariants: true,
             observer: None,
+            token_source: None,
         }
     }
 
@@ -94,7 +99,7 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("contract", &self.contract)
             .field("suites", &self.suites)
-            .field("filter", &self.filter)
+            .field("selection", &self.selection)
             .field("target", &self.target)
             .finish_non_exhaustive()
     }
@@ -167,9 +172,9 @@ pub fn prepare(options: Options) -> Result<Prepared> {
     if matches!(options.target, TargetSpec::Live { .. }) {
         suite::drop_mock_only(&mut suites);
     }
-    let mut plan = crate::plan::plan(suites, &contract, options.filter.as_deref(), kind)?;
+    let mut plan = crate::plan::plan_selected(suites, &contract, &options.selection, kind)?;
     if let Some(partition) = &options.partition {
-        plan = crate::plan::partition(plan, partition);
+        plan = crate::plan::partition(plan, partition)?;
     }
     Ok(Prepared {
         options,
@@ -242,9 +247,13 @@ impl Prepared {
             }
         };
         Ok(Session {
-            mode,
             run_id: RunOptions::new_run_id(),
-            http: HttpClient::new(self.options.step_timeout, self.options.max_body)?,
+            http: if exec::sends_only_plain_http(&self.plan, &mode) {
+                HttpClient::plain_http(self.options.step_timeout, self.options.max_body)?
+            } else {
+                HttpClient::new(self.options.step_timeout, self.options.max_body)?
+            },
+            mode,
             mock,
         })
     }
@@ -285,6 +294,21 @@ impl Prepared {
         }
     }
 
+    /// Stage 4, judge: group the failures by cause (findings) and stamp
+    /// the run's identity, before any report is written.
+    pub fn judge(&self, session: &Session, report: &mut RunReport, started_at: String) {
+        let cx = crate::findings::JudgeContext {
+            token_source: self.options.token_source.clone(),
+            target: report.target.clone(),
+        };
+        report.judge(&cx);
+        report.run = crate::outcome::RunInfo {
+            id: session.run_id.clone(),
+            started_at,
+            hostname: crate::outcome::RunInfo::this_host(),
+        };
+    }
+
     /// The plan split into one-case plans (one per trial), each with only
     /// the suite it needs.
     pub fn single_cases(&self) -> Vec<Plan> {
@@ -303,7 +327,7 @@ impl Prepared {
     }
 }
 
-/// Stage 4 (judge) is [`RunReport::exit_code`]; stage 5 writes every report
+/// Stage 5 (after [`Prepared::judge`]) writes every report
 /// file. All are attempted: the first failure is returned, later ones are
 /// printed so none is lost and none is shown twice.
 pub fn write_reports(

@@ -2,6 +2,7 @@
 //! [`Options`](crate::app::Options); the pipeline itself is `app.rs`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -12,7 +13,7 @@ use crate::error::{Error, Result, exit};
 use crate::exec::{ClientSetup, Interrupt};
 use crate::mock::{MockServer, Profile};
 use crate::plan::Plan;
-use crate::report::console::Progress;
+use crate::report::console::{LiveLines, Progress};
 use crate::report::{ConsoleReporter, GithubReporter, OutputFormat, ReportSpec, Reporter};
 use crate::soak::Repeat;
 
@@ -42,59 +43,91 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) to stdout.
-    Man,
+    /// Print the man page (roff) to stdout, or with --out write one page
+    /// per subcommand (conform.1, conform-run.1, ...) into DIR.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Contracts from the docs: extract, drift check, version diff.
     Contracts(crate::extract::ContractsArgs),
     /// Export the contract as an OpenAPI 3.1 document.
     Openapi(crate::openapi::OpenapiArgs),
+    /// Run every release of a client: a matrix of releases × scenarios and
+    /// invariants, with since-when findings.
+    Audit(Box<crate::audit::AuditArgs>),
+    /// Work with reports: merge audit shards.
+    Report(crate::audit::ReportArgs),
 }
 
 /// What `run` and `client` share: contract, suites, selection, reports.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
     /// Contract version to check against.
-    #[arg(long, default_value = DEFAULT_CONTRACT, value_name = "VERSION")]
+    #[arg(help_heading = "Target", long, default_value = DEFAULT_CONTRACT, value_name = "VERSION")]
     pub contract: String,
     /// Read contract schemas from DIR/<VERSION>/ instead of the built-in ones.
-    #[arg(long, value_name = "DIR")]
+    #[arg(help_heading = "Target", long, value_name = "DIR")]
     pub schemas: Option<PathBuf>,
     /// Suite file or directory (repeatable). Default: the built-in suites.
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Target", long, value_name = "PATH")]
     pub suite: Vec<PathBuf>,
-    /// Only scenarios whose `suite/scenario` contains TEXT.
-    #[arg(long, value_name = "TEXT")]
-    pub filter: Option<String>,
+    /// Only scenarios whose `suite/scenario` contains TEXT (repeatable: any may match).
+    #[arg(long, value_name = "TEXT", help_heading = "Selection")]
+    pub filter: Vec<String>,
+    /// Leave out scenarios whose `suite/scenario` contains TEXT (repeatable).
+    #[arg(long, value_name = "TEXT", help_heading = "Selection")]
+    pub skip: Vec<String>,
+    /// --filter and --skip match whole `suite/scenario` ids, not substrings.
+    #[arg(long, help_heading = "Selection")]
+    pub exact: bool,
     /// Print the selected scenarios and exit.
-    #[arg(long)]
+    #[arg(long, help_heading = "Selection")]
     pub list: bool,
     /// Scenarios run at once (steps of one scenario always run in order).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(help_heading = "Limits", long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
     /// Seconds a step may take before it counts as unreachable (or hung);
     /// more than 0, at most 86400.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0, value_parser = step_timeout_secs)]
+    #[arg(help_heading = "Limits", long, value_name = "SECS", default_value_t = 30.0, value_parser = step_timeout_secs)]
     pub step_timeout: f64,
     /// Largest response body (or client output) read, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    #[arg(help_heading = "Limits", long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body: usize,
-    /// Write a report: json=PATH, junit=PATH, html=PATH or markdown=PATH (repeatable).
-    #[arg(long, value_name = "KIND=PATH")]
+    /// Write a report: json=PATH, json-compact=PATH (failures and counts
+    /// only), junit=PATH, html=PATH or markdown=PATH (repeatable).
+    #[arg(help_heading = "Reports", long, value_name = "KIND=PATH")]
     pub report: Vec<String>,
     /// stdout: the console report, or with `github` also one GitHub Actions
     /// `::error` annotation per failed check.
-    #[arg(long, value_enum, value_name = "FORMAT", default_value = "console")]
+    #[arg(
+        help_heading = "Reports",
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "console"
+    )]
     pub format: OutputFormat,
+    /// Colour on stdout: auto (a terminal, unless NO_COLOR is set or
+    /// TERM=dumb; CLICOLOR_FORCE forces it), always or never.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = "Reports"
+    )]
+    pub color: crate::report::console::ColorChoice,
     /// Print only failures and the summary.
-    #[arg(long, short)]
+    #[arg(help_heading = "Reports", long, short)]
     pub quiet: bool,
     /// Run one shard of the selection: hash:M/N (by a stable hash of the
     /// scenario id) or slice:M/N (every N-th scenario from the M-th).
-    #[arg(long, value_name = "KIND:M/N")]
+    #[arg(help_heading = "Selection", long, value_name = "KIND:M/N")]
     pub partition: Option<String>,
     /// Soak mode: run the selection N times (at most 100000) against this
     /// machine and report per-step latency percentiles.
-    #[arg(long, value_name = "N")]
+    #[arg(help_heading = "Limits", long, value_name = "N")]
     pub repeat: Option<u64>,
     /// Judge by the version's contract alone: skip the invariants every
     /// version keeps (such as the Stripe #fragment).
@@ -102,7 +135,7 @@ pub struct CommonArgs {
     pub no_invariants: bool,
     /// Start no new --repeat iteration after this many seconds; more than 0,
     /// at most 604800 (a week).
-    #[arg(long, value_name = "SECS", default_value_t = crate::soak::DEFAULT_MAX_SECS, requires = "repeat", value_parser = repeat_max_secs)]
+    #[arg(help_heading = "Limits", long, value_name = "SECS", default_value_t = crate::soak::DEFAULT_MAX_SECS, requires = "repeat", value_parser = repeat_max_secs)]
     pub repeat_max_secs: f64,
 }
 
@@ -111,20 +144,30 @@ pub struct RunArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// A live server to test, e.g. https://api.example.com.
-    #[arg(long, value_name = "URL", conflicts_with = "mock")]
+    #[arg(
+        help_heading = "Target",
+        long,
+        value_name = "URL",
+        conflicts_with = "mock"
+    )]
     pub base_url: Option<String>,
     /// Environment variable holding the bearer token for --base-url.
-    #[arg(long, value_name = "NAME", default_value = "IMAGE_SKILL_TOKEN")]
+    #[arg(
+        help_heading = "Target",
+        long,
+        value_name = "NAME",
+        default_value = "IMAGE_SKILL_TOKEN"
+    )]
     pub token_env: String,
     /// File holding the bearer token for --base-url (first line).
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Target", long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
     /// Test the embedded reference mock with this profile.
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(help_heading = "Target", long, value_name = "PROFILE", value_parser = profile_names())]
     pub mock: Option<String>,
     /// Add negative scenarios generated from the contract: requests a
     /// conformant server must refuse (no token, bad token, invalid bodies).
-    #[arg(long)]
+    #[arg(long, help_heading = "Selection")]
     pub negative: bool,
 }
 
@@ -133,7 +176,7 @@ pub struct ClientArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// Mock profile the client talks to.
-    #[arg(long, value_name = "PROFILE", default_value = "conformant")]
+    #[arg(long, value_name = "PROFILE", default_value = "conformant", value_parser = profile_names())]
     pub mock: String,
     /// Variable that tells the client the mock's base URL.
     #[arg(long, value_name = "NAME", default_value = "IMAGE_SKILL_API_BASE_URL")]
@@ -153,12 +196,22 @@ pub struct ClientArgs {
 
 #[derive(Debug, Args)]
 pub struct MockArgs {
-    /// conformant or regressed-0.1.8.
-    #[arg(long, default_value = "conformant", value_name = "PROFILE")]
+    /// The profile to serve.
+    #[arg(long, default_value = "conformant", value_name = "PROFILE", value_parser = profile_names())]
     pub profile: String,
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub addr: String,
+}
+
+/// The mock's profiles for `--help` and shell completions, from the one
+/// list in `mock::Profile`.
+fn profile_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        Profile::ALL
+            .iter()
+            .map(|p| clap::builder::PossibleValue::new(p.name()).help(p.summary())),
+    )
 }
 
 /// Runs a parsed command and returns the process exit code.
@@ -178,7 +231,11 @@ pub fn execute(cli: Cli) -> Result<i32> {
             say(&String::from_utf8_lossy(&script));
             Ok(exit::PASSED)
         }
-        Command::Man => {
+        Command::Man { out: Some(dir) } => {
+            write_man_pages(&dir)?;
+            Ok(exit::PASSED)
+        }
+        Command::Man { out: None } => {
             let mut page = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
                 .render(&mut page)
@@ -188,6 +245,10 @@ pub fn execute(cli: Cli) -> Result<i32> {
         }
         Command::Contracts(args) => crate::extract::run(args),
         Command::Openapi(args) => crate::openapi::run(&args),
+        Command::Audit(args) => runtime.block_on(crate::audit::run(*args)),
+        Command::Report(args) => match args.command {
+            crate::audit::ReportCommand::Merge(merge) => crate::audit::merge(&merge),
+        },
     }
 }
 
@@ -214,6 +275,32 @@ fn seconds_in(s: &str, max: f64) -> std::result::Result<f64, String> {
     } else {
         Err(format!("must be more than 0 and at most {max} seconds"))
     }
+}
+
+/// `conform.1` plus `conform-SUB.1` for every subcommand, so the SEE ALSO
+/// list of the main page points at pages that exist.
+fn write_man_pages(dir: &std::path::Path) -> Result<()> {
+    let write_err = |path: &std::path::Path, source: std::io::Error| Error::Report {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
+    let mut root = <Cli as clap::CommandFactory>::command();
+    root.build();
+    let mut pages = vec![("conform".to_string(), root.clone())];
+    for sub in root.get_subcommands() {
+        let name = format!("conform-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().display_name(name)));
+    }
+    for (name, command) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command)
+            .render(&mut page)
+            .map_err(|e| write_err(&path, e))?;
+        crate::report::write_atomic(&path, &page)?;
+    }
+    Ok(())
 }
 
 impl CommonArgs {
@@ -243,7 +330,11 @@ impl CommonArgs {
         opts.contract = self.contract.clone();
         opts.schemas = self.schemas.clone();
         opts.suites = self.suite.clone();
-        opts.filter = self.filter.clone();
+        opts.selection = crate::plan::Selection {
+            filters: self.filter.clone(),
+            skips: self.skip.clone(),
+            exact: self.exact,
+        };
         opts.partition = partition;
         opts.step_timeout = step_timeout;
         opts.max_body = self.max_body;
@@ -277,6 +368,12 @@ async fn run(args: RunArgs) -> Result<i32> {
     let mut opts = args.common.options(target)?;
     opts.negative = args.negative;
     opts.inputs.extend(args.token_file.clone());
+    // Named in a refused-token finding; the value never is.
+    opts.token_source = Some(match (&args.base_url, &args.token_file) {
+        (Some(_), Some(path)) => format!("token file `{}`", path.display()),
+        (Some(_), None) => format!("`${}`", args.token_env),
+        (None, _) => "the mock's own token".to_string(),
+    });
     pipeline(&args.common, opts).await
 }
 
@@ -303,14 +400,15 @@ async fn client(args: ClientArgs) -> Result<i32> {
         pass_env: args.pass_env.clone(),
         token: format!("isk_r_mock_{:032x}", rand::random::<u128>()),
     };
-    let opts = args.common.options(TargetSpec::Client(setup))?;
+    let mut opts = args.common.options(TargetSpec::Client(setup))?;
+    opts.token_source = Some(format!("`${}` (the mock's token)", args.token_env));
     pipeline(&args.common, opts).await
 }
 
 /// The pipeline with console output: prepare → target → execute → every
 /// report file → console.
 async fn pipeline(common: &CommonArgs, opts: Options) -> Result<i32> {
-    let prepared = app::prepare(opts)?;
+    let mut prepared = app::prepare(opts)?;
     if common.list {
         return Ok(list(&prepared.plan));
     }
@@ -318,33 +416,51 @@ async fn pipeline(common: &CommonArgs, opts: Options) -> Result<i32> {
     let interrupt = Interrupt::default();
     crate::signals::watch(interrupt.clone())?;
     let redactor = session.redactor();
-    // Dropped (and cleared) before anything is printed, also on an error.
-    let progress = Progress::start(prepared.plan.cases.len(), common.quiet);
+    let console = ConsoleReporter::new(redactor.clone(), common.color.enabled_for_stdout())
+        .quiet(common.quiet);
+    // A report to `-` owns stdout; the console report would corrupt it.
+    let to_stdout = prepared.options.reports.iter().any(ReportSpec::is_stdout);
+    let started_at = crate::outcome::RunInfo::now_rfc3339();
+    // Cleared before the rest of the report prints, also on an error.
+    let progress = Arc::new(Progress::start(prepared.plan.cases.len(), common.quiet));
+    // nextest-style: the header at once, each scenario's line when it ends
+    // (a soak run prints its table at the end instead).
+    let streamed = prepared.options.repeat.is_none() && !to_stdout;
+    if streamed {
+        progress.println(&console.header(prepared.contract.version(), &session.mode.label()));
+        prepared.options.observer = Some(Arc::new(LiveLines::new(
+            console.clone(),
+            progress.clone(),
+            &prepared.plan,
+        )));
+    }
     let report = prepared.execute(&session, &prepared.plan, interrupt).await;
+    prepared.options.observer = None;
+    let report = report.map(|mut report| {
+        prepared.judge(&session, &mut report, started_at);
+        report
+    });
     // Stopped explicitly, off the runtime's workers (issue 14, finding 1).
     session.shutdown().await;
-    let report = report?;
     drop(progress);
+    let report = report?;
 
     // Files first: a console that fails to print must not lose the reports.
     let written = app::write_reports(&prepared.options.reports, &report, &redactor);
-    let console = ConsoleReporter::new(redactor.clone(), ConsoleReporter::color_for_stdout())
-        .quiet(common.quiet);
     // Masked again as finally printed (see `ReportSpec::write`).
-    let mut text = redactor.bytes(&console.render(&report)?);
+    let mut text = redactor.bytes(&console.streamed(streamed).render(&report)?);
     if common.format == OutputFormat::Github
         || std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| !v.is_empty())
     {
         text = crate::redact::workflow_commands(&String::from_utf8_lossy(&text)).into_bytes();
     }
-    // A report to `-` owns stdout; the console report would corrupt it.
-    if !prepared.options.reports.iter().any(ReportSpec::is_stdout) {
+    if !to_stdout {
         say(&String::from_utf8_lossy(&text));
     }
     if let Some(latency) = &report.latency {
         say(&crate::soak::render(latency));
     }
-    if !common.no_invariants {
+    if !common.no_invariants && !to_stdout {
         say(&format!("{}\n", crate::check::invariants::verdict(&report)));
     }
     if common.format == OutputFormat::Github {

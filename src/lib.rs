@@ -3,6 +3,7 @@
 //! load contract → load suite → plan → execute → check → report.
 
 pub mod app;
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod contract;
@@ -11,6 +12,7 @@ pub mod diff;
 pub mod error;
 pub mod exec;
 pub mod extract;
+pub mod findings;
 pub mod hash;
 pub mod input;
 pub mod mock;

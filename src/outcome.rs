@@ -13,13 +13,48 @@ pub struct RunReport {
     pub contract_version: String,
     /// What was tested: `mock:conformant`, `mock:regressed-0.1.8` or a base URL.
     pub target: String,
+    /// Which run this was and where: set by the pipeline around the run.
+    pub run: RunInfo,
     pub duration_ms: u64,
+    /// The same, in microseconds: loopback runs take well under 1 ms a step.
+    pub duration_us: u64,
     pub interrupted: bool,
     pub summary: Summary,
+    /// Failures grouped by cause, most important first (the judge stage,
+    /// [`crate::findings`]). Reports lead with these.
+    pub findings: Vec<crate::findings::Finding>,
     pub scenarios: Vec<ScenarioOutcome>,
     /// Per-step latency percentiles: only for `--repeat` (soak) runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyReport>,
+}
+
+/// Identity of one run, for dashboards that keep history.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RunInfo {
+    /// The `${run_id}` the suites used (idempotency keys carry it).
+    pub id: String,
+    /// Start of the run, RFC 3339 in UTC.
+    pub started_at: String,
+    /// The machine conform ran on.
+    pub hostname: String,
+}
+
+impl RunInfo {
+    /// This machine's name, or `localhost` when it cannot be read.
+    pub fn this_host() -> String {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_string())
+    }
+
+    pub fn now_rfc3339() -> String {
+        chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
 }
 
 /// What a `--repeat` run measured. Built from histograms, so its size does
@@ -70,7 +105,15 @@ pub struct Summary {
     pub scenarios: usize,
     pub passed: usize,
     pub failed: usize,
+    /// Failed checks, not counting those a finding marks not evaluated.
     pub checks_failed: usize,
+    /// Failed checks that an earlier cause made meaningless (a client that
+    /// printed an error envelope has no `data` to compare).
+    pub not_evaluated: usize,
+    /// Failures grouped by cause: the length of `findings`.
+    pub findings: usize,
+    /// Scenarios that did not run (an interrupted or `--fail-fast` run).
+    pub skipped: usize,
     /// Steps that could not reach the target or got garbage at the transport level.
     pub transport_errors: usize,
     /// Checks or scenarios that panicked: bugs in conform, not in the target.
@@ -233,7 +276,11 @@ impl RunReport {
         for sc in scenarios {
             match sc.status {
                 Status::Passed => s.passed += 1,
-                _ => s.failed += 1,
+                Status::Skipped => {
+                    s.skipped += 1;
+                    s.failed += 1;
+                }
+                Status::Failed => s.failed += 1,
             }
             s.checks_failed += sc.failed_checks().count();
             s.internal_errors += sc
@@ -247,6 +294,18 @@ impl RunReport {
                 .count();
         }
         s
+    }
+
+    /// The judge stage: groups the failures into findings and counts them.
+    pub fn judge(&mut self, cx: &crate::findings::JudgeContext) {
+        // The summary is the runner's (a soak run sums it over iterations).
+        self.findings = crate::findings::judge(&self.scenarios, cx);
+        self.summary.findings = self.findings.len();
+        self.summary.not_evaluated = crate::findings::not_evaluated(&self.findings);
+        self.summary.checks_failed = self
+            .summary
+            .checks_failed
+            .saturating_sub(self.summary.not_evaluated);
     }
 
     /// 0 all passed, 1 a check failed, 3 the target was unreachable, 4 an

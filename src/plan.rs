@@ -1,5 +1,7 @@
 //! Plan stage: resolve suites against the contract, filter, order → cases.
 
+use std::sync::Arc;
+
 use crate::contract::Contract;
 use crate::error::{Error, Result, closest};
 use crate::suite::Suite;
@@ -15,7 +17,8 @@ pub struct Case {
 
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub suites: Vec<Suite>,
+    /// Shared, never copied per scenario: a case points into its suite.
+    pub suites: Vec<Arc<Suite>>,
     pub cases: Vec<Case>,
 }
 
@@ -28,6 +31,55 @@ pub enum Kind {
     Client,
 }
 
+/// Which scenarios to run, as libtest and nextest spell it: `--filter`
+/// (repeatable, any may match), `--skip` (repeatable, none may match),
+/// `--exact` (whole ids instead of substrings).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub filters: Vec<String>,
+    pub skips: Vec<String>,
+    pub exact: bool,
+}
+
+impl Selection {
+    pub fn filter(text: Option<&str>) -> Selection {
+        Selection {
+            filters: text.map(str::to_string).into_iter().collect(),
+            ..Selection::default()
+        }
+    }
+
+    fn hits(&self, pattern: &str, id: &str) -> bool {
+        if self.exact {
+            id == pattern
+        } else {
+            id.contains(pattern)
+        }
+    }
+
+    pub fn selects(&self, id: &str) -> bool {
+        (self.filters.is_empty() || self.filters.iter().any(|f| self.hits(f, id)))
+            && !self.skips.iter().any(|s| self.hits(s, id))
+    }
+
+    fn is_narrowed(&self) -> bool {
+        !self.filters.is_empty() || !self.skips.is_empty()
+    }
+
+    fn describe(&self) -> String {
+        let mut words: Vec<String> = self
+            .filters
+            .iter()
+            .map(|f| format!("--filter `{f}`"))
+            .collect();
+        words.extend(self.skips.iter().map(|s| format!("--skip `{s}`")));
+        if self.exact {
+            words.push("--exact".into());
+        }
+        words.join(" ")
+    }
+}
+
 /// Checks every schema a suite names exists in the contract, then selects
 /// the scenarios of `kind` whose `suite/scenario` contains `filter`, in file
 /// order.
@@ -35,6 +87,16 @@ pub fn plan(
     suites: Vec<Suite>,
     contract: &Contract,
     filter: Option<&str>,
+    kind: Kind,
+) -> Result<Plan> {
+    plan_selected(suites, contract, &Selection::filter(filter), kind)
+}
+
+/// [`plan`] with a full [`Selection`].
+pub fn plan_selected(
+    suites: Vec<Suite>,
+    contract: &Contract,
+    selection: &Selection,
     kind: Kind,
 ) -> Result<Plan> {
     let names = contract.schema_names();
@@ -68,7 +130,7 @@ pub fn plan(
         for (ci, scenario) in suite.scenarios.iter().enumerate() {
             let id = format!("{}/{}", suite.name, scenario.name);
             let wanted = scenario.needs_client() == (kind == Kind::Client);
-            if wanted && filter.is_none_or(|f| id.contains(f)) {
+            if wanted && selection.selects(&id) {
                 cases.push(Case {
                     suite: si,
                     scenario: ci,
@@ -78,14 +140,15 @@ pub fn plan(
         }
     }
     if cases.is_empty() {
-        return Err(Error::Usage(match filter {
-            Some(f) => format!("no scenario matches --filter `{f}` (see --list)"),
-            None => match kind {
+        return Err(Error::Usage(match selection.is_narrowed() {
+            true => format!("no scenario matches {} (see --list)", selection.describe()),
+            false => match kind {
                 Kind::Server => "no server scenarios to run in these suites".into(),
                 Kind::Client => "no client scenarios (with `cli` steps) in these suites".into(),
             },
         }));
     }
+    let suites = suites.into_iter().map(Arc::new).collect();
     Ok(Plan { suites, cases })
 }
 
@@ -132,8 +195,15 @@ impl Partition {
         }
     }
 
+    fn describe(&self) -> String {
+        match self {
+            Partition::Hash { shard, total } => format!("hash:{shard}/{total}"),
+            Partition::Slice { shard, total } => format!("slice:{shard}/{total}"),
+        }
+    }
+
     /// Whether the case at `position` (in plan order) with `id` is in this shard.
-    fn keeps(&self, position: usize, id: &str) -> bool {
+    pub fn keeps(&self, position: usize, id: &str) -> bool {
         match *self {
             // Stable FNV-1a: a scenario stays in its shard on every machine.
             Partition::Hash { shard, total } => {
@@ -146,15 +216,23 @@ impl Partition {
 
 /// Keeps only the cases of `partition`, in plan order. Applied after
 /// filtering, so every shard of a filtered run splits the same selection.
-/// A shard may be empty: a CI matrix wider than the suite still passes.
-pub fn partition(mut plan: Plan, partition: &Partition) -> Plan {
+/// An empty shard is the same usage error (exit 2) as a `--filter` that
+/// matches nothing: a run that tests nothing must not pass quietly
+/// (nextest's `--no-tests=fail`).
+pub fn partition(mut plan: Plan, partition: &Partition) -> Result<Plan> {
     let mut position = 0;
     plan.cases.retain(|case| {
         let keep = partition.keeps(position, &case.id);
         position += 1;
         keep
     });
-    plan
+    if plan.cases.is_empty() {
+        return Err(Error::Usage(format!(
+            "no scenario in shard {} of this selection (see --list); use fewer shards",
+            partition.describe()
+        )));
+    }
+    Ok(plan)
 }
 
 #[cfg(test)]

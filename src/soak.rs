@@ -280,9 +280,12 @@ impl Aggregate {
             conform_version: env!("CARGO_PKG_VERSION").to_string(),
             contract_version: String::new(),
             target: String::new(),
+            run: Default::default(),
             duration_ms: 0,
+            duration_us: 0,
             interrupted: false,
             summary: Summary::default(),
+            findings: Vec::new(),
             scenarios: Vec::new(),
             latency: None,
         });
@@ -290,6 +293,7 @@ impl Aggregate {
         report.summary = self.summary;
         report.interrupted = self.interrupted;
         report.duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        report.duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         report.latency = Some(latency);
         report
     }

@@ -121,7 +121,8 @@ pub fn cases(mut opts: Options) -> Result<Vec<TrialCase>> {
 }
 
 fn run_one(shared: &Shared, plan: &Plan) -> std::result::Result<(), Failed> {
-    let report = shared
+    let started_at = crate::outcome::RunInfo::now_rfc3339();
+    let mut report = shared
         .runtime
         .block_on(
             shared
@@ -132,6 +133,10 @@ fn run_one(shared: &Shared, plan: &Plan) -> std::result::Result<(), Failed> {
     if report.scenarios.iter().all(|s| s.status == Status::Passed) {
         return Ok(());
     }
+    // Same text as the console: findings first.
+    shared
+        .prepared
+        .judge(&shared.session, &mut report, started_at);
     let text = ConsoleReporter::new(shared.redactor.clone(), false)
         .quiet(true)
         .render(&report)

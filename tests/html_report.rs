@@ -356,13 +356,20 @@ fn markdown_failure_table_reads_back_cell_for_cell() {
     let report = failing_run();
     let md = render(ReportKind::Markdown, &report, &redactor());
     let rows = markdown_rows(&md);
-    // The counts row, then one row per failed check or transport error.
+    // The counts row, one row per finding, then one row per failed check
+    // or transport error.
     assert_eq!(
         rows.len(),
-        1 + report.summary.checks_failed + report.summary.transport_errors,
+        1 + report.findings.len() + report.summary.checks_failed + report.summary.transport_errors,
         "{md}"
     );
-    let failures = &rows[1..];
+    let findings = &rows[1..=report.findings.len()];
+    assert!(findings.iter().all(|r| r.len() == 5), "{rows:?}");
+    assert_eq!(
+        findings[0][1],
+        "Stripe Checkout URL lost its #fragment: checkout_url · 1 scenario"
+    );
+    let failures = &rows[1 + report.findings.len()..];
     assert!(failures.iter().all(|r| r.len() == 6), "{rows:?}");
     assert_eq!(
         failures[0][0],
@@ -377,13 +384,14 @@ fn markdown_failure_table_reads_back_cell_for_cell() {
 }
 
 #[test]
-fn github_annotations_are_one_line_per_failure_and_escaped() {
+fn github_annotations_are_one_line_per_finding_and_escaped() {
     let report = failing_run();
     let out = render(ReportKind::Github, &report, &redactor());
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(
-        lines.len(),
-        report.summary.checks_failed + report.summary.transport_errors,
+    assert_eq!(lines.len(), report.findings.len(), "{out}");
+    // Important first: GitHub shows only the first few annotations.
+    assert!(
+        lines[0].contains("title=Stripe Checkout URL lost its #fragment%3A `checkout_url`"),
         "{out}"
     );
     assert!(
@@ -395,7 +403,7 @@ fn github_annotations_are_one_line_per_failure_and_escaped() {
         out.contains("%252FPTFJ"),
         "the % in the fragment is escaped: {out}"
     );
-    assert!(out.contains("title=transport error::service/health step 1: no usable answer from the target: error sending request for url (http://127.0.0.1:40123/v1/health)"), "{out}");
+    assert!(out.contains("::service/health step 1 `service health`%0Atransport: expected a response, got error sending request for url (http://127.0.0.1:40123/v1/health)"), "{out}");
 }
 
 // ---- End to end: the binary -------------------------------------------
@@ -449,7 +457,7 @@ fn count(json: &serde_json::Value, field: &str) -> u64 {
 }
 
 #[test]
-fn format_github_prints_one_error_line_per_failed_check() {
+fn format_github_prints_one_error_line_per_finding() {
     let dir = out_dir("format_github");
     let (out, json) = regressed_run(&dir, &["--format", "github"]);
     let stdout = text(&out.stdout);
@@ -459,14 +467,14 @@ fn format_github_prints_one_error_line_per_failed_check() {
         .collect();
     assert_eq!(
         annotations.len() as u64,
-        count(&json, "checks_failed"),
-        "one ::error per failed check:\n{stdout}"
+        count(&json, "findings"),
+        "one ::error per finding:\n{stdout}"
     );
     for field in FRAGMENT_FIELDS {
         assert!(
             annotations
                 .iter()
-                .any(|l| l.contains(&format!("title=fragment_preserved at {field}::"))),
+                .any(|l| l.contains(&format!("at {field}: expected"))),
             "no annotation names {field}:\n{stdout}"
         );
     }
@@ -487,7 +495,8 @@ fn markdown_report_of_a_real_run_names_the_fragment_fields() {
     for field in FRAGMENT_FIELDS {
         assert!(md.contains(&format!("`{field}`")), "{field} missing:\n{md}");
     }
-    let rows = md
+    let checks = md.split("### Failed checks").nth(1).unwrap_or_default();
+    let rows = checks
         .lines()
         .filter(|l| l.starts_with("| ") && l.contains(" | `"))
         .count() as u64;

@@ -232,6 +232,7 @@ fn removing_a_golden_file_fails() {
         .collect();
     let mut on_disk = common::golden::files_under("reports");
     on_disk.extend(common::golden::files_under("diff"));
+    on_disk.sort();
     let mut sorted = owned.clone();
     sorted.sort();
     assert_eq!(
@@ -337,7 +338,7 @@ fn console_shows_both_urls_and_points_at_the_missing_fragment() {
 fn passing_console_run_ends_with_the_summary() {
     let out = render(ReportKind::Console, &passing_run(), &redactor());
     assert!(!out.contains("failures:"), "{out}");
-    assert!(out.ends_with("summary: 2 scenarios, 2 passed, 0 failed · 0 checks failed · 0 transport errors · 0.09s\n"), "{out}");
+    assert!(out.ends_with("summary: 2 scenarios, 2 passed, 0 failed · 0 findings · 0 checks failed · 0 transport errors · 0.09s\n"), "{out}");
 }
 
 #[test]
@@ -374,7 +375,8 @@ fn colorless_console_has_no_ansi_escapes() {
 fn junit_counts_scenarios_failures_and_errors() {
     let xml = render(ReportKind::Junit, &failing_run(), &redactor());
     assert!(
-        xml.contains(r#"<testsuites name="conform" tests="5" skipped="0" failures="2" errors="1""#),
+        // No `skipped` on the root: junit-10.xsd refuses it there.
+        xml.contains(r#"<testsuites name="conform" tests="5" failures="2" errors="1""#),
         "{xml}"
     );
     assert!(
@@ -479,5 +481,193 @@ fn report_spec_rejects_other_forms() {
             }
             other => panic!("`{arg}` should be a usage error, got {other:?}"),
         }
+    }
+}
+
+// ---- Reports fit their consumers --------------------------------------
+
+/// A run stopped by Ctrl-C after the first scenario: the rest never ran.
+fn interrupted_run() -> RunReport {
+    let mut report = failing_run();
+    report.interrupted = true;
+    for sc in report.scenarios.iter_mut().skip(1) {
+        sc.status = Status::Skipped;
+        for st in &mut sc.steps {
+            st.status = Status::Skipped;
+            st.skipped_because = Some("the run was interrupted".to_string());
+            st.checks.clear();
+            st.transport_error = None;
+            st.response = None;
+        }
+    }
+    report.summary = RunReport::summarize(&report.scenarios);
+    report.judge(&conform::findings::JudgeContext::default());
+    report
+}
+
+#[test]
+fn json_report_validates_against_its_published_schema() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("schema readable"))
+            .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    for (name, report) in [
+        ("passing", passing_run()),
+        ("failing", failing_run()),
+        ("interrupted", interrupted_run()),
+    ] {
+        for kind in [ReportKind::Json, ReportKind::JsonCompact] {
+            let out = render(kind, &report, &redactor());
+            let value: serde_json::Value = serde_json::from_str(&out).expect("report is JSON");
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{name} {kind:?} report breaks schemas/report.schema.json:\n{}",
+                errors.join("\n")
+            );
+        }
+    }
+    // The schema is strict: an unknown top-level field is refused.
+    assert!(!validator.is_valid(&json!({"format": 1, "extra": true})));
+}
+
+#[test]
+fn compact_json_keeps_failures_and_counts_only() {
+    let full = render(ReportKind::Json, &failing_run(), &redactor());
+    let compact = render(ReportKind::JsonCompact, &failing_run(), &redactor());
+    let v: serde_json::Value = serde_json::from_str(&compact).expect("json");
+    assert_eq!(v["compact"], json!(true));
+    assert!(compact.len() < full.len());
+    let statuses: Vec<&str> = v["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .filter_map(|s| s["status"].as_str())
+        .collect();
+    assert!(!statuses.contains(&"passed"), "{statuses:?}");
+    assert_eq!(v["summary"]["scenarios"], json!(5));
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(5));
+}
+
+/// Attributes junit-10.xsd (jenkinsci/xunit-plugin) allows per element:
+/// facts from the schema, so a structural check runs everywhere.
+const JUNIT_10_ATTRIBUTES: &[(&str, &[&str])] = &[
+    (
+        "testsuites",
+        &["name", "time", "tests", "failures", "errors"],
+    ),
+    (
+        "testsuite",
+        &[
+            "name",
+            "tests",
+            "failures",
+            "errors",
+            "group",
+            "time",
+            "skipped",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+            "file",
+            "log",
+            "url",
+        ],
+    ),
+    ("testcase", &["name", "time", "classname", "group"]),
+    ("failure", &["type", "message"]),
+    ("error", &["type", "message"]),
+    ("skipped", &["type", "message"]),
+    ("property", &["name", "value"]),
+];
+
+fn junit_attribute_problems(xml: &str) -> Vec<String> {
+    let tag = regex::Regex::new(r"<([a-z-]+)((?:\s+[A-Za-z_:][-\w:.]*=\x22[^\x22]*\x22)*)\s*/?>")
+        .expect("regex");
+    let attr = regex::Regex::new(r"([A-Za-z_:][-\w:.]*)=\x22").expect("regex");
+    let mut problems = Vec::new();
+    for cap in tag.captures_iter(xml) {
+        let Some((_, allowed)) = JUNIT_10_ATTRIBUTES.iter().find(|(n, _)| *n == &cap[1]) else {
+            continue;
+        };
+        for a in attr.captures_iter(&cap[2]) {
+            if !allowed.contains(&&a[1]) {
+                problems.push(format!("<{}> has `{}`", &cap[1], &a[1]));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn junit_uses_only_what_jenkins_junit_10_xsd_allows() {
+    for (name, report) in [
+        ("passing", passing_run()),
+        ("failing", failing_run()),
+        ("interrupted", interrupted_run()),
+    ] {
+        let xml = render(ReportKind::Junit, &report, &redactor());
+        let problems = junit_attribute_problems(&xml);
+        assert!(problems.is_empty(), "{name}: {problems:?}\n{xml}");
+        assert!(
+            xml.contains("timestamp=\"2026-01-02T03:04:05.678+00:00\""),
+            "{xml}"
+        );
+        assert!(xml.contains("hostname=\"ci-runner\""), "{xml}");
+    }
+    // The check itself bites: the layout before this change had both.
+    let old = r#"<testsuites name="c" tests="1" skipped="0"><testcase name="x" assertions="2"/></testsuites>"#;
+    assert_eq!(junit_attribute_problems(old).len(), 2);
+}
+
+#[test]
+fn an_interrupted_run_marks_unrun_cases_skipped_not_failed() {
+    let xml = render(ReportKind::Junit, &interrupted_run(), &redactor());
+    let failures = xml.matches("<failure").count() + xml.matches("<error").count();
+    let skipped = xml.matches("<skipped").count();
+    assert_eq!(failures, 0, "only the first (passing) scenario ran:\n{xml}");
+    assert_eq!(skipped, 4, "{xml}");
+}
+
+/// Full validation with `xmllint --schema` (Debian's libxml2-utils) when
+/// both it and the XSD are at hand: set CONFORM_JUNIT_XSD to a copy of
+/// jenkinsci/xunit-plugin's junit-10.xsd. Says so when it cannot run.
+#[test]
+fn junit_validates_with_xmllint_against_junit_10_xsd() {
+    let Some(xsd) = std::env::var_os("CONFORM_JUNIT_XSD").map(PathBuf::from) else {
+        eprintln!("skipped: set CONFORM_JUNIT_XSD=path/to/junit-10.xsd to validate with xmllint");
+        return;
+    };
+    let dir = common::temp("junit-xsd");
+    for (name, report) in [
+        ("failing", failing_run()),
+        ("interrupted", interrupted_run()),
+    ] {
+        let file = dir.join(format!("{name}.xml"));
+        std::fs::write(&file, render(ReportKind::Junit, &report, &redactor())).expect("write");
+        let out = match std::process::Command::new("xmllint")
+            .arg("--noout")
+            .arg("--schema")
+            .arg(&xsd)
+            .arg(&file)
+            .output()
+        {
+            Ok(out) => out,
+            Err(e) => {
+                eprintln!("skipped: xmllint not runnable ({e}); install libxml2-utils");
+                return;
+            }
+        };
+        assert!(
+            out.status.success(),
+            "{name} JUnit does not validate against {}:\n{}",
+            xsd.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

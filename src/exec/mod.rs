@@ -6,10 +6,11 @@ pub mod http;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{mpsc, watch};
 
 use crate::check::{self, FragmentPolicy};
 use crate::contract::Contract;
@@ -60,7 +61,8 @@ pub enum Mode {
 }
 
 impl Mode {
-    fn label(&self) -> String {
+    /// How reports name what is tested.
+    pub fn label(&self) -> String {
         match self {
             Mode::Server(t) => t.label.clone(),
             Mode::Client(c) => format!(
@@ -213,6 +215,11 @@ struct ScenarioEnv {
 
 /// Runs the plan and returns the finished report. What goes wrong at the
 /// target is recorded in the report as data, not returned as an error.
+///
+/// Memory stays bounded by what runs plus the finished outcomes: `jobs`
+/// workers pull the next case from a shared counter, and every case points
+/// into its suite through the plan's `Arc`s instead of holding a copy.
+/// `opts.observer` hears of each scenario as soon as it finishes.
 pub async fn run(
     plan: &Plan,
     contract: Arc<Contract>,
@@ -232,6 +239,9 @@ pub async fn run(
         contract: contract.clone(),
         client: match &opts.http {
             Some(client) => client.clone(),
+            None if sends_only_plain_http(plan, &mode) => {
+                HttpClient::plain_http(opts.step_timeout, opts.max_body)?
+            }
             None => HttpClient::new(opts.step_timeout, opts.max_body)?,
         },
         redactor: std::sync::RwLock::new(Redactor::new(mode.secrets())),
@@ -242,47 +252,59 @@ pub async fn run(
         max_output: opts.max_body,
         interrupt: interrupt.clone(),
     });
-    let permits = Arc::new(Semaphore::new(opts.jobs.max(1)));
+    let total = plan.cases.len();
+    let cases: Arc<[(Arc<Suite>, usize)]> = plan
+        .cases
+        .iter()
+        .map(|case| (plan.suites[case.suite].clone(), case.scenario))
+        .collect();
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers = opts.jobs.max(1).min(total);
+    // Room for one finished outcome per worker: a slow reader holds back
+    // the workers rather than piling up results.
+    let (tx, mut rx) = mpsc::channel::<(usize, crate::Result<ScenarioOutcome>)>(workers.max(1));
     let mut tasks = tokio::task::JoinSet::new();
-    // Task id → plan order, so a scenario that panics is still reported
-    // in its place.
-    let mut orders = std::collections::HashMap::new();
-    for (order, case) in plan.cases.iter().enumerate() {
-        let suite = plan.suites[case.suite].clone();
-        let runner = runner.clone();
-        let permits = permits.clone();
-        let scenario_index = case.scenario;
-        let handle = tasks.spawn(async move {
-            // The semaphore is never closed, so acquiring cannot fail.
-            let _permit = permits.acquire_owned().await.ok();
-            (order, runner.scenario(&suite, scenario_index).await)
-        });
-        orders.insert(handle.id(), order);
-    }
-    let mut done: Vec<Option<ScenarioOutcome>> = vec![None; plan.cases.len()];
-    while let Some(joined) = tasks.join_next_with_id().await {
-        let (order, outcome) = match joined {
-            Ok((_, (order, outcome))) => (order, outcome),
-            // A bug: the scenario is reported as an internal error and the
-            // rest of the run goes on.
-            Err(e) if e.is_panic() => {
-                let Some(&order) = orders.get(&e.id()) else {
-                    continue;
+    for _ in 0..workers {
+        let (runner, cases, next, tx) = (runner.clone(), cases.clone(), next.clone(), tx.clone());
+        tasks.spawn(async move {
+            loop {
+                let order = next.fetch_add(1, Ordering::Relaxed);
+                let Some((suite, scenario)) = cases.get(order).cloned() else {
+                    break;
                 };
-                let case = &plan.cases[order];
-                let outcome = panicked(&plan.suites[case.suite], case.scenario, e.into_panic());
-                (order, outcome)
+                // Its own task, so a scenario that panics is reported as an
+                // internal error in its place and the worker goes on.
+                let (r, s) = (runner.clone(), suite.clone());
+                let outcome =
+                    match tokio::spawn(async move { r.scenario(&s, scenario).await }).await {
+                        Ok(outcome) => Ok(outcome),
+                        Err(e) if e.is_panic() => Ok(panicked(&suite, scenario, e.into_panic())),
+                        Err(e) => Err(crate::Error::Internal(format!(
+                            "a scenario task was cancelled: {e}"
+                        ))),
+                    };
+                if tx.send((order, outcome)).await.is_err() {
+                    break;
+                }
             }
-            Err(e) => {
-                return Err(crate::Error::Internal(format!(
-                    "a scenario task was cancelled: {e}"
-                )));
-            }
-        };
+        });
+    }
+    drop(tx);
+    let mut done: Vec<Option<ScenarioOutcome>> = Vec::with_capacity(total);
+    done.resize_with(total, || None);
+    while let Some((order, outcome)) = rx.recv().await {
+        let outcome = outcome?;
         if let Some(observer) = &opts.observer {
             observer.scenario_finished(&outcome);
         }
         done[order] = Some(outcome);
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(e) = joined {
+            return Err(crate::Error::Internal(format!(
+                "a scenario worker failed: {e}"
+            )));
+        }
     }
     let scenarios: Vec<ScenarioOutcome> = done.into_iter().flatten().collect();
     Ok(RunReport {
@@ -291,11 +313,31 @@ pub async fn run(
         contract_version: contract.version().to_string(),
         target: runner.redact(&label),
         duration_ms: started.elapsed().as_millis() as u64,
+        duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         interrupted: interrupt.is_set(),
+        run: Default::default(),
         summary: RunReport::summarize(&scenarios),
+        findings: Vec::new(),
         scenarios,
         latency: None,
     })
+}
+
+/// Whether every request of the run goes to an `http://` base URL: no
+/// step names a full URL (a captured one may well be https).
+pub fn sends_only_plain_http(plan: &Plan, mode: &Mode) -> bool {
+    let base_is_plain = match mode {
+        Mode::Server(target) => target.base_url.starts_with("http://"),
+        // Client scenarios talk to their own loopback mock.
+        Mode::Client(_) => true,
+    };
+    base_is_plain
+        && plan.cases.iter().all(|case| {
+            plan.suites[case.suite].scenarios[case.scenario]
+                .steps
+                .iter()
+                .all(|step| !matches!(&step.action, Action::Http(rq) if matches!(rq.target, StepTarget::Url(_))))
+        })
 }
 
 impl Runner {

@@ -55,6 +55,20 @@ impl Profile {
         }
     }
 
+    /// One line for `--help` and shell completions.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Profile::Conformant => "follows the current contract",
+            Profile::Regressed018 => "0.1.8: Stripe Checkout URLs lose their #fragment",
+            Profile::IgnoresAuth => "serves protected endpoints without a valid token",
+            Profile::Faults5xx => "some endpoints answer 500/503",
+            Profile::FaultsGarbage => "some endpoints answer garbage instead of JSON",
+            Profile::FaultsSlow => "every answer comes after the default step timeout",
+            Profile::FaultsHuge => "the catalog endpoints answer with a 50 MB body",
+            Profile::FaultsReset => "every connection is closed mid-response",
+        }
+    }
+
     pub fn parse(name: &str) -> Result<Profile> {
         Profile::ALL
             .iter()

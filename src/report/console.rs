@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::Result;
+use crate::findings::{Finding, FindingKind};
 use crate::outcome::{CheckOutcome, RunReport, ScenarioOutcome, Status, StepOutcome};
 use crate::redact::Redactor;
 
@@ -27,6 +28,10 @@ pub struct ConsoleReporter {
     pub color: bool,
     /// Leave out the PASS lines (`--quiet`): only failures and the summary.
     pub quiet: bool,
+    /// The header and the scenario lines were already printed while the
+    /// run went on ([`ConsoleReporter::header`], [`ConsoleReporter::scenario_line`]);
+    /// render only what follows them.
+    pub streamed: bool,
     redactor: Redactor,
 }
 
@@ -35,6 +40,7 @@ impl ConsoleReporter {
         ConsoleReporter {
             color,
             quiet: false,
+            streamed: false,
             redactor,
         }
     }
@@ -42,6 +48,39 @@ impl ConsoleReporter {
     pub fn quiet(mut self, quiet: bool) -> Self {
         self.quiet = quiet;
         self
+    }
+
+    pub fn streamed(mut self, streamed: bool) -> Self {
+        self.streamed = streamed;
+        self
+    }
+
+    /// The first line, known before anything runs.
+    pub fn header(&self, contract_version: &str, target: &str) -> String {
+        header_line(
+            env!("CARGO_PKG_VERSION"),
+            contract_version,
+            &self.redactor.text(target),
+            Paint(self.color),
+        )
+    }
+
+    /// The line of one finished scenario, as the run goes; `None` when
+    /// `--quiet` leaves it out. `name_width` comes from [`name_width`] over
+    /// the planned ids, so lines printed one by one still line up.
+    pub fn scenario_line(&self, sc: &ScenarioOutcome, name_width: usize) -> Option<String> {
+        if self.quiet && sc.status == Status::Passed {
+            return None;
+        }
+        let id = self.redactor.text(&sc.id());
+        Some(scenario_line(
+            sc,
+            &id,
+            &duration(sc.duration_ms),
+            name_width,
+            STREAMED_DURATION_WIDTH,
+            Paint(self.color),
+        ))
     }
 
     /// Whether stdout wants color: a terminal, and `NO_COLOR` unset or
@@ -52,51 +91,136 @@ impl ConsoleReporter {
     }
 }
 
-impl Reporter for ConsoleReporter {
-    fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
-        let report = super::redacted(report, &self.redactor);
-        Ok(render(&report, Paint(self.color), self.quiet).into_bytes())
+/// `--color`: when the console report uses ANSI colours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM=dumb; CLICOLOR_FORCE
+    /// turns it on anywhere.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    pub fn enabled_for_stdout(self) -> bool {
+        use std::io::IsTerminal as _;
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        self.enabled(
+            std::io::stdout().is_terminal(),
+            var("NO_COLOR").is_some(),
+            var("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
+            var("TERM").is_some_and(|t| t == "dumb"),
+        )
+    }
+
+    /// The rules of https://no-color.org and https://bixense.com/clicolors,
+    /// NO_COLOR winning over CLICOLOR_FORCE.
+    pub fn enabled(self, terminal: bool, no_color: bool, force: bool, dumb: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto if no_color => false,
+            ColorChoice::Auto if force => true,
+            ColorChoice::Auto => terminal && !dumb,
+        }
     }
 }
 
-fn render(report: &RunReport, p: Paint, quiet: bool) -> String {
-    let mut out = String::new();
-    // `writeln!` into a String cannot fail; the results are ignored.
-    let _ = writeln!(
-        out,
-        "{}",
-        p.bold(&format!(
-            "conform {} · contract {} · target {}",
-            report.conform_version, report.contract_version, report.target
-        ))
-    );
+impl Reporter for ConsoleReporter {
+    fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
+        let report = super::redacted(report, &self.redactor);
+        Ok(render(&report, Paint(self.color), self.quiet, self.streamed).into_bytes())
+    }
+}
 
-    let listed: Vec<&ScenarioOutcome> = report
-        .scenarios
-        .iter()
-        .filter(|s| !(quiet && s.status == Status::Passed))
-        .collect();
-    let ids: Vec<String> = listed.iter().map(|s| s.id()).collect();
-    let name_width = ids
-        .iter()
+/// Durations printed one by one cannot be padded to the longest; this
+/// fits `999ms` and `99.99s`.
+const STREAMED_DURATION_WIDTH: usize = 6;
+
+/// The width scenario ids are padded to: the longest id, capped.
+pub fn name_width<'a>(ids: impl IntoIterator<Item = &'a str>) -> usize {
+    ids.into_iter()
         .map(|id| id.chars().count())
         .max()
         .unwrap_or(0)
-        .min(MAX_NAME_COLUMN);
-    let durations: Vec<String> = listed.iter().map(|s| duration(s.duration_ms)).collect();
-    let duration_width = durations.iter().map(String::len).max().unwrap_or(0);
-    for ((sc, id), dur) in listed.iter().zip(&ids).zip(&durations) {
+        .min(MAX_NAME_COLUMN)
+}
+
+fn header_line(conform: &str, contract: &str, target: &str, p: Paint) -> String {
+    p.bold(&format!(
+        "conform {conform} · contract {contract} · target {target}"
+    ))
+}
+
+/// `PASS suite/scenario  12ms`: the one place a scenario's line is laid out.
+fn scenario_line(
+    sc: &ScenarioOutcome,
+    id: &str,
+    dur: &str,
+    name_width: usize,
+    duration_width: usize,
+    p: Paint,
+) -> String {
+    format!(
+        "{} {id:<name_width$} {dur:>duration_width$}",
+        scenario_label(sc, p)
+    )
+}
+
+fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
+    let mut out = String::new();
+    // `writeln!` into a String cannot fail; the results are ignored.
+    if !streamed {
         let _ = writeln!(
             out,
-            "{} {id:<name_width$} {dur:>duration_width$}",
-            scenario_label(sc, p)
+            "{}",
+            header_line(
+                &report.conform_version,
+                &report.contract_version,
+                &report.target,
+                p
+            )
         );
+        let listed: Vec<&ScenarioOutcome> = report
+            .scenarios
+            .iter()
+            .filter(|s| !(quiet && s.status == Status::Passed))
+            .collect();
+        let ids: Vec<String> = listed.iter().map(|s| s.id()).collect();
+        let name_width = name_width(ids.iter().map(String::as_str));
+        let durations: Vec<String> = listed.iter().map(|s| duration(s.duration_ms)).collect();
+        let duration_width = durations.iter().map(String::len).max().unwrap_or(0);
+        for ((sc, id), dur) in listed.iter().zip(&ids).zip(&durations) {
+            let _ = writeln!(
+                out,
+                "{}",
+                scenario_line(sc, id, dur, name_width, duration_width, p)
+            );
+        }
     }
 
+    if !report.findings.is_empty() {
+        let _ = write!(
+            out,
+            "\n{}\n",
+            p.bold(&format!("findings: {}", super::counts_line(report)))
+        );
+        for (i, f) in report.findings.iter().enumerate() {
+            out.push_str(&finding_lines(i + 1, f, p));
+        }
+    }
+
+    // A scenario whose only trouble is transport (or a refused token) is
+    // told in full by its finding; 27 copies of "cannot connect" help nobody.
     let failed: Vec<&ScenarioOutcome> = report
         .scenarios
         .iter()
-        .filter(|s| s.status != Status::Passed)
+        .filter(|s| s.status == Status::Failed)
+        .filter(|s| {
+            super::findings_of(report, &s.id()).any(|f| f.kind != FindingKind::Transport)
+                || super::findings_of(report, &s.id()).next().is_none()
+        })
         .collect();
     if !failed.is_empty() {
         let _ = write!(out, "\n{}\n", p.bold("failures:"));
@@ -117,7 +241,7 @@ fn render(report: &RunReport, p: Paint, quiet: bool) -> String {
         plural(s.scenarios, "scenario", "scenarios"),
         s.passed,
         s.failed,
-        plural(s.checks_failed, "check failed", "checks failed"),
+        super::counts_line(report),
         plural(s.transport_errors, "transport error", "transport errors"),
         report.duration_ms as f64 / 1000.0,
     );
@@ -132,6 +256,96 @@ fn render(report: &RunReport, p: Paint, quiet: bool) -> String {
     };
     let _ = write!(out, "\n{summary}\n");
     out
+}
+
+/// Locations listed under a finding before "… and N more".
+const FINDING_LOCATIONS: usize = 3;
+
+/// One finding: its title, where it happened, and what points to it. The
+/// full check detail follows under `failures:`.
+pub(crate) fn finding_lines(n: usize, f: &Finding, p: Paint) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  {n}. {} {} {}",
+        p.red("✗"),
+        p.bold(&f.title),
+        p.dim(&format!("[{}]", kind_word(f.kind)))
+    );
+    for loc in f.locations.iter().take(FINDING_LOCATIONS) {
+        let checks: Vec<String> = f
+            .evidence
+            .iter()
+            .filter(|e| e.scenario == loc.scenario && e.step == loc.step)
+            .filter(|e| e.check != "transport")
+            .map(|e| e.check.clone())
+            .collect();
+        let mut line = format!(
+            "       {} step {} `{}`",
+            loc.scenario, loc.step, loc.step_name
+        );
+        if !checks.is_empty() && f.cause != crate::findings::Cause::CheckFailed {
+            let mut checks = checks;
+            checks.dedup();
+            let _ = write!(line, ": {}", checks.join(", "));
+        }
+        let _ = writeln!(out, "{}", p.dim(&line));
+    }
+    if f.locations.len() > FINDING_LOCATIONS {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.dim(&format!(
+                "       … and {} more",
+                f.locations.len() - FINDING_LOCATIONS
+            ))
+        );
+    }
+    if f.kind == FindingKind::Transport {
+        if let Some(e) = f.evidence.first().filter(|e| e.check == "transport") {
+            let _ = writeln!(out, "       first error: {}", e.actual);
+        }
+    }
+    if !f.not_evaluated.is_empty() {
+        let _ = writeln!(
+            out,
+            "       {}",
+            p.yellow(&format!("not evaluated: {}", not_evaluated_words(f)))
+        );
+    }
+    out
+}
+
+/// A few not-evaluated checks by name and place; many by count and kind.
+pub(crate) fn not_evaluated_words(f: &Finding) -> String {
+    const LISTED: usize = 4;
+    if f.not_evaluated.len() <= LISTED {
+        let names: Vec<String> = f
+            .not_evaluated
+            .iter()
+            .map(|e| match &e.pointer {
+                Some(ptr) if !ptr.is_empty() => format!("{} at {ptr}", e.check),
+                _ => e.check.clone(),
+            })
+            .collect();
+        return names.join(", ");
+    }
+    let mut kinds: Vec<&str> = Vec::new();
+    for e in &f.not_evaluated {
+        if !kinds.contains(&e.check.as_str()) {
+            kinds.push(&e.check);
+        }
+    }
+    format!("{} checks ({})", f.not_evaluated.len(), kinds.join(", "))
+}
+
+fn kind_word(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::Invariant => "invariant",
+        FindingKind::Contract => "contract",
+        FindingKind::Transport => "transport",
+        FindingKind::Internal => "internal",
+    }
 }
 
 /// The full story of one scenario: every step, with failed checks, transport
@@ -376,21 +590,23 @@ impl Paint {
 const PROGRESS_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 const PROGRESS_TICK: std::time::Duration = std::time::Duration::from_millis(120);
 
-/// A spinner ("running 13 scenarios · 4s") while a long run is going. It
-/// draws on stderr only when stdout and stderr are both terminals, and is
-/// cleared when dropped, before the report prints: piped or captured output
-/// never contains a byte of it. The runner has no per-scenario hook yet,
-/// so it shows elapsed time rather than a count done.
+/// A progress line ("⠋ 412/1000 scenarios · 4s") while a long run is
+/// going. It draws on stderr only when stdout and stderr are both terminals
+/// and is cleared when dropped, before the rest of the report prints: piped
+/// or captured output never contains a byte of it. Lines printed through
+/// [`Progress::println`] go to stdout around it, never through it.
 pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
     done: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Progress {
-    /// Starts the spinner for a run of `scenarios`, if it is wanted.
+    /// Starts the progress line for a run of `scenarios`, if it is wanted.
     pub fn start(scenarios: usize, quiet: bool) -> Progress {
         use std::io::IsTerminal as _;
         let off = Progress {
+            bar: None,
             done: None,
             thread: None,
         };
@@ -401,19 +617,90 @@ impl Progress {
         ) {
             return off;
         }
+        // Hidden until PROGRESS_DELAY has passed: short runs never show it,
+        // and counting on a hidden bar draws nothing.
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(scenarios as u64),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} scenarios · {elapsed}")
+        {
+            bar.set_style(style);
+        }
         let (done, finished) = std::sync::mpsc::channel();
+        let shown = bar.clone();
         let spawned = std::thread::Builder::new()
             .name("conform-progress".into())
-            .spawn(move || spin(&finished, scenarios));
+            .spawn(move || spin(&finished, &shown));
         match spawned {
             Ok(thread) => Progress {
+                bar: Some(bar),
                 done: Some(done),
                 thread: Some(thread),
             },
-            // No spinner is no loss; the run goes on.
+            // No progress line is no loss; the run goes on.
             Err(_) => off,
         }
     }
+
+    /// Prints `line` (and a newline) to stdout at once, clearing the
+    /// progress line around it so the two never tear each other.
+    pub fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| print_line(line)),
+            None => print_line(line),
+        }
+    }
+
+    /// Scenarios finished so far.
+    pub fn set_done(&self, done: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
+        }
+    }
+}
+
+/// Prints each scenario's line as it finishes and counts it on the
+/// progress line: the console's [`crate::exec::Observer`].
+pub struct LiveLines {
+    console: ConsoleReporter,
+    progress: std::sync::Arc<Progress>,
+    name_width: usize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl LiveLines {
+    pub fn new(
+        console: ConsoleReporter,
+        progress: std::sync::Arc<Progress>,
+        plan: &crate::plan::Plan,
+    ) -> LiveLines {
+        LiveLines {
+            console,
+            progress,
+            name_width: name_width(plan.cases.iter().map(|c| c.id.as_str())),
+            done: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+impl crate::exec::Observer for LiveLines {
+    fn scenario_finished(&self, outcome: &ScenarioOutcome) {
+        if let Some(line) = self.console.scenario_line(outcome, self.name_width) {
+            self.progress.println(&line);
+        }
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        self.progress.set_done(done);
+    }
+}
+
+/// Flushed per line: piped output shows each scenario when it finishes. A
+/// closed pipe is not worth a panic; the exit code still tells the outcome.
+fn print_line(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 impl Drop for Progress {
@@ -432,23 +719,12 @@ pub fn progress_wanted(quiet: bool, stdout_is_terminal: bool, stderr_is_terminal
     !quiet && stdout_is_terminal && stderr_is_terminal
 }
 
-fn spin(finished: &std::sync::mpsc::Receiver<()>, scenarios: usize) {
+fn spin(finished: &std::sync::mpsc::Receiver<()>, bar: &indicatif::ProgressBar) {
     use std::sync::mpsc::RecvTimeoutError::Timeout;
-    let started = std::time::Instant::now();
     if finished.recv_timeout(PROGRESS_DELAY) != Err(Timeout) {
         return;
     }
-    // Elapsed time counts from the start of the run, not of the spinner.
-    let bar =
-        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
-            .with_elapsed(started.elapsed());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} · {elapsed}") {
-        bar.set_style(style);
-    }
-    bar.set_message(format!(
-        "running {}",
-        plural(scenarios, "scenario", "scenarios")
-    ));
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     while finished.recv_timeout(PROGRESS_TICK) == Err(Timeout) {
         bar.tick();
     }
@@ -458,6 +734,29 @@ fn spin(finished: &std::sync::mpsc::Receiver<()>, scenarios: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn color_follows_the_flag_then_no_color_then_clicolor_force_then_the_terminal() {
+        use ColorChoice::*;
+        // (choice, terminal, NO_COLOR, CLICOLOR_FORCE, TERM=dumb) → colour
+        let cases = [
+            (Always, false, true, false, true, true),
+            (Never, true, false, true, false, false),
+            (Auto, true, false, false, false, true),
+            (Auto, false, false, false, false, false),
+            (Auto, true, true, false, false, false),
+            (Auto, false, false, true, false, true),
+            (Auto, true, true, true, false, false),
+            (Auto, true, false, false, true, false),
+        ];
+        for (choice, tty, no, force, dumb, want) in cases {
+            assert_eq!(
+                choice.enabled(tty, no, force, dumb),
+                want,
+                "{choice:?} tty={tty} NO_COLOR={no} CLICOLOR_FORCE={force} dumb={dumb}"
+            );
+        }
+    }
 
     #[test]
     fn progress_only_on_a_terminal_and_not_when_quiet() {

@@ -1,12 +1,13 @@
-//! GitHub Actions annotations: one `::error` workflow command per failed
-//! check, so failures show up on the run's summary page and in the files
+//! GitHub Actions annotations: one `::error` workflow command per finding
+//! (a cause, with its checks as evidence), so failures show up on the run's summary page and in the files
 //! view without anyone opening the log.
 //! Format: <https://docs.github.com/actions/reference/workflow-commands-for-github-actions>
 
 use std::fmt::Write as _;
 
 use crate::Result;
-use crate::outcome::{CheckOutcome, RunReport, ScenarioOutcome, StepOutcome};
+use crate::findings::Finding;
+use crate::outcome::RunReport;
 use crate::redact::Redactor;
 
 use super::Reporter;
@@ -18,7 +19,7 @@ pub enum OutputFormat {
     #[default]
     Console,
     /// The console report, then one GitHub Actions `::error` line per
-    /// failed check.
+    /// finding, most important first.
     Github,
 }
 
@@ -37,48 +38,58 @@ impl Reporter for GithubReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
         let report = super::redacted(report, &self.redactor);
         let mut out = String::new();
-        for sc in &report.scenarios {
-            for step in &sc.steps {
-                if let Some(err) = &step.transport_error {
-                    annotate_transport(&mut out, sc, step, err);
-                }
-                for check in step.checks.iter().filter(|c| !c.passed) {
-                    annotate_check(&mut out, sc, step, check);
-                }
-            }
+        // One annotation per finding, most important first: GitHub shows
+        // only the first few of a step, and one cause is one thing to fix.
+        for f in &report.findings {
+            annotate_finding(&mut out, f);
         }
         Ok(out.into_bytes())
     }
 }
 
-fn annotate_check(out: &mut String, sc: &ScenarioOutcome, step: &StepOutcome, c: &CheckOutcome) {
-    let title = match &c.pointer {
-        Some(pointer) if !pointer.is_empty() => format!("{} at {pointer}", c.check),
-        _ => c.check.clone(),
-    };
-    let mut message = format!(
-        "{} step {}: expected {}, got {}",
-        sc.id(),
-        step.index + 1,
-        c.expected,
-        c.actual
-    );
-    if let Some(note) = &c.note {
-        let _ = write!(message, " ({note})");
-    }
-    command(out, &sc.file, &title, &message);
-}
+/// Locations spelled out in an annotation before "and N more".
+const ANNOTATION_LOCATIONS: usize = 5;
 
-/// Not reaching the target fails the run (exit 3) without failing a check;
-/// it gets an annotation too, or the run would fail with none.
-fn annotate_transport(out: &mut String, sc: &ScenarioOutcome, step: &StepOutcome, err: &str) {
-    let what = if step.client.is_some() {
-        "the client could not run"
-    } else {
-        "no usable answer from the target"
-    };
-    let message = format!("{} step {}: {what}: {err}", sc.id(), step.index + 1);
-    command(out, &sc.file, "transport error", &message);
+fn annotate_finding(out: &mut String, f: &Finding) {
+    let mut message = String::new();
+    for loc in f.locations.iter().take(ANNOTATION_LOCATIONS) {
+        let _ = writeln!(
+            message,
+            "{} step {} `{}`",
+            loc.scenario, loc.step, loc.step_name
+        );
+    }
+    if f.locations.len() > ANNOTATION_LOCATIONS {
+        let _ = writeln!(
+            message,
+            "… and {} more",
+            f.locations.len() - ANNOTATION_LOCATIONS
+        );
+    }
+    if let Some(e) = f.evidence.first() {
+        let at = e
+            .pointer
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(|p| format!(" at {p}"))
+            .unwrap_or_default();
+        let _ = write!(
+            message,
+            "{}{at}: expected {}, got {}",
+            e.check, e.expected, e.actual
+        );
+        if let Some(note) = &e.note {
+            let _ = write!(message, " ({note})");
+        }
+    }
+    if !f.not_evaluated.is_empty() {
+        let _ = write!(
+            message,
+            "\nnot evaluated: {}",
+            super::console::not_evaluated_words(f)
+        );
+    }
+    command(out, &f.file, &f.title, message.trim_end());
 }
 
 fn command(out: &mut String, file: &str, title: &str, message: &str) {

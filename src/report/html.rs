@@ -85,6 +85,17 @@ mark.lost { background: #fecdca; color: #7a271a; border-radius: 3px; padding: 0 
 details.excerpt { margin: 6px 0 0 62px; }
 details.excerpt > summary { cursor: pointer; color: var(--muted); font-size: 13px; }
 details.excerpt pre { background: var(--code-bg); padding: 8px 12px; border-radius: 6px; white-space: pre-wrap; word-break: break-all; max-height: 360px; overflow: auto; margin: 4px 0; }
+section.findings { margin-top: 18px; background: #fff; border: 1px solid var(--fail-line); border-radius: 8px; padding: 12px 16px; }
+ol.findings { margin: 0; padding-left: 22px; }
+li.finding { margin: 6px 0; }
+li.finding a.title { font-weight: 700; color: var(--fail); text-decoration: none; }
+li.finding .where { font-size: 13px; color: var(--muted); }
+li.finding .where a { color: var(--muted); }
+.badge.invariant, .badge.contract { background: var(--fail); }
+.badge.transport, .badge.internal { background: var(--skip); }
+.not-evaluated { color: var(--skip); }
+details.passing-suites { margin-top: 22px; }
+details.passing-suites > summary { cursor: pointer; color: var(--pass); font-weight: 600; }
 footer { color: var(--muted); padding: 0 32px 32px; font-size: 13px; }
 "#;
 
@@ -124,8 +135,22 @@ fn page(report: &RunReport) -> Markup {
             body {
                 (summary_bar(report, verdict))
                 main {
-                    @for (suite, scenarios) in by_suite(report) {
-                        (suite_section(suite, &scenarios))
+                    (findings_index(report))
+                    @let (failing, passing) = by_suite(report);
+                    @for (suite, scenarios) in &failing {
+                        (suite_section(report, suite, scenarios))
+                    }
+                    // Passing suites stay out of the way of the failures.
+                    @if !passing.is_empty() {
+                        details.passing-suites open[failing.is_empty()] {
+                            summary {
+                                (passing.len()) @if passing.len() == 1 { " passing suite" } @else { " passing suites" }
+                                " · " (passing.iter().map(|(_, s)| s.len()).sum::<usize>()) " scenarios"
+                            }
+                            @for (suite, scenarios) in &passing {
+                                (suite_section(report, suite, scenarios))
+                            }
+                        }
                     }
                 }
                 footer {
@@ -179,8 +204,15 @@ fn summary_bar(report: &RunReport, verdict: &str) -> Markup {
     }
 }
 
-/// Suites in order of first appearance, so the page follows the run.
-fn by_suite(report: &RunReport) -> Vec<(&str, Vec<&ScenarioOutcome>)> {
+/// Suites with a failure first, then passing ones; each in order of first
+/// appearance, failing scenarios before passing ones inside a suite.
+#[expect(clippy::type_complexity, reason = "two lists of (suite, scenarios)")]
+fn by_suite(
+    report: &RunReport,
+) -> (
+    Vec<(&str, Vec<&ScenarioOutcome>)>,
+    Vec<(&str, Vec<&ScenarioOutcome>)>,
+) {
     let mut suites: Vec<(&str, Vec<&ScenarioOutcome>)> = Vec::new();
     for sc in &report.scenarios {
         match suites.iter_mut().find(|(name, _)| *name == sc.suite) {
@@ -188,10 +220,91 @@ fn by_suite(report: &RunReport) -> Vec<(&str, Vec<&ScenarioOutcome>)> {
             None => suites.push((&sc.suite, vec![sc])),
         }
     }
+    for (_, list) in &mut suites {
+        list.sort_by_key(|sc| sc.status == Status::Passed);
+    }
     suites
+        .into_iter()
+        .partition(|(_, list)| list.iter().any(|sc| sc.status != Status::Passed))
 }
 
-fn suite_section(suite: &str, scenarios: &[&ScenarioOutcome]) -> Markup {
+/// The page anchor of a scenario, from its place in the run.
+fn anchor(report: &RunReport, id: &str) -> String {
+    let i = report
+        .scenarios
+        .iter()
+        .position(|sc| sc.id() == id)
+        .unwrap_or_default();
+    format!("scenario-{i}")
+}
+
+/// The first thing on the page: one line per cause, linking to where it
+/// happened.
+fn findings_index(report: &RunReport) -> Markup {
+    html! {
+        @if !report.findings.is_empty() {
+            section.findings #findings {
+                h2 { "Findings" span.tally.failed { (super::counts_line(report)) } }
+                ol.findings {
+                    @for f in &report.findings {
+                        @let kind = kind_word(f.kind);
+                        li.finding.(kind) data-cause=(cause_word(f)) {
+                            span.badge.(kind) { (kind) }
+                            " "
+                            @match f.locations.first() {
+                                Some(first) => a.title href={ "#" (anchor(report, &first.scenario)) } { (title_markup(&f.title)) },
+                                None => span.title { (title_markup(&f.title)) },
+                            }
+                            div.where {
+                                @for (i, l) in f.locations.iter().take(FINDING_LINKS).enumerate() {
+                                    @if i > 0 { " · " }
+                                    a href={ "#" (anchor(report, &l.scenario)) } { (l.scenario) " step " (l.step) }
+                                }
+                                @if f.locations.len() > FINDING_LINKS {
+                                    " · and " (f.locations.len() - FINDING_LINKS) " more"
+                                }
+                                @if !f.not_evaluated.is_empty() {
+                                    span.not-evaluated { " · not evaluated: " (super::console::not_evaluated_words(f)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A finding title with its `backticked` parts as code.
+fn title_markup(title: &str) -> Markup {
+    html! {
+        @for (i, part) in title.split('`').enumerate() {
+            @if i % 2 == 1 { code { (part) } } @else { (part) }
+        }
+    }
+}
+
+/// Scenario links under a finding before "and N more".
+const FINDING_LINKS: usize = 4;
+
+fn kind_word(kind: crate::findings::FindingKind) -> &'static str {
+    use crate::findings::FindingKind as K;
+    match kind {
+        K::Invariant => "invariant",
+        K::Contract => "contract",
+        K::Transport => "transport",
+        K::Internal => "internal",
+    }
+}
+
+fn cause_word(f: &crate::findings::Finding) -> String {
+    serde_json::to_value(f.cause)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn suite_section(report: &RunReport, suite: &str, scenarios: &[&ScenarioOutcome]) -> Markup {
     let failed = scenarios
         .iter()
         .filter(|s| s.status != Status::Passed)
@@ -209,7 +322,7 @@ fn suite_section(suite: &str, scenarios: &[&ScenarioOutcome]) -> Markup {
                 }
             }
             @for sc in scenarios {
-                (scenario(sc))
+                (scenario(sc, &anchor(report, &sc.id())))
             }
         }
     }
@@ -227,10 +340,10 @@ fn label(sc: &ScenarioOutcome) -> (&'static str, &'static str) {
     }
 }
 
-fn scenario(sc: &ScenarioOutcome) -> Markup {
+fn scenario(sc: &ScenarioOutcome, anchor: &str) -> Markup {
     let (class, badge) = label(sc);
     html! {
-        details.scenario.(class) open[sc.status != Status::Passed] data-scenario=(sc.id()) {
+        details.scenario.(class) open[sc.status != Status::Passed] id=(anchor) data-scenario=(sc.id()) {
             summary {
                 span.badge.(class) { (badge) }
                 span.name { (sc.scenario) }

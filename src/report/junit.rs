@@ -6,6 +6,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::Result;
+use crate::findings::FindingKind;
 use crate::outcome::{RunReport, ScenarioOutcome, Status};
 use crate::redact::Redactor;
 
@@ -40,11 +41,28 @@ impl Reporter for JunitReporter {
                 }
             };
             let (_, suite, total_ms) = &mut suites[i];
-            suite.add_test_case(test_case(sc));
+            suite.add_test_case(test_case(&report, sc));
             *total_ms += sc.duration_ms;
         }
+        let timestamp = chrono::DateTime::parse_from_rfc3339(&report.run.started_at).ok();
         for (_, mut suite, total_ms) in suites {
             suite.set_time(Duration::from_millis(total_ms));
+            // Jenkins' junit-10.xsd has these on <testsuite> only.
+            if let Some(t) = timestamp {
+                suite.set_timestamp(t);
+            }
+            if !report.run.hostname.is_empty() {
+                suite
+                    .extra
+                    .insert("hostname".into(), report.run.hostname.as_str().into());
+            }
+            for (name, value) in [
+                ("conform.run_id", report.run.id.as_str()),
+                ("conform.contract", report.contract_version.as_str()),
+                ("conform.target", report.target.as_str()),
+            ] {
+                suite.add_property(quick_junit::Property::new(name, value));
+            }
             junit.add_test_suite(suite);
         }
 
@@ -52,15 +70,15 @@ impl Reporter for JunitReporter {
         junit
             .serialize(&mut bytes)
             .map_err(|e| super::render_error("junit", e))?;
-        Ok(bytes)
+        Ok(without_testsuites_skipped(bytes))
     }
 }
 
-fn test_case(sc: &ScenarioOutcome) -> TestCase {
-    let mut case = TestCase::new(&sc.scenario, status(sc));
+fn test_case(report: &RunReport, sc: &ScenarioOutcome) -> TestCase {
+    let mut case = TestCase::new(&sc.scenario, status(report, sc));
+    // No `assertions`: junit-10.xsd does not allow it on <testcase>.
     case.set_classname(&sc.suite)
-        .set_time(Duration::from_millis(sc.duration_ms))
-        .set_assertions(sc.steps.iter().map(|s| s.checks.len()).sum());
+        .set_time(Duration::from_millis(sc.duration_ms));
     // Skipped steps are not failures of their own, but people reading a
     // failed case need to know what did not run.
     let mut skipped = String::new();
@@ -73,7 +91,7 @@ fn test_case(sc: &ScenarioOutcome) -> TestCase {
     case
 }
 
-fn status(sc: &ScenarioOutcome) -> TestCaseStatus {
+fn status(report: &RunReport, sc: &ScenarioOutcome) -> TestCaseStatus {
     match sc.status {
         Status::Passed => TestCaseStatus::success(),
         Status::Skipped => {
@@ -82,6 +100,29 @@ fn status(sc: &ScenarioOutcome) -> TestCaseStatus {
             status
         }
         Status::Failed => {
+            // The most important finding of this scenario is its headline;
+            // the checks are in the body.
+            let id = sc.id();
+            let findings: Vec<&crate::findings::Finding> =
+                super::findings_of(report, &id).collect();
+            if let Some(&f) = findings.first() {
+                let kind =
+                    if f.kind == FindingKind::Transport && sc.failed_checks().next().is_none() {
+                        NonSuccessKind::Error
+                    } else {
+                        NonSuccessKind::Failure
+                    };
+                let ty = serde_json::to_value(f.cause)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "finding".to_string());
+                let mut status = TestCaseStatus::non_success(kind);
+                status
+                    .set_message(junit_message(&findings))
+                    .set_type(ty)
+                    .set_description(failure_body(sc));
+                return status;
+            }
             let first_check = sc.failed_checks().next();
             let first_transport = sc.steps.iter().find_map(|s| s.transport_error.as_deref());
             let (kind, message, ty) = match (first_check, first_transport) {
@@ -118,6 +159,24 @@ fn status(sc: &ScenarioOutcome) -> TestCaseStatus {
     }
 }
 
+/// Findings shown in a failure message before "+N more".
+const MESSAGE_FINDINGS: usize = 3;
+
+/// The scenario's findings, most important first: what a dashboard shows
+/// in its one line.
+fn junit_message(findings: &[&crate::findings::Finding]) -> String {
+    let mut message = findings
+        .iter()
+        .take(MESSAGE_FINDINGS)
+        .map(|f| f.title.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if findings.len() > MESSAGE_FINDINGS {
+        message.push_str(&format!("; +{} more", findings.len() - MESSAGE_FINDINGS));
+    }
+    message
+}
+
 /// Every failed check and transport error, laid out as on the console.
 fn failure_body(sc: &ScenarioOutcome) -> String {
     let mut body = String::new();
@@ -128,4 +187,43 @@ fn failure_body(sc: &ScenarioOutcome) -> String {
         }
     }
     body
+}
+
+/// quick-junit always writes `skipped` on `<testsuites>`, which Jenkins'
+/// junit-10.xsd rejects; the per-suite `skipped` counts stay. Only the
+/// root element's start tag is touched.
+fn without_testsuites_skipped(bytes: Vec<u8>) -> Vec<u8> {
+    let Ok(text) = String::from_utf8(bytes.clone()) else {
+        return bytes;
+    };
+    let Some(start) = text.find("<testsuites") else {
+        return bytes;
+    };
+    let end = text[start..].find('>').map_or(text.len(), |e| start + e);
+    let tag = &text[start..end];
+    let Some(attr) = tag.find(" skipped=\"") else {
+        return bytes;
+    };
+    let value_end = tag[attr + 10..]
+        .find('"')
+        .map_or(tag.len(), |e| attr + 10 + e + 1);
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&text[..start + attr]);
+    out.push_str(&text[start + value_end..]);
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_skipped_goes_suite_skipped_stays() {
+        let xml = r#"<testsuites name="conform" tests="1" skipped="2" failures="0"><testsuite name="a" skipped="2"/></testsuites>"#;
+        let out = String::from_utf8(without_testsuites_skipped(xml.as_bytes().to_vec())).unwrap();
+        assert_eq!(
+            out,
+            r#"<testsuites name="conform" tests="1" failures="0"><testsuite name="a" skipped="2"/></testsuites>"#
+        );
+    }
 }

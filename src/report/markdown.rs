@@ -89,11 +89,62 @@ fn render(report: &RunReport) -> String {
         super::duration(report.duration_ms)
     );
 
+    if !report.findings.is_empty() {
+        let _ = write!(out, "\n### Findings: {}\n\n", super::counts_line(report));
+        out.push_str(
+            "| # | finding | kind | where | evidence |\n| ---: | --- | --- | --- | --- |\n",
+        );
+        for (i, f) in report.findings.iter().take(MAX_ROWS).enumerate() {
+            let place = f
+                .locations
+                .first()
+                .map(|l| format!("{} step {}", l.scenario, l.step))
+                .unwrap_or_default();
+            let more = f.locations.len().saturating_sub(1);
+            let place = if more > 0 {
+                format!("{place} (+{more} more)")
+            } else {
+                place
+            };
+            let mut checks: Vec<&str> = Vec::new();
+            for e in &f.evidence {
+                if !checks.contains(&e.check.as_str()) {
+                    checks.push(&e.check);
+                }
+            }
+            let mut evidence = checks
+                .iter()
+                .map(|c| code(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if !f.not_evaluated.is_empty() {
+                let _ = write!(evidence, "; {} not evaluated", f.not_evaluated.len());
+            }
+            // Titles are not shortened: they are what the finding is.
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                i + 1,
+                title_cell(&f.title),
+                kind(f.kind),
+                cell(&place),
+                evidence
+            );
+        }
+        if report.findings.len() > MAX_ROWS {
+            let _ = writeln!(
+                out,
+                "\n… and {} more findings; the HTML and JSON reports have them all.",
+                report.findings.len() - MAX_ROWS
+            );
+        }
+    }
+
     let rows = rows(report);
     if rows.is_empty() {
         return out;
     }
-    out.push_str("\n### Failures\n\n");
+    out.push_str("\n### Failed checks\n\n");
     out.push_str(
         "| scenario | step | check | pointer | expected | actual |\n\
          | --- | --- | --- | --- | --- | --- |\n",
@@ -119,6 +170,40 @@ fn render(report: &RunReport) -> String {
         );
     }
     out
+}
+
+/// A finding title: its `backticked` parts become code spans.
+fn title_cell(title: &str) -> String {
+    title
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                code(part)
+            } else {
+                // `cell` trims; the spaces around a code span are words' spaces.
+                let lead = if part.starts_with(' ') { " " } else { "" };
+                let trail = if part.ends_with(' ') && !part.trim().is_empty() {
+                    " "
+                } else {
+                    ""
+                };
+                format!("{lead}{}{trail}", cell(part))
+            }
+        })
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+fn kind(k: crate::findings::FindingKind) -> &'static str {
+    use crate::findings::FindingKind as K;
+    match k {
+        K::Invariant => "invariant",
+        K::Contract => "contract",
+        K::Transport => "transport",
+        K::Internal => "internal",
+    }
 }
 
 fn rows(report: &RunReport) -> Vec<Row<'_>> {

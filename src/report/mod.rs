@@ -31,6 +31,8 @@ pub trait Reporter {
 pub enum ReportKind {
     Console,
     Json,
+    /// The JSON report with failures and counts only.
+    JsonCompact,
     Junit,
     Html,
     Markdown,
@@ -44,6 +46,7 @@ impl ReportKind {
     pub fn parse(name: &str) -> Option<ReportKind> {
         match name {
             "json" => Some(ReportKind::Json),
+            "json-compact" => Some(ReportKind::JsonCompact),
             "junit" => Some(ReportKind::Junit),
             "html" => Some(ReportKind::Html),
             "markdown" => Some(ReportKind::Markdown),
@@ -59,7 +62,8 @@ pub struct ReportSpec {
     pub path: PathBuf,
 }
 
-const REPORT_FORMS: &str = "`json=PATH`, `junit=PATH`, `html=PATH` or `markdown=PATH`";
+const REPORT_FORMS: &str =
+    "`json=PATH`, `json-compact=PATH`, `junit=PATH`, `html=PATH` or `markdown=PATH`";
 
 impl ReportSpec {
     pub fn parse(arg: &str) -> Result<ReportSpec> {
@@ -235,6 +239,7 @@ pub fn reporter(kind: ReportKind, redactor: &Redactor) -> Box<dyn Reporter> {
     match kind {
         ReportKind::Console => Box::new(ConsoleReporter::new(redactor.clone(), false)),
         ReportKind::Json => Box::new(JsonReporter::new(redactor.clone())),
+        ReportKind::JsonCompact => Box::new(JsonReporter::new(redactor.clone()).compact(true)),
         ReportKind::Junit => Box::new(JunitReporter::new(redactor.clone())),
         ReportKind::Html => Box::new(HtmlReporter::new(redactor.clone())),
         ReportKind::Markdown => Box::new(MarkdownReporter::new(redactor.clone())),
@@ -295,6 +300,23 @@ pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> RunReport {
     out.conform_version = t(&out.conform_version);
     out.contract_version = t(&out.contract_version);
     out.target = t(&out.target);
+    for f in &mut out.findings {
+        f.title = t(&f.title);
+        f.file = t(&f.file);
+        for l in &mut f.locations {
+            l.scenario = t(&l.scenario);
+            l.file = t(&l.file);
+            l.step_name = t(&l.step_name);
+        }
+        for e in f.evidence.iter_mut().chain(f.not_evaluated.iter_mut()) {
+            e.scenario = t(&e.scenario);
+            e.check = t(&e.check);
+            e.pointer = e.pointer.as_deref().map(t);
+            e.expected = t(&e.expected);
+            e.actual = t(&e.actual);
+            e.note = e.note.as_deref().map(t);
+        }
+    }
     for sc in &mut out.scenarios {
         sc.suite = t(&sc.suite);
         sc.file = t(&sc.file);
@@ -371,6 +393,39 @@ pub(crate) fn verdict(report: &RunReport) -> &'static str {
     } else {
         "passed"
     }
+}
+
+/// "3 findings · 24 checks failed": both counts, so nobody mistakes one
+/// for the other.
+pub(crate) fn counts_line(report: &RunReport) -> String {
+    let s = &report.summary;
+    let mut line = format!(
+        "{} · {}",
+        plural(s.findings, "finding", "findings"),
+        plural(s.checks_failed, "check failed", "checks failed")
+    );
+    if s.not_evaluated > 0 {
+        let _ = std::fmt::Write::write_fmt(
+            &mut line,
+            format_args!(" · {} not evaluated", s.not_evaluated),
+        );
+    }
+    line
+}
+
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The findings that happened in scenario `id`, most important first.
+pub(crate) fn findings_of<'a>(
+    report: &'a RunReport,
+    id: &'a str,
+) -> impl Iterator<Item = &'a crate::findings::Finding> + 'a {
+    report
+        .findings
+        .iter()
+        .filter(move |f| f.locations.iter().any(|l| l.scenario == id))
 }
 
 /// Milliseconds as people read them: `87ms`, `1.25s`.

@@ -1,11 +1,21 @@
 #!/usr/bin/env python3
 """A tiny Image Skill client in Python, so conform's client mode is shown to
 be language-neutral (argv, environment, stdout). Mirrors
-examples/reference_client.rs, including --strip-fragments (0.1.8's bug)."""
+examples/reference_client.rs, including --strip-fragments (0.1.8's bug).
+
+`conform audit`'s tests build release histories from copies of this file with
+BUILT_IN_FLAGS filled in, one behaviour per release:
+  --strip-fragments      cut the #fragment off checkout URLs (0.1.8's bug)
+  --charge-dry-runs      send `create --dry-run` as a real create
+  --repair-from-handoff  a checkout_url without fragment is "repaired" from
+                         checkout_handoff_url (wrong only against a server
+                         that strips fragments)
+  --crash / --hang       die on start / never answer"""
 
 import json
 import os
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,6 +28,11 @@ def fail(command, code, error_code, message):
         "error": {"code": error_code, "message": message, "retryable": False},
     }))
     sys.exit(code)
+
+
+# Flags this copy always behaves as if given (see the docstring).
+BUILT_IN_FLAGS = []
+FLAGS = ("--strip-fragments", "--json", "--charge-dry-runs", "--repair-from-handoff", "--crash", "--hang", "--dry-run")
 
 
 def option(args, name):
@@ -56,6 +71,10 @@ def parse(args):
         if len(refs) != 1:
             fail("credits status", 2, "INVALID_ARGUMENTS", "give exactly one reference flag")
         return "credits status", "GET", "/v1/credit-purchases/status", refs, None
+    if words[:1] == ["create"]:
+        return ("create", "POST", "/v1/create", {},
+                {"prompt": option(args, "--prompt") or "a lighthouse at dusk", "intent": "explore",
+                 "aspect_ratio": "1:1", "max_estimated_usd_per_image": 0.05})
     if words == ["credits", "fake-purchase"]:
         return ("credits fake-purchase", "POST", "/v1/credit-purchases", {},
                 {"quote_id": option(args, "--quote-id"), "idempotency_key": option(args, "--idempotency-key")})
@@ -74,12 +93,28 @@ def strip_record(record):
             record[key] = compact
 
 
+def repair_from_handoff(record):
+    if not isinstance(record, dict):
+        return
+    url, handoff = record.get("checkout_url"), record.get("checkout_handoff_url")
+    if isinstance(url, str) and "#" not in url and isinstance(handoff, str):
+        record["checkout_url"] = handoff
+
+
 def main():
-    args = sys.argv[1:]
+    args = BUILT_IN_FLAGS + sys.argv[1:]
+    if "--crash" in args:
+        raise RuntimeError("this release crashes on start")
+    if "--hang" in args:
+        time.sleep(3600)
     strip = "--strip-fragments" in args
     as_json = "--json" in args
-    args = [a for a in args if a not in ("--strip-fragments", "--json")]
+    flags = set(a for a in args if a in FLAGS)
+    args = [a for a in args if a not in FLAGS]
     command, method, path, query, body = parse(args)
+    if command == "create":
+        # A dry run must spend nothing; --charge-dry-runs is the bug.
+        body["dry_run"] = "--dry-run" in flags and "--charge-dry-runs" not in flags
     if not as_json:
         fail(command, 2, "INVALID_ARGUMENTS", "this client only speaks --json")
     base = os.environ.get("IMAGE_SKILL_API_BASE_URL")
@@ -108,6 +143,8 @@ def main():
         data = envelope["data"]
         for record in (data, data.get("next"), data.get("payment_attempt")):
             strip_record(record)
+    if "--repair-from-handoff" in flags and isinstance(envelope.get("data"), dict):
+        repair_from_handoff(envelope["data"])
     print(json.dumps(envelope))
     if 200 <= status < 300:
         sys.exit(0)

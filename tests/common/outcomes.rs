@@ -27,15 +27,27 @@ pub fn scenario(
 }
 
 pub fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> RunReport {
-    RunReport {
+    let mut report = RunReport {
         format: REPORT_FORMAT,
         conform_version: "0.1.0".to_string(),
         contract_version: "0.1.9".to_string(),
         target: target.to_string(),
         duration_ms,
+        duration_us: duration_ms * 1000,
+        run: conform::outcome::RunInfo {
+            id: "0badcafe".to_string(),
+            started_at: "2026-01-02T03:04:05.678Z".to_string(),
+            hostname: "ci-runner".to_string(),
+        },
         interrupted: false,
         summary: RunReport::summarize(&scenarios),
+        findings: Vec::new(),
         scenarios,
         latency: None,
-    }
+    };
+    report.judge(&conform::findings::JudgeContext {
+        token_source: Some("`$IMAGE_SKILL_TOKEN`".to_string()),
+        target: target.to_string(),
+    });
+    report
 }

@@ -1,0 +1,660 @@
+//! The judge stage: after the checks ran, group the failures by cause.
+//!
+//! One stripped Stripe URL fails three checks (`schema`, `fragment_preserved`,
+//! `stripe_url_fragments`); a server that is down fails every step. People
+//! act on causes, so every report leads with findings: a title in plain
+//! words, the checks that point to it (kept as data), and where it happened.
+//! The checks themselves stay untouched in the scenarios.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::outcome::{CheckOutcome, ScenarioOutcome, StepOutcome};
+
+/// What sort of break a finding is; findings are ordered by it.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// A property the contract promises everywhere (the Stripe fragment).
+    Invariant,
+    /// One documented expectation that did not hold.
+    Contract,
+    /// The target (or the client) could not be talked to, or refused the token.
+    Transport,
+    /// conform itself could not do its job (a scenario could not be set up).
+    Internal,
+}
+
+/// Why a finding exists, as a stable word tools can match on.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    FragmentLost,
+    ClientErrorEnvelope,
+    ClientNoJson,
+    CheckFailed,
+    CannotConnect,
+    TimedOut,
+    BadAnswer,
+    RequestFailed,
+    ClientCouldNotRun,
+    TokenRefused,
+    SetupFailed,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub cause: Cause,
+    /// One line in plain words; the JUnit failure message and the GitHub
+    /// annotation title.
+    pub title: String,
+    /// The suite file of the first place it happened (for annotations).
+    pub file: String,
+    /// Every step it happened at, in run order.
+    pub locations: Vec<Location>,
+    /// The failed checks (or transport errors) that point to this cause.
+    pub evidence: Vec<Evidence>,
+    /// Failed checks this cause made meaningless: not counted as failures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_evaluated: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Location {
+    /// `suite/scenario`.
+    pub scenario: String,
+    pub file: String,
+    /// 1-based, as people count.
+    pub step: usize,
+    pub step_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Evidence {
+    pub scenario: String,
+    pub step: usize,
+    pub check: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    pub expected: String,
+    pub actual: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What the judge knows beyond the outcomes.
+#[derive(Debug, Clone, Default)]
+pub struct JudgeContext {
+    /// Where the bearer token came from, e.g. "`$IMAGE_SKILL_TOKEN`" — never its value.
+    pub token_source: Option<String>,
+    /// The target as shown to people (`http://127.0.0.1:9`, `mock:conformant`).
+    pub target: String,
+}
+
+/// Longest expected/actual value quoted in a title, in characters.
+const TITLE_VALUE_CHARS: usize = 60;
+
+/// Groups every failure of `scenarios` into findings, most important first.
+pub fn judge(scenarios: &[ScenarioOutcome], cx: &JudgeContext) -> Vec<Finding> {
+    let mut b = Builder::default();
+    for sc in scenarios {
+        for step in &sc.steps {
+            b.step(sc, step);
+        }
+    }
+    let mut findings = b.finish(cx);
+    // Stable: within a kind, the order of first appearance in the run.
+    findings.sort_by_key(|f| f.kind);
+    findings
+}
+
+/// How many failed checks the findings mark as not evaluated.
+pub fn not_evaluated(findings: &[Finding]) -> usize {
+    findings.iter().map(|f| f.not_evaluated.len()).sum()
+}
+
+#[derive(Default)]
+struct Builder {
+    findings: Vec<Finding>,
+    /// Grouped findings by key, index into `findings`.
+    groups: HashMap<String, usize>,
+}
+
+impl Builder {
+    fn step(&mut self, sc: &ScenarioOutcome, step: &StepOutcome) {
+        let failed: Vec<&CheckOutcome> = step.checks.iter().filter(|c| !c.passed).collect();
+        if let Some(err) = &step.transport_error {
+            let (kind, cause, words) = transport_cause(step, err);
+            let f = self.group(&format!("{cause:?}"), kind, cause, sc);
+            f.title = words;
+            push_location(f, sc, step);
+            f.evidence.push(Evidence {
+                scenario: sc.id(),
+                step: step.index + 1,
+                check: "transport".into(),
+                pointer: None,
+                expected: if step.client.is_some() {
+                    "the client runs and exits".into()
+                } else {
+                    "a response".into()
+                },
+                actual: err.clone(),
+                note: None,
+            });
+            for c in &failed {
+                f.not_evaluated.push(evidence(sc, step, c));
+            }
+            return;
+        }
+        if failed.is_empty() {
+            return;
+        }
+        if token_refused(step) {
+            let f = self.group("token", FindingKind::Transport, Cause::TokenRefused, sc);
+            f.title = String::new(); // set in finish: it needs the counts
+            push_location(f, sc, step);
+            // The refusal is the evidence; what the checks wanted to read
+            // from a real answer was never there to read.
+            for c in &failed {
+                if matches!(c.check.as_str(), "status" | "error_code") {
+                    f.evidence.push(evidence(sc, step, c));
+                } else {
+                    f.not_evaluated.push(evidence(sc, step, c));
+                }
+            }
+            return;
+        }
+        if let Some((cause, words, key)) = client_failure(step, &failed) {
+            let f = self.group(&key, FindingKind::Contract, cause, sc);
+            f.title = words;
+            push_location(f, sc, step);
+            for c in &failed {
+                if c.check == "exit_code" {
+                    f.evidence.push(evidence(sc, step, c));
+                } else {
+                    f.not_evaluated.push(evidence(sc, step, c));
+                }
+            }
+            return;
+        }
+        // Fields that lost their fragment at this step; other failed checks
+        // at the same field are evidence of the same cause.
+        let stripped: Vec<&str> = failed
+            .iter()
+            .filter(|c| is_fragment_check(c))
+            .filter_map(|c| c.pointer.as_deref())
+            .collect();
+        // The fragment checks name the finding, in suite order; the other
+        // failed checks at the same field join it as evidence.
+        let fragment_first = failed
+            .iter()
+            .filter(|c| is_fragment_check(c))
+            .chain(failed.iter().filter(|c| !is_fragment_check(c)));
+        for c in fragment_first {
+            match c.pointer.as_deref().filter(|p| stripped.contains(p)) {
+                Some(pointer) => {
+                    let f = self.group(
+                        &format!("fragment {pointer}"),
+                        FindingKind::Invariant,
+                        Cause::FragmentLost,
+                        sc,
+                    );
+                    if f.title.is_empty() {
+                        let what = if c.note.as_deref().is_some_and(|n| n.contains("altered")) {
+                            "altered"
+                        } else {
+                            "lost"
+                        };
+                        f.title = format!(
+                            "Stripe Checkout URL {what} its #fragment: `{}`",
+                            field_name(pointer)
+                        );
+                    }
+                    push_location(f, sc, step);
+                    f.evidence.push(evidence(sc, step, c));
+                }
+                None => {
+                    // Everything else: one finding per failed check.
+                    let at = c
+                        .pointer
+                        .as_deref()
+                        .filter(|p| !p.is_empty())
+                        .map(|p| format!(" at {p}"))
+                        .unwrap_or_default();
+                    let mut f = new_finding(FindingKind::Contract, Cause::CheckFailed, sc);
+                    f.title = format!(
+                        "{}{at}: expected {}, got {}",
+                        c.check,
+                        shorten(&c.expected),
+                        shorten(&c.actual)
+                    );
+                    push_location(&mut f, sc, step);
+                    f.evidence.push(evidence(sc, step, c));
+                    self.findings.push(f);
+                }
+            }
+        }
+    }
+
+    fn group(
+        &mut self,
+        key: &str,
+        kind: FindingKind,
+        cause: Cause,
+        sc: &ScenarioOutcome,
+    ) -> &mut Finding {
+        let i = match self.groups.get(key) {
+            Some(&i) => i,
+            None => {
+                self.findings.push(new_finding(kind, cause, sc));
+                self.groups.insert(key.to_string(), self.findings.len() - 1);
+                self.findings.len() - 1
+            }
+        };
+        &mut self.findings[i]
+    }
+
+    /// Titles of grouped findings say how far the cause reached.
+    fn finish(mut self, cx: &JudgeContext) -> Vec<Finding> {
+        for f in &mut self.findings {
+            let scenarios = distinct_scenarios(&f.locations);
+            let steps = f.locations.len();
+            let reach = if steps > scenarios {
+                format!(
+                    "{} · {}",
+                    plural(scenarios, "scenario"),
+                    plural(steps, "step")
+                )
+            } else {
+                plural(scenarios, "scenario")
+            };
+            match f.cause {
+                Cause::CheckFailed => {}
+                Cause::TokenRefused => {
+                    let statuses = refused_statuses(f);
+                    let source = cx
+                        .token_source
+                        .as_deref()
+                        .map(|s| format!(" from {s}"))
+                        .unwrap_or_default();
+                    f.title = format!(
+                        "the server refused the bearer token{source} ({statuses}) · {reach}"
+                    );
+                }
+                Cause::CannotConnect
+                | Cause::TimedOut
+                | Cause::BadAnswer
+                | Cause::RequestFailed => {
+                    f.title = format!("{} {} · {reach}", f.title, cx.target);
+                }
+                _ => f.title = format!("{} · {reach}", f.title),
+            }
+        }
+        self.findings
+    }
+}
+
+fn new_finding(kind: FindingKind, cause: Cause, sc: &ScenarioOutcome) -> Finding {
+    Finding {
+        kind,
+        cause,
+        title: String::new(),
+        file: sc.file.clone(),
+        locations: Vec::new(),
+        evidence: Vec::new(),
+        not_evaluated: Vec::new(),
+    }
+}
+
+fn push_location(f: &mut Finding, sc: &ScenarioOutcome, step: &StepOutcome) {
+    let loc = Location {
+        scenario: sc.id(),
+        file: sc.file.clone(),
+        step: step.index + 1,
+        step_name: step.name.clone(),
+    };
+    if f.locations.last() != Some(&loc) {
+        f.locations.push(loc);
+    }
+}
+
+fn evidence(sc: &ScenarioOutcome, step: &StepOutcome, c: &CheckOutcome) -> Evidence {
+    Evidence {
+        scenario: sc.id(),
+        step: step.index + 1,
+        check: c.check.clone(),
+        pointer: c.pointer.clone(),
+        expected: c.expected.clone(),
+        actual: c.actual.clone(),
+        note: c.note.clone(),
+    }
+}
+
+/// A check that says a URL lost its `#fragment` (the 0.1.8 bug), whatever
+/// check noticed it.
+fn is_fragment_check(c: &CheckOutcome) -> bool {
+    matches!(
+        c.check.as_str(),
+        "fragment_preserved" | "stripe_url_fragments"
+    ) || c
+        .note
+        .as_deref()
+        .is_some_and(|n| n.contains("fragment removed"))
+}
+
+/// The transport error's cause and its words, from the runner's first
+/// words (`exec::http::transport_words`).
+fn transport_cause(step: &StepOutcome, err: &str) -> (FindingKind, Cause, String) {
+    let t = FindingKind::Transport;
+    if step.client.is_some() {
+        return (
+            t,
+            Cause::ClientCouldNotRun,
+            "the client could not run".into(),
+        );
+    }
+    if err.starts_with("cannot connect") {
+        (t, Cause::CannotConnect, "cannot connect to".into())
+    } else if err.starts_with("timed out") {
+        (t, Cause::TimedOut, "no answer in time from".into())
+    } else if err.starts_with("the answer broke off") || err.contains("malformed") {
+        (t, Cause::BadAnswer, "garbage instead of HTTP from".into())
+    } else if step.request.is_none() && step.response.is_none() {
+        (
+            FindingKind::Internal,
+            Cause::SetupFailed,
+            format!("a scenario could not be set up: {err}"),
+        )
+    } else {
+        (t, Cause::RequestFailed, "the request failed against".into())
+    }
+}
+
+/// A step that sent the bearer token and was answered 401/403 while it
+/// expected something else.
+fn token_refused(step: &StepOutcome) -> bool {
+    let sent_token = step.request.as_ref().is_some_and(|r| {
+        r.headers.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case("authorization") && value.starts_with("Bearer")
+        })
+    });
+    let refused = step
+        .response
+        .as_ref()
+        .is_some_and(|r| matches!(r.status, 401 | 403));
+    // A step that asked for the refusal (a bad-token probe) is not one.
+    let wanted_refusal = step.checks.iter().any(|c| {
+        c.passed
+            && c.check == "status"
+            && (c.expected.contains("401") || c.expected.contains("403"))
+    });
+    let any_failed = step.checks.iter().any(|c| !c.passed);
+    sent_token && refused && any_failed && !wanted_refusal
+}
+
+fn refused_statuses(f: &Finding) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for e in f.evidence.iter().filter(|e| e.check == "status") {
+        let s = e.actual.as_str();
+        if !seen.contains(&s) {
+            seen.push(s);
+        }
+    }
+    if seen.is_empty() {
+        "401/403".to_string()
+    } else {
+        seen.join("/")
+    }
+}
+
+/// A client step that exited non-zero where the suite wanted success:
+/// either it printed an error envelope, or nothing parseable at all.
+fn client_failure(step: &StepOutcome, failed: &[&CheckOutcome]) -> Option<(Cause, String, String)> {
+    let client = step.client.as_ref()?;
+    if !failed.iter().any(|c| c.check == "exit_code") {
+        return None;
+    }
+    let exit = client
+        .exit_code
+        .map_or("no exit code".to_string(), |c| format!("exit {c}"));
+    let doc: Option<serde_json::Value> = serde_json::from_str(client.stdout_excerpt.trim()).ok();
+    let error = doc
+        .as_ref()
+        .and_then(|d| d.get("error"))
+        .filter(|e| e.is_object());
+    match error {
+        Some(e) => {
+            let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("?");
+            let message = e.get("message").and_then(|m| m.as_str()).unwrap_or("");
+            Some((
+                Cause::ClientErrorEnvelope,
+                format!("the client returned an error envelope ({exit}): {code}: {message}"),
+                format!("client envelope {code} {message}"),
+            ))
+        }
+        None if doc.is_none() => {
+            let stderr = client
+                .stderr_excerpt
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| format!(": {}", shorten(l.trim())))
+                .unwrap_or_default();
+            Some((
+                Cause::ClientNoJson,
+                format!("the client failed before printing JSON ({exit}){stderr}"),
+                format!("client nojson {exit}{stderr}"),
+            ))
+        }
+        None => None,
+    }
+}
+
+/// `/data/next/fallback_checkout_url` → `next.fallback_checkout_url`: the
+/// field as people name it in the envelope's `data`.
+pub fn field_name(pointer: &str) -> String {
+    let rest = pointer.strip_prefix("/data/").unwrap_or(pointer);
+    rest.trim_start_matches('/').replace('/', ".")
+}
+
+fn distinct_scenarios(locations: &[Location]) -> usize {
+    let mut seen: Vec<&str> = locations.iter().map(|l| l.scenario.as_str()).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
+}
+
+fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+fn shorten(s: &str) -> String {
+    let first = s.lines().next().unwrap_or_default();
+    if first.chars().count() <= TITLE_VALUE_CHARS && !s.contains('\n') {
+        first.to_string()
+    } else {
+        let head: String = first.chars().take(TITLE_VALUE_CHARS).collect();
+        format!("{head}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{ClientSummary, RequestSummary, ResponseSummary, Status};
+
+    fn step(index: usize, checks: Vec<CheckOutcome>) -> StepOutcome {
+        StepOutcome {
+            index,
+            name: format!("step {index}"),
+            status: Status::Failed,
+            duration_ms: 1,
+            skipped_because: None,
+            request: Some(RequestSummary {
+                method: "GET".into(),
+                url: "http://127.0.0.1:1/v1/x".into(),
+                headers: vec![("Authorization".into(), "Bearer ***".into())],
+                body: None,
+            }),
+            response: Some(ResponseSummary {
+                status: 200,
+                location: None,
+                body_excerpt: "{}".into(),
+            }),
+            client: None,
+            transport_error: None,
+            checks,
+        }
+    }
+
+    fn scenario(name: &str, steps: Vec<StepOutcome>) -> ScenarioOutcome {
+        ScenarioOutcome {
+            suite: "s".into(),
+            file: "suites/s.json".into(),
+            scenario: name.into(),
+            status: Status::Failed,
+            duration_ms: 1,
+            steps,
+        }
+    }
+
+    fn cx() -> JudgeContext {
+        JudgeContext {
+            token_source: Some("`$IMAGE_SKILL_TOKEN`".into()),
+            target: "http://127.0.0.1:9".into(),
+        }
+    }
+
+    const STRIPPED: &str = "https://checkout.stripe.com/c/pay/cs_1";
+
+    fn fragment(pointer: &str) -> CheckOutcome {
+        CheckOutcome::fail(
+            "fragment_preserved",
+            Some(pointer),
+            "a URL with #fragment",
+            STRIPPED,
+        )
+        .with_note("fragment removed: Stripe Checkout cannot load without it")
+    }
+
+    #[test]
+    fn fragment_findings_come_first_and_absorb_schema_failures_at_the_same_field() {
+        let checks = vec![
+            CheckOutcome::fail("status", None, "201", "200"),
+            CheckOutcome::fail("schema", Some("/data/checkout_url"), "valid", "anyOf"),
+            fragment("/data/checkout_url"),
+            fragment("/data/next/fallback_checkout_url"),
+        ];
+        let runs = vec![
+            scenario("a", vec![step(1, checks.clone())]),
+            scenario("b", vec![step(1, checks)]),
+        ];
+        let f = judge(&runs, &cx());
+        assert_eq!(
+            f.iter().map(|f| f.title.as_str()).collect::<Vec<_>>(),
+            [
+                "Stripe Checkout URL lost its #fragment: `checkout_url` · 2 scenarios",
+                "Stripe Checkout URL lost its #fragment: `next.fallback_checkout_url` · 2 scenarios",
+                "status: expected 201, got 200",
+                "status: expected 201, got 200",
+            ]
+        );
+        assert_eq!(f[0].kind, FindingKind::Invariant);
+        let checks: Vec<&str> = f[0].evidence.iter().map(|e| e.check.as_str()).collect();
+        assert_eq!(
+            checks,
+            [
+                "fragment_preserved",
+                "schema",
+                "fragment_preserved",
+                "schema"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unreachable_target_is_one_finding_with_the_count() {
+        let down = |name| {
+            let mut s = step(0, vec![]);
+            s.response = None;
+            s.transport_error = Some("cannot connect: tcp connect error".into());
+            scenario(name, vec![s])
+        };
+        let f = judge(&[down("a"), down("b"), down("c")], &cx());
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].title,
+            "cannot connect to http://127.0.0.1:9 · 3 scenarios"
+        );
+        assert_eq!(f[0].kind, FindingKind::Transport);
+    }
+
+    #[test]
+    fn a_refused_token_is_one_finding_naming_where_it_came_from() {
+        let refused = |name| {
+            let mut s = step(
+                0,
+                vec![
+                    CheckOutcome::fail("status", None, "200", "401"),
+                    CheckOutcome::fail("schema", None, "valid", "invalid"),
+                ],
+            );
+            if let Some(r) = &mut s.response {
+                r.status = 401;
+            }
+            scenario(name, vec![s])
+        };
+        let f = judge(&[refused("a"), refused("b")], &cx());
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].title,
+            "the server refused the bearer token from `$IMAGE_SKILL_TOKEN` (401) · 2 scenarios"
+        );
+        assert_eq!(f[0].evidence.len(), 2);
+        assert_eq!(not_evaluated(&f), 2);
+    }
+
+    #[test]
+    fn a_client_error_envelope_marks_the_other_checks_not_evaluated() {
+        let mut s = step(
+            0,
+            vec![
+                CheckOutcome::fail("exit_code", None, "0", "2"),
+                CheckOutcome::fail("envelope", Some("/error"), "null", "object"),
+                CheckOutcome::fail("equals", Some("/data/x"), "1", "missing"),
+            ],
+        );
+        s.request = None;
+        s.response = None;
+        s.client = Some(ClientSummary {
+            argv: vec!["cli".into()],
+            exit_code: Some(2),
+            stdout_excerpt:
+                r#"{"ok":false,"error":{"code":"usage_error","message":"unknown flag --jsn"}}"#
+                    .into(),
+            stderr_excerpt: String::new(),
+        });
+        let f = judge(&[scenario("a", vec![s])], &cx());
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].title,
+            "the client returned an error envelope (exit 2): usage_error: unknown flag --jsn · 1 scenario"
+        );
+        assert_eq!(f[0].evidence.len(), 1);
+        assert_eq!(not_evaluated(&f), 2);
+    }
+
+    #[test]
+    fn field_names_drop_the_data_prefix() {
+        assert_eq!(
+            field_name("/data/next/fallback_checkout_url"),
+            "next.fallback_checkout_url"
+        );
+        assert_eq!(field_name("/checkout_url"), "checkout_url");
+    }
+}

@@ -1,0 +1,160 @@
+//! Big suites and results while a run goes on. Speed is measured in
+//! `benches/compare.rs` (CONFORM_BENCH=scale); these only prove the paths work.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+/// No conform run of this file may take longer; it is killed past this.
+const RUN_BOUND: Duration = Duration::from_secs(300);
+
+fn write_suite(dir: &Path, name: &str, scenarios: Vec<serde_json::Value>) -> String {
+    let path = dir.join(format!("{name}.json"));
+    let suite = json!({ "suite": name, "scenarios": scenarios });
+    std::fs::write(&path, suite.to_string()).expect("suite written");
+    path.display().to_string()
+}
+
+/// Waits for `child` at most `bound`, killing it if it runs past.
+fn wait_bounded(child: &mut Child, bound: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + bound;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn five_thousand_scenarios_with_one_job_and_every_report_finish() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenarios = (0..5_000)
+        .map(|i| {
+            json!({
+                "name": format!("health {i:04}"),
+                "steps": [{
+                    "name": "health",
+                    "request": { "method": "GET", "path": "/healthz", "auth": "none" },
+                    "expect": { "status": 200, "schema": "healthz" }
+                }]
+            })
+        })
+        .collect();
+    let suite = write_suite(dir.path(), "many", scenarios);
+    let out = |name: &str| dir.path().join(name).display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args(["run", "--quiet", "--jobs", "1", "--suite", &suite])
+        .args(["--report", &format!("json={}", out("r.json"))])
+        .args(["--report", &format!("junit={}", out("r.xml"))])
+        .args(["--report", &format!("html={}", out("r.html"))])
+        .args(["--report", &format!("markdown={}", out("r.md"))])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("conform starts");
+    let status = wait_bounded(&mut child, RUN_BOUND);
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "a 5,000-scenario run with --jobs 1 did not pass within {RUN_BOUND:?}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out("r.json")).expect("json report"))
+            .expect("json report parses");
+    assert_eq!(
+        report["summary"]["passed"], 5_000,
+        "every scenario in the report"
+    );
+    for other in ["r.xml", "r.html", "r.md"] {
+        let len = std::fs::metadata(out(other)).map_or(0, |m| m.len());
+        assert!(len > 0, "report {other} was not written");
+    }
+}
+
+#[test]
+fn piped_output_shows_each_scenario_when_it_finishes() {
+    // A server that accepts and never answers: the second scenario hangs
+    // until its step timeout, long after the first has passed.
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_url = format!("http://{}/never", silent.local_addr().expect("addr"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let suite = write_suite(
+        dir.path(),
+        "stream",
+        vec![
+            json!({
+                "name": "quick",
+                "steps": [{
+                    "name": "health",
+                    "request": { "method": "GET", "path": "/healthz", "auth": "none" },
+                    "expect": { "status": 200 }
+                }]
+            }),
+            json!({
+                "name": "hangs",
+                "steps": [{
+                    "name": "never answered",
+                    "request": { "method": "GET", "url": silent_url, "auth": "none" },
+                    "expect": { "status": 200 }
+                }]
+            }),
+        ],
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args([
+            "run",
+            "--jobs",
+            "1",
+            "--step-timeout",
+            "60",
+            "--suite",
+            &suite,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("conform starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !seen.iter().any(|l: &String| l.contains("stream/quick")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    let still_running = matches!(child.try_wait(), Ok(None));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        seen.first().is_some_and(|l| l.starts_with("conform ")),
+        "the header was not printed at the start; got {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("PASS") && l.contains("stream/quick")),
+        "the finished scenario's line was not printed while the run went on; got {seen:?}"
+    );
+    assert!(
+        still_running,
+        "the run ended before its hanging step timed out"
+    );
+}
