@@ -561,27 +561,31 @@ fn find_curls(body: &str, first_line: usize) -> Vec<CurlUse> {
 }
 
 fn curl_use(command: &str, line: usize) -> Option<CurlUse> {
-    if !command.trim_start().starts_with("curl ") {
+    // Split as the shell reads it, so a quoted header or body is one word
+    // and a URL in quotes is still found; a line no shell could read is no
+    // curl use.
+    let words = shlex::split(command)?;
+    if words.first().map(String::as_str) != Some("curl") {
         return None;
     }
-    let start = command.find(API_ORIGIN)? + API_ORIGIN.len();
-    let path: String = command[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
-        .collect();
-    let words: Vec<&str> = command.split_whitespace().collect();
+    let path = words
+        .iter()
+        .find_map(|w| w.find(API_ORIGIN).map(|at| &w[at + API_ORIGIN.len()..]))?
+        .to_string();
     let explicit = words
         .windows(2)
         .find(|w| w[0] == "-X" || w[0] == "--request")
-        .map(|w| w[1].to_string());
+        .map(|w| w[1].clone());
     let sends_body = words
         .iter()
-        .any(|w| matches!(*w, "-d" | "--data" | "--data-raw"));
+        .any(|w| matches!(w.as_str(), "-d" | "--data" | "--data-raw"));
     let method = explicit.unwrap_or_else(|| if sends_body { "POST" } else { "GET" }.to_string());
     Some(CurlUse {
         method,
         path,
-        with_token: command.to_lowercase().contains("authorization: bearer"),
+        with_token: words
+            .iter()
+            .any(|w| w.to_lowercase().contains("authorization: bearer")),
         line,
     })
 }
