@@ -157,6 +157,12 @@ pub fn check_paths(specs: &[ReportSpec], inputs: &[PathBuf]) -> Result<()> {
         while let Some(d) = dir {
             if d.exists() {
                 if !d.is_dir() {
+                    // Shown as the user would type it, not as resolved.
+                    let cwd = std::env::current_dir().and_then(|c| c.canonicalize()).ok();
+                    let d = cwd
+                        .as_deref()
+                        .and_then(|c| d.strip_prefix(c).ok())
+                        .unwrap_or(d);
                     return usage(format!(
                         "report path `{shown}`: `{}` is not a directory",
                         d.display()
