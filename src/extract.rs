@@ -225,19 +225,9 @@ impl Endpoint {
     }
 
     /// Whether a concrete request path (query and `${var}`s allowed) is this
-    /// endpoint: each `{PARAM}` stands for one non-empty path segment.
+    /// endpoint.
     pub fn matches_path(&self, concrete: &str) -> bool {
-        let concrete = concrete.split(['?', '#']).next().unwrap_or_default();
-        let want: Vec<&str> = self.path.split('/').collect();
-        let got: Vec<&str> = concrete.split('/').collect();
-        want.len() == got.len()
-            && want.iter().zip(&got).all(|(w, g)| {
-                if w.starts_with('{') && w.ends_with('}') {
-                    !g.is_empty()
-                } else {
-                    w == g
-                }
-            })
+        crate::contract::api::path_matches(&self.path, concrete)
     }
 }
 

@@ -105,17 +105,7 @@ pub async fn run(audit: &mut Audit, check: &str) -> Result<i32> {
             "--bisect needs at least two releases (a good first, a bad last)".into(),
         ));
     }
-    let ids: Vec<String> = audit
-        .suites
-        .iter()
-        .flat_map(|s| {
-            s.scenarios
-                .iter()
-                .filter(|sc| sc.needs_client())
-                .map(move |sc| format!("{}/{}", s.name, sc.name))
-        })
-        .filter(|id| audit.filter.as_deref().is_none_or(|f| id.contains(f)))
-        .collect();
+    let ids = super::client_scenario_ids(audit);
     let row = resolve(check, &matrix::rows_of(&ids))?;
     let versions: Vec<String> = audit
         .releases

@@ -436,6 +436,21 @@ pub fn prepare(args: &AuditArgs) -> Result<Audit> {
     })
 }
 
+/// `suite/scenario` of every client scenario the audit's filter keeps.
+pub fn client_scenario_ids(audit: &Audit) -> Vec<String> {
+    audit
+        .suites
+        .iter()
+        .flat_map(|s| {
+            s.scenarios
+                .iter()
+                .filter(|sc| sc.needs_client())
+                .map(move |sc| format!("{}/{}", s.name, sc.name))
+        })
+        .filter(|id| audit.filter.as_deref().is_none_or(|f| id.contains(f)))
+        .collect()
+}
+
 fn versions_in(dir: &std::path::Path) -> Result<Vec<String>> {
     let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
         path: dir.to_path_buf(),
@@ -504,18 +519,7 @@ pub async fn run_matrix(audit: &mut Audit, partition: Option<&Partition>) -> Res
     }
     if rows.is_empty() {
         // No release could be planned: the rows still come from the suites.
-        let ids: Vec<String> = audit
-            .suites
-            .iter()
-            .flat_map(|s| {
-                s.scenarios
-                    .iter()
-                    .filter(|sc| sc.needs_client())
-                    .map(move |sc| format!("{}/{}", s.name, sc.name))
-            })
-            .filter(|id| audit.filter.as_deref().is_none_or(|f| id.contains(f)))
-            .collect();
-        rows = matrix::rows_of(&ids);
+        rows = matrix::rows_of(&client_scenario_ids(audit));
     }
     let env = Arc::new(audit.pair_env());
     let permits = Arc::new(tokio::sync::Semaphore::new(audit.jobs.max(1)));

@@ -224,20 +224,9 @@ impl Endpoint {
         names
     }
 
-    /// Whether a concrete request path (query allowed) is this endpoint:
-    /// each `{param}` stands for one non-empty path segment.
+    /// Whether a concrete request path (query allowed) is this endpoint.
     pub fn matches_path(&self, concrete: &str) -> bool {
-        let concrete = concrete.split(['?', '#']).next().unwrap_or_default();
-        let want: Vec<&str> = self.path.split('/').collect();
-        let got: Vec<&str> = concrete.split('/').collect();
-        want.len() == got.len()
-            && want.iter().zip(&got).all(|(w, g)| {
-                if w.starts_with('{') && w.ends_with('}') {
-                    !g.is_empty()
-                } else {
-                    w == g
-                }
-            })
+        path_matches(&self.path, concrete)
     }
 }
 
@@ -293,4 +282,20 @@ impl ApiModel {
         }
         Ok(())
     }
+}
+
+/// Whether `concrete` (query and fragment ignored) fits the path `template`:
+/// each `{param}` stands for one non-empty path segment.
+pub fn path_matches(template: &str, concrete: &str) -> bool {
+    let concrete = concrete.split(['?', '#']).next().unwrap_or_default();
+    let want: Vec<&str> = template.split('/').collect();
+    let got: Vec<&str> = concrete.split('/').collect();
+    want.len() == got.len()
+        && want.iter().zip(&got).all(|(w, g)| {
+            if w.starts_with('{') && w.ends_with('}') {
+                !g.is_empty()
+            } else {
+                w == g
+            }
+        })
 }
