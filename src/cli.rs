@@ -178,6 +178,18 @@ pub struct ClientArgs {
     /// Mock profile the client talks to.
     #[arg(long, value_name = "PROFILE", default_value = "conformant", value_parser = profile_names())]
     pub mock: String,
+    #[command(flatten)]
+    pub env: ClientEnvArgs,
+    /// The client under test and its leading arguments; each step's
+    /// arguments are appended.
+    #[arg(last = true, value_name = "COMMAND", required_unless_present = "list")]
+    pub command: Vec<String>,
+}
+
+/// What a client under test sees of its environment: shared by `client`
+/// and `audit`, so both refuse the same things.
+#[derive(Debug, Clone, Args)]
+pub struct ClientEnvArgs {
     /// Variable that tells the client the mock's base URL.
     #[arg(long, value_name = "NAME", default_value = "IMAGE_SKILL_API_BASE_URL")]
     pub base_url_env: String,
@@ -188,10 +200,23 @@ pub struct ClientArgs {
     /// gets only PATH, locale, HOME and the two above.
     #[arg(long, value_name = "NAME")]
     pub pass_env: Vec<String>,
-    /// The client under test and its leading arguments; each step's
-    /// arguments are appended.
-    #[arg(last = true, value_name = "COMMAND", required_unless_present = "list")]
-    pub command: Vec<String>,
+}
+
+impl ClientEnvArgs {
+    /// The caller's real token must not reach `auth: none` steps (which
+    /// exist to show the client without one).
+    pub fn refuse_token_pass(&self) -> Result<()> {
+        match self
+            .pass_env
+            .iter()
+            .find(|n| **n == self.token_env || n.as_str() == "IMAGE_SKILL_TOKEN")
+        {
+            Some(name) => Err(Error::Usage(format!(
+                "--pass-env {name}: that is the token variable; conform hands the client the mock's own token"
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -378,30 +403,20 @@ async fn run(args: RunArgs) -> Result<i32> {
 }
 
 async fn client(args: ClientArgs) -> Result<i32> {
-    // The caller's real token must not reach `auth: none` steps (which
-    // exist to show the client without one).
-    if let Some(name) = args
-        .pass_env
-        .iter()
-        .find(|n| **n == args.token_env || n.as_str() == "IMAGE_SKILL_TOKEN")
-    {
-        return Err(Error::Usage(format!(
-            "--pass-env {name}: that is the token variable; conform hands the client the mock's own token"
-        )));
-    }
+    args.env.refuse_token_pass()?;
     if !args.common.list {
         crate::exec::command::adopt_orphans();
     }
     let setup = ClientSetup {
         command: args.command.clone(),
         profile: Profile::parse(&args.mock)?,
-        base_url_env: args.base_url_env.clone(),
-        token_env: args.token_env.clone(),
-        pass_env: args.pass_env.clone(),
+        base_url_env: args.env.base_url_env.clone(),
+        token_env: args.env.token_env.clone(),
+        pass_env: args.env.pass_env.clone(),
         token: format!("isk_r_mock_{:032x}", rand::random::<u128>()),
     };
     let mut opts = args.common.options(TargetSpec::Client(setup))?;
-    opts.token_source = Some(format!("`${}` (the mock's token)", args.token_env));
+    opts.token_source = Some(format!("`${}` (the mock's token)", args.env.token_env));
     pipeline(&args.common, opts).await
 }
 

@@ -95,15 +95,8 @@ pub struct AuditArgs {
     /// folder under the system's temp dir).
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
-    /// Variable that tells the client the mock's base URL.
-    #[arg(long, value_name = "NAME", default_value = "IMAGE_SKILL_API_BASE_URL")]
-    pub base_url_env: String,
-    /// Variable that hands the client the mock's token.
-    #[arg(long, value_name = "NAME", default_value = "IMAGE_SKILL_TOKEN")]
-    pub token_env: String,
-    /// Pass this variable of yours to the client (repeatable).
-    #[arg(long, value_name = "NAME")]
-    pub pass_env: Vec<String>,
+    #[command(flatten)]
+    pub env: crate::cli::ClientEnvArgs,
     /// Print only the findings and the summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -354,6 +347,7 @@ async fn run_pair(
 
 /// Loads everything the arguments name; any problem is bad input (exit 2).
 pub fn prepare(args: &AuditArgs) -> Result<Audit> {
+    args.env.refuse_token_pass()?;
     if !(args.step_timeout > 0.0 && args.step_timeout.is_finite()) {
         return Err(Error::Usage(
             "--step-timeout must be a positive number of seconds".into(),
@@ -429,9 +423,9 @@ pub fn prepare(args: &AuditArgs) -> Result<Audit> {
             usize::from,
         ),
         step_timeout: Duration::from_secs_f64(args.step_timeout),
-        base_url_env: args.base_url_env.clone(),
-        token_env: args.token_env.clone(),
-        pass_env: args.pass_env.clone(),
+        base_url_env: args.env.base_url_env.clone(),
+        token_env: args.env.token_env.clone(),
+        pass_env: args.env.pass_env.clone(),
         interrupt: Interrupt::default(),
     })
 }

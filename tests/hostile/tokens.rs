@@ -107,6 +107,27 @@ fn finding_3_pass_env_of_the_token_variable_is_refused() {
 }
 
 #[test]
+fn finding_3_audit_refuses_pass_env_of_the_token_variable_too() {
+    // The audit hands each release the same environment as `client`; it
+    // once accepted the token variable here.
+    let dir = temp("tokens-audit-pass-env");
+    let ran = run_within(
+        cmd(&[
+            "audit",
+            "--pass-env",
+            "MY_TOKEN",
+            "--token-env",
+            "MY_TOKEN",
+            "--releases",
+            dir.to_str().unwrap(),
+        ]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(ran.code(), Some(2), "{}", ran.stderr);
+    assert!(ran.stderr.contains("token variable"), "{}", ran.stderr);
+}
+
+#[test]
 fn finding_3_pass_env_values_are_masked() {
     let dir = temp("tokens-pass-env");
     let suite = crate::util::suite_of(serde_json::json!([{
