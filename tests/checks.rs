@@ -53,6 +53,7 @@ fn http(status: u16, body: Option<Value>, location: Option<&str>) -> Response {
         json: body.ok_or_else(|| "empty body".to_string()),
         body: bytes,
         exit_code: None,
+        stderr: Vec::new(),
     }
 }
 
@@ -85,6 +86,7 @@ fn run(name: &str, exp: &Expect, response: &Response, cli: bool, case: Case) -> 
         vars: &vars,
         response,
         served: &case.served,
+        handed_token: None,
     };
     let all = check::run_all(exp, &cx, cli);
     let named: Vec<CheckOutcome> = all.into_iter().filter(|c| c.check == name).collect();
@@ -381,6 +383,7 @@ fn client_output(stdout: Value, exit: i32) -> Response {
         body: stdout.to_string().into_bytes(),
         json: Ok(stdout),
         exit_code: Some(exit),
+        stderr: Vec::new(),
     }
 }
 

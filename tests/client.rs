@@ -286,3 +286,57 @@ fn a_client_that_prints_its_token_has_it_redacted_everywhere() {
         outputs[0]
     );
 }
+
+/// Invariant no-token-echo: a client that prints the token it was handed
+/// fails under that invariant, on any contract version, and the report
+/// says where it printed it — never the token.
+#[test]
+fn a_client_that_prints_its_token_breaks_no_token_echo() {
+    let dir = temp("token_echo");
+    let suite = dir.join("echo.json");
+    std::fs::write(
+        &suite,
+        r#"{"suite":"echo","scenarios":[{"name":"whoami","steps":[
+            {"name":"whoami","cli":["whoami"],"expect":{}}]}]}"#,
+    )
+    .expect("suite");
+    let client = dir.join("echo-client.sh");
+    std::fs::write(
+        &client,
+        "#!/bin/sh\n\
+         echo \"debug: using $IMAGE_SKILL_TOKEN\" >&2\n\
+         printf '{\"ok\":true,\"command\":\"whoami\",\"trace_id\":\"trace_x\",\"actor\":null,\"data\":{},\"warnings\":[],\"error\":null}\\n'\n",
+    )
+    .expect("client");
+    for contract in ["0.1.9", "0.1.8"] {
+        let report = dir.join(format!("{contract}.json"));
+        let run = conform(&[
+            "client",
+            "--contract",
+            contract,
+            "--suite",
+            suite.to_str().expect("utf-8"),
+            "--report",
+            &format!("json={}", report.display()),
+            "--",
+            "sh",
+            client.to_str().expect("utf-8"),
+        ]);
+        let out = text(&run.stdout);
+        assert_eq!(run.status.code(), Some(1), "{contract}: {out}");
+        assert!(out.contains("invariant no-token-echo: broken"), "{out}");
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
+        let check = json["scenarios"][0]["steps"][0]["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .find(|c| c["check"] == "no_token_echo")
+            .expect("no_token_echo result")
+            .clone();
+        assert_eq!(check["passed"], false, "{check}");
+        assert_eq!(check["invariant"], "no-token-echo", "{check}");
+        assert!(check["actual"].to_string().contains("stderr"), "{check}");
+        assert!(!out.contains("isk_r_mock_"), "{out}");
+    }
+}

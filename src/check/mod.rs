@@ -12,6 +12,7 @@ pub mod exit_code;
 pub mod fragment;
 pub mod invariants;
 pub mod matches;
+pub mod no_token_echo;
 pub mod redirect;
 pub mod rejects;
 pub mod schema;
@@ -44,6 +45,8 @@ pub struct Response {
     pub json: Result<Value, String>,
     /// For a client run: its exit code (`None` if a signal ended it).
     pub exit_code: Option<i32>,
+    /// For a client run: what it printed on stderr (empty for HTTP).
+    pub stderr: Vec<u8>,
 }
 
 impl Response {
@@ -65,6 +68,8 @@ pub struct Context<'a> {
     pub response: &'a Response,
     /// What the mock served during this step (client mode only).
     pub served: &'a [Served],
+    /// The token a client step handed the client (client mode only).
+    pub handed_token: Option<&'a str>,
 }
 
 /// A check's settings as its [`Check::parse`] made them from its value
@@ -156,6 +161,7 @@ impl Registry {
             Arc::new(redirect::RedirectsTo),
             Arc::new(server_value::ServerValuePreserved),
             Arc::new(server_value::StripeUrlsVerbatim),
+            Arc::new(no_token_echo::NoTokenEcho),
         ];
         Registry { checks }
     }

@@ -109,6 +109,7 @@ impl HttpClient {
             body,
             json,
             exit_code: None,
+            stderr: Vec::new(),
         })
     }
 }

@@ -475,6 +475,7 @@ impl Runner {
                 vars,
                 response: &response,
                 served: &served,
+                handed_token: self.handed_token(step),
             };
             let mut checks = self.registry.run_all(&step.expect, &cx, step.is_cli());
             if let Some(invariants) = &self.invariants {
@@ -488,6 +489,20 @@ impl Runner {
         }
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         outcome
+    }
+
+    /// The token a client step gives the client: the one that must never
+    /// come back in its output (invariant no-token-echo).
+    fn handed_token(&self, step: &Step) -> Option<&str> {
+        match (&step.action, &self.mode) {
+            (
+                Action::Cli {
+                    auth: Auth::Token, ..
+                },
+                Mode::Client(setup),
+            ) => Some(&setup.token),
+            _ => None,
+        }
     }
 
     /// Sends one HTTP request; `None` when there is nothing to check.
@@ -596,6 +611,7 @@ impl Runner {
             json,
             body: output.stdout,
             exit_code: output.exit_code,
+            stderr: output.stderr,
         })
     }
 
