@@ -42,6 +42,8 @@ pub struct Options {
     pub negative: bool,
     pub target: TargetSpec,
     pub jobs: usize,
+    /// Start no scenario after the first failure (`--fail-fast`).
+    pub fail_fast: bool,
     pub step_timeout: Duration,
     pub max_body: usize,
     /// Soak mode.
@@ -74,6 +76,7 @@ impl Options {
             negative: false,
             target,
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            fail_fast: false,
             step_timeout: DEFAULT_STEP_TIMEOUT,
             max_body: DEFAULT_MAX_BODY,
             repeat: None,
@@ -275,6 +278,7 @@ impl Prepared {
             registry: self.options.registry.clone(),
             observer: self.options.observer.clone(),
             invariants: self.options.invariants,
+            fail_fast: self.options.fail_fast,
         };
         let mode = session.mode.clone();
         match self.options.repeat {

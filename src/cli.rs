@@ -84,6 +84,19 @@ pub struct CommonArgs {
     /// Print the selected scenarios and exit.
     #[arg(long, help_heading = "Selection")]
     pub list: bool,
+    /// Start no new scenario after the first one fails; scenarios already
+    /// running (--jobs) finish, the rest are reported as not run.
+    #[arg(
+        long,
+        help_heading = "Selection",
+        overrides_with = "no_fail_fast",
+        conflicts_with = "repeat"
+    )]
+    pub fail_fast: bool,
+    /// Run every selected scenario whatever fails (the default; undoes an
+    /// earlier --fail-fast).
+    #[arg(long, help_heading = "Selection", overrides_with = "fail_fast")]
+    pub no_fail_fast: bool,
     /// Scenarios run at once (steps of one scenario always run in order).
     #[arg(help_heading = "Limits", long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -366,6 +379,7 @@ impl CommonArgs {
         opts.repeat = repeat;
         opts.reports = reports;
         opts.invariants = !self.no_invariants;
+        opts.fail_fast = self.fail_fast && !self.no_fail_fast;
         if let Some(jobs) = self.jobs {
             opts.jobs = usize::from(jobs);
         }

@@ -71,17 +71,45 @@ pub struct Location {
     pub step_name: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// Serialized by hand, like [`CheckOutcome`]: typed `expected`/`actual`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
     pub scenario: String,
     pub step: usize,
     pub check: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pointer: Option<String>,
     pub expected: String,
     pub actual: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The check's compared JSON values, if it kept them.
+    pub values: Option<Box<crate::outcome::CheckValues>>,
     pub note: Option<String>,
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use crate::outcome::Shown;
+        use serde::ser::SerializeStruct;
+        let values = self.values.as_deref();
+        let mut st = s.serialize_struct("Evidence", 7)?;
+        st.serialize_field("scenario", &self.scenario)?;
+        st.serialize_field("step", &self.step)?;
+        st.serialize_field("check", &self.check)?;
+        if let Some(p) = &self.pointer {
+            st.serialize_field("pointer", p)?;
+        }
+        st.serialize_field(
+            "expected",
+            &Shown(&self.expected, values.map(|v| &v.expected)),
+        )?;
+        st.serialize_field(
+            "actual",
+            &Shown(&self.actual, values.and_then(|v| v.actual.as_ref())),
+        )?;
+        if let Some(n) = &self.note {
+            st.serialize_field("note", n)?;
+        }
+        st.end()
+    }
 }
 
 /// What the judge knows beyond the outcomes.
@@ -141,6 +169,7 @@ impl Builder {
                     "a response".into()
                 },
                 actual: err.clone(),
+                values: None,
                 note: None,
             });
             for c in &failed {
@@ -328,6 +357,7 @@ fn evidence(sc: &ScenarioOutcome, step: &StepOutcome, c: &CheckOutcome) -> Evide
         pointer: c.pointer.clone(),
         expected: c.expected.clone(),
         actual: c.actual.clone(),
+        values: c.values.clone(),
         note: c.note.clone(),
     }
 }
@@ -494,6 +524,7 @@ mod tests {
             name: format!("step {index}"),
             status: Status::Failed,
             duration_ms: 1,
+            duration_us: 1_000,
             skipped_because: None,
             request: Some(RequestSummary {
                 method: "GET".into(),
@@ -519,6 +550,7 @@ mod tests {
             scenario: name.into(),
             status: Status::Failed,
             duration_ms: 1,
+            duration_us: 1_000,
             steps,
         }
     }

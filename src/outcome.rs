@@ -130,7 +130,9 @@ fn is_zero(n: &usize) -> bool {
 pub enum Status {
     Passed,
     Failed,
-    /// Not run because an earlier step of the scenario failed.
+    /// A step: not run because an earlier step of its scenario failed, or
+    /// the run stopped. A scenario: none of it ran (the run was interrupted,
+    /// or `--fail-fast` stopped it after another scenario failed).
     Skipped,
 }
 
@@ -142,6 +144,8 @@ pub struct ScenarioOutcome {
     pub scenario: String,
     pub status: Status,
     pub duration_ms: u64,
+    /// The same, in microseconds (a loopback scenario can take under 1 ms).
+    pub duration_us: u64,
     pub steps: Vec<StepOutcome>,
 }
 
@@ -163,6 +167,8 @@ pub struct StepOutcome {
     pub name: String,
     pub status: Status,
     pub duration_ms: u64,
+    /// The same, in microseconds: a loopback step takes well under 1 ms.
+    pub duration_us: u64,
     /// Set on skipped steps: why they did not run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped_because: Option<String>,
@@ -211,23 +217,76 @@ pub struct ClientSummary {
 }
 
 /// One assertion's result: what was checked, where, and what was found.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// Serialized by hand (below): `expected`/`actual` are written as their
+/// JSON values when the check kept them.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CheckOutcome {
     /// The check kind as written in suites: `status`, `envelope`, `fragment_preserved` ...
     pub check: String,
     /// JSON pointer into the response the check looked at, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pointer: Option<String>,
     pub passed: bool,
+    /// As people read it (console, HTML, JUnit).
     pub expected: String,
     pub actual: String,
+    /// The compared JSON values, when the check compared values (a status
+    /// code, an `equals` value): the JSON report keeps their type. Boxed:
+    /// most checks have none.
+    pub values: Option<Box<CheckValues>>,
     /// A plain-words explanation of the difference (e.g. "fragment removed").
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// The invariant (`schemas/invariants.json`) this result enforces;
     /// `None`: the version's own contract.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub invariant: Option<String>,
+}
+
+/// What a value-comparing check compared, as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckValues {
+    pub expected: serde_json::Value,
+    /// `None`: there was nothing to compare (`actual` says why).
+    pub actual: Option<serde_json::Value>,
+}
+
+/// `text`, or the typed value when there is one: how `expected`/`actual`
+/// are written in the JSON report.
+pub(crate) struct Shown<'a>(pub &'a str, pub Option<&'a serde_json::Value>);
+
+impl Serialize for Shown<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.1 {
+            Some(value) => value.serialize(s),
+            None => s.serialize_str(self.0),
+        }
+    }
+}
+
+impl Serialize for CheckOutcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let values = self.values.as_deref();
+        let mut st = s.serialize_struct("CheckOutcome", 7)?;
+        st.serialize_field("check", &self.check)?;
+        if let Some(p) = &self.pointer {
+            st.serialize_field("pointer", p)?;
+        }
+        st.serialize_field("passed", &self.passed)?;
+        st.serialize_field(
+            "expected",
+            &Shown(&self.expected, values.map(|v| &v.expected)),
+        )?;
+        st.serialize_field(
+            "actual",
+            &Shown(&self.actual, values.and_then(|v| v.actual.as_ref())),
+        )?;
+        if let Some(n) = &self.note {
+            st.serialize_field("note", n)?;
+        }
+        if let Some(i) = &self.invariant {
+            st.serialize_field("invariant", i)?;
+        }
+        st.end()
+    }
 }
 
 impl CheckOutcome {
@@ -239,6 +298,7 @@ impl CheckOutcome {
             passed: true,
             actual: expected.clone(),
             expected,
+            values: None,
             note: None,
             invariant: None,
         }
@@ -256,9 +316,26 @@ impl CheckOutcome {
             passed: false,
             expected: expected.into(),
             actual: actual.into(),
+            values: None,
             note: None,
             invariant: None,
         }
+    }
+
+    /// Keeps the compared JSON values beside their text; on a pass the
+    /// actual value is the expected one.
+    pub fn with_values(
+        mut self,
+        expected: serde_json::Value,
+        actual: Option<serde_json::Value>,
+    ) -> Self {
+        let actual = if self.passed {
+            Some(expected.clone())
+        } else {
+            actual
+        };
+        self.values = Some(Box::new(CheckValues { expected, actual }));
+        self
     }
 
     pub fn with_note(mut self, note: impl Into<String>) -> Self {

@@ -43,7 +43,7 @@ macro_rules! need_tools {
         match python() {
             Some(py) if has("git") && has("npm") => py,
             _ => {
-                println!("skipped: audit tests need python3, git and npm on PATH");
+                common::skip("audit tests need python3, git and npm on PATH");
                 return;
             }
         }

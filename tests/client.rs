@@ -136,7 +136,7 @@ fn client_in_another_language_is_tested_the_same_way() {
             .is_ok_and(|o| o.status.success())
     });
     let Some(python) = python else {
-        println!("skipped: no python3 on PATH, the Python reference client cannot run");
+        common::skip("no python3 on PATH, the Python reference client cannot run");
         return;
     };
     let script = concat!(

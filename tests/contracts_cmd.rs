@@ -38,7 +38,10 @@ fn docs(version: &str) -> Option<PathBuf> {
     if dir.join("cli.md").is_file() && dir.join("llms.txt").is_file() {
         Some(dir)
     } else {
-        println!("skipped: {} not found", dir.display());
+        common::skip(&format!(
+            "{} not found (the published docs, kept beside the clone)",
+            dir.display()
+        ));
         None
     }
 }

@@ -162,3 +162,144 @@ fn a_refused_token_is_one_finding_naming_the_variable_not_the_value() {
     assert!(stdout.contains("not evaluated"), "{stdout}");
     assert!(!stdout.contains(wrong), "the token value leaked:\n{stdout}");
 }
+
+/// `--fail-fast` run of the regressed mock: (exit code, JSON report,
+/// JUnit, console).
+fn fail_fast_run(name: &str, extra: &[&str]) -> (Option<i32>, serde_json::Value, String, String) {
+    let dir = common::temp(name);
+    let (json, xml) = (dir.join("r.json"), dir.join("r.xml"));
+    let mut args = vec!["run", "--mock", "regressed-0.1.8"];
+    args.extend_from_slice(extra);
+    let (json_arg, xml_arg) = (
+        format!("json={}", json.display()),
+        format!("junit={}", xml.display()),
+    );
+    args.extend(["--report", &json_arg, "--report", &xml_arg]);
+    let out = conform(&args);
+    let report = serde_json::from_str(&std::fs::read_to_string(&json).expect("json report"))
+        .expect("json parses");
+    let junit = std::fs::read_to_string(&xml).expect("junit report");
+    (out.status.code(), report, junit, text(&out.stdout))
+}
+
+fn scenarios_with(report: &serde_json::Value, status: &str) -> Vec<serde_json::Value> {
+    report["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .filter(|s| s["status"] == status)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn fail_fast_starts_nothing_after_the_first_failure_and_reports_the_rest_as_not_run() {
+    let (code, report, junit, console) =
+        fail_fast_run("fail-fast-jobs-1", &["--fail-fast", "--jobs", "1"]);
+    assert_eq!(code, Some(1), "a failure is still exit 1\n{console}");
+    let failed = scenarios_with(&report, "failed");
+    let skipped = scenarios_with(&report, "skipped");
+    let all = report["scenarios"].as_array().expect("scenarios");
+    // One at a time: exactly one scenario failed, every later one never ran.
+    assert_eq!(failed.len(), 1, "{console}");
+    let first_failed = all
+        .iter()
+        .position(|s| s["status"] == "failed")
+        .expect("a failed scenario");
+    assert!(
+        !skipped.is_empty(),
+        "the regressed mock fails early: {console}"
+    );
+    assert!(
+        all[first_failed + 1..]
+            .iter()
+            .all(|s| s["status"] == "skipped"),
+        "{console}"
+    );
+    let failed_id = format!(
+        "{}/{}",
+        failed[0]["suite"].as_str().unwrap(),
+        failed[0]["scenario"].as_str().unwrap()
+    );
+    for sc in &skipped {
+        for st in sc["steps"].as_array().expect("steps") {
+            assert_eq!(st["status"], "skipped");
+            let why = st["skipped_because"].as_str().expect("a reason");
+            assert!(
+                why.contains("--fail-fast") && why.contains(&failed_id),
+                "{why}"
+            );
+        }
+    }
+    // Counted everywhere: JSON summary, JUnit <skipped>, console.
+    let n = skipped.len();
+    assert_eq!(report["summary"]["skipped"], n);
+    assert_eq!(report["summary"]["scenarios"], all.len());
+    assert_eq!(
+        junit
+            .matches("<skipped message=\"not run: --fail-fast")
+            .count(),
+        n,
+        "{junit}"
+    );
+    assert!(
+        console.contains(&format!(", 1 failed, {n} not run ·")),
+        "{console}"
+    );
+    assert!(
+        console.contains(&format!(
+            "not run: {n} scenarios (--fail-fast: `{failed_id}` failed"
+        )),
+        "{console}"
+    );
+    // Not-run scenarios get no line of their own.
+    assert!(!console.contains("SKIP "), "{console}");
+    // The real report, not-run scenarios and typed values included, keeps
+    // its published schema.
+    let schema_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema"))
+            .expect("schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn fail_fast_lets_running_scenarios_finish() {
+    let (code, report, _, console) =
+        fail_fast_run("fail-fast-jobs-4", &["--fail-fast", "--jobs", "4"]);
+    assert_eq!(code, Some(1), "{console}");
+    assert!(!scenarios_with(&report, "failed").is_empty(), "{console}");
+    // A scenario either ran to its end or did not start: none is cut off
+    // half-way by another scenario's failure.
+    for sc in report["scenarios"].as_array().expect("scenarios") {
+        let steps = sc["steps"].as_array().expect("steps");
+        let cut = steps
+            .iter()
+            .filter(|st| {
+                st["skipped_because"]
+                    .as_str()
+                    .is_some_and(|w| w.contains("--fail-fast"))
+            })
+            .count();
+        assert!(
+            cut == 0 || (cut == steps.len() && sc["status"] == "skipped"),
+            "{sc}"
+        );
+    }
+}
+
+#[test]
+fn no_fail_fast_undoes_fail_fast_and_runs_everything() {
+    let (code, report, _, console) =
+        fail_fast_run("no-fail-fast", &["--fail-fast", "--no-fail-fast"]);
+    assert_eq!(code, Some(1), "{console}");
+    assert_eq!(report["summary"]["skipped"], 0, "{console}");
+    assert!(scenarios_with(&report, "skipped").is_empty());
+    assert!(scenarios_with(&report, "failed").len() > 1, "{console}");
+}

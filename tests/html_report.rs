@@ -44,6 +44,7 @@ fn step(index: usize, name: &str, method: &str, path: &str) -> StepOutcome {
         name: name.to_string(),
         status: Status::Passed,
         duration_ms: 4,
+        duration_us: 4_210,
         skipped_because: None,
         request: Some(RequestSummary {
             method: method.to_string(),
@@ -59,7 +60,7 @@ fn step(index: usize, name: &str, method: &str, path: &str) -> StepOutcome {
         client: None,
         transport_error: None,
         checks: vec![
-            CheckOutcome::pass("status", None, "200"),
+            CheckOutcome::pass("status", None, "200").with_values(json!(200), None),
             CheckOutcome::pass("envelope", None, "data object"),
         ],
     }
@@ -71,6 +72,7 @@ fn skipped(index: usize, name: &str) -> StepOutcome {
         name: name.to_string(),
         status: Status::Skipped,
         duration_ms: 0,
+        duration_us: 0,
         skipped_because: Some("step `create checkout session` failed earlier".to_string()),
         request: None,
         response: None,
@@ -123,6 +125,7 @@ fn failing_run() -> RunReport {
     );
     checkout.status = Status::Failed;
     checkout.duration_ms = 18;
+    checkout.duration_us = 18_377;
     if let Some(req) = &mut checkout.request {
         // Unredacted on purpose: reporters must mask it on their own.
         req.headers
@@ -628,8 +631,8 @@ fn chromium(browser: &Path, extra: &[String], page: &str, stdout_file: &Path) ->
 #[test]
 fn html_report_of_the_regression_renders_in_headless_chromium() {
     let Some(browser) = find_chromium() else {
-        println!(
-            "skipped: chromium not installed (no `chromium` or `chromium-browser` on PATH; .ci/run installs it)"
+        common::skip(
+            "chromium not installed (no `chromium` or `chromium-browser` on PATH; .ci/run installs it)",
         );
         return;
     };

@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use conform::Error;
 use conform::outcome::{
@@ -36,6 +36,7 @@ fn step(index: usize, name: &str, method: &str, path: &str) -> StepOutcome {
         name: name.to_string(),
         status: Status::Passed,
         duration_ms: 4,
+        duration_us: 4_210,
         skipped_because: None,
         request: Some(RequestSummary {
             method: method.to_string(),
@@ -51,7 +52,7 @@ fn step(index: usize, name: &str, method: &str, path: &str) -> StepOutcome {
         client: None,
         transport_error: None,
         checks: vec![
-            CheckOutcome::pass("status", None, "200"),
+            CheckOutcome::pass("status", None, "200").with_values(json!(200), None),
             CheckOutcome::pass("envelope", None, "data object"),
         ],
     }
@@ -63,6 +64,7 @@ fn skipped(index: usize, name: &str) -> StepOutcome {
         name: name.to_string(),
         status: Status::Skipped,
         duration_ms: 0,
+        duration_us: 0,
         skipped_because: Some("an earlier step failed".to_string()),
         request: None,
         response: None,
@@ -123,6 +125,7 @@ fn failing_run() -> RunReport {
     );
     checkout.status = Status::Failed;
     checkout.duration_ms = 18;
+    checkout.duration_us = 18_377;
     if let Some(req) = &mut checkout.request {
         // Unredacted on purpose: reporters must mask it on their own.
         req.headers
@@ -165,7 +168,9 @@ fn failing_run() -> RunReport {
         body_excerpt: r#"{"error":{"code":"internal","message":"purchase lookup failed"}}"#
             .to_string(),
     });
-    status.checks = vec![CheckOutcome::fail("status", None, "200", "500")];
+    status.checks = vec![
+        CheckOutcome::fail("status", None, "200", "500").with_values(json!(200), Some(json!(500))),
+    ];
 
     let mut health = step(0, "service health", "GET", "/v1/health");
     health.status = Status::Failed;
@@ -634,40 +639,130 @@ fn an_interrupted_run_marks_unrun_cases_skipped_not_failed() {
     assert_eq!(skipped, 4, "{xml}");
 }
 
-/// Full validation with `xmllint --schema` (Debian's libxml2-utils) when
-/// both it and the XSD are at hand: set CONFORM_JUNIT_XSD to a copy of
-/// jenkinsci/xunit-plugin's junit-10.xsd. Says so when it cannot run.
+/// Full validation with `xmllint --schema` (Debian's libxml2-utils)
+/// against `tests/junit/junit-10.xsd`, our copy of the constraints of
+/// Jenkins' junit-10.xsd (MIT; `CONFORM_JUNIT_XSD` points at another).
+/// Skips, saying so, without xmllint.
 #[test]
 fn junit_validates_with_xmllint_against_junit_10_xsd() {
-    let Some(xsd) = std::env::var_os("CONFORM_JUNIT_XSD").map(PathBuf::from) else {
-        eprintln!("skipped: set CONFORM_JUNIT_XSD=path/to/junit-10.xsd to validate with xmllint");
-        return;
-    };
+    let xsd = std::env::var_os("CONFORM_JUNIT_XSD").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/junit/junit-10.xsd"),
+        PathBuf::from,
+    );
     let dir = common::temp("junit-xsd");
-    for (name, report) in [
-        ("failing", failing_run()),
-        ("interrupted", interrupted_run()),
-    ] {
+    let validate = |name: &str, xml: &str| -> Option<(bool, String)> {
         let file = dir.join(format!("{name}.xml"));
-        std::fs::write(&file, render(ReportKind::Junit, &report, &redactor())).expect("write");
-        let out = match std::process::Command::new("xmllint")
+        std::fs::write(&file, xml).expect("write");
+        let out = std::process::Command::new("xmllint")
             .arg("--noout")
             .arg("--schema")
             .arg(&xsd)
             .arg(&file)
             .output()
-        {
-            Ok(out) => out,
-            Err(e) => {
-                eprintln!("skipped: xmllint not runnable ({e}); install libxml2-utils");
-                return;
-            }
-        };
-        assert!(
+            .ok()?;
+        Some((
             out.status.success(),
-            "{name} JUnit does not validate against {}:\n{}",
-            xsd.display(),
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    };
+    // The check bites: the layout before issue 16 is refused.
+    let old = r#"<testsuites name="c" tests="1" skipped="0"><testsuite name="s" tests="1" failures="0" errors="0"><testcase name="x" assertions="2"/></testsuite></testsuites>"#;
+    let Some((old_valid, old_errors)) = validate("old-layout", old) else {
+        common::skip(
+            "xmllint not runnable; install libxml2-utils to validate JUnit against junit-10.xsd",
+        );
+        return;
+    };
+    assert!(
+        !old_valid,
+        "the XSD must refuse `skipped` on <testsuites> and `assertions`"
+    );
+    assert!(old_errors.contains("assertions"), "{old_errors}");
+    for (name, report) in [
+        ("passing", passing_run()),
+        ("failing", failing_run()),
+        ("interrupted", interrupted_run()),
+    ] {
+        let xml = render(ReportKind::Junit, &report, &redactor());
+        let (valid, errors) = validate(name, &xml).expect("xmllint ran a moment ago");
+        assert!(
+            valid,
+            "{name} JUnit does not validate against {}:\n{errors}\n{xml}",
+            xsd.display()
         );
     }
+}
+
+#[test]
+fn json_report_keeps_the_json_type_of_compared_values() {
+    let mut report = passing_run();
+    report.scenarios[0].status = Status::Failed;
+    let step = &mut report.scenarios[0].steps[0];
+    step.status = Status::Failed;
+    step.checks = vec![
+        CheckOutcome::fail("status", None, "200", "404").with_values(json!(200), Some(json!(404))),
+        CheckOutcome::fail(
+            "equals",
+            Some("/data/price"),
+            r#"{"cents":500}"#,
+            r#"{"cents":50}"#,
+        )
+        .with_values(json!({"cents": 500}), Some(json!({"cents": 50}))),
+        CheckOutcome::fail(
+            "equals",
+            Some("/data/live"),
+            "true",
+            "nothing at this pointer",
+        )
+        .with_values(json!(true), None),
+        CheckOutcome::pass("equals", Some("/data/n"), "3").with_values(json!(3), None),
+        CheckOutcome::fail(
+            "schema",
+            Some("/data"),
+            "valid against credits.json",
+            "missing `id`",
+        ),
+    ];
+    report.summary = RunReport::summarize(&report.scenarios);
+    report.judge(&conform::findings::JudgeContext::default());
+    let v: serde_json::Value =
+        serde_json::from_str(&render(ReportKind::Json, &report, &redactor())).expect("json");
+    let checks = &v["scenarios"][0]["steps"][0]["checks"];
+    let pairs: Vec<(&serde_json::Value, &serde_json::Value)> = checks
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| (&c["expected"], &c["actual"]))
+        .collect();
+    assert_eq!(pairs[0], (&json!(200), &json!(404)), "numbers stay numbers");
+    assert_eq!(
+        pairs[1],
+        (&json!({"cents": 500}), &json!({"cents": 50})),
+        "objects stay objects"
+    );
+    // Nothing to compare: the value expected, and words for what was found.
+    assert_eq!(pairs[2], (&json!(true), &json!("nothing at this pointer")));
+    assert_eq!(
+        pairs[3],
+        (&json!(3), &json!(3)),
+        "a pass: actual is expected"
+    );
+    // A check that describes rather than compares keeps its words.
+    assert_eq!(
+        pairs[4],
+        (&json!("valid against credits.json"), &json!("missing `id`"))
+    );
+    // Findings' evidence, too.
+    let evidence = &v["findings"][0]["evidence"][0];
+    assert_eq!(
+        (&evidence["expected"], &evidence["actual"]),
+        (&json!(200), &json!(404)),
+        "{v}"
+    );
+    // People still read text.
+    let console = render(ReportKind::Console, &report, &redactor());
+    assert!(
+        console.contains(r#"equals at /data/price: expected {"cents":500}, got {"cents":50}"#),
+        "{console}"
+    );
 }

@@ -52,14 +52,16 @@ pub fn check(pointer: &str, expected: &Value, cx: &Context<'_>) -> CheckOutcome 
     let expected = cx.vars.value(expected);
     match cx.response.at(pointer) {
         Some(actual) if *actual == expected => {
-            CheckOutcome::pass("equals", Some(pointer), show(&expected))
+            CheckOutcome::pass("equals", Some(pointer), show(&expected)).with_values(expected, None)
         }
-        Some(actual) => CheckOutcome::fail("equals", Some(pointer), show(&expected), show(actual)),
+        Some(actual) => CheckOutcome::fail("equals", Some(pointer), show(&expected), show(actual))
+            .with_values(expected, Some(actual.clone())),
         None => CheckOutcome::fail(
             "equals",
             Some(pointer),
             show(&expected),
             "nothing at this pointer",
-        ),
+        )
+        .with_values(expected, None),
     }
 }

@@ -66,18 +66,22 @@ impl super::Check for ExitCode {
 pub fn check(expected: i32, cx: &Context<'_>) -> CheckOutcome {
     let expected_text = format!("{expected} ({})", meaning(expected));
     match cx.response.exit_code {
-        Some(code) if code == expected => CheckOutcome::pass("exit_code", None, expected_text),
+        Some(code) if code == expected => {
+            CheckOutcome::pass("exit_code", None, expected_text).with_values(expected.into(), None)
+        }
         Some(code) => CheckOutcome::fail(
             "exit_code",
             None,
             expected_text,
             format!("{code} ({})", meaning(code)),
-        ),
+        )
+        .with_values(expected.into(), Some(code.into())),
         None => CheckOutcome::fail(
             "exit_code",
             None,
             expected_text,
             "no exit code: ended by a signal",
-        ),
+        )
+        .with_values(expected.into(), None),
     }
 }

@@ -43,9 +43,10 @@ impl super::Check for Status {
 pub fn check(expected: u16, cx: &Context<'_>) -> CheckOutcome {
     let actual = cx.response.status;
     if actual == expected {
-        CheckOutcome::pass("status", None, expected.to_string())
+        CheckOutcome::pass("status", None, expected.to_string()).with_values(expected.into(), None)
     } else {
-        let mut out = CheckOutcome::fail("status", None, expected.to_string(), actual.to_string());
+        let mut out = CheckOutcome::fail("status", None, expected.to_string(), actual.to_string())
+            .with_values(expected.into(), Some(actual.into()));
         if actual >= 400 {
             if let Some(code) = cx.response.at("/error/code").and_then(|c| c.as_str()) {
                 out = out.with_note(format!("the server answered with error code {code}"));

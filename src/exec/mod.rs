@@ -120,6 +120,9 @@ pub struct RunOptions {
     pub registry: Arc<check::Registry>,
     /// Told about each scenario as it finishes.
     pub observer: Option<Arc<dyn Observer>>,
+    /// `--fail-fast`: start no scenario after the first one fails; those
+    /// running finish, the rest are reported as not run.
+    pub fail_fast: bool,
 }
 
 impl std::fmt::Debug for dyn Observer {
@@ -146,6 +149,7 @@ impl RunOptions {
             registry: Arc::new(check::Registry::builtin()),
             observer: None,
             invariants: true,
+            fail_fast: false,
         }
     }
 
@@ -259,6 +263,9 @@ pub async fn run(
         .map(|case| (plan.suites[case.suite].clone(), case.scenario))
         .collect();
     let next = Arc::new(AtomicUsize::new(0));
+    // `--fail-fast`: the first failed scenario's id; set once.
+    let first_failure = Arc::new(std::sync::OnceLock::<String>::new());
+    let fail_fast = opts.fail_fast;
     let workers = opts.jobs.max(1).min(total);
     // Room for one finished outcome per worker: a slow reader holds back
     // the workers rather than piling up results.
@@ -266,12 +273,31 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
         let (runner, cases, next, tx) = (runner.clone(), cases.clone(), next.clone(), tx.clone());
+        let first_failure = first_failure.clone();
         tasks.spawn(async move {
             loop {
                 let order = next.fetch_add(1, Ordering::Relaxed);
                 let Some((suite, scenario)) = cases.get(order).cloned() else {
                     break;
                 };
+                // The rest of the plan is still reported, as not run.
+                let stopped = if runner.interrupt.is_set() {
+                    Some("the run was interrupted".to_string())
+                } else {
+                    first_failure
+                        .get()
+                        .map(|id| format!("--fail-fast: `{id}` failed, no new scenario starts"))
+                };
+                if let Some(why) = stopped {
+                    if tx
+                        .send((order, Ok(not_run(&suite, scenario, &why))))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                    continue;
+                }
                 // Its own task, so a scenario that panics is reported as an
                 // internal error in its place and the worker goes on.
                 let (r, s) = (runner.clone(), suite.clone());
@@ -283,6 +309,11 @@ pub async fn run(
                             "a scenario task was cancelled: {e}"
                         ))),
                     };
+                if let Ok(done) = &outcome {
+                    if fail_fast && done.status == Status::Failed {
+                        let _ = first_failure.set(done.id());
+                    }
+                }
                 if tx.send((order, outcome)).await.is_err() {
                     break;
                 }
@@ -350,6 +381,7 @@ impl Runner {
             scenario: scenario.name.clone(),
             status: Status::Failed,
             duration_ms: 0,
+            duration_us: 0,
             steps: Vec::new(),
         };
         let env = match self.scenario_env().await {
@@ -365,7 +397,7 @@ impl Runner {
                     }
                     outcome.steps.push(s);
                 }
-                outcome.duration_ms = started.elapsed().as_millis() as u64;
+                (outcome.duration_ms, outcome.duration_us) = elapsed(started);
                 return outcome;
             }
         };
@@ -401,10 +433,13 @@ impl Runner {
         }
         outcome.status = if outcome.steps.iter().all(|s| s.status == Status::Passed) {
             Status::Passed
+        } else if outcome.steps.iter().all(|s| s.status == Status::Skipped) {
+            // Stopped before any step finished: not run, not failed.
+            Status::Skipped
         } else {
             Status::Failed
         };
-        outcome.duration_ms = started.elapsed().as_millis() as u64;
+        (outcome.duration_ms, outcome.duration_us) = elapsed(started);
         outcome
     }
 
@@ -451,6 +486,7 @@ impl Runner {
             name: step.name.clone(),
             status: Status::Failed,
             duration_ms: 0,
+            duration_us: 0,
             skipped_because: None,
             request: None,
             response: None,
@@ -487,7 +523,7 @@ impl Runner {
                 outcome.status = Status::Passed;
             }
         }
-        outcome.duration_ms = started.elapsed().as_millis() as u64;
+        (outcome.duration_ms, outcome.duration_us) = elapsed(started);
         outcome
     }
 
@@ -729,6 +765,11 @@ impl Runner {
     fn redact_check(&self, mut c: CheckOutcome) -> CheckOutcome {
         c.expected = self.redact(&c.expected);
         c.actual = self.redact(&c.actual);
+        if let Some(values) = &mut c.values {
+            let redactor = self.redactor();
+            values.expected = redactor.json(&values.expected);
+            values.actual = values.actual.as_ref().map(|v| redactor.json(v));
+        }
         c.note = c.note.map(|n| self.redact(&n));
         c
     }
@@ -762,8 +803,38 @@ fn panicked(
         scenario: scenario.name.clone(),
         status: Status::Failed,
         duration_ms: 0,
+        duration_us: 0,
         steps,
     }
+}
+
+/// A scenario the run did not start (Ctrl-C, `--fail-fast`): every step
+/// says why.
+fn not_run(suite: &Suite, index: usize, why: &str) -> ScenarioOutcome {
+    let scenario = &suite.scenarios[index];
+    ScenarioOutcome {
+        suite: suite.name.clone(),
+        file: suite.file.display().to_string(),
+        scenario: scenario.name.clone(),
+        status: Status::Skipped,
+        duration_ms: 0,
+        duration_us: 0,
+        steps: scenario
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| skipped(i, step, why.to_string()))
+            .collect(),
+    }
+}
+
+/// Milliseconds and microseconds since `started`.
+fn elapsed(started: Instant) -> (u64, u64) {
+    let e = started.elapsed();
+    (
+        u64::try_from(e.as_millis()).unwrap_or(u64::MAX),
+        u64::try_from(e.as_micros()).unwrap_or(u64::MAX),
+    )
 }
 
 fn invalid_token(run_id: &str) -> String {
@@ -839,6 +910,7 @@ fn skipped(index: usize, step: &Step, reason: String) -> StepOutcome {
         name: step.name.clone(),
         status: Status::Skipped,
         duration_ms: 0,
+        duration_us: 0,
         skipped_because: Some(reason),
         request: None,
         response: None,

@@ -69,7 +69,8 @@ impl ConsoleReporter {
     /// `--quiet` leaves it out. `name_width` comes from [`name_width`] over
     /// the planned ids, so lines printed one by one still line up.
     pub fn scenario_line(&self, sc: &ScenarioOutcome, name_width: usize) -> Option<String> {
-        if self.quiet && sc.status == Status::Passed {
+        // Not-run scenarios are counted in the summary, not listed.
+        if (self.quiet && sc.status == Status::Passed) || sc.status == Status::Skipped {
             return None;
         }
         let id = self.redactor.text(&sc.id());
@@ -185,7 +186,7 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
         let listed: Vec<&ScenarioOutcome> = report
             .scenarios
             .iter()
-            .filter(|s| !(quiet && s.status == Status::Passed))
+            .filter(|s| !(quiet && s.status == Status::Passed) && s.status != Status::Skipped)
             .collect();
         let ids: Vec<String> = listed.iter().map(|s| s.id()).collect();
         let name_width = name_width(ids.iter().map(String::as_str));
@@ -236,11 +237,24 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
     }
 
     let s = &report.summary;
+    // `failed` counts the scenarios that did not run; they are shown apart.
+    let not_run = if s.skipped > 0 {
+        format!(", {} not run", s.skipped)
+    } else {
+        String::new()
+    };
+    if let Some(why) = not_run_reason(report) {
+        let line = format!(
+            "not run: {} ({why})",
+            plural(s.skipped, "scenario", "scenarios")
+        );
+        let _ = write!(out, "\n{}\n", p.yellow(&line));
+    }
     let mut summary = format!(
-        "summary: {}, {} passed, {} failed · {} · {} · {:.2}s",
+        "summary: {}, {} passed, {} failed{not_run} · {} · {} · {:.2}s",
         plural(s.scenarios, "scenario", "scenarios"),
         s.passed,
-        s.failed,
+        s.failed.saturating_sub(s.skipped),
         super::counts_line(report),
         plural(s.transport_errors, "transport error", "transport errors"),
         report.duration_ms as f64 / 1000.0,
@@ -256,6 +270,17 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
     };
     let _ = write!(out, "\n{summary}\n");
     out
+}
+
+/// Why scenarios did not run (`--fail-fast`, Ctrl-C): the first not-run
+/// scenario's reason; `None` when every scenario ran.
+fn not_run_reason(report: &RunReport) -> Option<&str> {
+    report
+        .scenarios
+        .iter()
+        .filter(|sc| sc.status == Status::Skipped)
+        .find_map(|sc| sc.steps.first())
+        .and_then(|st| st.skipped_because.as_deref())
 }
 
 /// Locations listed under a finding before "… and N more".

@@ -28,7 +28,7 @@ impl Reporter for JunitReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
         let report = super::redacted(report, &self.redactor);
         let mut junit = Report::new("conform");
-        junit.set_time(Duration::from_millis(report.duration_ms));
+        junit.set_time(Duration::from_micros(report.duration_us));
 
         // Suites in order of first appearance, so the XML follows the run.
         let mut suites: Vec<(String, TestSuite, u64)> = Vec::new();
@@ -40,13 +40,13 @@ impl Reporter for JunitReporter {
                     suites.len() - 1
                 }
             };
-            let (_, suite, total_ms) = &mut suites[i];
+            let (_, suite, total_us) = &mut suites[i];
             suite.add_test_case(test_case(&report, sc));
-            *total_ms += sc.duration_ms;
+            *total_us += sc.duration_us;
         }
         let timestamp = chrono::DateTime::parse_from_rfc3339(&report.run.started_at).ok();
-        for (_, mut suite, total_ms) in suites {
-            suite.set_time(Duration::from_millis(total_ms));
+        for (_, mut suite, total_us) in suites {
+            suite.set_time(Duration::from_micros(total_us));
             // Jenkins' junit-10.xsd has these on <testsuite> only.
             if let Some(t) = timestamp {
                 suite.set_timestamp(t);
@@ -78,7 +78,7 @@ fn test_case(report: &RunReport, sc: &ScenarioOutcome) -> TestCase {
     let mut case = TestCase::new(&sc.scenario, status(report, sc));
     // No `assertions`: junit-10.xsd does not allow it on <testcase>.
     case.set_classname(&sc.suite)
-        .set_time(Duration::from_millis(sc.duration_ms));
+        .set_time(Duration::from_micros(sc.duration_us));
     // Skipped steps are not failures of their own, but people reading a
     // failed case need to know what did not run.
     let mut skipped = String::new();
@@ -96,7 +96,11 @@ fn status(report: &RunReport, sc: &ScenarioOutcome) -> TestCaseStatus {
         Status::Passed => TestCaseStatus::success(),
         Status::Skipped => {
             let mut status = TestCaseStatus::skipped();
-            status.set_message("not run");
+            let why = sc
+                .steps
+                .first()
+                .and_then(|st| st.skipped_because.as_deref());
+            status.set_message(why.map_or("not run".to_string(), |w| format!("not run: {w}")));
             status
         }
         Status::Failed => {

@@ -320,6 +320,7 @@ pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> RunReport {
             e.pointer = e.pointer.as_deref().map(t);
             e.expected = t(&e.expected);
             e.actual = t(&e.actual);
+            redact_values(&mut e.values, &r);
             e.note = e.note.as_deref().map(t);
         }
     }
@@ -348,11 +349,20 @@ pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> RunReport {
                 c.pointer = c.pointer.as_deref().map(t);
                 c.expected = t(&c.expected);
                 c.actual = t(&c.actual);
+                redact_values(&mut c.values, &r);
                 c.note = c.note.as_deref().map(t);
             }
         }
     }
     out
+}
+
+/// Typed check values are masked like their text.
+fn redact_values(values: &mut Option<Box<crate::outcome::CheckValues>>, r: &Redactor) {
+    if let Some(v) = values {
+        v.expected = r.json(&v.expected);
+        v.actual = v.actual.as_ref().map(|a| r.json(a));
+    }
 }
 
 /// Scenarios that did not run at all (an interrupted run). The summary

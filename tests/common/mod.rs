@@ -23,6 +23,18 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Says that the calling test skipped and why, so that a plain `cargo
+/// test` shows it: libtest captures `print!`/`eprint!` of passing tests,
+/// not writes to the stderr handle itself. The test then returns (and is
+/// listed as `ok`); `.ci/run` counts these lines at the end.
+pub fn skip(reason: &str) {
+    use std::io::Write as _;
+    // libtest names each test's thread after the test.
+    let thread = std::thread::current();
+    let test = thread.name().filter(|n| *n != "main").unwrap_or("a test");
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED {test}: {reason}");
+}
+
 /// An empty folder under cargo's per-target temp dir.
 pub fn temp(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);

@@ -22,6 +22,7 @@ pub fn scenario(
             Status::Passed
         },
         duration_ms,
+        duration_us: duration_ms * 1000,
         steps,
     }
 }
