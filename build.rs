@@ -1,5 +1,5 @@
-//! Embeds the shipped contract schemas and suites, so `conform run` works
-//! from any directory. `include_str!` makes cargo rebuild when one changes.
+//! Embeds the shipped contract schemas, suites and curated fixtures, so
+//! `conform run` and `conform contracts diff` work from any directory. `include_str!` makes cargo rebuild when one changes.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let mut out = String::new();
-    for (name, dir) in [("SCHEMAS", "schemas"), ("SUITES", "suites")] {
+    for (name, dir) in [
+        ("SCHEMAS", "schemas"),
+        ("SUITES", "suites"),
+        ("FIXTURES", "fixtures"),
+    ] {
         println!("cargo:rerun-if-changed={dir}");
         let mut files = Vec::new();
         collect_json(&root.join(dir), &mut files);

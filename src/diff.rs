@@ -43,8 +43,10 @@ pub struct DiffArgs {
     pub fail_on: Option<FailOn>,
     /// Curated fixtures folder (`<V>/index.json`) whose example values are
     /// compared between versions.
-    #[arg(long, value_name = "DIR", default_value = "fixtures")]
-    pub fixtures: PathBuf,
+    /// Default: the fixtures built into conform, whatever the current
+    /// directory.
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -108,7 +110,7 @@ pub struct Report {
 
 pub fn run(args: &DiffArgs) -> Result<i32> {
     let report = match (&args.a, &args.b, &args.docs_a, &args.docs_b) {
-        (Some(a), Some(b), None, None) => diff_versions(a, b, &args.fixtures)?,
+        (Some(a), Some(b), None, None) => diff_versions(a, b, args.fixtures.as_deref())?,
         (None, None, Some(a), Some(b)) => diff_docs(a, b)?,
         _ => {
             return Err(Error::Usage(
@@ -169,7 +171,7 @@ fn root_of(name: &str) -> &'static str {
     }
 }
 
-fn version_side(version: &str, fixtures: &Path, notes: &mut Vec<String>) -> Result<Side> {
+fn version_side(version: &str, fixtures: Option<&Path>, notes: &mut Vec<String>) -> Result<Side> {
     let contract = Contract::embedded(version)?;
     let documents: BTreeMap<String, Value> = contract
         .documents()
@@ -198,9 +200,21 @@ fn version_side(version: &str, fixtures: &Path, notes: &mut Vec<String>) -> Resu
         })
         .collect();
 
-    let index_path = fixtures.join(version).join("index.json");
-    let examples = if index_path.is_file() {
-        Some(curated_examples(&index_path)?)
+    // A folder given with --fixtures, else the built-in copy.
+    let index_path = fixtures
+        .unwrap_or(Path::new("fixtures"))
+        .join(version)
+        .join("index.json");
+    let read_fixture = |path: &Path| match fixtures {
+        Some(_) => read(path),
+        None => embedded_fixture(path),
+    };
+    let exists = match fixtures {
+        Some(_) => index_path.is_file(),
+        None => embedded_fixture(&index_path).is_ok(),
+    };
+    let examples = if exists {
+        Some(curated_examples(&index_path, &read_fixture)?)
     } else {
         notes.push(format!(
             "example values not compared: no {}",
@@ -218,7 +232,10 @@ fn version_side(version: &str, fixtures: &Path, notes: &mut Vec<String>) -> Resu
     })
 }
 
-fn curated_examples(index_path: &Path) -> Result<BTreeMap<String, ExampleValue>> {
+fn curated_examples(
+    index_path: &Path,
+    read: &dyn Fn(&Path) -> Result<String>,
+) -> Result<BTreeMap<String, ExampleValue>> {
     let text = read(index_path)?;
     let index = Error::parse_json(index_path, &text)?;
     let dir = index_path.parent().unwrap_or_else(|| Path::new("."));
@@ -252,6 +269,19 @@ fn curated_examples(index_path: &Path) -> Result<BTreeMap<String, ExampleValue>>
         );
     }
     Ok(examples)
+}
+
+/// A built-in fixture by its repository path (`fixtures/0.1.9/index.json`).
+fn embedded_fixture(path: &Path) -> Result<String> {
+    let key = path.to_string_lossy().replace('\\', "/");
+    crate::embedded::FIXTURES
+        .iter()
+        .find(|(p, _)| *p == key)
+        .map(|(_, text)| (*text).to_string())
+        .ok_or_else(|| Error::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not built into conform"),
+        })
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -298,7 +328,7 @@ fn docs_side(dir: &Path) -> Result<Side> {
     })
 }
 
-pub fn diff_versions(a: &str, b: &str, fixtures: &Path) -> Result<Report> {
+pub fn diff_versions(a: &str, b: &str, fixtures: Option<&Path>) -> Result<Report> {
     let mut notes = Vec::new();
     let a = version_side(a, fixtures, &mut notes)?;
     let b = version_side(b, fixtures, &mut notes)?;

@@ -1121,6 +1121,14 @@ pub fn outputs(extraction: &Extraction) -> Result<Vec<(PathBuf, String)>> {
 }
 
 fn run_extract(args: &ExtractArgs) -> Result<i32> {
+    // Run from elsewhere, the default `.` would scatter fixtures/ and
+    // schemas/ into whatever directory this is.
+    if args.out == Path::new(".") && !args.out.join("schemas").is_dir() {
+        return Err(Error::Usage(format!(
+            "`{}` is not a conform checkout (no schemas/ folder): run from the repository root or pass --out DIR",
+            args.out.display()
+        )));
+    }
     let extraction = extract(&args.docs, &args.version)?;
     let files = outputs(&extraction)?;
     let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();

@@ -104,3 +104,96 @@ fn color_always_and_never_override_the_environment() {
     assert!(run(&[], &[("CLICOLOR_FORCE", "1")]).contains('\x1b'));
     assert!(!run(&[], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\x1b'));
 }
+
+/// `conform` run from `dir` (the caller's token variable removed).
+fn conform_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("IMAGE_SKILL_TOKEN")
+        .output()
+        .expect("conform runs")
+}
+
+#[test]
+fn contracts_commands_work_the_same_from_any_directory() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let elsewhere = common::temp("contracts-elsewhere");
+    // diff: the curated fixtures are built in, not read from ./fixtures.
+    let diff = ["contracts", "diff", "0.1.8", "0.1.9", "--format", "json"];
+    let (here, there) = (conform_in(repo, &diff), conform_in(&elsewhere, &diff));
+    assert_eq!(here.status.code(), Some(0), "{}", text(&here.stderr));
+    assert_eq!(
+        text(&there.stdout),
+        text(&here.stdout),
+        "{}",
+        text(&there.stderr)
+    );
+    assert!(!text(&there.stdout).contains("not compared"));
+
+    // extract: outside a checkout it refuses instead of creating folders.
+    let extract = [
+        "contracts",
+        "extract",
+        "--docs",
+        "docs",
+        "--version",
+        "0.1.9",
+    ];
+    let out = conform_in(&elsewhere, &extract);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--out DIR"),
+        "{}",
+        text(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(&elsewhere).expect("dir").collect();
+    assert!(
+        left.is_empty(),
+        "extract wrote into the current directory: {left:?}"
+    );
+
+    // check: --docs is relative to the current directory.
+    let docs = repo.join("../shared/contracts/0.1.9");
+    if !docs.join("cli.md").is_file() {
+        common::skip("../shared/contracts/0.1.9 not found: `contracts check` part not run");
+        return;
+    }
+    let abs = docs.to_string_lossy().into_owned();
+    let check_here = conform_in(
+        repo,
+        &[
+            "contracts",
+            "check",
+            "--docs",
+            "../shared/contracts/0.1.9",
+            "--version",
+            "0.1.9",
+        ],
+    );
+    let check_there = conform_in(
+        &elsewhere,
+        &["contracts", "check", "--docs", &abs, "--version", "0.1.9"],
+    );
+    assert_eq!(
+        check_here.status.code(),
+        Some(0),
+        "{}",
+        text(&check_here.stderr)
+    );
+    // The same report; only the header's echo of --docs differs.
+    let body = |o: &std::process::Output| {
+        text(&o.stdout)
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(text(&check_there.stdout).starts_with(&format!("contracts check: {abs} ")));
+    assert_eq!(
+        body(&check_there),
+        body(&check_here),
+        "{}",
+        text(&check_there.stderr)
+    );
+}
