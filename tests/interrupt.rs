@@ -81,4 +81,18 @@ fn sigint_kills_the_client_writes_reports_and_exits_130() {
         "after Ctrl-C nothing runs: {steps:?}"
     );
     assert!(junit.exists(), "the JUnit report is written too");
+    // Nothing finished, so nothing failed: every scenario is not run,
+    // in the JSON summary and as JUnit <skipped>, not as 5 failures.
+    let scenarios = json["scenarios"].as_array().expect("scenarios");
+    assert!(
+        scenarios.iter().all(|s| s["status"] == "skipped"),
+        "{scenarios:?}"
+    );
+    assert_eq!(json["summary"]["skipped"], scenarios.len());
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert!(
+        !xml.contains("<failure") && !xml.contains("<error"),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<skipped").count(), scenarios.len(), "{xml}");
 }
