@@ -216,7 +216,8 @@ impl Prepared {
     pub async fn start(&self) -> Result<Session> {
         let (mode, mock) = match &self.options.target {
             TargetSpec::Mock(profile) => {
-                let server = MockServer::start(*profile, None).await?;
+                let server =
+                    MockServer::start_for(self.contract.api(), *profile, None, None).await?;
                 // Nothing reads what it served in server mode.
                 server.record_served(false);
                 let target = Target {
@@ -290,7 +291,6 @@ impl Prepared {
                     &opts,
                     interrupt,
                     repeat,
-                    session.mock.as_ref(),
                 )
                 .await
             }

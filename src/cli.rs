@@ -240,6 +240,12 @@ pub struct MockArgs {
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub addr: String,
+    /// Contract version whose endpoints the mock serves.
+    #[arg(long, default_value = DEFAULT_CONTRACT, value_name = "VERSION")]
+    pub contract: String,
+    /// Read contract schemas from DIR/<VERSION>/ instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
 }
 
 /// The mock's profiles for `--help` and shell completions, from the one
@@ -569,7 +575,13 @@ async fn mock(args: MockArgs) -> Result<i32> {
         .addr
         .parse()
         .map_err(|e| Error::Usage(format!("--addr `{}` is not an address: {e}", args.addr)))?;
-    let server = MockServer::start(profile, Some(addr)).await?;
+    // Loaded whole, so a broken folder is refused as `run` refuses it.
+    let contract = match &args.schemas {
+        Some(dir) => crate::contract::Contract::from_dir(dir, &args.contract)?,
+        None => crate::contract::Contract::embedded(&args.contract)?,
+    };
+    let server = MockServer::start_for(contract.api(), profile, Some(addr), None).await?;
+    drop(contract);
     // A served mock has no reader for its record; keep memory flat.
     server.record_served(false);
     // The token is the mock's own throwaway one; printing it is the point.

@@ -96,7 +96,6 @@ pub async fn run(
     opts: &RunOptions,
     interrupt: Interrupt,
     repeat: Repeat,
-    embedded_mock: Option<&crate::mock::MockServer>,
 ) -> Result<RunReport> {
     require_loopback(&mode)?;
     let started = Instant::now();
@@ -140,13 +139,6 @@ pub async fn run(
         .await?;
         let interrupted = report.interrupted;
         soak.record(iteration, iteration_started.elapsed(), report);
-        // Between iterations nothing is in flight: the one safe moment to
-        // let wiremock drop the requests it keeps.
-        if let Some(mock) = embedded_mock
-            && iteration % 256 == 255
-        {
-            mock.forget_matched_requests().await;
-        }
         if interrupted {
             stopped_early = Some("interrupted (Ctrl-C)".into());
             break;

@@ -240,6 +240,16 @@ impl ApiModel {
         })
     }
 
+    /// The model of `version` from `source` (the nearest `api.json` of its
+    /// chain), without compiling the version's schemas; empty when the
+    /// chain has none.
+    pub fn load(source: super::Source<'_>, version: &str) -> Result<ApiModel> {
+        match source.resolve(version)?.api {
+            Some(file) => ApiModel::parse(&file.path, &file.text),
+            None => Ok(ApiModel::default()),
+        }
+    }
+
     pub fn endpoint(&self, operation_id: &str) -> Option<&Endpoint> {
         self.endpoints
             .iter()

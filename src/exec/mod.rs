@@ -431,6 +431,11 @@ impl Runner {
             }
             outcome.steps.push(result);
         }
+        // Stopped here, on the runtime that owns it, so its port is free
+        // before the next scenario starts one.
+        if let Some(mock) = env.mock {
+            mock.shutdown().await;
+        }
         outcome.status = if outcome.steps.iter().all(|s| s.status == Status::Passed) {
             Status::Passed
         } else if outcome.steps.iter().all(|s| s.status == Status::Skipped) {
@@ -453,9 +458,14 @@ impl Runner {
             Mode::Client(setup) => {
                 // A fresh mock per scenario: what it served during a step is
                 // exactly what the client was sent.
-                let mock = MockServer::start_with_token(setup.profile, None, setup.token.clone())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let mock = MockServer::start_for(
+                    self.contract.api(),
+                    setup.profile,
+                    None,
+                    Some(setup.token.clone()),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
                 let home = tempfile::Builder::new()
                     .prefix("conform-client-")
                     .tempdir()

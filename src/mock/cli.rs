@@ -40,14 +40,7 @@ pub(crate) fn cli(state: &mut State, call: &Call) -> Handled {
     let command = parse(&argv)?;
     call.command.set(Some(command.name));
 
-    let mut request = call.req.clone();
-    request.method = wiremock::http::Method::GET;
-    request.body = Vec::new();
-    request.url.set_path(&command.path);
-    request.url.set_query(None);
-    if !command.query.is_empty() {
-        request.url.query_pairs_mut().extend_pairs(&command.query);
-    }
+    let request = call.req.as_get(command.path, &command.query);
     let inner = Call {
         req: &request,
         caller: call.caller.clone(),

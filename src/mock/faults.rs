@@ -5,9 +5,8 @@
 
 use std::time::Duration;
 
-use wiremock::ResponseTemplate;
-
 use super::Profile;
+use super::wire::Response;
 
 /// Longer than the default --step-timeout (30 s).
 pub const SLOW_DELAY: Duration = Duration::from_secs(35);
@@ -21,7 +20,7 @@ pub(crate) fn answer(
     profile: Profile,
     method: &str,
     path: &str,
-) -> Option<(u16, ResponseTemplate)> {
+) -> Option<(u16, Response)> {
     let (status, template) = match (profile, method, path) {
         (Profile::Faults5xx, "GET", "/v1/credit-packs") => (503, json(
             503,
@@ -29,16 +28,16 @@ pub(crate) fn answer(
         )),
         (Profile::Faults5xx, "GET", "/v1/payment-methods") => (
             500,
-            ResponseTemplate::new(500).set_body_raw(b"Internal Server Error".to_vec(), "text/plain"),
+            Response::new(500).body(b"Internal Server Error".to_vec(), "text/plain"),
         ),
         (Profile::Faults5xx, "POST", "/v1/credit-quotes") => (
             500,
-            ResponseTemplate::new(500).set_body_raw(Vec::new(), "application/json"),
+            Response::new(500).body(Vec::new(), "application/json"),
         ),
         (Profile::FaultsGarbage, "GET", "/v1/payment-methods") => (
             200,
-            ResponseTemplate::new(200)
-                .set_body_raw(b"<html><body>Gateway says hello</body></html>".to_vec(), "text/html"),
+            Response::new(200)
+                .body(b"<html><body>Gateway says hello</body></html>".to_vec(), "text/html"),
         ),
         (Profile::FaultsGarbage, "GET", "/v1/credit-packs") => (200, json(
             200,
@@ -49,7 +48,7 @@ pub(crate) fn answer(
         }
         (Profile::FaultsGarbage, "GET", "/v1/quota") => (
             200,
-            ResponseTemplate::new(200).set_body_raw(
+            Response::new(200).body(
                 br#"{"ok":true,"command":"usage quota","trace_id":"trace_faultct","actor":null,"data":{"credits":{"balance":0}},"warnings":[],"error":null}"#.to_vec(),
                 "text/plain",
             ),
@@ -63,8 +62,8 @@ pub(crate) fn answer(
     Some((status, template))
 }
 
-fn json(status: u16, body: Vec<u8>) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body, "application/json")
+fn json(status: u16, body: Vec<u8>) -> Response {
+    Response::json(status, body)
 }
 
 /// A valid envelope whose data carries 50 MB of padding.
@@ -80,8 +79,8 @@ fn huge_body() -> Vec<u8> {
 }
 
 /// faults-reset: a bare TCP server that promises a body and hangs up after
-/// a few bytes of it. wiremock always completes its responses, so this one
-/// cannot be a wiremock route.
+/// a few bytes of it. hyper always completes its responses, so this one
+/// is not a route of the mock's server.
 pub(crate) async fn serve_resets(listener: tokio::net::TcpListener) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     loop {

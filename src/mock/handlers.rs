@@ -5,9 +5,9 @@
 use std::cell::Cell;
 
 use serde_json::{Map, Value, json};
-use wiremock::Request;
 
 use super::ledger::{self, NewEvent};
+use super::wire::Request;
 use super::state::{
     Agent, Attempt, DEFAULT_PACK_ID, MAX_CREDITS, MIN_CREDITS, PACKS, Pack, PaymentMethod, Quote,
     QuoteTerms, Receipt, Signup, State, checkout_url, find_pack,
@@ -52,7 +52,7 @@ impl Call<'_> {
 
     /// The last path segment, percent-decoded: the `{ID}` of `/v1/x/{ID}`.
     pub(crate) fn path_id(&self) -> String {
-        let path = self.req.url.path();
+        let path = &self.req.path;
         super::codec::percent_decode(path.rsplit('/').next().unwrap_or_default())
     }
 }
@@ -565,7 +565,10 @@ fn purchase_data(receipt: &Receipt) -> Value {
 
 pub(crate) fn purchase_status(state: &mut State, call: &Call) -> Handled {
     let req = call.req;
-    let pairs: Vec<(String, String)> = req.url.query_pairs().into_owned().collect();
+    let pairs: Vec<(String, String)> = req
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let one_of = STATUS_REFS
         .iter()
         .map(|r| format!("`{r}`"))
@@ -704,7 +707,7 @@ pub(crate) fn capabilities(_: &mut State, _: &Call) -> Handled {
 /// redirects to the full URL, fragment and all, whatever the profile.
 pub(crate) fn pay_redirect(state: &mut State, call: &Call) -> Handled {
     let req = call.req;
-    let id = req.url.path().strip_prefix("/pay/").unwrap_or_default();
+    let id = req.path.strip_prefix("/pay/").unwrap_or_default();
     state
         .attempts
         .get(id)
@@ -716,9 +719,21 @@ pub(crate) fn no_route(_: &mut State, call: &Call) -> Handled {
     let req = call.req;
     Err(ApiError::not_found(format!(
         "no route for {} {}",
-        req.method,
-        req.url.path()
+        req.method, req.path
     )))
+}
+
+/// An operation of the loaded API model that the mock has no code for.
+pub(crate) fn not_implemented(_: &mut State, call: &Call) -> Handled {
+    let req = call.req;
+    Err(ApiError::new(
+        501,
+        "NOT_IMPLEMENTED",
+        format!(
+            "the reference mock does not serve {} {} yet",
+            req.method, req.path
+        ),
+    ))
 }
 
 /// `quote_id` and `idempotency_key`, both required and nothing else: the

@@ -54,7 +54,7 @@ pub(crate) fn record(state: &mut State, call: &Call, event: NewEvent) -> String 
 pub(crate) fn activity_list(state: &mut State, call: &Call) -> Handled {
     let mut limit = DEFAULT_LIMIT;
     let mut subject = None;
-    for (key, value) in call.req.url.query_pairs() {
+    for (key, value) in call.req.query_pairs() {
         match key.as_ref() {
             "limit" => limit = page_size(&value)?,
             "subject" if !value.is_empty() => subject = Some(value.into_owned()),

@@ -1,6 +1,7 @@
-//! The reference mock of the Image Skill hosted API: an in-process wiremock
-//! server with every documented endpoint, stateful across requests, and a
-//! [`Profile`] that can replay a known regression.
+//! The reference mock of the Image Skill hosted API: an in-process HTTP
+//! server ([`server`]) that serves the endpoints of one contract version's
+//! API model, stateful across requests, and a [`Profile`] that can replay a
+//! known regression or misbehave on purpose.
 
 mod catalog;
 mod cli;
@@ -10,23 +11,25 @@ mod faults;
 mod handlers;
 mod ledger;
 mod profile;
+mod server;
 mod state;
+mod wire;
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde_json::{Value, json};
-use wiremock::http::HeaderValue;
-use wiremock::matchers::{any, method, path, path_regex};
-use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
+use crate::contract::api::{ApiModel, Auth, path_matches};
 use crate::{Error, Result};
 pub use creative::ARTIFACT_FAILURE_MARKER;
 use handlers::{ApiError, Call, Handled, Outcome};
 pub use profile::Profile;
 use state::{Agent, State};
+use wire::{Request, Response};
 
 /// One response the mock served, as the client saw it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -41,10 +44,11 @@ pub struct Served {
     pub location: Option<String>,
 }
 
-/// A running reference mock. Dropping it stops the server.
+/// A running reference mock. Prefer [`MockServer::shutdown`]; dropping it
+/// also stops the server, without waiting.
 pub struct MockServer {
-    /// `None` for faults-reset, which is a bare TCP server.
-    _server: Option<wiremock::MockServer>,
+    server: Option<server::Server>,
+    /// faults-reset: a bare TCP server instead.
     resets: Option<tokio::task::JoinHandle<()>>,
     shared: Arc<Shared>,
     base_url: String,
@@ -62,11 +66,10 @@ impl std::fmt::Debug for MockServer {
 }
 
 impl MockServer {
-    /// Starts the mock with a fresh random token, on `addr` or on an
-    /// ephemeral port of 127.0.0.1.
+    /// Starts the mock of the default contract with a fresh random token,
+    /// on `addr` or on an ephemeral port of 127.0.0.1.
     pub async fn start(profile: Profile, addr: Option<SocketAddr>) -> Result<MockServer> {
-        let token = format!("isk_r_mock_{:032x}", rand::random::<u128>());
-        MockServer::start_with_token(profile, addr, token).await
+        MockServer::start_for(&default_api()?, profile, addr, None).await
     }
 
     pub async fn start_with_token(
@@ -74,6 +77,20 @@ impl MockServer {
         addr: Option<SocketAddr>,
         token: String,
     ) -> Result<MockServer> {
+        MockServer::start_for(&default_api()?, profile, addr, Some(token)).await
+    }
+
+    /// Starts the mock that serves the endpoints of `api` (one contract
+    /// version's model): routes, auth and commands come from it; an
+    /// endpoint it lacks answers 404. `token`: a fresh random one if none.
+    pub async fn start_for(
+        api: &ApiModel,
+        profile: Profile,
+        addr: Option<SocketAddr>,
+        token: Option<String>,
+    ) -> Result<MockServer> {
+        let token =
+            token.unwrap_or_else(|| format!("isk_r_mock_{:032x}", rand::random::<u128>()));
         let addr = addr.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0));
         let listener =
             TcpListener::bind(addr).map_err(|e| Error::Mock(format!("cannot bind {addr}: {e}")))?;
@@ -85,37 +102,25 @@ impl MockServer {
             local.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
         }
         let base_url = format!("http://{local}");
+        let listener = listener
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(listener))
+            .map_err(|e| Error::Mock(format!("cannot serve on {local}: {e}")))?;
 
         let shared = Arc::new(Shared {
             profile,
+            routes: routes(api),
             record: AtomicBool::new(true),
             state: Mutex::new(State::new(base_url.clone(), token.clone())),
         });
-        if profile == Profile::FaultsReset {
-            let listener = listener
-                .set_nonblocking(true)
-                .and_then(|()| tokio::net::TcpListener::from_std(listener))
-                .map_err(|e| Error::Mock(format!("cannot serve on {local}: {e}")))?;
-            return Ok(MockServer {
-                _server: None,
-                resets: Some(tokio::spawn(faults::serve_resets(listener))),
-                shared,
-                base_url,
-                token,
-                profile,
-            });
-        }
-        let server = wiremock::MockServer::builder()
-            .listener(listener)
-            // conform keeps its own record (`served`); wiremock's would duplicate it.
-            .disable_request_recording()
-            .start()
-            .await;
-        mount(&server, &shared).await;
-
+        let (server, resets) = if profile == Profile::FaultsReset {
+            (None, Some(tokio::spawn(faults::serve_resets(listener))))
+        } else {
+            (Some(server::Server::spawn(listener, Arc::clone(&shared))), None)
+        };
         Ok(MockServer {
-            _server: Some(server),
-            resets: None,
+            server,
+            resets,
             shared,
             base_url,
             token,
@@ -136,18 +141,6 @@ impl MockServer {
         self.profile
     }
 
-    /// wiremock keeps every request a route matched, for its own
-    /// verification, which this mock never uses; a long soak run would grow
-    /// without bound. Remounting the routes drops them; the mock's state
-    /// lives outside wiremock and is kept. Call it only while no request is
-    /// in flight (between soak iterations).
-    pub async fn forget_matched_requests(&self) {
-        if let Some(server) = &self._server {
-            server.reset().await;
-            mount(server, &self.shared).await;
-        }
-    }
-
     /// Stops (or resumes) keeping answers for [`MockServer::served`].
     pub fn record_served(&self, on: bool) {
         self.shared.record.store(on, Ordering::Relaxed);
@@ -157,72 +150,49 @@ impl MockServer {
     pub fn served(&self) -> Vec<Served> {
         lock(&self.shared.state).served.clone()
     }
-}
 
-/// Registers every route, and the catch-all, on `server`.
-async fn mount(server: &wiremock::MockServer, shared: &Arc<Shared>) {
-    for route in ROUTES {
-        let builder = Mock::given(method(route.method));
-        let builder = match route.path {
-            RoutePath::Exact(p) => builder.and(path(p)),
-            RoutePath::Regex(p) => builder.and(path_regex(p)),
-        };
-        server
-            .register(builder.respond_with(Endpoint::new(shared, route)))
-            .await;
-    }
-    let catch_all = Route {
-        method: "GET",
-        path: RoutePath::Exact(""),
-        command: "unknown",
-        auth: false,
-        handler: handlers::no_route,
-    };
-    server
-        .register(
-            Mock::given(any())
-                .respond_with(Endpoint::new(shared, &catch_all))
-                .with_priority(u8::MAX),
-        )
-        .await;
-}
-
-impl MockServer {
-    /// Stops the server and returns once it no longer answers. Prefer this
-    /// to a plain drop at the end of a run: the port is free afterwards.
+    /// Stops the server on the runtime that owns it and returns once the
+    /// port is free. Answers in flight get a short grace period.
     pub async fn shutdown(mut self) {
-        if let Some(server) = self._server.take() {
-            // See `Drop`: wiremock's drop must not run on a runtime worker.
-            let _ = tokio::task::spawn_blocking(move || drop(server)).await;
+        if let Some(server) = self.server.take() {
+            server.stop().await;
         }
+        if let Some(task) = self.resets.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// How many requests the mock holds on to outside its own state (its
+    /// record for `served()`, when on). A regression guard for issue 14
+    /// finding 11: serving must not keep what it served.
+    #[doc(hidden)]
+    pub fn retained_requests(&self) -> usize {
+        lock(&self.shared.state).served.len()
     }
 }
 
 impl Drop for MockServer {
     fn drop(&mut self) {
+        // `server::Server`'s own drop aborts its task: nothing blocks here.
         if let Some(task) = &self.resets {
             task.abort();
-        }
-        // wiremock's `MockServer::drop` blocks on a tokio `RwLock` with
-        // `futures::executor::block_on`. On a tokio worker whose task has
-        // spent its cooperative budget, that lock answers `Pending` forever
-        // and the process spins at exit (issue 14, finding 1). A thread of
-        // its own has no budget; the lock's holder runs on wiremock's own
-        // server thread, so the drop there finishes promptly.
-        if let Some(server) = self._server.take() {
-            let spawned = std::thread::Builder::new()
-                .name("conform-mock-stop".into())
-                .spawn(move || drop(server));
-            if let Err(e) = spawned {
-                // No thread to spare: leaking the server beats hanging.
-                eprintln!("warning: cannot stop the mock cleanly: {e}");
-            }
         }
     }
 }
 
+/// The API model of the default contract, read without compiling its
+/// schemas: the mock needs only its routes.
+fn default_api() -> Result<ApiModel> {
+    ApiModel::load(
+        crate::contract::Source::Embedded,
+        crate::cli::DEFAULT_CONTRACT,
+    )
+}
+
 struct Shared {
     profile: Profile,
+    routes: Vec<Route>,
     /// Whether answers are kept for `served()`; only client mode reads
     /// them, and a long soak run must not grow the mock without bound.
     record: AtomicBool,
@@ -237,219 +207,98 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 
 type Handler = fn(&mut State, &Call) -> Handled;
 
-enum RoutePath {
-    Exact(&'static str),
-    Regex(&'static str),
-}
-
+/// One endpoint of the loaded API model with the code that serves it.
 struct Route {
-    method: &'static str,
-    path: RoutePath,
-    command: &'static str,
+    method: String,
+    /// The model's path template (`/v1/models/{model_id}`).
+    path: String,
+    command: Cow<'static, str>,
     auth: bool,
     handler: Handler,
 }
 
-const ROUTES: &[Route] = &[
-    route(
-        "GET",
-        RoutePath::Exact("/healthz"),
-        "healthz",
-        false,
-        handlers::healthz,
-    ),
-    route(
-        "GET",
-        RoutePath::Exact("/v1/whoami"),
-        "whoami",
-        true,
-        handlers::whoami,
-    ),
-    route(
-        "GET",
-        RoutePath::Exact("/v1/quota"),
-        "usage quota",
-        true,
-        handlers::quota,
-    ),
-    route(
-        "GET",
-        RoutePath::Exact("/v1/payment-methods"),
-        "credits methods",
-        false,
-        handlers::payment_methods,
-    ),
-    route(
-        "GET",
-        RoutePath::Exact("/v1/credit-packs"),
-        "credits packs list",
-        false,
-        handlers::credit_packs,
-    ),
-    route(
-        "POST",
-        RoutePath::Exact("/v1/credit-quotes"),
-        "credits quote",
-        true,
-        handlers::create_quote,
-    ),
-    route(
-        "POST",
-        RoutePath::Exact("/v1/credit-purchases/stripe-checkout-sessions"),
-        "credits buy",
-        true,
-        handlers::create_checkout_session,
-    ),
-    route(
-        "GET",
-        RoutePath::Exact("/v1/credit-purchases/status"),
-        "credits status",
-        true,
-        handlers::purchase_status,
-    ),
-    route(
-        "POST",
-        RoutePath::Exact("/v1/credit-purchases"),
-        "credits fake-purchase",
-        true,
-        handlers::fake_purchase,
-    ),
-    route(
-        "GET",
-        RoutePath::Regex(r"^/pay/[^/]+$"),
-        "pay",
-        false,
-        handlers::pay_redirect,
-    ),
-    route(
-        "POST",
-        RoutePath::Exact("/v1/agent-signups"),
-        "signup",
-        false,
-        handlers::agent_signup,
-    ),
-    route(
-        "GET",
-        RoutePath::Exact("/v1/models"),
-        "models list",
-        false,
-        handlers::models,
-    ),
-    route(
-        "GET",
-        RoutePath::Regex(r"^/v1/models/[^/]+$"),
-        "models show",
-        false,
-        handlers::model,
-    ),
-    route(
-        "GET",
-        RoutePath::Exact("/v1/capabilities"),
-        "capabilities list",
-        false,
-        handlers::capabilities,
-    ),
-    route(
-        "POST",
-        RoutePath::Exact("/v1/create"),
-        "create",
-        true,
-        creative::create,
-    ),
-    route(
-        "POST",
-        RoutePath::Exact("/v1/upload"),
-        "upload",
-        true,
-        creative::upload,
-    ),
-    route(
-        "POST",
-        RoutePath::Exact("/v1/edit"),
-        "edit",
-        true,
-        creative::edit,
-    ),
-    route(
-        "GET",
-        RoutePath::Regex(r"^/v1/assets/[^/]+$"),
-        "assets show",
-        true,
-        creative::asset_show,
-    ),
-    route(
-        "GET",
-        RoutePath::Regex(r"^/v1/jobs/[^/]+$"),
-        "jobs show",
-        true,
-        creative::job_show,
-    ),
-    route(
-        "GET",
-        RoutePath::Exact("/v1/activity"),
-        "activity list",
-        true,
-        ledger::activity_list,
-    ),
-    route(
-        "GET",
-        RoutePath::Regex(r"^/v1/activity/[^/]+$"),
-        "activity show",
-        true,
-        ledger::activity_show,
-    ),
-    route("POST", RoutePath::Exact("/v1/cli"), "cli", true, cli::cli),
-];
+/// The stateful flows are code; which of them a version serves, where,
+/// and behind which auth is the model's. Keyed by operation id.
+fn handler(operation_id: &str) -> Option<Handler> {
+    Some(match operation_id {
+        "getHealth" => handlers::healthz,
+        "getWhoami" => handlers::whoami,
+        "getQuota" => handlers::quota,
+        "listPaymentMethods" => handlers::payment_methods,
+        "listCreditPacks" => handlers::credit_packs,
+        "createCreditQuote" => handlers::create_quote,
+        "createStripeCheckoutSession" => handlers::create_checkout_session,
+        "getCreditPurchaseStatus" => handlers::purchase_status,
+        "createFakePurchase" => handlers::fake_purchase,
+        "followCheckoutHandoff" => handlers::pay_redirect,
+        "createAgentSignup" => handlers::agent_signup,
+        "listModels" => handlers::models,
+        "getModel" => handlers::model,
+        "listCapabilities" => handlers::capabilities,
+        "createImage" => creative::create,
+        "uploadImage" => creative::upload,
+        "editImage" => creative::edit,
+        "getAsset" => creative::asset_show,
+        "getJob" => creative::job_show,
+        "listActivity" => ledger::activity_list,
+        "getActivityReference" => ledger::activity_show,
+        "runCliCommand" => cli::cli,
+        _ => return None,
+    })
+}
 
-const fn route(
-    method: &'static str,
-    path: RoutePath,
-    command: &'static str,
-    auth: bool,
-    handler: Handler,
-) -> Route {
-    Route {
-        method,
-        path,
-        command,
-        auth,
-        handler,
+/// The model's endpoints as routes, literal paths before templated ones
+/// so `/v1/x/status` is never taken for `/v1/x/{id}`. An operation the
+/// mock has no code for answers 501, naming it.
+fn routes(api: &ApiModel) -> Vec<Route> {
+    let mut routes: Vec<Route> = api
+        .endpoints
+        .iter()
+        .map(|e| Route {
+            method: e.method.to_ascii_uppercase(),
+            path: e.path.clone(),
+            command: Cow::Owned(e.command.clone()),
+            auth: e.auth == Auth::Bearer,
+            handler: handler(&e.operation_id).unwrap_or(handlers::not_implemented),
+        })
+        .collect();
+    routes.sort_by_key(|r| r.path.matches('{').count());
+    routes
+}
+
+/// The catch-all: what answers a request no endpoint of the model matches.
+static NO_ROUTE: Route = Route {
+    method: String::new(),
+    path: String::new(),
+    command: Cow::Borrowed("unknown"),
+    auth: false,
+    handler: handlers::no_route,
+};
+
+impl server::App for Shared {
+    fn respond(&self, request: Request, body_too_large: bool) -> Response {
+        let route = self
+            .routes
+            .iter()
+            .find(|r| r.method == request.method && path_matches(&r.path, &request.path))
+            .unwrap_or(&NO_ROUTE);
+        self.serve(route, &request, body_too_large)
     }
 }
 
-/// The wiremock responder for one route: auth, handler, envelope, profile,
-/// then the record of what was served.
-struct Endpoint {
-    shared: Arc<Shared>,
-    command: &'static str,
-    auth: bool,
-    handler: Handler,
-}
-
-impl Endpoint {
-    fn new(shared: &Arc<Shared>, route: &Route) -> Endpoint {
-        Endpoint {
-            shared: Arc::clone(shared),
-            command: route.command,
-            auth: route.auth,
-            handler: route.handler,
-        }
-    }
-}
-
-impl Respond for Endpoint {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let profile = self.shared.profile;
-        let mut state = lock(&self.shared.state);
-        if let Some((status, fault)) =
-            faults::answer(profile, request.method.as_str(), request.url.path())
-        {
+impl Shared {
+    /// Auth, handler, envelope, profile, then the record of what was served.
+    fn serve(&self, route: &Route, request: &Request, body_too_large: bool) -> Response {
+        let profile = self.profile;
+        let record = self.record.load(Ordering::Relaxed);
+        let mut state = lock(&self.state);
+        if let Some((status, fault)) = faults::answer(profile, &request.method, &request.path) {
             state.record(
-                self.shared.record.load(Ordering::Relaxed),
+                record,
                 Served {
-                    method: request.method.to_string(),
-                    path: request.url.path().to_string(),
-                    query: request.url.query().map(str::to_string),
+                    method: request.method.clone(),
+                    path: request.path.clone(),
+                    query: request.query.clone(),
                     request_body: request_body(&request.body),
                     status,
                     // The injected bytes are not a JSON answer worth keeping.
@@ -461,22 +310,34 @@ impl Respond for Endpoint {
         }
         // Drawn before the handler runs so the events it records carry it.
         let trace_id = state.next_trace_id();
-        let caller = match (self.auth, profile) {
+        let caller = match (route.auth, profile) {
             (false, _) => Ok(None),
             // The negative suite must catch a server that serves anyone.
             (true, Profile::IgnoresAuth) => Ok(check_auth(request, &state)
                 .unwrap_or_else(|_| state.agents.get(&state.token).cloned())),
             (true, _) => check_auth(request, &state),
         };
-        let caller = caller.and_then(|agent| within_limits(&request.body).map(|()| agent));
+        let caller = caller.and_then(|agent| {
+            if body_too_large {
+                return Err(ApiError::new(
+                    413,
+                    "PAYLOAD_TOO_LARGE",
+                    format!(
+                        "request body is larger than {} bytes",
+                        server::MAX_REQUEST_BODY
+                    ),
+                ));
+            }
+            within_limits(&request.body).map(|()| agent)
+        });
         let call = Call {
             req: request,
             caller: caller.as_ref().ok().cloned().flatten(),
             trace_id: trace_id.clone(),
             command: Cell::new(None),
         };
-        let result = caller.and_then(|_| (self.handler)(&mut state, &call));
-        let command = call.command.get().unwrap_or(self.command);
+        let result = caller.and_then(|_| (route.handler)(&mut state, &call));
+        let command = call.command.get().unwrap_or(route.command.as_ref());
         let (status, mut body, location) = match result {
             Ok(Outcome::Data(data)) => (
                 200,
@@ -491,37 +352,34 @@ impl Respond for Endpoint {
             ),
         };
         if let Some(body) = body.as_mut() {
-            self.shared.profile.shape(body);
+            profile.shape(body);
         }
-        state.record(
-            self.shared.record.load(Ordering::Relaxed),
-            Served {
-                method: request.method.to_string(),
-                path: request.url.path().to_string(),
-                query: request.url.query().map(str::to_string),
-                request_body: request_body(&request.body),
-                status,
-                body: body.clone(),
-                location: location.clone(),
-            },
-        );
+        if record {
+            state.record(
+                true,
+                Served {
+                    method: request.method.clone(),
+                    path: request.path.clone(),
+                    query: request.query.clone(),
+                    request_body: request_body(&request.body),
+                    status,
+                    body: body.clone(),
+                    location: location.clone(),
+                },
+            );
+        }
         drop(state);
 
-        let mut template = ResponseTemplate::new(status);
+        let mut response = Response::new(status);
         if profile == Profile::FaultsSlow {
-            template = template.set_delay(faults::SLOW_DELAY);
+            response.delay = Some(faults::SLOW_DELAY);
         }
         if let Some(body) = body {
             let bytes = serde_json::to_vec(&body).unwrap_or_default();
-            template = template.set_body_raw(bytes, "application/json");
+            response = response.body(bytes, "application/json");
         }
-        if let Some(location) = location {
-            match HeaderValue::from_str(&location) {
-                Ok(value) => template = template.insert_header("location", value),
-                Err(_) => return ResponseTemplate::new(500),
-            }
-        }
-        template
+        response.location = location;
+        response
     }
 }
 
