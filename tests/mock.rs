@@ -1808,3 +1808,208 @@ async fn activity_lists_newest_first_and_shows_references() {
     assert_eq!(by_attempt.json["data"]["reference"]["type"], "payment");
     assert_error(&nothing, 404, "activity show", "NOT_FOUND");
 }
+
+// The server itself: routes from the API model, memory, shutdown.
+
+/// The default contract's API model, as the mock reads it.
+fn api_model() -> conform::contract::ApiModel {
+    conform::contract::ApiModel::load(conform::contract::Source::Embedded, "0.1.9")
+        .expect("the shipped API model loads")
+}
+
+async fn get_status(base_url: &str, path: &str) -> (u16, Value) {
+    let reply = reqwest::get(format!("{base_url}{path}"))
+        .await
+        .expect("the mock answers");
+    let status = reply.status().as_u16();
+    (status, reply.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn routes_auth_and_commands_come_from_the_api_model() {
+    // Arrange: a model without /healthz, with whoami public and moved, and
+    // an operation the mock has no code for.
+    let mut api = api_model();
+    api.endpoints.retain(|e| e.operation_id != "getHealth");
+    let whoami = api
+        .endpoints
+        .iter_mut()
+        .find(|e| e.operation_id == "getWhoami")
+        .expect("the model has whoami");
+    whoami.path = "/v2/me".into();
+    whoami.auth = conform::contract::api::Auth::None;
+    whoami.command = "me".into();
+    let mut unknown = whoami.clone();
+    unknown.operation_id = "getSomethingNew".into();
+    unknown.path = "/v1/something-new/{id}".into();
+    api.endpoints.push(unknown);
+
+    // Act
+    let server = MockServer::start_for(&api, Profile::Conformant, None, None)
+        .await
+        .expect("mock starts");
+    let base = server.base_url();
+    let (health, health_body) = get_status(&base, "/healthz").await;
+    let (old_whoami, _) = get_status(&base, "/v1/whoami").await;
+    let (me, me_body) = get_status(&base, "/v2/me").await;
+    let (new, new_body) = get_status(&base, "/v1/something-new/x1").await;
+    server.shutdown().await;
+
+    // Assert
+    assert_eq!(health, 404, "{health_body}");
+    assert_eq!(health_body["ok"], json!(false));
+    assert_eq!(health_body["error"]["code"], json!("NOT_FOUND"));
+    assert_eq!(old_whoami, 404);
+    assert_eq!(me, 200, "the model made it public: {me_body}");
+    assert_eq!(me_body["command"], json!("me"));
+    assert_eq!(new, 501, "{new_body}");
+    assert_eq!(new_body["error"]["code"], json!("NOT_IMPLEMENTED"));
+    assert_eq!(new_body["command"], json!("me"));
+}
+
+#[tokio::test]
+async fn shutdown_frees_the_port_and_stops_answering() {
+    // Arrange
+    let server = MockServer::start(Profile::Conformant, None)
+        .await
+        .expect("mock starts");
+    let base = server.base_url();
+    let addr: std::net::SocketAddr = base
+        .strip_prefix("http://")
+        .and_then(|a| a.parse().ok())
+        .expect("base_url is http://ADDR");
+    // A kept-alive connection must not hold the stop up.
+    let client = reqwest::Client::new();
+    let before = client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+
+    // Act
+    tokio::time::timeout(std::time::Duration::from_secs(10), server.shutdown())
+        .await
+        .expect("shutdown returns");
+
+    // Assert
+    assert_eq!(before.ok(), Some(200));
+    let rebound = std::net::TcpListener::bind(addr);
+    assert!(rebound.is_ok(), "port still taken: {rebound:?}");
+    drop(rebound);
+    assert!(
+        reqwest::get(format!("{base}/healthz")).await.is_err(),
+        "a stopped mock answered"
+    );
+}
+
+#[tokio::test]
+async fn bodies_over_the_cap_are_refused_with_the_envelope() {
+    // Arrange
+    let server = MockServer::start(Profile::Conformant, None)
+        .await
+        .expect("mock starts");
+    let body = vec![b' '; 33 * 1024 * 1024];
+
+    // Act
+    let reply = reqwest::Client::new()
+        .post(format!("{}/v1/agent-signups", server.base_url()))
+        .body(body)
+        .send()
+        .await
+        .expect("the mock answers");
+    let status = reply.status().as_u16();
+    let json: Value = reply.json().await.unwrap_or(Value::Null);
+    server.shutdown().await;
+
+    // Assert
+    assert_eq!(status, 413, "{json}");
+    assert_eq!(json["error"]["code"], json!("PAYLOAD_TOO_LARGE"));
+}
+
+/// Resident set size of a process, from /proc.
+#[cfg(target_os = "linux")]
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmRSS")
+        * 1024
+}
+
+/// Issue 14, finding 11: wiremock kept a clone of every request a route
+/// matched, so `conform mock` grew with each one. 3,000 requests with a
+/// 64 KiB body (192 MiB sent) must leave the mock's RSS within 32 MiB of
+/// where it was. Not timed; `CONFORM_MOCK_BIN` runs it against another
+/// binary (the wiremock build grew by about the bytes sent).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_standalone_mock_keeps_nothing_per_request() {
+    use std::io::{BufRead, BufReader};
+    // Arrange
+    let bin =
+        std::env::var("CONFORM_MOCK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_conform").into());
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        // Also when an assertion fails: the mock must not outlive the test.
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Killed(
+        std::process::Command::new(bin)
+            .args(["mock", "--addr", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("conform mock starts"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let base = BufReader::new(stdout)
+        .lines()
+        .take(10)
+        .map_while(|l| l.ok())
+        .find_map(|l| l.strip_prefix("base_url=").map(str::to_string))
+        .expect("the mock prints base_url=");
+    let client = reqwest::Client::new();
+    let body = vec![b'x'; 64 * 1024];
+    let send = |n: usize| {
+        let client = client.clone();
+        let body = body.clone();
+        let base = base.clone();
+        async move {
+            for _ in 0..n {
+                // No route takes POST /healthz: the catch-all answers, and
+                // wiremock's catch-all kept the request too.
+                let reply = client
+                    .post(format!("{base}/healthz"))
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("the mock answers");
+                assert_eq!(reply.status(), StatusCode::NOT_FOUND);
+                reply.bytes().await.expect("body");
+            }
+        }
+    };
+
+    // Act
+    send(200).await;
+    let before = rss_bytes(child.0.id());
+    let workers: Vec<_> = (0..4).map(|_| tokio::spawn(send(750))).collect();
+    for worker in workers {
+        worker.await.expect("sender");
+    }
+    let after = rss_bytes(child.0.id());
+    drop(child);
+
+    // Assert
+    let grew = after.saturating_sub(before) / (1024 * 1024);
+    assert!(
+        grew < 32,
+        "the mock grew by {grew} MiB over 3,000 requests ({} → {} MiB)",
+        before / (1024 * 1024),
+        after / (1024 * 1024)
+    );
+}

@@ -162,14 +162,6 @@ impl MockServer {
             let _ = task.await;
         }
     }
-
-    /// How many requests the mock holds on to outside its own state (its
-    /// record for `served()`, when on). A regression guard for issue 14
-    /// finding 11: serving must not keep what it served.
-    #[doc(hidden)]
-    pub fn retained_requests(&self) -> usize {
-        lock(&self.shared.state).served.len()
-    }
 }
 
 impl Drop for MockServer {
