@@ -1818,6 +1818,7 @@ fn api_model() -> conform::contract::ApiModel {
 }
 
 async fn get_status(base_url: &str, path: &str) -> (u16, Value) {
+    conform::exec::http::install_tls_provider();
     let reply = reqwest::get(format!("{base_url}{path}"))
         .await
         .expect("the mock answers");
@@ -1879,6 +1880,7 @@ async fn shutdown_frees_the_port_and_stops_answering() {
         .and_then(|a| a.parse().ok())
         .expect("base_url is http://ADDR");
     // A kept-alive connection must not hold the stop up.
+    conform::exec::http::install_tls_provider();
     let client = reqwest::Client::new();
     let before = client
         .get(format!("{base}/healthz"))
@@ -1909,6 +1911,7 @@ async fn bodies_over_the_cap_are_refused_with_the_envelope() {
         .await
         .expect("mock starts");
     let body = vec![b' '; 33 * 1024 * 1024];
+    conform::exec::http::install_tls_provider();
 
     // Act
     let reply = reqwest::Client::new()
@@ -1972,6 +1975,7 @@ async fn the_standalone_mock_keeps_nothing_per_request() {
         .map_while(|l| l.ok())
         .find_map(|l| l.strip_prefix("base_url=").map(str::to_string))
         .expect("the mock prints base_url=");
+    conform::exec::http::install_tls_provider();
     let client = reqwest::Client::new();
     let body = vec![b'x'; 64 * 1024];
     let send = |n: usize| {
