@@ -218,7 +218,14 @@ fn run_once(bin: &PathBuf, work: Work, count: u64, connections: u64) -> Sample {
     let mut done = 0;
     for (i, share) in [10, 50, 100].into_iter().enumerate() {
         let upto = count * share / 100;
-        runtime.block_on(drive(&client, &mock.base_url, work, done, upto, connections));
+        runtime.block_on(drive(
+            &client,
+            &mock.base_url,
+            work,
+            done,
+            upto,
+            connections,
+        ));
         done = upto;
         rss[i] = mock.rss();
     }
@@ -230,7 +237,11 @@ fn run_once(bin: &PathBuf, work: Work, count: u64, connections: u64) -> Sample {
 
 fn median(mut values: Vec<f64>) -> (f64, f64, f64) {
     values.sort_by(f64::total_cmp);
-    (values[values.len() / 2], values[0], values[values.len() - 1])
+    (
+        values[values.len() / 2],
+        values[0],
+        values[values.len() - 1],
+    )
 }
 
 fn main() {
@@ -288,9 +299,8 @@ fn main() {
         let verdict = if m < 64.0 { "under" } else { "OVER" };
         // What each unit after the first 10% left behind (the mock's own
         // state, for checkout flows: agents, quotes, sessions, ledger).
-        let (per, plo, phi) = stat(&|s| {
-            s.rss[2].saturating_sub(s.rss[0]) as f64 / (*count as f64 * 0.9)
-        });
+        let (per, plo, phi) =
+            stat(&|s| s.rss[2].saturating_sub(s.rss[0]) as f64 / (*count as f64 * 0.9));
         println!(
             "{:<8} ×{count}: RSS median (min–max) 10% {m10:.1} ({lo10:.1}–{hi10:.1}) · 50% {m50:.1} ({lo50:.1}–{hi50:.1}) · 100% {m:.1} ({lo:.1}–{hi:.1}) MiB · final/10% {f:.3} ({flo:.3}–{fhi:.3}) · growth {per:.0} ({plo:.0}–{phi:.0}) B/unit · {verdict} the 64 MiB goal",
             work.name()

@@ -284,15 +284,7 @@ impl Prepared {
         let mode = session.mode.clone();
         match self.options.repeat {
             Some(repeat) => {
-                crate::soak::run(
-                    plan,
-                    self.contract.clone(),
-                    mode,
-                    &opts,
-                    interrupt,
-                    repeat,
-                )
-                .await
+                crate::soak::run(plan, self.contract.clone(), mode, &opts, interrupt, repeat).await
             }
             None => exec::run(plan, self.contract.clone(), mode, &opts, interrupt).await,
         }

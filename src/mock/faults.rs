@@ -16,11 +16,7 @@ pub const HUGE_BYTES: usize = 50 * 1024 * 1024;
 
 /// The faulty answer for `method path` under `profile`, if it has one,
 /// with its status (for the mock's record).
-pub(crate) fn answer(
-    profile: Profile,
-    method: &str,
-    path: &str,
-) -> Option<(u16, Response)> {
+pub(crate) fn answer(profile: Profile, method: &str, path: &str) -> Option<(u16, Response)> {
     let (status, template) = match (profile, method, path) {
         (Profile::Faults5xx, "GET", "/v1/credit-packs") => (503, json(
             503,

@@ -7,11 +7,11 @@ use std::cell::Cell;
 use serde_json::{Map, Value, json};
 
 use super::ledger::{self, NewEvent};
-use super::wire::Request;
 use super::state::{
     Agent, Attempt, DEFAULT_PACK_ID, MAX_CREDITS, MIN_CREDITS, PACKS, Pack, PaymentMethod, Quote,
     QuoteTerms, Receipt, Signup, State, checkout_url, find_pack,
 };
+use super::wire::Request;
 
 /// Fixed so responses are reproducible; the mock never expires quotes.
 const QUOTE_EXPIRES_AT: &str = "2026-05-08T20:00:00.000Z";

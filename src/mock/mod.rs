@@ -89,8 +89,7 @@ impl MockServer {
         addr: Option<SocketAddr>,
         token: Option<String>,
     ) -> Result<MockServer> {
-        let token =
-            token.unwrap_or_else(|| format!("isk_r_mock_{:032x}", rand::random::<u128>()));
+        let token = token.unwrap_or_else(|| format!("isk_r_mock_{:032x}", rand::random::<u128>()));
         let addr = addr.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0));
         let listener =
             TcpListener::bind(addr).map_err(|e| Error::Mock(format!("cannot bind {addr}: {e}")))?;
@@ -116,7 +115,10 @@ impl MockServer {
         let (server, resets) = if profile == Profile::FaultsReset {
             (None, Some(tokio::spawn(faults::serve_resets(listener))))
         } else {
-            (Some(server::Server::spawn(listener, Arc::clone(&shared))), None)
+            (
+                Some(server::Server::spawn(listener, Arc::clone(&shared))),
+                None,
+            )
         };
         Ok(MockServer {
             server,

@@ -113,7 +113,10 @@ async fn accept<A: App>(
     connections.shutdown().await;
 }
 
-async fn handle<A: App>(app: &A, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn handle<A: App>(
+    app: &A,
+    request: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
     let (head, body) = request.into_parts();
     let (body, too_large) = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(collected) => (collected.to_bytes().to_vec(), false),

@@ -104,9 +104,5 @@ fn finding_4_a_second_signal_exits_at_once() {
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("second SIGTERM");
     let ran = wait_within(child, Duration::from_secs(10));
     assert_eq!(ran.code(), Some(130), "{}{}", ran.stdout, ran.stderr);
-    assert!(
-        ran.stderr.contains("second stop signal"),
-        "{}",
-        ran.stderr
-    );
+    assert!(ran.stderr.contains("second stop signal"), "{}", ran.stderr);
 }
