@@ -22,6 +22,9 @@ pub struct Redactor {
     /// Every form of every secret (see [`forms`]), in one automaton, so a
     /// text is scanned once however many secrets there are.
     matcher: Option<AhoCorasick>,
+    /// Some form of a secret has a line break before its end, so a match
+    /// can reach across lines and text must be masked whole, not by line.
+    spans_lines: bool,
 }
 
 impl Redactor {
@@ -49,6 +52,10 @@ impl Redactor {
             .collect();
         patterns.sort();
         patterns.dedup();
+        self.spans_lines = patterns.iter().any(|p| {
+            let p = p.strip_suffix('\n').unwrap_or(p);
+            p.contains('\n')
+        });
         // Building fails only past the automaton's size limits, far beyond
         // a handful of tokens; `text` then masks everything, not nothing.
         self.matcher = AhoCorasick::builder()
@@ -143,6 +150,18 @@ impl Redactor {
         }
     }
 
+    /// A writer that masks what passes through it a line at a time, with
+    /// the result of [`Redactor::bytes`] on the whole: a report streamed to
+    /// its file is never held whole, nor its ~17 bytes per byte of
+    /// [`DecodedView`].
+    pub fn writer<W: std::io::Write>(&self, inner: W) -> RedactingWriter<'_, W> {
+        RedactingWriter {
+            redactor: self,
+            inner,
+            pending: Vec::new(),
+        }
+    }
+
     /// Spans of `s` that end right before a cut mark `…` and are the start
     /// of a secret: the rest of the secret was cut away.
     fn cut_prefixes(&self, s: &str) -> Vec<(usize, usize)> {
@@ -197,6 +216,59 @@ impl Redactor {
             }
             other => other.clone(),
         }
+    }
+}
+
+/// See [`Redactor::writer`]. Call [`RedactingWriter::finish`] at the end:
+/// the last line is held until then.
+pub struct RedactingWriter<'r, W: std::io::Write> {
+    redactor: &'r Redactor,
+    inner: W,
+    /// Bytes not yet masked: the start of a line (all of the text when
+    /// masking must see it whole).
+    pending: Vec<u8>,
+}
+
+impl<W: std::io::Write> RedactingWriter<'_, W> {
+    /// Masks and writes what is still held, flushes, and returns the inner
+    /// writer.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        let rest = std::mem::take(&mut self.pending);
+        self.inner.write_all(&self.redactor.bytes(&rest))?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for RedactingWriter<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // A line end ends every match: no secret's form holds one inside
+        // (`spans_lines`), and a UTF-8 sequence never contains the byte.
+        let whole = self.redactor.spans_lines
+            || (self.redactor.matcher.is_none() && !self.redactor.secrets.is_empty());
+        let Some(last) = buf.iter().rposition(|&b| b == b'\n').filter(|_| !whole) else {
+            self.pending.extend_from_slice(buf);
+            return Ok(buf.len());
+        };
+        let (lines, rest) = buf.split_at(last + 1);
+        let mut lines = lines.split_inclusive(|&b| b == b'\n');
+        if !self.pending.is_empty()
+            && let Some(first) = lines.next()
+        {
+            self.pending.extend_from_slice(first);
+            let line = std::mem::take(&mut self.pending);
+            self.inner.write_all(&self.redactor.bytes(&line))?;
+        }
+        for line in lines {
+            self.inner.write_all(&self.redactor.bytes(line))?;
+        }
+        self.pending.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        // Held bytes are not a whole line yet; they go out with `finish`.
+        self.inner.flush()
     }
 }
 
@@ -324,6 +396,40 @@ mod tests {
 
     fn redactor() -> Redactor {
         Redactor::new(["isk_r_secret_token_123".to_string()])
+    }
+
+    #[test]
+    fn the_writer_masks_line_by_line_as_the_whole_text_is_masked() {
+        use std::io::Write as _;
+        let text = "a isk_r_secret_token_123 b\nisk_r_secret_token_123\n\
+                    cut isk_r_secret_to…\n{\"t\":\"isk_r_secret_t\\u006fken_123\"}\n\
+                    two\nlines_secret and end isk_r_secret_token_123";
+        for r in [
+            redactor(),
+            Redactor::new(["  isk_r_secret_token_123\n".to_string()]),
+            // A secret with a line break inside: masked whole, not by line.
+            Redactor::new(["two\nlines_secret".to_string()]),
+            Redactor::default(),
+        ] {
+            for chunk in [1, 2, 5, 17, 4096] {
+                let mut w = r.writer(Vec::new());
+                for part in text.as_bytes().chunks(chunk) {
+                    w.write_all(part).expect("write to a Vec");
+                }
+                let written = w.finish().expect("finish into a Vec");
+                assert_eq!(
+                    String::from_utf8_lossy(&written),
+                    String::from_utf8_lossy(&r.bytes(text.as_bytes())),
+                    "chunks of {chunk}"
+                );
+            }
+        }
+        assert!(
+            !redactor()
+                .bytes(text.as_bytes())
+                .windows(6)
+                .any(|w| w == b"isk_r_")
+        );
     }
 
     #[test]

@@ -26,24 +26,29 @@ impl JunitReporter {
 
 impl Reporter for JunitReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
-        let report = super::redacted(report, &self.redactor);
+        // Masked one scenario at a time: a masked copy of a large run
+        // would double its memory for the length of the render.
+        let r = super::learned(report, &self.redactor);
+        let head = super::redacted_head(report, &r);
         let mut junit = Report::new("conform");
         junit.set_time(Duration::from_micros(report.duration_us));
 
         // Suites in order of first appearance, so the XML follows the run.
         let mut suites: Vec<(String, TestSuite, u64)> = Vec::new();
         for sc in &report.scenarios {
-            let i = match suites.iter().position(|(name, ..)| *name == sc.suite) {
+            let suite_name = r.text(&sc.suite);
+            let i = match suites.iter().position(|(name, ..)| *name == suite_name) {
                 Some(i) => i,
                 None => {
-                    suites.push((sc.suite.clone(), TestSuite::new(&sc.suite), 0));
+                    suites.push((suite_name.clone(), TestSuite::new(&suite_name), 0));
                     suites.len() - 1
                 }
             };
             let (_, suite, total_us) = &mut suites[i];
-            suite.add_test_case(test_case(&report, sc));
+            suite.add_test_case(test_case(&head, &super::redacted_scenario(sc, &r)));
             *total_us += sc.duration_us;
         }
+        let report = head;
         let timestamp = chrono::DateTime::parse_from_rfc3339(&report.run.started_at).ok();
         for (_, mut suite, total_us) in suites {
             suite.set_time(Duration::from_micros(total_us));
@@ -196,8 +201,8 @@ fn failure_body(sc: &ScenarioOutcome) -> String {
 /// quick-junit always writes `skipped` on `<testsuites>`, which Jenkins'
 /// junit-10.xsd rejects; the per-suite `skipped` counts stay. Only the
 /// root element's start tag is touched.
-fn without_testsuites_skipped(bytes: Vec<u8>) -> Vec<u8> {
-    let Ok(text) = String::from_utf8(bytes.clone()) else {
+fn without_testsuites_skipped(mut bytes: Vec<u8>) -> Vec<u8> {
+    let Ok(text) = std::str::from_utf8(&bytes) else {
         return bytes;
     };
     let Some(start) = text.find("<testsuites") else {
@@ -211,10 +216,9 @@ fn without_testsuites_skipped(bytes: Vec<u8>) -> Vec<u8> {
     let value_end = tag[attr + 10..]
         .find('"')
         .map_or(tag.len(), |e| attr + 10 + e + 1);
-    let mut out = String::with_capacity(text.len());
-    out.push_str(&text[..start + attr]);
-    out.push_str(&text[start + value_end..]);
-    out.into_bytes()
+    // Cut in place: the report is not copied.
+    bytes.drain(start + attr..start + value_end);
+    bytes
 }
 
 #[cfg(test)]

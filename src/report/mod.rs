@@ -12,7 +12,7 @@ pub mod markdown;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::outcome::{RequestSummary, RunReport};
+use crate::outcome::{RequestSummary, RunReport, ScenarioOutcome};
 use crate::redact::Redactor;
 use crate::{Error, Result};
 
@@ -25,6 +25,13 @@ pub use markdown::MarkdownReporter;
 
 pub trait Reporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>>;
+
+    /// Writes the report to `out`. Reporters whose output grows with the
+    /// run (JSON, JUnit) write it piece by piece instead of whole.
+    fn write_to(&self, report: &RunReport, out: &mut dyn std::io::Write) -> Result<()> {
+        let bytes = self.render(report)?;
+        out.write_all(&bytes).map_err(|e| render_error("report", e))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,23 +95,29 @@ impl ReportSpec {
         })
     }
 
-    /// Renders `report` and writes it to this spec's path.
+    /// Renders `report` and writes it to this spec's path, streamed: the
+    /// rendered text is never held whole.
     pub fn write(&self, report: &RunReport, redactor: &Redactor) -> Result<()> {
-        let bytes = reporter(self.kind, redactor)
-            .render(report)
-            .map_err(|e| match e {
-                // Renderers do not know the path; name the file the user asked for.
-                Error::Report { source, .. } => Error::Report {
-                    path: self.path.clone(),
-                    source,
-                },
-                other => other,
-            })?;
-        // Masked once more as finally written: a reporter that transforms
-        // text (HTML pretty-prints JSON excerpts, decoding escapes) must not
-        // undo the masking done on the report.
-        let bytes = redactor.bytes(&bytes);
-        write_report(&self.path, &bytes)
+        let reporter = reporter(self.kind, redactor);
+        write_report_with(&self.path, |out| {
+            // Masked once more as finally written: a reporter that
+            // transforms text (HTML pretty-prints JSON excerpts, decoding
+            // escapes) must not undo the masking done on the report.
+            let mut masked = redactor.writer(out);
+            reporter.write_to(report, &mut masked)?;
+            masked
+                .finish()
+                .map(drop)
+                .map_err(|e| render_error("report", e))
+        })
+        .map_err(|e| match e {
+            // Renderers do not know the path; name the file the user asked for.
+            Error::Report { source, .. } => Error::Report {
+                path: self.path.clone(),
+                source,
+            },
+            other => other,
+        })
     }
 
     /// Whether this report goes to stdout (`KIND=-`).
@@ -201,16 +214,27 @@ fn resolved(path: &Path) -> Option<PathBuf> {
 /// the same rules. Anything else that exists (a FIFO, `/dev/null`, a
 /// terminal) is written through, never replaced. `-` is stdout.
 pub fn write_report(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_report_with(path, |out| {
+        out.write_all(bytes).map_err(|e| Error::Report {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    })
+}
+
+/// [`write_report`] with the bytes written by `fill`, as they come.
+pub fn write_report_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
+) -> Result<()> {
     let report_err = |source: std::io::Error| Error::Report {
         path: path.to_path_buf(),
         source,
     };
     if path.as_os_str() == "-" {
-        let mut out = std::io::stdout().lock();
-        return out
-            .write_all(bytes)
-            .and_then(|()| out.flush())
-            .map_err(report_err);
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        fill(&mut out)?;
+        return out.flush().map_err(report_err);
     }
     let target = match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -224,15 +248,15 @@ pub fn write_report(path: &Path, bytes: &[u8]) -> Result<()> {
     match std::fs::metadata(&target) {
         Ok(meta) if !meta.is_file() && !meta.is_dir() => {
             // A device or FIFO: open it as it is, no create, no truncate.
-            let mut f = std::fs::OpenOptions::new()
+            let f = std::fs::OpenOptions::new()
                 .write(true)
                 .open(&target)
                 .map_err(report_err)?;
-            f.write_all(bytes)
-                .and_then(|()| f.flush())
-                .map_err(report_err)
+            let mut out = std::io::BufWriter::new(f);
+            fill(&mut out)?;
+            out.flush().map_err(report_err)
         }
-        _ => write_atomic(&target, bytes).map_err(|e| match e {
+        _ => write_atomic_with(&target, fill).map_err(|e| match e {
             Error::Report { source, .. } => report_err(source),
             other => other,
         }),
@@ -257,6 +281,20 @@ pub fn reporter(kind: ReportKind, redactor: &Redactor) -> Box<dyn Reporter> {
 /// previous run's file) never see a half-written report: write a temp file
 /// next to it, then rename over.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |out| {
+        out.write_all(bytes).map_err(|e| Error::Report {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    })
+}
+
+/// [`write_atomic`] with the bytes written by `fill`; the file appears
+/// only when `fill` has succeeded.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
+) -> Result<()> {
     let report_err = |source: std::io::Error| Error::Report {
         path: path.to_path_buf(),
         source,
@@ -275,8 +313,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::PermissionsExt as _;
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
-    let mut tmp = builder.tempfile_in(dir).map_err(report_err)?;
-    tmp.write_all(bytes).map_err(report_err)?;
+    let tmp = builder.tempfile_in(dir).map_err(report_err)?;
+    let mut out = std::io::BufWriter::new(tmp);
+    fill(&mut out)?;
+    let tmp = out.into_inner().map_err(|e| report_err(e.into_error()))?;
     tmp.as_file().sync_all().map_err(report_err)?;
     tmp.persist(path).map_err(|e| report_err(e.error))?;
     Ok(())
@@ -295,18 +335,45 @@ fn render_error(what: &str, e: impl std::fmt::Display) -> Error {
 /// any credential found in a recorded header (in case the runner missed
 /// one, its value is then masked in bodies and messages too).
 pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> RunReport {
+    redacted_where(report, redactor, |_| true)
+}
+
+/// [`redacted`] keeping only the scenarios `keep` selects: a reporter that
+/// shows only failures need not copy 100,000 passing ones.
+pub(crate) fn redacted_where(
+    report: &RunReport,
+    redactor: &Redactor,
+    keep: impl Fn(&ScenarioOutcome) -> bool,
+) -> RunReport {
+    let r = learned(report, redactor);
+    let mut out = redacted_head(report, &r);
+    out.scenarios = report
+        .scenarios
+        .iter()
+        .filter(|sc| keep(sc))
+        .map(|sc| redacted_scenario(sc, &r))
+        .collect();
+    out
+}
+
+/// `redactor` plus every credential found in a recorded request header.
+pub(crate) fn learned(report: &RunReport, redactor: &Redactor) -> Redactor {
     let mut r = redactor.clone();
     for step in report.scenarios.iter().flat_map(|s| &s.steps) {
         for (name, value) in step.request.iter().flat_map(|q| &q.headers) {
             r.learn_header(name, value);
         }
     }
+    r
+}
+
+/// Everything of `report` but its scenarios, masked by `r` (from
+/// [`learned`]); the scenarios are left empty, for the caller to fill or
+/// to write one by one with [`redacted_scenario`].
+pub(crate) fn redacted_head(report: &RunReport, r: &Redactor) -> RunReport {
     let t = |s: &str| r.text(s);
-    let mut out = report.clone();
-    out.conform_version = t(&out.conform_version);
-    out.contract_version = t(&out.contract_version);
-    out.target = t(&out.target);
-    for f in &mut out.findings {
+    let mut findings = report.findings.clone();
+    for f in &mut findings {
         f.title = t(&f.title);
         f.file = t(&f.file);
         for l in &mut f.locations {
@@ -320,41 +387,59 @@ pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> RunReport {
             e.pointer = e.pointer.as_deref().map(t);
             e.expected = t(&e.expected);
             e.actual = t(&e.actual);
-            redact_values(&mut e.values, &r);
+            redact_values(&mut e.values, r);
             e.note = e.note.as_deref().map(t);
         }
     }
-    for sc in &mut out.scenarios {
-        sc.suite = t(&sc.suite);
-        sc.file = t(&sc.file);
-        sc.scenario = t(&sc.scenario);
-        for step in &mut sc.steps {
-            step.name = t(&step.name);
-            step.skipped_because = step.skipped_because.as_deref().map(t);
-            step.transport_error = step.transport_error.as_deref().map(t);
-            if let Some(req) = &mut step.request {
-                redact_request(req, &r);
-            }
-            if let Some(resp) = &mut step.response {
-                resp.location = resp.location.as_deref().map(t);
-                resp.body_excerpt = t(&resp.body_excerpt);
-            }
-            if let Some(client) = &mut step.client {
-                client.argv = client.argv.iter().map(|a| t(a)).collect();
-                client.stdout_excerpt = t(&client.stdout_excerpt);
-                client.stderr_excerpt = t(&client.stderr_excerpt);
-            }
-            for c in &mut step.checks {
-                c.check = t(&c.check);
-                c.pointer = c.pointer.as_deref().map(t);
-                c.expected = t(&c.expected);
-                c.actual = t(&c.actual);
-                redact_values(&mut c.values, &r);
-                c.note = c.note.as_deref().map(t);
-            }
+    RunReport {
+        format: report.format,
+        conform_version: t(&report.conform_version),
+        contract_version: t(&report.contract_version),
+        target: t(&report.target),
+        run: report.run.clone(),
+        duration_ms: report.duration_ms,
+        duration_us: report.duration_us,
+        interrupted: report.interrupted,
+        summary: report.summary,
+        findings,
+        scenarios: Vec::new(),
+        latency: report.latency.clone(),
+    }
+}
+
+/// One scenario with every string masked by `r` (from [`learned`]).
+pub(crate) fn redacted_scenario(sc: &ScenarioOutcome, r: &Redactor) -> ScenarioOutcome {
+    let t = |s: &str| r.text(s);
+    let mut sc = sc.clone();
+    sc.suite = t(&sc.suite);
+    sc.file = t(&sc.file);
+    sc.scenario = t(&sc.scenario);
+    for step in &mut sc.steps {
+        step.name = t(&step.name);
+        step.skipped_because = step.skipped_because.as_deref().map(t);
+        step.transport_error = step.transport_error.as_deref().map(t);
+        if let Some(req) = &mut step.request {
+            redact_request(req, r);
+        }
+        if let Some(resp) = &mut step.response {
+            resp.location = resp.location.as_deref().map(t);
+            resp.body_excerpt = t(&resp.body_excerpt);
+        }
+        if let Some(client) = &mut step.client {
+            client.argv = client.argv.iter().map(|a| t(a)).collect();
+            client.stdout_excerpt = t(&client.stdout_excerpt);
+            client.stderr_excerpt = t(&client.stderr_excerpt);
+        }
+        for c in &mut step.checks {
+            c.check = t(&c.check);
+            c.pointer = c.pointer.as_deref().map(t);
+            c.expected = t(&c.expected);
+            c.actual = t(&c.actual);
+            redact_values(&mut c.values, r);
+            c.note = c.note.as_deref().map(t);
         }
     }
-    out
+    sc
 }
 
 /// Typed check values are masked like their text.
