@@ -10,8 +10,11 @@
 //!   (benches/hurl/checkout.hurl) against one `conform mock` process;
 //! - `soak`: peak RSS of `--repeat` at 1000 and at 10000 iterations;
 //! - `wire`: per-step cost of `conform run --base-url` (status + schema
-//!   checks on) against a standalone `conform mock`, versus `wrk -t1 -c1`
-//!   on the same endpoint in the same run; interleaved repetitions;
+//!   checks on) versus `wrk -t1 -c1`, both against one tiny keep-alive
+//!   server this bench starts, in the same run; interleaved repetitions;
+//! - `stream`: what printing each scenario's line as it finishes (the
+//!   console's LiveLines observer) costs: N one-step scenarios with it on
+//!   and off (a report to stdout turns it off), interleaved;
 //! - `schemathesis`: requests per second and peak RSS, conform's checkout
 //!   flow `--repeat` versus Schemathesis (target/interop-venv, see
 //!   interop/schemathesis.sh) fuzzing the mock's OpenAPI export;
@@ -19,7 +22,8 @@
 //!   (CONFORM_BENCH_SCALE=10,100,…), JSON and JUnit reports written: wall,
 //!   ms per scenario, peak RSS, and the largest/smallest per-scenario cost.
 //!
-//! Every server is a conform mock on 127.0.0.1 started here; every child
+//! Every server is on 127.0.0.1 and started here (a conform mock, or the
+//! wire section's tiny server); every child
 //! process is killed if it outlives its time bound.
 
 use std::io::{BufRead, BufReader};
@@ -68,6 +72,9 @@ fn main() {
     if on("wire") {
         wire(env_usize("CONFORM_BENCH_WIRE_STEPS", 4000));
     }
+    if on("stream") {
+        stream(env_usize("CONFORM_BENCH_STREAM", 10_000));
+    }
     if on("schemathesis") {
         schemathesis(env_usize("CONFORM_BENCH_FLOWS", 500));
     }
@@ -102,9 +109,53 @@ fn healthz_steps_suite(n: usize) -> String {
     json!({ "suite": "wire", "scenarios": [{ "name": "healthz", "steps": steps }] }).to_string()
 }
 
+/// The healthz success envelope, as a conformant server sends it.
+const HEALTHZ_BODY: &str = r#"{"ok":true,"command":"healthz","trace_id":"trace_0123456789abcdef","actor":null,"data":{"status":"ok"},"warnings":[],"error":null}"#;
+
+/// A keep-alive HTTP/1.1 server on 127.0.0.1 that answers every request
+/// with [`HEALTHZ_BODY`]: the same fixed cost for both clients of the wire
+/// bench, and no dependence on the mock's own speed. Its threads end when
+/// their client closes or after [`CHILD_BOUND`]; the accept loop after
+/// `max_connections`.
+fn tiny_server(max_connections: usize) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{HEALTHZ_BODY}",
+        HEALTHZ_BODY.len()
+    );
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max_connections) {
+            let Ok(mut stream) = stream else { continue };
+            let response = response.clone();
+            std::thread::spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let _ = stream.set_read_timeout(Some(CHILD_BOUND));
+                let mut buf = [0u8; 8192];
+                let mut held = Vec::new();
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    held.extend_from_slice(&buf[..n]);
+                    // One answer per complete request head (no bodies: GETs).
+                    while let Some(end) = held.windows(4).position(|w| w == b"\r\n\r\n") {
+                        held.drain(..end + 4);
+                        if stream.write_all(response.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
 fn wire(steps: usize) {
     println!(
-        "\n## wire: one GET /healthz step (status + schema checks) vs `wrk -t1 -c1`, standalone mock"
+        "\n## wire: one GET /healthz step (status + schema checks) vs `wrk -t1 -c1`, one tiny keep-alive server started here"
     );
     if Command::new("wrk")
         .arg("--version")
@@ -116,7 +167,7 @@ fn wire(steps: usize) {
         println!("  skipped: `wrk` is not installed (apt-get install wrk)");
         return;
     }
-    let mock = MockProcess::start();
+    let base_url = tiny_server(1_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let small = dir.path().join("small.json");
     let big = dir.path().join("big.json");
@@ -126,22 +177,16 @@ fn wire(steps: usize) {
     let run = |suite: &Path| {
         let m = measure(
             Command::new(CONFORM)
-                .args([
-                    "run",
-                    "--quiet",
-                    "--jobs",
-                    "1",
-                    "--base-url",
-                    &mock.base_url,
-                ])
+                .args(["run", "--quiet", "--jobs", "1", "--base-url", &base_url])
                 .arg("--suite")
                 .arg(suite)
-                .env("IMAGE_SKILL_TOKEN", &mock.token),
+                // No step sends it; a run still wants one.
+                .env("IMAGE_SKILL_TOKEN", "isk_r_bench_unused_token"),
         );
         assert_eq!(m.code, Some(0), "the healthz suite must pass");
         m.wall
     };
-    let url = format!("{}/healthz", mock.base_url);
+    let url = format!("{base_url}/healthz");
     let wrk_us = || {
         let out = Command::new("wrk")
             .args(["-t1", "-c1", "-d2s", &url])
@@ -159,7 +204,8 @@ fn wire(steps: usize) {
     // Round 0 warms; then wrk and the two conform sizes alternate so the
     // machine's load hits all alike. The difference of the two sizes
     // removes process start and setup: what is left is per step.
-    for round in 0..6 {
+    let rounds = env_usize("CONFORM_BENCH_ROUNDS", 6).max(2);
+    for round in 0..rounds {
         let w = wrk_us();
         let (a, b) = (run(&small), run(&big));
         let per_step = (b.as_secs_f64() - a.as_secs_f64()) * 1e6 / (steps - small_n) as f64;
@@ -184,6 +230,84 @@ fn wire(steps: usize) {
         sorted[sorted.len() - 1],
         verdict(med <= 1.15)
     );
+}
+
+fn stream(n: usize) {
+    println!(
+        "\n## stream: {n} one-step scenarios, each scenario's line printed as it ends (on) or not (off), tiny server"
+    );
+    let base_url = tiny_server(1_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let suite = dir.path().join("stream.json");
+    let scenarios: Vec<_> = (0..n)
+        .map(|i| {
+            json!({
+                "name": format!("healthz {i:06}"),
+                "steps": [{
+                    "name": "health",
+                    "request": { "method": "GET", "path": "/healthz", "auth": "none" },
+                    "expect": { "status": 200, "schema": "healthz" }
+                }]
+            })
+        })
+        .collect();
+    std::fs::write(
+        &suite,
+        json!({ "suite": "stream", "scenarios": scenarios }).to_string(),
+    )
+    .expect("suite written");
+    let compact = dir.path().join("compact.json");
+    // Both write the (tiny, all-passing) compact report; only where it
+    // goes differs, and a report to stdout is what turns the lines off.
+    let run = |live: bool| {
+        let report = if live {
+            format!("json-compact={}", compact.display())
+        } else {
+            "json-compact=-".to_string()
+        };
+        let m = measure(
+            Command::new(CONFORM)
+                .args(["run", "--jobs", "1", "--base-url", &base_url, "--suite"])
+                .arg(&suite)
+                .args(["--report", &report])
+                .env("IMAGE_SKILL_TOKEN", "isk_r_bench_unused_token"),
+        );
+        assert_eq!(m.code, Some(0), "the stream suite must pass");
+        ms(m.wall) * 1000.0 / n as f64
+    };
+    let (mut on, mut off, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let rounds = env_usize("CONFORM_BENCH_ROUNDS", 6).max(2);
+    for round in 0..rounds {
+        let (a, b) = if round % 2 == 0 {
+            let a = run(true);
+            (a, run(false))
+        } else {
+            let b = run(false);
+            (run(true), b)
+        };
+        if round > 0 {
+            on.push(a);
+            off.push(b);
+            ratios.push(a / b);
+        }
+    }
+    println!(
+        "  on: {} µs/scenario   off: {} µs/scenario   on/off: {}×   (median (min–max) of {} interleaved rounds, stdout to /dev/null)",
+        spread(&on),
+        spread(&off),
+        spread_fine(&ratios),
+        on.len()
+    );
+}
+
+/// [`spread`] with three decimals, for ratios near 1.
+fn spread_fine(values: &[f64]) -> String {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match (v.first(), v.get(v.len() / 2), v.last()) {
+        (Some(lo), Some(mid), Some(hi)) => format!("{mid:.3} ({lo:.3}–{hi:.3})"),
+        _ => "n/a".into(),
+    }
 }
 
 const SCHEMATHESIS: &str = concat!(

@@ -324,7 +324,8 @@ pub async fn run(
     let mut done: Vec<Option<ScenarioOutcome>> = Vec::with_capacity(total);
     done.resize_with(total, || None);
     while let Some((order, outcome)) = rx.recv().await {
-        let outcome = outcome?;
+        let mut outcome = outcome?;
+        outcome.shrink_to_fit();
         if let Some(observer) = &opts.observer {
             observer.scenario_finished(&outcome);
         }
