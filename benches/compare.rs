@@ -18,7 +18,7 @@
 //! - `schemathesis`: requests per second and peak RSS, conform's checkout
 //!   flow `--repeat` versus Schemathesis (target/interop-venv, see
 //!   interop/schemathesis.sh) fuzzing the mock's OpenAPI export;
-//! - `scale`: one generated suite of 10 … 100,000 scenarios
+//! - `scale`: 10 … 100,000 generated scenarios (suite files of 10,000)
 //!   (CONFORM_BENCH_SCALE=10,100,…), JSON and JUnit reports written: wall,
 //!   ms per scenario, peak RSS, and the largest/smallest per-scenario cost.
 //!
@@ -407,8 +407,26 @@ fn env_sizes(name: &str, default: &[usize]) -> Vec<usize> {
 
 /// A suite of `n` scenarios, each a health check then a token-bearing
 /// whoami with its schema: the shape of a real suite, cheap to serve.
-fn scale_suite(n: usize) -> String {
-    let scenarios: Vec<_> = (0..n)
+/// Scenarios per generated suite file: 10,000 make 2.9 MB, well inside
+/// the 16 MiB a suite file may have.
+const SCALE_FILE_SCENARIOS: usize = 10_000;
+
+/// `n` scenarios as suite files in a new folder `dir/scale-{n}`, returned.
+fn scale_suites(dir: &Path, n: usize) -> std::path::PathBuf {
+    let folder = dir.join(format!("scale-{n}"));
+    std::fs::create_dir_all(&folder).expect("suite folder");
+    let mut first = 0;
+    while first < n {
+        let count = SCALE_FILE_SCENARIOS.min(n - first);
+        let file = folder.join(format!("scale-{first:06}.json"));
+        std::fs::write(&file, scale_suite(first, count)).expect("suite written");
+        first += count;
+    }
+    folder
+}
+
+fn scale_suite(first: usize, n: usize) -> String {
+    let scenarios: Vec<_> = (first..first + n)
         .map(|i| {
             json!({
                 "name": format!("scenario {i:06}"),
@@ -427,12 +445,12 @@ fn scale_suite(n: usize) -> String {
             })
         })
         .collect();
-    json!({ "suite": "scale", "scenarios": scenarios }).to_string()
+    json!({ "suite": format!("scale-{first:06}"), "scenarios": scenarios }).to_string()
 }
 
 fn scale(sizes: &[usize]) {
     println!(
-        "\n## scale: one suite of N scenarios (2 steps each), json + junit reports, against a standalone mock"
+        "\n## scale: N scenarios (2 steps each, suite files of 10,000), json + junit reports, against a standalone mock"
     );
     // A mock in its own process: the embedded one's request journal (the
     // mock's own state) would otherwise be counted as conform's memory.
@@ -444,8 +462,7 @@ fn scale(sizes: &[usize]) {
         "scenarios", "wall", "ms/scenario", "peak RSS"
     );
     for &n in sizes {
-        let suite = dir.path().join(format!("scale-{n}.json"));
-        std::fs::write(&suite, scale_suite(n)).expect("suite written");
+        let suite = scale_suites(dir.path(), n);
         let json_report = dir.path().join(format!("scale-{n}.report.json"));
         let junit_report = dir.path().join(format!("scale-{n}.junit.xml"));
         let m = measure(
@@ -469,7 +486,7 @@ fn scale(sizes: &[usize]) {
             ms(m.wall) / n as f64,
             m.max_rss_kib as f64 / 1024.0
         );
-        let _ = std::fs::remove_file(&suite);
+        let _ = std::fs::remove_dir_all(&suite);
         let _ = std::fs::remove_file(&json_report);
         let _ = std::fs::remove_file(&junit_report);
         rows.push((n, m));
