@@ -131,9 +131,10 @@ impl ColorChoice {
 impl Reporter for ConsoleReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
         // Streamed, the lines were printed as scenarios finished: only the
-        // failed ones are shown again, so only they are copied to mask.
+        // failed and not-run ones are read again, so only they are copied
+        // to mask.
         let report = super::redacted_where(report, &self.redactor, |sc| {
-            !self.streamed || sc.status == Status::Failed
+            !self.streamed || sc.status != Status::Passed
         });
         Ok(render(&report, Paint(self.color), self.quiet, self.streamed).into_bytes())
     }
