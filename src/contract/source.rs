@@ -46,6 +46,10 @@ pub struct Manifest {
     /// What `contracts add` could not decide, for a person to curate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub undecided: Vec<String>,
+    /// Files of this folder a person curated (`credit-quote.json`):
+    /// `contracts add` keeps them as they are when it runs again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub curated: Vec<String>,
 }
 
 /// One file as read: where it came from and its text.
