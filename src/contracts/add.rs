@@ -69,11 +69,31 @@ pub fn run(args: &AddArgs) -> Result<i32> {
     let mut undecided = Vec::new();
     let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
 
+    // The API model.
+    let has_schema = |name: &str| base.has_schema(name) || name == "common";
+    let curated_api = dir.join("api.json");
+    let api = if curated.contains("api.json") {
+        let text = std::fs::read_to_string(&curated_api).map_err(|source| Error::Read {
+            path: curated_api.clone(),
+            source,
+        })?;
+        ApiModel::parse(&curated_api, &text)?
+    } else {
+        api_model(
+            base.api(),
+            &extraction,
+            &args.docs,
+            &args.version,
+            &args.schemas,
+            &has_schema,
+            &mut undecided,
+        )?
+    };
     // Schemas: kept where the examples fit, widened where not.
     // Schemas some example no longer fits, and the first such example.
     let mut derived: BTreeMap<&str, &extract::Example> = BTreeMap::new();
     for example in &extraction.examples {
-        let Some(name) = extract::example_schema(example, base.api()) else {
+        let Some(name) = extract::example_schema(example, &api) else {
             undecided.push(format!("example {} has no curated schema", example.label()));
             continue;
         };
@@ -99,7 +119,7 @@ pub fn run(args: &AddArgs) -> Result<i32> {
         for example in extraction
             .examples
             .iter()
-            .filter(|e| extract::example_schema(e, base.api()) == Some(*name))
+            .filter(|e| extract::example_schema(e, &api) == Some(*name))
         {
             if !prober.valid(&schema, &schema, &example.value) {
                 schema = prober.fit(&schema, &schema, &example.value);
@@ -119,14 +139,6 @@ pub fn run(args: &AddArgs) -> Result<i32> {
         ));
     }
 
-    // The API model.
-    let api = api_model(
-        base.api(),
-        &extraction,
-        &args.docs,
-        &args.version,
-        &mut undecided,
-    )?;
     if api != *base.api() {
         files.insert(
             dir.join("api.json"),
@@ -134,9 +146,40 @@ pub fn run(args: &AddArgs) -> Result<i32> {
         );
     }
 
+    // Extraction's generated files, the drift baseline of `contracts
+    // check`: only those that say something else than the base's.
+    let inherited = extract::committed_generated(Some(&args.schemas), base.chain())?;
+    let prefix = Path::new("schemas").join(&args.version).join("generated");
+    let mut names = BTreeSet::new();
+    let mut examples_changed = Vec::new();
+    for (rel, text) in extract::outputs(&extraction)? {
+        let Ok(name) = rel.strip_prefix(&prefix) else {
+            continue;
+        };
+        let name = name.to_string_lossy().into_owned();
+        names.insert(name.clone());
+        let fresh = Error::parse_json(&rel, &text)?;
+        if inherited
+            .get(&name)
+            .is_some_and(|old| extract::same_generated(&name, old, &fresh))
+        {
+            continue;
+        }
+        if let Some(stem) = name.strip_suffix(".base.json") {
+            examples_changed.push(stem.to_string());
+        }
+        files.insert(dir.join("generated").join(&name), text);
+    }
+    let base_names: BTreeSet<String> = inherited.keys().cloned().collect();
+    if names != base_names {
+        files.insert(
+            dir.join("generated").join(extract::GENERATED_NAMES),
+            pretty(&serde_json::json!({ "files": names }))?,
+        );
+    }
     // The manifest.
     let (release_date, docs_commit) = release_of(&args.docs, &args.version);
-    let summary = summary(base.api(), &api, &derived);
+    let summary = summary(base.api(), &api, &derived, &examples_changed);
     let curated_version = previous
         .as_ref()
         .is_some_and(|m| m.status.as_deref() == Some("curated"));
@@ -167,33 +210,6 @@ pub fn run(args: &AddArgs) -> Result<i32> {
         pretty(&serde_json::to_value(&manifest).map_err(json_err)?)?,
     );
 
-    // Extraction's generated files, the drift baseline of `contracts
-    // check`: only those that say something else than the base's.
-    let inherited = extract::committed_generated(Some(&args.schemas), base.chain())?;
-    let prefix = Path::new("schemas").join(&args.version).join("generated");
-    let mut names = BTreeSet::new();
-    for (rel, text) in extract::outputs(&extraction)? {
-        let Ok(name) = rel.strip_prefix(&prefix) else {
-            continue;
-        };
-        let name = name.to_string_lossy().into_owned();
-        names.insert(name.clone());
-        let fresh = Error::parse_json(&rel, &text)?;
-        if inherited
-            .get(&name)
-            .is_some_and(|old| extract::same_generated(&name, old, &fresh))
-        {
-            continue;
-        }
-        files.insert(dir.join("generated").join(&name), text);
-    }
-    let base_names: BTreeSet<String> = inherited.keys().cloned().collect();
-    if names != base_names {
-        files.insert(
-            dir.join("generated").join(extract::GENERATED_NAMES),
-            pretty(&serde_json::json!({ "files": names }))?,
-        );
-    }
     for name in &curated {
         files.remove(&dir.join(name));
     }
@@ -301,11 +317,59 @@ fn template(path: &str) -> String {
     path.to_lowercase()
 }
 
+/// An endpoint a curated version (a person's work, not this tool's) defines
+/// for this method and path, when every schema it names is in the base:
+/// an endpoint a release dropped and a later one brought back.
+fn curated_endpoint(
+    root: &Path,
+    method: &str,
+    path: &str,
+    has_schema: &dyn Fn(&str) -> bool,
+) -> Result<Option<Endpoint>> {
+    let mut versions: BTreeSet<String> = Source::Dir(root).versions().into_iter().collect();
+    versions.extend(Contract::known_versions());
+    let mut versions: Vec<String> = versions.into_iter().collect();
+    crate::contract::source::sort_versions(&mut versions);
+    for version in versions.iter().rev() {
+        let files = match Source::Dir(root).folder(version)? {
+            Some(files) => files,
+            None => Source::Embedded.folder(version)?.unwrap_or_default(),
+        };
+        let (Some(manifest), Some(api)) = (
+            files.get(crate::contract::source::MANIFEST),
+            files.get(crate::contract::source::API),
+        ) else {
+            continue;
+        };
+        let curated = Error::parse_json(&manifest.path, &manifest.text)?["status"] == "curated";
+        if !curated {
+            continue;
+        }
+        let model = ApiModel::parse(&api.path, &api.text)?;
+        if let Some(found) = model
+            .endpoints
+            .into_iter()
+            .find(|e| &e.method == method && &template(&e.path) == path)
+        {
+            if found
+                .schema_names()
+                .iter()
+                .all(|n| has_schema(n.split('.').next().unwrap_or(n)))
+            {
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok(None)
+}
+
 fn api_model(
     base: &ApiModel,
     extraction: &Extraction,
     docs: &Path,
     version: &str,
+    root: &Path,
+    has_schema: &dyn Fn(&str) -> bool,
     undecided: &mut Vec<String>,
 ) -> Result<ApiModel> {
     let mut api = base.clone();
@@ -327,6 +391,10 @@ fn api_model(
             .iter()
             .any(|e| &e.method == method && &template(&e.path) == path)
         {
+            continue;
+        }
+        if let Some(known) = curated_endpoint(root, method, path, has_schema)? {
+            api.endpoints.push(known);
             continue;
         }
         let schema = extract::endpoint_schema(found, base).map(str::to_string);
@@ -574,7 +642,12 @@ fn operation_id(method: &str, path: &str) -> String {
 }
 
 /// One line: what changed from the base.
-fn summary(base: &ApiModel, api: &ApiModel, derived: &BTreeMap<&str, &extract::Example>) -> String {
+fn summary(
+    base: &ApiModel,
+    api: &ApiModel,
+    derived: &BTreeMap<&str, &extract::Example>,
+    examples_changed: &[String],
+) -> String {
     let ids = |m: &ApiModel| -> BTreeSet<String> { m.endpoints.iter().map(Endpoint::id).collect() };
     let argv =
         |m: &ApiModel| -> BTreeSet<String> { m.commands.iter().map(|c| c.argv.clone()).collect() };
@@ -639,8 +712,15 @@ fn summary(base: &ApiModel, api: &ApiModel, derived: &BTreeMap<&str, &extract::E
             derived.keys().copied().collect::<Vec<_>>().join(", ")
         ));
     }
+    if parts.is_empty() && !examples_changed.is_empty() {
+        let shown: Vec<&String> = examples_changed.iter().collect();
+        parts.push(format!(
+            "examples reshaped, still fitting: {}",
+            join_short(&shown)
+        ));
+    }
     if parts.is_empty() {
-        "no change to endpoints, commands or schemas".into()
+        "no change to endpoints, commands, rails or example shapes".into()
     } else {
         parts.join("; ")
     }
