@@ -349,7 +349,7 @@ fn curated_endpoint(
         if let Some(found) = model
             .endpoints
             .into_iter()
-            .find(|e| &e.method == method && &template(&e.path) == path)
+            .find(|e| e.method == method && template(&e.path) == path)
         {
             if found
                 .schema_names()
