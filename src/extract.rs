@@ -58,7 +58,8 @@ pub struct ContractsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ContractsCommand {
-    /// Derive fixtures, the endpoint inventory and base schemas from the docs.
+    /// The first step of `add` alone: fixtures, the endpoint inventory and base
+    /// schemas from the docs (no runnable contract; `add` writes one).
     Extract(ExtractArgs),
     /// Check the docs' examples and endpoints against the committed contract.
     Check(CheckArgs),
