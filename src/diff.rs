@@ -17,7 +17,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::contract::Contract;
+use crate::contract::{Contract, FragmentPolicy, roles};
 use crate::error::{Error, Result, exit};
 use crate::extract::{self, ExampleTarget, say};
 
@@ -158,6 +158,40 @@ struct Side {
     examples: Option<BTreeMap<String, ExampleValue>>,
     inventory: Option<Value>,
     contract: Option<Contract>,
+    /// The Stripe URL rule of this side, from its role-bearing definition.
+    fragment: Option<FragmentPolicy>,
+    /// (schema or example, field path) of fields whose role is a Stripe
+    /// Checkout URL: where a pattern or value change is a fragment change.
+    stripe_fields: BTreeSet<(String, String)>,
+}
+
+/// Fields of `schema` (rooted at `root`) whose role is the Stripe URL or
+/// the compact URL, in the diff's `data.next.checkout_url` spelling.
+fn stripe_fields_of(
+    contract: &Contract,
+    schema: &str,
+    root: &str,
+    key: &str,
+) -> Vec<(String, String)> {
+    let Some(doc) = contract.raw(schema) else {
+        return Vec::new();
+    };
+    let common = contract.documents().get("common");
+    [roles::STRIPE_CHECKOUT_URL, roles::CHECKOUT_COMPACT_URL]
+        .iter()
+        .flat_map(|role| roles::fields_with_role(doc, common, role))
+        .map(|path| {
+            let dotted = path.trim_start_matches('/').replace('/', ".");
+            let field = if root.is_empty() {
+                dotted
+            } else if dotted.is_empty() {
+                root.to_string()
+            } else {
+                format!("{root}.{dotted}")
+            };
+            (key.to_string(), field)
+        })
+        .collect()
 }
 
 /// Where a named schema applies: the whole body, a request, or `data`.
@@ -178,19 +212,15 @@ fn version_side(version: &str, fixtures: Option<&Path>, notes: &mut Vec<String>)
         .iter()
         .map(|(stem, doc)| (format!("{stem}.json"), doc.clone()))
         .collect();
-    let mut inventory = None;
+    // Generated files are inherited along `extends`.
     let inventory_path = format!("schemas/{version}/generated/endpoints.json");
-    for (path, text) in crate::embedded::SCHEMAS {
-        if *path == inventory_path {
-            inventory = Some(Error::parse_json(Path::new(path), text)?);
-        }
-    }
+    let inventory = extract::committed_generated(None, contract.chain())?.remove("endpoints.json");
     if inventory.is_none() {
         notes.push(format!(
             "endpoint inventory not compared: {inventory_path} is not built in"
         ));
     }
-    let named = documents
+    let named: BTreeMap<String, (String, &'static str)> = documents
         .keys()
         .filter(|f| *f != "common.json")
         .map(|f| {
@@ -222,12 +252,18 @@ fn version_side(version: &str, fixtures: Option<&Path>, notes: &mut Vec<String>)
         ));
         None
     };
+    let mut stripe_fields: BTreeSet<(String, String)> = BTreeSet::new();
+    for (name, (_, root)) in &named {
+        stripe_fields.extend(stripe_fields_of(&contract, name, root, name));
+    }
     Ok(Side {
         label: version.to_string(),
         documents,
         named,
         examples,
         inventory,
+        fragment: Some(contract.fragment_policy()),
+        stripe_fields,
         contract: Some(contract),
     })
 }
@@ -318,6 +354,18 @@ fn docs_side(dir: &Path) -> Result<Side> {
             },
         );
     }
+    // A docs folder named after a known version takes that version's
+    // roles and Stripe URL rule; others have none to judge fragments by.
+    let known = Contract::embedded(&label).ok();
+    let mut stripe_fields = BTreeSet::new();
+    if let Some(contract) = &known {
+        for example in &extraction.examples {
+            if let Some(schema) = extract::example_schema(example, contract.api()) {
+                let root = named.get(&example.stem).map_or("data", |(_, r)| *r);
+                stripe_fields.extend(stripe_fields_of(contract, schema, root, &example.stem));
+            }
+        }
+    }
     Ok(Side {
         label,
         documents,
@@ -325,6 +373,8 @@ fn docs_side(dir: &Path) -> Result<Side> {
         examples: Some(examples),
         inventory: Some(extract::inventory_json(&extraction)),
         contract: None,
+        fragment: known.as_ref().map(Contract::fragment_policy),
+        stripe_fields,
     })
 }
 
@@ -347,6 +397,8 @@ fn diff_sides(a: &Side, b: &Side, notes: Vec<String>) -> Report {
     let words = Words {
         a: &a.label,
         b: &b.label,
+        fragment: a.fragment.zip(b.fragment),
+        stripe_fields: a.stripe_fields.union(&b.stripe_fields).cloned().collect(),
     };
     diff_schemas(a, b, &words, &mut changes);
     if let (Some(ea), Some(eb)) = (&a.examples, &b.examples) {
@@ -357,6 +409,9 @@ fn diff_sides(a: &Side, b: &Side, notes: Vec<String>) -> Report {
     }
     if let (Some(ia), Some(ib)) = (&a.inventory, &b.inventory) {
         diff_inventories(ia, ib, &words, &mut changes);
+    }
+    if let (Some(ca), Some(cb)) = (&a.contract, &b.contract) {
+        diff_api(ca.api(), cb.api(), &words, &mut changes);
     }
     // Within a field, the rule comes before the examples that show it.
     let key = |c: &Change| {
@@ -602,6 +657,23 @@ fn facts_of(side: &Side, file: &str, root: &str) -> Facts {
 struct Words<'a> {
     a: &'a str,
     b: &'a str,
+    /// Both sides' Stripe URL rules, when both have one.
+    fragment: Option<(FragmentPolicy, FragmentPolicy)>,
+    /// Role-bearing Stripe URL fields of either side.
+    stripe_fields: BTreeSet<(String, String)>,
+}
+
+impl Words<'_> {
+    /// The rule A had, when A and B disagree on it and `field` of `schema`
+    /// is a Stripe URL by role.
+    fn fragment_change(&self, schema: &str, field: &str) -> Option<FragmentPolicy> {
+        let (a, b) = self.fragment?;
+        (a != b
+            && self
+                .stripe_fields
+                .contains(&(schema.to_string(), field.to_string())))
+        .then_some(a)
+    }
 }
 
 fn breaking(reason: impl Into<String>) -> Impact {
@@ -661,9 +733,9 @@ impl Words<'_> {
         )
     }
 
-    fn fragment(&self, from: FragmentRule, what: &str) -> (String, Impact, Impact) {
+    fn fragment(&self, from: FragmentPolicy, what: &str) -> (String, Impact, Impact) {
         match from {
-            FragmentRule::Stripped => (
+            FragmentPolicy::Stripped => (
                 format!("{what} changed from fragment-stripped to fragment-required"),
                 breaking(format!(
                     "a server built to {} returns the URL without its #fragment, which {} rejects",
@@ -674,7 +746,7 @@ impl Words<'_> {
                     self.a, self.b
                 )),
             ),
-            FragmentRule::Required => (
+            FragmentPolicy::Required => (
                 format!("{what} changed from fragment-required to fragment-stripped"),
                 breaking(format!(
                     "a server built to {} returns the #fragment, which {} forbids",
@@ -686,40 +758,6 @@ impl Words<'_> {
                 )),
             ),
         }
-    }
-}
-
-/// The two Stripe Checkout URL rules of the contract history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FragmentRule {
-    /// No `#` allowed (0.1.8).
-    Stripped,
-    /// A non-empty `#fragment` required (0.1.9).
-    Required,
-}
-
-const STRIPE_PATTERN_PREFIX: &str = r"^https://checkout\.stripe\.com/";
-const STRIPE_URL_PREFIX: &str = "https://checkout.stripe.com/";
-
-fn pattern_rule(pattern: &str) -> Option<FragmentRule> {
-    let rest = pattern.strip_prefix(STRIPE_PATTERN_PREFIX)?;
-    if rest.ends_with(r"#\S+$") || rest.ends_with("#.+$") {
-        Some(FragmentRule::Required)
-    } else if rest.starts_with("[^#") && rest.matches('#').count() == 1 && rest.ends_with("*$") {
-        Some(FragmentRule::Stripped)
-    } else {
-        None
-    }
-}
-
-fn url_rule(value: &Value) -> Option<FragmentRule> {
-    let url = value.as_str()?;
-    if !url.starts_with(STRIPE_URL_PREFIX) {
-        return None;
-    }
-    match url.split_once('#') {
-        Some((_, fragment)) if !fragment.is_empty() => Some(FragmentRule::Required),
-        _ => Some(FragmentRule::Stripped),
     }
 }
 
@@ -975,19 +1013,15 @@ fn judge(
                 )),
             )
         }),
-        "pattern" => {
-            let rule =
-                |v: &Option<Value>| v.as_ref().and_then(Value::as_str).and_then(pattern_rule);
-            match (rule(&from), rule(&to)) {
-                (Some(ra), Some(rb)) if ra != rb => {
-                    let (summary, servers, clients) = words.fragment(ra, "pattern");
-                    (summary, (servers, clients))
-                }
-                _ if added => ("pattern added".to_string(), words.tighter()),
-                _ if removed => ("pattern removed".to_string(), words.looser()),
-                _ => ("pattern changed".to_string(), words.different()),
+        "pattern" => match words.fragment_change(place.schema, place.field) {
+            Some(ra) if !added && !removed => {
+                let (summary, servers, clients) = words.fragment(ra, "pattern");
+                (summary, (servers, clients))
             }
-        }
+            _ if added => ("pattern added".to_string(), words.tighter()),
+            _ if removed => ("pattern removed".to_string(), words.looser()),
+            _ => ("pattern changed".to_string(), words.different()),
+        },
         "type" => {
             let types = |v: &BTreeSet<String>| -> Option<BTreeSet<String>> {
                 (v.len() == 1).then(|| {
@@ -1125,7 +1159,8 @@ fn diff_examples(
             };
             match lb_map.get(pointer) {
                 Some((_, vb)) if *vb != va => {
-                    let impact = judge_example(xa, xb, pointer, va, vb, a, b, words);
+                    let key = xa.schema.clone().unwrap_or_else(|| name.clone());
+                    let impact = judge_example(xa, xb, (&key, path), pointer, a, b, words);
                     let (summary, impact) = impact;
                     out.push(place.change(
                         "example",
@@ -1192,22 +1227,18 @@ fn example_only_change(name: &str, root: &str, summary: &str) -> Change {
 
 /// A changed example value is judged by the schemas: A's value against B's
 /// schema (servers) and B's value against A's schema (clients).
-#[expect(clippy::too_many_arguments, reason = "both sides of one comparison")]
 fn judge_example(
     xa: &ExampleValue,
     xb: &ExampleValue,
+    (schema, field): (&str, &str),
     pointer: &str,
-    va: &Value,
-    vb: &Value,
     a: &Side,
     b: &Side,
     words: &Words,
 ) -> (String, (Impact, Impact)) {
-    if let (Some(ra), Some(rb)) = (url_rule(va), url_rule(vb)) {
-        if ra != rb {
-            let (summary, servers, clients) = words.fragment(ra, "example");
-            return (summary, (servers, clients));
-        }
+    if let Some(ra) = words.fragment_change(schema, field) {
+        let (summary, servers, clients) = words.fragment(ra, "example");
+        return (summary, (servers, clients));
     }
     let server_fault = xb
         .schema
@@ -1238,6 +1269,161 @@ fn judge_example(
         )),
     };
     ("example value changed".to_string(), (servers, clients))
+}
+
+// ---------------------------------------------------------------------------
+// API model: payment rails, the quote default, CLI commands and their
+// required flags.
+
+fn api_change(field: &str, aspect: &str, summary: String, impact: (Impact, Impact)) -> Change {
+    let (servers, clients) = impact;
+    Change {
+        schema: "api".to_string(),
+        field: field.to_string(),
+        context: None,
+        aspect: aspect.to_string(),
+        summary,
+        from: None,
+        to: None,
+        servers,
+        clients,
+    }
+}
+
+fn diff_api(
+    a: &crate::contract::api::ApiModel,
+    b: &crate::contract::api::ApiModel,
+    words: &Words,
+    out: &mut Vec<Change>,
+) {
+    let rails = |m: &crate::contract::api::ApiModel| -> (BTreeSet<String>, Option<String>) {
+        m.payment_rails.as_ref().map_or_else(Default::default, |p| {
+            (p.rails.iter().cloned().collect(), p.quote_default.clone())
+        })
+    };
+    let ((ra, da), (rb, db)) = (rails(a), rails(b));
+    for rail in ra.difference(&rb) {
+        out.push(api_change(
+            "payment_rails",
+            "rail",
+            format!("payment rail `{rail}` removed"),
+            (
+                compatible(format!("{} servers need not offer it", words.b)),
+                breaking(format!(
+                    "a client built to {} that pays on `{rail}` is refused",
+                    words.a
+                )),
+            ),
+        ));
+    }
+    for rail in rb.difference(&ra) {
+        out.push(api_change(
+            "payment_rails",
+            "rail",
+            format!("payment rail `{rail}` added"),
+            (
+                breaking(format!("a server built to {} does not offer it", words.a)),
+                compatible("clients that do not use it are unaffected"),
+            ),
+        ));
+    }
+    if (!ra.is_empty() || !rb.is_empty()) && da != db {
+        let name = |d: &Option<String>| d.clone().unwrap_or_else(|| "none".to_string());
+        let mut change = api_change(
+            "payment_rails.quote_default",
+            "default",
+            format!(
+                "the quote's default rail changed from {} to {}",
+                name(&da),
+                name(&db)
+            ),
+            (
+                breaking(format!(
+                    "a server built to {} quotes a request without a rail on {}",
+                    words.a,
+                    name(&da)
+                )),
+                breaking(format!(
+                    "a client built to {} that names no rail gets {} instead of {}",
+                    words.a,
+                    if db.is_none() {
+                        "an error".to_string()
+                    } else {
+                        name(&db)
+                    },
+                    name(&da)
+                )),
+            ),
+        );
+        change.from = da.map(Value::from);
+        change.to = db.map(Value::from);
+        out.push(change);
+    }
+    let commands = |m: &crate::contract::api::ApiModel| -> BTreeMap<String, Vec<String>> {
+        m.commands
+            .iter()
+            .map(|c| (c.argv.clone(), c.required_flags.clone()))
+            .collect()
+    };
+    let (ca, cb) = (commands(a), commands(b));
+    for (argv, flags_a) in &ca {
+        let Some(flags_b) = cb.get(argv) else {
+            out.push(api_change(
+                &format!("commands.{argv}"),
+                "command",
+                format!("CLI command `{argv}` removed"),
+                (
+                    compatible(format!("{} servers need not provide it", words.b)),
+                    breaking(format!(
+                        "a client built to {} that runs `{argv}` gets an unknown command",
+                        words.a
+                    )),
+                ),
+            ));
+            continue;
+        };
+        for flag in flags_b.iter().filter(|f| !flags_a.contains(f)) {
+            let mut change = api_change(
+                &format!("commands.{argv}"),
+                "required_flag",
+                format!("`{argv}` now requires {flag}"),
+                (
+                    compatible(format!("a server built to {} accepts the flag", words.a)),
+                    breaking(format!(
+                        "a client built to {} may run `{argv}` without {flag}, which {} refuses",
+                        words.a, words.b
+                    )),
+                ),
+            );
+            change.to = Some(Value::from(flag.clone()));
+            out.push(change);
+        }
+        for flag in flags_a.iter().filter(|f| !flags_b.contains(f)) {
+            out.push(api_change(
+                &format!("commands.{argv}"),
+                "required_flag",
+                format!("`{argv}` no longer requires {flag}"),
+                (
+                    breaking(format!(
+                        "a server built to {} refuses `{argv}` without {flag}",
+                        words.a
+                    )),
+                    compatible("clients that pass it are unaffected"),
+                ),
+            ));
+        }
+    }
+    for argv in cb.keys().filter(|c| !ca.contains_key(*c)) {
+        out.push(api_change(
+            &format!("commands.{argv}"),
+            "command",
+            format!("CLI command `{argv}` added"),
+            (
+                breaking(format!("a server built to {} does not provide it", words.a)),
+                compatible("clients that do not run it are unaffected"),
+            ),
+        ));
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1643,27 +1829,6 @@ pub fn render_json(report: &Report) -> Result<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn fragment_rules_are_recognised() {
-        assert_eq!(
-            pattern_rule(r"^https://checkout\.stripe\.com/[^#\s]*$"),
-            Some(FragmentRule::Stripped)
-        );
-        assert_eq!(
-            pattern_rule(r"^https://checkout\.stripe\.com/[^#\s]*#\S+$"),
-            Some(FragmentRule::Required)
-        );
-        assert_eq!(pattern_rule("^/v1/"), None);
-        assert_eq!(
-            url_rule(&json!("https://checkout.stripe.com/c/pay/cs_1#fid")),
-            Some(FragmentRule::Required)
-        );
-        assert_eq!(
-            url_rule(&json!("https://checkout.stripe.com/c/pay/cs_1")),
-            Some(FragmentRule::Stripped)
-        );
-    }
-
     fn facts(schema: Value) -> Facts {
         let documents = BTreeMap::from([("x.json".to_string(), schema)]);
         let mut walker = Walker {
@@ -1678,7 +1843,12 @@ mod tests {
     }
 
     fn changes(a: Value, b: Value) -> Vec<Change> {
-        let words = Words { a: "A", b: "B" };
+        let words = Words {
+            a: "A",
+            b: "B",
+            fragment: None,
+            stripe_fields: BTreeSet::new(),
+        };
         let mut out = Vec::new();
         diff_facts("x", &facts(a), &facts(b), &words, &mut out);
         out

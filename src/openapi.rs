@@ -72,7 +72,7 @@ pub fn from_dir(schemas_root: &Path, version: &str) -> Result<Value> {
 }
 
 /// Builds the document from a contract's schema files.
-fn document(contract: &Contract) -> Result<Value> {
+pub fn document(contract: &Contract) -> Result<Value> {
     let version = contract.version();
     let mut schemas = Map::new();
     for (stem, schema) in contract.documents() {

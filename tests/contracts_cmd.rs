@@ -573,16 +573,56 @@ fn diff_of_the_docs_finds_the_fragment_examples() {
 /// What users read, pinned (tests/common/golden.rs says how to bless).
 #[test]
 fn diff_output_matches_the_golden_files() {
-    for (format, file) in [
-        ("console", "0.1.8-0.1.9.txt"),
-        ("md", "0.1.8-0.1.9.md"),
-        ("json", "0.1.8-0.1.9.json"),
+    for (a, b, format, file) in [
+        ("0.1.8", "0.1.9", "console", "0.1.8-0.1.9.txt"),
+        ("0.1.8", "0.1.9", "md", "0.1.8-0.1.9.md"),
+        ("0.1.8", "0.1.9", "json", "0.1.8-0.1.9.json"),
+        // The fake rail and `credits fake-purchase` go; stripe_checkout
+        // becomes the default.
+        ("0.1.10", "0.1.11", "console", "0.1.10-0.1.11.txt"),
+        // `credits quote` requires `--payment-method`.
+        ("0.1.28", "0.1.29", "console", "0.1.28-0.1.29.txt"),
     ] {
-        let run = conform(&["contracts", "diff", "0.1.8", "0.1.9", "--format", format]);
+        let run = conform(&["contracts", "diff", a, b, "--format", format]);
         assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
         if let Err(e) = common::golden::check(&format!("diff/{file}"), &stdout(&run)) {
-            panic!("`conform contracts diff 0.1.8 0.1.9 --format {format}` changed:\n{e}");
+            panic!("`conform contracts diff {a} {b} --format {format}` changed:\n{e}");
         }
+    }
+}
+
+#[test]
+fn diffs_across_releases_report_rails_commands_and_flags_without_example_noise() {
+    let fake = diff_json("0.1.10", "0.1.11");
+    let changes = fake["changes"].as_array().expect("changes");
+    let breaking_for_clients = |summary: &str| {
+        changes
+            .iter()
+            .any(|c| c["summary"] == summary && c["clients"]["breaking"] == true)
+    };
+    assert!(
+        breaking_for_clients("payment rail `fake` removed"),
+        "{fake}"
+    );
+    assert!(
+        breaking_for_clients("CLI command `credits fake-purchase` removed"),
+        "{fake}"
+    );
+    assert!(
+        breaking_for_clients("the quote's default rail changed from fake to stripe_checkout"),
+        "{fake}"
+    );
+    let flag = diff_json("0.1.28", "0.1.29");
+    let changes_29 = flag["changes"].as_array().expect("changes");
+    assert!(
+        changes_29.iter().any(
+            |c| c["summary"] == "`credits quote` now requires --payment-method"
+                && c["clients"]["breaking"] == true
+        ),
+        "{flag}"
+    );
+    for c in changes.iter().chain(changes_29) {
+        assert_ne!(c["aspect"], "example", "example-value noise: {c}");
     }
 }
 
@@ -658,7 +698,9 @@ fn a_version_added_from_docs_is_checked_exported_and_run_without_code_changes() 
     )
     .expect("manifest parses");
     assert_eq!(manifest["extends"], "0.1.9");
-    assert!(manifest["undecided"].is_array(), "{manifest}");
+    // 0.1.9's docs leave nothing undecided: every example fits 0.1.9.
+    assert_eq!(manifest["status"], "derived", "{manifest}");
+    assert!(manifest.get("undecided").is_none(), "{manifest}");
 
     // Idempotent: a second run changes nothing.
     let before = snapshot(&schemas);

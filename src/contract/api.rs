@@ -178,9 +178,16 @@ pub struct CliCommand {
     pub mutation: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spend: Option<bool>,
-    /// Flags the docs make required (`--payment-method` from 0.1.29).
+    /// Flags the docs make required (`--payment-method` from 0.1.29); an
+    /// entry `--pack or --credits` asks for one of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_flags: Vec<String>,
+    /// `commands.json`'s surface: `client` (runs locally) or `hosted_cli`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surface: Option<String>,
+    /// `commands.json`'s subcommands of a command group (`packs list`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subcommands: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -38,18 +38,27 @@ pub fn role_of(schema: &Value) -> Option<&str> {
 
 /// JSON-pointer-like property paths (`/data/checkout_url`, `*` for array
 /// items) under `schema` whose node, or the `$defs` entry it references in
-/// `defs` (a `common.json`-style document), carries `role`. Bounded by depth.
+/// `defs` (a `common.json`-style document) or in `schema` itself (`#/...`),
+/// carries `role`. Bounded by depth.
 pub fn fields_with_role(schema: &Value, defs: Option<&Value>, role: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    walk(schema, defs, role, String::new(), 0, &mut out);
+    let docs = Docs { root: schema, defs };
+    walk(&docs, schema, role, String::new(), 0, &mut out);
     out
+}
+
+/// Where `$ref`s point: `#/...` into the schema's own document, anything
+/// else into the shared definitions.
+struct Docs<'a> {
+    root: &'a Value,
+    defs: Option<&'a Value>,
 }
 
 const MAX_DEPTH: usize = 24;
 
 fn walk(
+    docs: &Docs,
     node: &Value,
-    defs: Option<&Value>,
     role: &str,
     path: String,
     depth: usize,
@@ -68,29 +77,34 @@ fn walk(
         Some(_) => return,
         None => {}
     }
-    if let (Some(reference), Some(defs)) = (map.get("$ref").and_then(Value::as_str), defs) {
-        if let Some((_, pointer)) = reference.split_once('#') {
-            if let Some(target) = defs.pointer(pointer) {
-                walk(target, Some(defs), role, path.clone(), depth + 1, out);
+    if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
+        if let Some((file, pointer)) = reference.split_once('#') {
+            let doc = if file.is_empty() {
+                Some(docs.root)
+            } else {
+                docs.defs
+            };
+            if let Some(target) = doc.and_then(|d| d.pointer(pointer)) {
+                walk(docs, target, role, path.clone(), depth + 1, out);
             }
         }
     }
     if let Some(props) = map.get("properties").and_then(Value::as_object) {
         for (key, value) in props {
-            walk(value, defs, role, format!("{path}/{key}"), depth + 1, out);
+            walk(docs, value, role, format!("{path}/{key}"), depth + 1, out);
         }
     }
     if let Some(items) = map.get("items") {
-        walk(items, defs, role, format!("{path}/*"), depth + 1, out);
+        walk(docs, items, role, format!("{path}/*"), depth + 1, out);
     }
     for key in ["allOf", "anyOf", "oneOf"] {
         for branch in map.get(key).and_then(Value::as_array).into_iter().flatten() {
-            walk(branch, defs, role, path.clone(), depth + 1, out);
+            walk(docs, branch, role, path.clone(), depth + 1, out);
         }
     }
     for key in ["then", "else"] {
         if let Some(branch) = map.get(key) {
-            walk(branch, defs, role, path.clone(), depth + 1, out);
+            walk(docs, branch, role, path.clone(), depth + 1, out);
         }
     }
 }

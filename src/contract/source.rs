@@ -46,6 +46,10 @@ pub struct Manifest {
     /// What `contracts add` could not decide, for a person to curate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub undecided: Vec<String>,
+    /// Files of this folder a person curated (`credit-quote.json`):
+    /// `contracts add` keeps them as they are when it runs again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub curated: Vec<String>,
 }
 
 /// One file as read: where it came from and its text.
@@ -261,10 +265,15 @@ fn parse_manifest(file: &RawFile, folder: &str) -> Result<Manifest> {
 }
 
 pub fn unknown_contract(version: &str, known: &[String]) -> Error {
-    let known = if known.is_empty() {
-        "none".to_string()
-    } else {
-        known.join(", ")
+    // 71 releases make a line nobody reads: the range and where the list is.
+    const LISTED: usize = 6;
+    let known = match known {
+        [] => "none".to_string(),
+        [first, .., last] if known.len() > LISTED => format!(
+            "{first} … {last}, {} versions; `conform contracts list` shows them",
+            known.len()
+        ),
+        _ => known.join(", "),
     };
     Error::UnknownContract {
         version: version.to_string(),

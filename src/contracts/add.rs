@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::Value;
 
-use crate::contract::api::{ApiModel, Auth, CliCommand, Endpoint, Response};
+use crate::contract::api::{ApiModel, Auth, CliCommand, Endpoint, PaymentRails, Response};
 use crate::contract::{Contract, Manifest, Source};
+use crate::contracts::rules::DocsRules;
 use crate::error::{Error, Result, exit};
 use crate::extract::{self, Extraction};
 
@@ -56,13 +57,43 @@ pub fn run(args: &AddArgs) -> Result<i32> {
         Contract::embedded(&base_version)?
     };
     let dir = args.schemas.join(&args.version);
+    // A person's curation survives a rerun: files the existing manifest
+    // lists as curated stay as they are.
+    let previous: Option<Manifest> = std::fs::read_to_string(dir.join("contract.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    let curated: BTreeSet<String> = previous
+        .as_ref()
+        .map(|m| m.curated.iter().cloned().collect())
+        .unwrap_or_default();
     let mut undecided = Vec::new();
     let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
 
-    // Schemas: keep where the examples fit, re-derive where not.
+    // The API model.
+    let has_schema = |name: &str| base.has_schema(name) || name == "common";
+    let curated_api = dir.join("api.json");
+    let api = if curated.contains("api.json") {
+        let text = std::fs::read_to_string(&curated_api).map_err(|source| Error::Read {
+            path: curated_api.clone(),
+            source,
+        })?;
+        ApiModel::parse(&curated_api, &text)?
+    } else {
+        api_model(
+            base.api(),
+            &extraction,
+            &args.docs,
+            &args.version,
+            &args.schemas,
+            &has_schema,
+            &mut undecided,
+        )?
+    };
+    // Schemas: kept where the examples fit, widened where not.
+    // Schemas some example no longer fits, and the first such example.
     let mut derived: BTreeMap<&str, &extract::Example> = BTreeMap::new();
     for example in &extraction.examples {
-        let Some(name) = extract::example_schema(example) else {
+        let Some(name) = extract::example_schema(example, &api) else {
             undecided.push(format!("example {} has no curated schema", example.label()));
             continue;
         };
@@ -77,23 +108,37 @@ pub fn run(args: &AddArgs) -> Result<i32> {
             derived.insert(name, example);
         }
     }
-    for (name, example) in &derived {
-        let mut schema = extract::infer_schema(&example.value);
+    let prober = Prober::new(&base)?;
+    for name in derived.keys() {
+        if curated.contains(&format!("{name}.json")) {
+            continue;
+        }
+        let Some(raw) = base.raw(name) else { continue };
+        let mut schema = raw.clone();
+        let mut labels = Vec::new();
+        for example in extraction
+            .examples
+            .iter()
+            .filter(|e| extract::example_schema(e, &api) == Some(*name))
+        {
+            if !prober.valid(&schema, &schema, &example.value) {
+                schema = prober.fit(&schema, &schema, &example.value);
+                labels.push(example.label());
+            }
+        }
         schema["$schema"] = Value::from(DRAFT_2020_12);
         schema["$id"] = Value::from(format!("{ID_BASE}/{name}.json"));
         schema["$comment"] = Value::from(format!(
-            "re-derived by `conform contracts add` from {}: the example no longer fits {base_version}'s schema",
-            example.label()
+            "widened by `conform contracts add` from {base_version}'s schema to fit {}",
+            labels.join(", ")
         ));
         files.insert(dir.join(format!("{name}.json")), pretty(&schema)?);
         undecided.push(format!(
-            "schema `{name}` re-derived from {}; curate it (roles, patterns, optional fields)",
-            example.label()
+            "schema `{name}` widened to fit {} (`anyOf` with the example's shape where {base_version}'s did not fit); curate it",
+            labels.join(", ")
         ));
     }
 
-    // The API model.
-    let api = api_model(base.api(), &extraction, &args.docs, &mut undecided)?;
     if api != *base.api() {
         files.insert(
             dir.join("api.json"),
@@ -101,35 +146,72 @@ pub fn run(args: &AddArgs) -> Result<i32> {
         );
     }
 
+    // Extraction's generated files, the drift baseline of `contracts
+    // check`: only those that say something else than the base's.
+    let inherited = extract::committed_generated(Some(&args.schemas), base.chain())?;
+    let prefix = Path::new("schemas").join(&args.version).join("generated");
+    let mut names = BTreeSet::new();
+    let mut examples_changed = Vec::new();
+    for (rel, text) in extract::outputs(&extraction)? {
+        let Ok(name) = rel.strip_prefix(&prefix) else {
+            continue;
+        };
+        let name = name.to_string_lossy().into_owned();
+        names.insert(name.clone());
+        let fresh = Error::parse_json(&rel, &text)?;
+        if inherited
+            .get(&name)
+            .is_some_and(|old| extract::same_generated(&name, old, &fresh))
+        {
+            continue;
+        }
+        if let Some(stem) = name.strip_suffix(".base.json") {
+            examples_changed.push(stem.to_string());
+        }
+        files.insert(dir.join("generated").join(&name), text);
+    }
+    let base_names: BTreeSet<String> = inherited.keys().cloned().collect();
+    if names != base_names {
+        files.insert(
+            dir.join("generated").join(extract::GENERATED_NAMES),
+            pretty(&serde_json::json!({ "files": names }))?,
+        );
+    }
     // The manifest.
     let (release_date, docs_commit) = release_of(&args.docs, &args.version);
+    let summary = summary(base.api(), &api, &derived, &examples_changed);
+    let curated_version = previous
+        .as_ref()
+        .is_some_and(|m| m.status.as_deref() == Some("curated"));
     let manifest = Manifest {
         version: args.version.clone(),
         release_date,
         docs_commit,
         extends: Some(base_version.clone()),
         status: Some(
-            if undecided.is_empty() {
+            if curated_version {
+                "curated"
+            } else if undecided.is_empty() {
                 "derived"
             } else {
                 "needs-curation"
             }
             .into(),
         ),
-        summary: Some(summary(base.api(), &api, &derived)),
+        summary: Some(match previous.as_ref().and_then(|m| m.summary.clone()) {
+            Some(kept) if curated_version => kept,
+            _ => summary,
+        }),
         undecided,
+        curated: curated.iter().cloned().collect(),
     };
     files.insert(
         dir.join("contract.json"),
         pretty(&serde_json::to_value(&manifest).map_err(json_err)?)?,
     );
 
-    // Extraction's generated files, the drift baseline of `contracts check`.
-    for (rel, text) in extract::outputs(&extraction)? {
-        let prefix = Path::new("schemas").join(&args.version).join("generated");
-        if let Ok(name) = rel.strip_prefix(&prefix) {
-            files.insert(dir.join("generated").join(name), text);
-        }
+    for name in &curated {
+        files.remove(&dir.join(name));
     }
 
     let mut changed = 0;
@@ -148,6 +230,30 @@ pub fn run(args: &AddArgs) -> Result<i32> {
             source,
         })?;
         changed += 1;
+    }
+    // What an earlier run wrote and this one would not: gone, so the
+    // folder holds only what differs from the base. A hand-curated version
+    // keeps everything.
+    if !curated_version {
+        for folder in [dir.clone(), dir.join("generated")] {
+            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let rel = path
+                    .strip_prefix(&dir)
+                    .map(|p| p.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default();
+                if path.extension().is_some_and(|e| e == "json")
+                    && !files.contains_key(&path)
+                    && !curated.contains(&rel)
+                {
+                    std::fs::remove_file(&path).map_err(|source| Error::Read {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    changed += 1;
+                }
+            }
+        }
     }
     extract::say(&format!(
         "contract {} (extends {base_version}): {} files, {changed} changed, under {}\n{} undecided (see `undecided` in {})\n",
@@ -211,10 +317,59 @@ fn template(path: &str) -> String {
     path.to_lowercase()
 }
 
+/// An endpoint a curated version (a person's work, not this tool's) defines
+/// for this method and path, when every schema it names is in the base:
+/// an endpoint a release dropped and a later one brought back.
+fn curated_endpoint(
+    root: &Path,
+    method: &str,
+    path: &str,
+    has_schema: &dyn Fn(&str) -> bool,
+) -> Result<Option<Endpoint>> {
+    let mut versions: BTreeSet<String> = Source::Dir(root).versions().into_iter().collect();
+    versions.extend(Contract::known_versions());
+    let mut versions: Vec<String> = versions.into_iter().collect();
+    crate::contract::source::sort_versions(&mut versions);
+    for version in versions.iter().rev() {
+        let files = match Source::Dir(root).folder(version)? {
+            Some(files) => files,
+            None => Source::Embedded.folder(version)?.unwrap_or_default(),
+        };
+        let (Some(manifest), Some(api)) = (
+            files.get(crate::contract::source::MANIFEST),
+            files.get(crate::contract::source::API),
+        ) else {
+            continue;
+        };
+        let curated = Error::parse_json(&manifest.path, &manifest.text)?["status"] == "curated";
+        if !curated {
+            continue;
+        }
+        let model = ApiModel::parse(&api.path, &api.text)?;
+        if let Some(found) = model
+            .endpoints
+            .into_iter()
+            .find(|e| e.method == method && template(&e.path) == path)
+        {
+            if found
+                .schema_names()
+                .iter()
+                .all(|n| has_schema(n.split('.').next().unwrap_or(n)))
+            {
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok(None)
+}
+
 fn api_model(
     base: &ApiModel,
     extraction: &Extraction,
     docs: &Path,
+    version: &str,
+    root: &Path,
+    has_schema: &dyn Fn(&str) -> bool,
     undecided: &mut Vec<String>,
 ) -> Result<ApiModel> {
     let mut api = base.clone();
@@ -238,7 +393,11 @@ fn api_model(
         {
             continue;
         }
-        let schema = extract::endpoint_schema(found).map(str::to_string);
+        if let Some(known) = curated_endpoint(root, method, path, has_schema)? {
+            api.endpoints.push(known);
+            continue;
+        }
+        let schema = extract::endpoint_schema(found, base).map(str::to_string);
         let operation_id = operation_id(method, &found.path);
         undecided.push(format!(
             "endpoint {} {} (llms.txt line {}) is new: summary, tag, command, body{}",
@@ -293,6 +452,15 @@ fn api_model(
         .filter(|c| !c.is_empty())
         .collect();
     let manifest = commands_json(docs)?;
+    let rules = DocsRules::load()?;
+    // Flags the release's own notes make required (before commands.json).
+    let mut stated_required: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for found in rules.required_flags(docs, version)? {
+        stated_required
+            .entry(found.command.clone())
+            .or_default()
+            .push(found.flag.clone());
+    }
     let mut commands = Vec::new();
     let mut seen = BTreeSet::new();
     // Commands the base ties to an endpoint that is still listed stay.
@@ -302,46 +470,108 @@ fn api_model(
         .filter(|c| c.operation.as_ref().is_some_and(|op| ids.contains(op)))
         .map(|c| c.argv.clone())
         .collect();
-    for argv in kept.iter().chain(&headings).chain(manifest.keys()) {
+    let listed: Vec<String> = manifest
+        .iter()
+        .flat_map(|(id, m)| {
+            std::iter::once(id.clone())
+                .chain(m.subcommands.iter().map(move |s| format!("{id} {s}")))
+        })
+        .collect();
+    for argv in kept.iter().chain(&headings).chain(&listed) {
         if !seen.insert(argv.clone()) {
             continue;
         }
-        let operation = base
-            .commands
-            .iter()
-            .find(|c| &c.argv == argv)
+        let old = base.commands.iter().find(|c| &c.argv == argv);
+        let operation = old
             .and_then(|c| c.operation.clone())
             .filter(|op| ids.contains(op));
-        let (mutation, spend) = manifest.get(argv).copied().unwrap_or((None, None));
+        let entry = manifest.get(argv);
+        let mut required_flags = match manifest_help(docs, argv)? {
+            Some(flags) => flags,
+            None => old.map(|c| c.required_flags.clone()).unwrap_or_default(),
+        };
+        for flag in stated_required.get(argv).into_iter().flatten() {
+            if !required_flags.contains(flag) {
+                required_flags.push(flag.clone());
+            }
+        }
         commands.push(CliCommand {
             argv: argv.clone(),
             operation,
-            mutation,
-            spend,
-            required_flags: base
-                .commands
-                .iter()
-                .find(|c| &c.argv == argv)
-                .map(|c| c.required_flags.clone())
-                .unwrap_or_default(),
+            mutation: entry.and_then(|m| m.mutation),
+            spend: entry.and_then(|m| m.spend),
+            required_flags,
+            surface: entry.and_then(|m| m.surface.clone()),
+            subcommands: entry.map(|m| m.subcommands.clone()).unwrap_or_default(),
         });
     }
     commands.sort_by(|a, b| a.argv.cmp(&b.argv));
     api.commands = commands;
-    if api.payment_rails.is_some() {
-        undecided.push(
-            "payment rails and the quote default are carried over from the base; check the docs"
-                .into(),
-        );
-    }
+    api.payment_rails = payment_rails(&rules, base, &api.commands, docs, version, undecided)?;
     Ok(api)
 }
 
-/// `commands.json` (0.1.37 on): command id (`credits quote`) → (mutation, spend).
-/// (mutation, spend) of one command, as `commands.json` states them.
-type Effects = (Option<bool>, Option<bool>);
+/// Rails from the docs' flag and example values; the quote default from
+/// what the docs state, else the base's while it is still a rail; none
+/// once the quote command requires the rail flag.
+fn payment_rails(
+    rules: &DocsRules,
+    base: &ApiModel,
+    commands: &[CliCommand],
+    docs: &Path,
+    version: &str,
+    undecided: &mut Vec<String>,
+) -> Result<Option<PaymentRails>> {
+    let rails: Vec<String> = rules.rails(docs)?.into_iter().collect();
+    if rails.is_empty() {
+        return Ok(base.payment_rails.clone());
+    }
+    let r = &rules.payment_rails;
+    let required = commands
+        .iter()
+        .find(|c| c.argv == r.quote_command)
+        .is_some_and(|c| {
+            c.required_flags
+                .iter()
+                .any(|f| f == &r.quote_default_required_flag)
+        });
+    let quote_default = if required {
+        None
+    } else if let Some(found) = rules.stated_quote_default(docs, version)? {
+        Some(found.value)
+    } else {
+        let inherited = base
+            .payment_rails
+            .as_ref()
+            .and_then(|p| p.quote_default.clone());
+        match inherited {
+            Some(rail) if rails.contains(&rail) => Some(rail),
+            Some(rail) => {
+                undecided.push(format!(
+                    "the quote's default rail: the base's `{rail}` is no longer in the docs and they name no other"
+                ));
+                None
+            }
+            None => None,
+        }
+    };
+    Ok(Some(PaymentRails {
+        rails,
+        quote_default,
+    }))
+}
 
-fn commands_json(docs: &Path) -> Result<BTreeMap<String, Effects>> {
+/// One entry of `commands.json` (0.1.37 on).
+#[derive(Debug, Default)]
+struct Listed {
+    mutation: Option<bool>,
+    spend: Option<bool>,
+    surface: Option<String>,
+    subcommands: Vec<String>,
+}
+
+/// `commands.json`'s commands by id (`credits`, `credits quote`).
+fn commands_json(docs: &Path) -> Result<BTreeMap<String, Listed>> {
     let path = docs.join("commands.json");
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(BTreeMap::new());
@@ -352,11 +582,45 @@ fn commands_json(docs: &Path) -> Result<BTreeMap<String, Effects>> {
         if let Some(id) = command["id"].as_str() {
             out.insert(
                 id.replace('.', " "),
-                (command["mutation"].as_bool(), command["spend"].as_bool()),
+                Listed {
+                    mutation: command["mutation"].as_bool(),
+                    spend: command["spend"].as_bool(),
+                    surface: command["surface"].as_str().map(str::to_string),
+                    subcommands: command["subcommands"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                },
             );
         }
     }
     Ok(out)
+}
+
+/// The `required_flags` of `commands.json`'s help entry for `argv`, when it has one.
+fn manifest_help(docs: &Path, argv: &str) -> Result<Option<Vec<String>>> {
+    let path = docs.join("commands.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let value = Error::parse_json(&path, &text)?;
+    Ok(value["help_entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|h| h["key"].as_str().map(|k| k.replace('.', " ")).as_deref() == Some(argv))
+        .map(|h| {
+            h["help"]["required_flags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        }))
 }
 
 /// `GET /v1/credit-packs/{PACK_ID}` → `getCreditPacksPackId`: a stable
@@ -378,7 +642,12 @@ fn operation_id(method: &str, path: &str) -> String {
 }
 
 /// One line: what changed from the base.
-fn summary(base: &ApiModel, api: &ApiModel, derived: &BTreeMap<&str, &extract::Example>) -> String {
+fn summary(
+    base: &ApiModel,
+    api: &ApiModel,
+    derived: &BTreeMap<&str, &extract::Example>,
+    examples_changed: &[String],
+) -> String {
     let ids = |m: &ApiModel| -> BTreeSet<String> { m.endpoints.iter().map(Endpoint::id).collect() };
     let argv =
         |m: &ApiModel| -> BTreeSet<String> { m.commands.iter().map(|c| c.argv.clone()).collect() };
@@ -401,14 +670,57 @@ fn summary(base: &ApiModel, api: &ApiModel, derived: &BTreeMap<&str, &extract::E
     if !cremoved.is_empty() {
         parts.push(format!("-commands {}", join_short(&cremoved)));
     }
+    let rails = |m: &ApiModel| -> (BTreeSet<String>, Option<String>) {
+        m.payment_rails.as_ref().map_or_else(Default::default, |p| {
+            (p.rails.iter().cloned().collect(), p.quote_default.clone())
+        })
+    };
+    let ((ra, da), (rb, db)) = (rails(base), rails(api));
+    let radded: Vec<&String> = rb.difference(&ra).collect();
+    let rremoved: Vec<&String> = ra.difference(&rb).collect();
+    if !radded.is_empty() {
+        parts.push(format!("+rails {}", join_short(&radded)));
+    }
+    if !rremoved.is_empty() {
+        parts.push(format!("-rails {}", join_short(&rremoved)));
+    }
+    if da != db {
+        parts.push(format!(
+            "quote default {}",
+            db.as_deref().unwrap_or("none (--payment-method required)")
+        ));
+    }
+    for c in &api.commands {
+        let before = base
+            .commands
+            .iter()
+            .find(|b| b.argv == c.argv)
+            .map(|b| b.required_flags.clone())
+            .unwrap_or_default();
+        let newly: Vec<&String> = c
+            .required_flags
+            .iter()
+            .filter(|f| !before.contains(f))
+            .collect();
+        if !newly.is_empty() && ca.contains(&c.argv) {
+            parts.push(format!("`{}` requires {}", c.argv, join_short(&newly)));
+        }
+    }
     if !derived.is_empty() {
         parts.push(format!(
-            "schemas re-derived: {}",
+            "schemas widened: {}",
             derived.keys().copied().collect::<Vec<_>>().join(", ")
         ));
     }
+    if parts.is_empty() && !examples_changed.is_empty() {
+        let shown: Vec<&String> = examples_changed.iter().collect();
+        parts.push(format!(
+            "examples reshaped, still fitting: {}",
+            join_short(&shown)
+        ));
+    }
     if parts.is_empty() {
-        "no change to endpoints, commands or schemas".into()
+        "no change to endpoints, commands, rails or example shapes".into()
     } else {
         parts.join("; ")
     }
@@ -421,6 +733,126 @@ fn join_short(items: &[&String]) -> String {
     } else {
         shown.join(", ")
     }
+}
+
+/// Tries schema nodes of the base contract on example values, and widens
+/// a node just where a value does not fit it: properties are fitted one by
+/// one, a required property the example lacks becomes optional, and a
+/// leaf that still refuses becomes `anyOf` [itself, the example's shape].
+/// Roles and `$ref`s of the parts that fit stay.
+struct Prober {
+    registry: jsonschema::Registry<'static>,
+}
+
+const PROBE_ID: &str = "https://conform.invalid/schemas/contracts-add-probe.json";
+
+impl Prober {
+    fn new(base: &Contract) -> Result<Prober> {
+        let mut builder = jsonschema::Registry::new();
+        for schema in base.documents().values() {
+            if let Some(id) = schema.get("$id").and_then(Value::as_str) {
+                builder = builder
+                    .add(id, schema.clone())
+                    .map_err(|e| Error::Internal(format!("cannot register {id}: {e}")))?;
+            }
+        }
+        let registry = builder
+            .prepare()
+            .map_err(|e| Error::Internal(format!("cannot assemble the base contract: {e}")))?;
+        Ok(Prober { registry })
+    }
+
+    /// Whether `value` fits `node`, a part of the schema document `root`
+    /// (whose `$defs` local refs point into).
+    fn valid(&self, root: &Value, node: &Value, value: &Value) -> bool {
+        let mut probe = match node {
+            Value::Object(map) => map.clone(),
+            Value::Bool(b) => return *b,
+            _ => return false,
+        };
+        probe.insert("$id".into(), Value::from(PROBE_ID));
+        probe.remove("$schema");
+        if let Some(defs) = root.get("$defs") {
+            probe.insert("$defs".into(), defs.clone());
+        }
+        jsonschema::options()
+            .with_registry(&self.registry)
+            .build(&Value::Object(probe))
+            .map(|v| v.is_valid(value))
+            .unwrap_or(false)
+    }
+
+    fn fit(&self, root: &Value, node: &Value, value: &Value) -> Value {
+        const LOOSE: [&str; 2] = ["additionalProperties", "unevaluatedProperties"];
+        if self.valid(root, node, value) {
+            return node.clone();
+        }
+        if let (Some(map), Some(obj)) = (node.as_object(), value.as_object()) {
+            if map.contains_key("properties") && !map.contains_key("$ref") {
+                let mut new = map.clone();
+                if let Some(required) = new.get_mut("required").and_then(Value::as_array_mut) {
+                    required.retain(|k| k.as_str().is_some_and(|k| obj.contains_key(k)));
+                }
+                let closed = LOOSE
+                    .iter()
+                    .any(|k| map.get(*k) == Some(&Value::Bool(false)));
+                if let Some(props) = new.get_mut("properties").and_then(Value::as_object_mut) {
+                    for (key, v) in obj {
+                        match props.get(key) {
+                            Some(sub) => {
+                                let fitted = self.fit(root, sub, v);
+                                props.insert(key.clone(), fitted);
+                            }
+                            None if closed => {
+                                props.insert(key.clone(), extract::infer_schema(v));
+                            }
+                            None => {}
+                        }
+                    }
+                }
+                let new = Value::Object(new);
+                if self.valid(root, &new, value) {
+                    return new;
+                }
+                return any_of(new, value);
+            }
+        }
+        if let (Some(map), Some(items)) = (node.as_object(), value.as_array()) {
+            if let (Some(each), false) = (map.get("items"), map.contains_key("$ref")) {
+                let mut each = each.clone();
+                for item in items {
+                    each = self.fit(root, &each, item);
+                }
+                let mut new = map.clone();
+                new.insert("items".into(), each);
+                let new = Value::Object(new);
+                if self.valid(root, &new, value) {
+                    return new;
+                }
+                return any_of(new, value);
+            }
+        }
+        any_of(node.clone(), value)
+    }
+}
+
+/// `node` or the example's shape; an `anyOf` this tool made grows instead
+/// of nesting.
+fn any_of(node: Value, value: &Value) -> Value {
+    let shape = extract::infer_schema(value);
+    if let Some(arms) = node
+        .as_object()
+        .filter(|m| m.len() == 1)
+        .and_then(|m| m.get("anyOf"))
+        .and_then(Value::as_array)
+    {
+        let mut arms = arms.clone();
+        if !arms.contains(&shape) {
+            arms.push(shape);
+        }
+        return serde_json::json!({ "anyOf": arms });
+    }
+    serde_json::json!({ "anyOf": [node, shape] })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! `diff.rs`.
 
 pub mod add;
+pub mod rules;
 
 use std::path::PathBuf;
 

@@ -140,6 +140,8 @@ pub const OWNERS: &[(&str, &[&str])] = &[
         "tests/contracts_cmd.rs",
         &[
             "diff/0.1.8-0.1.9.txt",
+            "diff/0.1.10-0.1.11.txt",
+            "diff/0.1.28-0.1.29.txt",
             "diff/0.1.8-0.1.9.md",
             "diff/0.1.8-0.1.9.json",
         ],
