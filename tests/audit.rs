@@ -647,3 +647,52 @@ fn bad_input_is_exit_2_with_a_reason() {
         );
     }
 }
+
+/// `--contract own` for a release whose version conform has no contract
+/// for, but which ships its docs: the contract is derived on the fly with
+/// `contracts add`'s code, and the release is judged, not "could not run".
+#[test]
+fn own_contract_is_derived_from_a_release_s_shipped_docs() {
+    let py = need_tools!();
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/contracts/0.1.9");
+    if !docs.join("cli.md").is_file() {
+        common::skip("../shared/contracts/0.1.9 is absent: no docs to derive a contract from");
+        return;
+    }
+    let dir = temp("audit_derived_contract");
+    let source = history().join("releases/v1.0.0");
+    for (version, ship_docs) in [("9.9.9", true), ("9.9.8", false)] {
+        let target = dir.join(format!("r{version}"));
+        std::fs::create_dir_all(target.join("bin")).expect("dir");
+        std::fs::copy(
+            source.join("bin/image-skill.py"),
+            target.join("bin/image-skill.py"),
+        )
+        .expect("copy");
+        std::fs::write(target.join("VERSION"), version).expect("VERSION");
+        if ship_docs {
+            for file in ["cli.md", "llms.txt", "skill.md"] {
+                std::fs::copy(docs.join(file), target.join(file)).expect("docs");
+            }
+        }
+    }
+    let releases = dir.display().to_string();
+    let (out, report) = audit(
+        py,
+        &["--releases", &releases, "--entry", "bin/image-skill.py"],
+        &["--filter", "stripe checkout"],
+        "audit_derived_run",
+    );
+    let stdout = text(&out.stdout);
+    println!("{stdout}");
+    // 9.9.8 ships no docs: still "no contract"; 9.9.9 is judged.
+    assert!(
+        stdout.contains("could not run: no contract for version 9.9.8"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("no contract for version 9.9.9"),
+        "{stdout}"
+    );
+    assert_eq!(state(&report, "9.9.9", "invariant:stripe-fragment"), "pass");
+}

@@ -210,6 +210,8 @@ pub struct Audit {
     pub token_env: String,
     pub pass_env: Vec<String>,
     pub interrupt: Interrupt,
+    /// Contracts derived from releases' docs this audit (see `derive_from_docs`).
+    pub derived: Option<tempfile::TempDir>,
 }
 
 /// A release ready to run: its contract and plan, or why it cannot run.
@@ -234,7 +236,7 @@ impl Audit {
 
     /// The contract a release is judged by. With `own`, a version conform
     /// has no contract for cannot be judged — unless it ships docs, from
-    /// which `contracts add` (issue 11) will derive one: that is the seam.
+    /// which one is derived as `contracts add` would.
     fn contract_for(&mut self, release: &Release) -> std::result::Result<Arc<Contract>, String> {
         let version = if self.contract_mode == "own" {
             release.version.to_string()
@@ -244,11 +246,51 @@ impl Audit {
         match self.contract(&version) {
             Ok(c) => Ok(c),
             Err(Error::UnknownContract { .. }) => match &release.docs {
-                Some(docs) => derive_from_docs(docs, &version),
+                Some(docs) => self.derive_from_docs(docs, &version),
                 None => Err(format!("no contract for version {version}")),
             },
             Err(e) => Err(format!("contract {version} cannot be loaded: {e}")),
         }
+    }
+
+    /// A release of a version conform has no contract for, that ships its
+    /// docs: its contract is made on the fly with `contracts add`'s code
+    /// (extending the newest known version before it) in a folder that
+    /// lives as long as the audit.
+    fn derive_from_docs(
+        &mut self,
+        docs: &std::path::Path,
+        version: &str,
+    ) -> std::result::Result<Arc<Contract>, String> {
+        if self.derived.is_none() {
+            let dir = tempfile::Builder::new()
+                .prefix("conform-audit-contracts-")
+                .tempdir()
+                .map_err(|e| format!("no folder for derived contracts: {e}"))?;
+            self.derived = Some(dir);
+        }
+        let root = match &self.derived {
+            Some(dir) => dir.path().to_path_buf(),
+            None => return Err("no folder for derived contracts".into()),
+        };
+        let args = crate::contracts::add::AddArgs {
+            docs: docs.to_path_buf(),
+            version: version.to_string(),
+            extends: None,
+            schemas: root.clone(),
+        };
+        crate::contracts::add::write(&args).map_err(|e| {
+            format!(
+                "no contract for version {version}, and none could be derived from its docs ({}): {e}",
+                docs.display()
+            )
+        })?;
+        let contract = Arc::new(
+            Contract::from_dir(&root, version)
+                .map_err(|e| format!("the contract derived for {version} does not load: {e}"))?,
+        );
+        self.contracts.insert(version.to_string(), contract.clone());
+        Ok(contract)
     }
 
     fn judged(&mut self, release: &Release) -> std::result::Result<Judged, String> {
@@ -277,19 +319,6 @@ impl Audit {
         }
         Ok(out)
     }
-}
-
-/// The seam for issue 11: derive a contract from a release's docs with the
-/// code of `conform contracts add`. Until that lands the release cannot be
-/// judged, and its cell says exactly that.
-fn derive_from_docs(
-    docs: &std::path::Path,
-    version: &str,
-) -> std::result::Result<Arc<Contract>, String> {
-    Err(format!(
-        "no contract for version {version}; the release ships docs ({}) but deriving a contract from them needs `conform contracts add` (issue 11, not merged yet)",
-        docs.display()
-    ))
 }
 
 /// What every release × server run shares.
@@ -427,6 +456,7 @@ pub fn prepare(args: &AuditArgs) -> Result<Audit> {
         token_env: args.env.token_env.clone(),
         pass_env: args.env.pass_env.clone(),
         interrupt: Interrupt::default(),
+        derived: None,
     })
 }
 

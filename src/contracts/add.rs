@@ -45,6 +45,14 @@ const ID_BASE: &str = "https://conform.invalid/schemas";
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 
 pub fn run(args: &AddArgs) -> Result<i32> {
+    extract::say(&write(args)?);
+    Ok(exit::PASSED)
+}
+
+/// Writes version `args.version` under `args.schemas` and proves it loads;
+/// returns what it did, in words. `audit` calls this for releases conform
+/// has no contract for.
+pub fn write(args: &AddArgs) -> Result<String> {
     let extraction = extract::extract(&args.docs, &args.version)?;
     let source = Source::Dir(&args.schemas);
     let base_version = match &args.extends {
@@ -255,17 +263,16 @@ pub fn run(args: &AddArgs) -> Result<i32> {
             }
         }
     }
-    extract::say(&format!(
+    // Proves the written version loads.
+    Contract::load_from(source, &args.version)?;
+    Ok(format!(
         "contract {} (extends {base_version}): {} files, {changed} changed, under {}\n{} undecided (see `undecided` in {})\n",
         args.version,
         files.len(),
         dir.display(),
         manifest.undecided.len(),
         dir.join("contract.json").display()
-    ));
-    // Proves the written version loads.
-    Contract::load_from(source, &args.version)?;
-    Ok(exit::PASSED)
+    ))
 }
 
 fn json_err(e: serde_json::Error) -> Error {
