@@ -119,6 +119,16 @@ pub fn run(args: ContractsArgs) -> Result<i32> {
     }
 }
 
+/// The strings of a JSON array (none when it is not one).
+pub(crate) fn strings(list: &Value) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 /// Writes to stdout; a closed pipe is not worth a panic.
 pub(crate) fn say(text: &str) {
     use std::io::Write;
@@ -1525,15 +1535,7 @@ pub fn committed_generated(
         let own = generated_folder(schemas, version)?;
         if names.is_none() {
             if let Some(list) = own.get(GENERATED_NAMES) {
-                names = Some(
-                    list["files"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect(),
-                );
+                names = Some(strings(&list["files"]).into_iter().collect());
             }
         }
         for (name, value) in own {

@@ -87,7 +87,6 @@ pub struct Evidence {
 
 impl Serialize for Evidence {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use crate::outcome::Shown;
         use serde::ser::SerializeStruct;
         let values = self.values.as_deref();
         let mut st = s.serialize_struct("Evidence", 7)?;
@@ -97,17 +96,13 @@ impl Serialize for Evidence {
         if let Some(p) = &self.pointer {
             st.serialize_field("pointer", p)?;
         }
-        st.serialize_field(
-            "expected",
-            &Shown(&self.expected, values.map(|v| &v.expected)),
+        crate::outcome::compared(
+            &mut st,
+            &self.expected,
+            &self.actual,
+            values,
+            self.note.as_ref(),
         )?;
-        st.serialize_field(
-            "actual",
-            &Shown(&self.actual, values.and_then(|v| v.actual.as_ref())),
-        )?;
-        if let Some(n) = &self.note {
-            st.serialize_field("note", n)?;
-        }
         st.end()
     }
 }

@@ -283,6 +283,26 @@ impl Serialize for Shown<'_> {
     }
 }
 
+/// `expected`, `actual` (typed where the check kept the values) and
+/// `note`, as a check result and a finding's evidence both write them.
+pub(crate) fn compared<M: serde::ser::SerializeStruct>(
+    st: &mut M,
+    expected: &str,
+    actual: &str,
+    values: Option<&CheckValues>,
+    note: Option<&String>,
+) -> Result<(), M::Error> {
+    st.serialize_field("expected", &Shown(expected, values.map(|v| &v.expected)))?;
+    st.serialize_field(
+        "actual",
+        &Shown(actual, values.and_then(|v| v.actual.as_ref())),
+    )?;
+    if let Some(n) = note {
+        st.serialize_field("note", n)?;
+    }
+    Ok(())
+}
+
 impl Serialize for CheckOutcome {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
@@ -293,17 +313,13 @@ impl Serialize for CheckOutcome {
             st.serialize_field("pointer", p)?;
         }
         st.serialize_field("passed", &self.passed)?;
-        st.serialize_field(
-            "expected",
-            &Shown(&self.expected, values.map(|v| &v.expected)),
+        compared(
+            &mut st,
+            &self.expected,
+            &self.actual,
+            values,
+            self.note.as_ref(),
         )?;
-        st.serialize_field(
-            "actual",
-            &Shown(&self.actual, values.and_then(|v| v.actual.as_ref())),
-        )?;
-        if let Some(n) = &self.note {
-            st.serialize_field("note", n)?;
-        }
         if let Some(i) = &self.invariant {
             st.serialize_field("invariant", i)?;
         }

@@ -593,13 +593,7 @@ fn commands_json(docs: &Path) -> Result<BTreeMap<String, Listed>> {
                     mutation: command["mutation"].as_bool(),
                     spend: command["spend"].as_bool(),
                     surface: command["surface"].as_str().map(str::to_string),
-                    subcommands: command["subcommands"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect(),
+                    subcommands: extract::strings(&command["subcommands"]),
                 },
             );
         }
@@ -619,15 +613,7 @@ fn manifest_help(docs: &Path, argv: &str) -> Result<Option<Vec<String>>> {
         .into_iter()
         .flatten()
         .find(|h| h["key"].as_str().map(|k| k.replace('.', " ")).as_deref() == Some(argv))
-        .map(|h| {
-            h["help"]["required_flags"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        }))
+        .map(|h| extract::strings(&h["help"]["required_flags"])))
 }
 
 /// `GET /v1/credit-packs/{PACK_ID}` → `getCreditPacksPackId`: a stable

@@ -280,6 +280,25 @@ impl server::App for Shared {
     }
 }
 
+impl Served {
+    fn of(
+        request: &Request,
+        status: u16,
+        body: Option<serde_json::Value>,
+        location: Option<String>,
+    ) -> Served {
+        Served {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            query: request.query.clone(),
+            request_body: request_body(&request.body),
+            status,
+            body,
+            location,
+        }
+    }
+}
+
 impl Shared {
     /// Auth, handler, envelope, profile, then the record of what was served.
     fn serve(&self, route: &Route, request: &Request, body_too_large: bool) -> Response {
@@ -289,16 +308,8 @@ impl Shared {
         if let Some((status, fault)) = faults::answer(profile, &request.method, &request.path) {
             state.record(
                 record,
-                Served {
-                    method: request.method.clone(),
-                    path: request.path.clone(),
-                    query: request.query.clone(),
-                    request_body: request_body(&request.body),
-                    status,
-                    // The injected bytes are not a JSON answer worth keeping.
-                    body: None,
-                    location: None,
-                },
+                // The injected bytes are not a JSON answer worth keeping.
+                Served::of(request, status, None, None),
             );
             return fault;
         }
@@ -351,15 +362,7 @@ impl Shared {
         if record {
             state.record(
                 true,
-                Served {
-                    method: request.method.clone(),
-                    path: request.path.clone(),
-                    query: request.query.clone(),
-                    request_body: request_body(&request.body),
-                    status,
-                    body: body.clone(),
-                    location: location.clone(),
-                },
+                Served::of(request, status, body.clone(), location.clone()),
             );
         }
         drop(state);
