@@ -510,10 +510,17 @@ async fn pipeline(common: &CommonArgs, opts: Options) -> Result<i32> {
 fn version_string() -> &'static str {
     static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     VERSION.get_or_init(|| {
+        let known = Contract::known_versions();
+        // 71 versions do not fit a line; `contracts list` has them all.
+        let range = match (known.first(), known.last()) {
+            (Some(first), Some(last)) if known.len() > 3 => {
+                format!("{first} … {last}, {} versions", known.len())
+            }
+            _ => known.join(", "),
+        };
         format!(
-            "{} (contracts {})",
+            "{} (contracts {range}; default {DEFAULT_CONTRACT})",
             env!("CARGO_PKG_VERSION"),
-            Contract::known_versions().join(", ")
         )
     })
 }

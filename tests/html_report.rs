@@ -559,10 +559,17 @@ fn completions_man_page_and_version() {
     assert!(page.contains("completions"), "subcommands are listed");
 
     let version = text(&conform(&["--version"]).stdout);
-    let known = conform::contract::Contract::known_versions().join(", ");
+    let known = conform::contract::Contract::known_versions();
     assert_eq!(
         version.trim_end(),
-        format!("conform {} (contracts {known})", env!("CARGO_PKG_VERSION"))
+        format!(
+            "conform {} (contracts {} … {}, {} versions; default {})",
+            env!("CARGO_PKG_VERSION"),
+            known[0],
+            known[known.len() - 1],
+            known.len(),
+            conform::cli::DEFAULT_CONTRACT
+        )
     );
 }
 
