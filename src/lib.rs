@@ -31,6 +31,11 @@ pub mod vars;
 /// Contract schemas and suites shipped inside the binary: `(repo path, text)`.
 pub mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+
+    /// The built-in text of the file at repo path `path`, if it is built in.
+    pub fn schema_file(path: &str) -> Option<&'static str> {
+        SCHEMAS.iter().find(|(p, _)| *p == path).map(|(_, t)| *t)
+    }
 }
 
 pub use error::{Error, Result};

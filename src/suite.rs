@@ -267,11 +267,8 @@ impl SuiteFormat {
     /// The format with `registry`'s checks: `expect`'s keys are made from
     /// the checks' schema fragments (see [`expect_properties`]).
     pub fn with_registry(registry: std::sync::Arc<Registry>) -> Result<SuiteFormat> {
-        let text = crate::embedded::SCHEMAS
-            .iter()
-            .find(|(path, _)| *path == SUITE_SCHEMA_PATH)
-            .map(|(_, text)| *text)
-            .ok_or_else(|| Error::Schema {
+        let text =
+            crate::embedded::schema_file(SUITE_SCHEMA_PATH).ok_or_else(|| Error::Schema {
                 path: PathBuf::from(SUITE_SCHEMA_PATH),
                 pointer: String::new(),
                 message: "the suite format schema is not embedded in this build".into(),
@@ -961,11 +958,7 @@ mod tests {
     /// makes `expect` from the registry. The two must not drift.
     #[test]
     fn the_suite_format_lists_exactly_the_registry_checks() -> Result<()> {
-        let text = crate::embedded::SCHEMAS
-            .iter()
-            .find(|(path, _)| *path == SUITE_SCHEMA_PATH)
-            .map(|(_, text)| *text)
-            .unwrap_or_default();
+        let text = crate::embedded::schema_file(SUITE_SCHEMA_PATH).unwrap_or_default();
         let schema = Error::parse_json(Path::new(SUITE_SCHEMA_PATH), text)?;
         let in_file = schema.pointer(EXPECT_PROPERTIES).cloned();
         let generated = Value::Object(expect_properties(&Registry::builtin())?);

@@ -64,15 +64,11 @@ pub struct DocsFinding {
 impl Invariants {
     /// The built-in set.
     pub fn embedded() -> Result<Invariants> {
-        let text = crate::embedded::SCHEMAS
-            .iter()
-            .find(|(path, _)| *path == PATH)
-            .map(|(_, text)| *text)
-            .ok_or_else(|| Error::Schema {
-                path: PathBuf::from(PATH),
-                pointer: String::new(),
-                message: "the invariants are not embedded in this build".into(),
-            })?;
+        let text = crate::embedded::schema_file(PATH).ok_or_else(|| Error::Schema {
+            path: PathBuf::from(PATH),
+            pointer: String::new(),
+            message: "the invariants are not embedded in this build".into(),
+        })?;
         let value = Error::parse_json(Path::new(PATH), text)?;
         serde_json::from_value(value).map_err(|e| Error::Schema {
             path: PathBuf::from(PATH),

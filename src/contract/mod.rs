@@ -517,7 +517,8 @@ fn encode_fragment(pointer: &str) -> String {
     percent_encoding::utf8_percent_encode(pointer, FRAGMENT_RAW).to_string()
 }
 
-fn percent_decode(text: &str) -> String {
+/// `%XX` escapes decoded (a `$ref`'s pointer, the mock's path segments).
+pub(crate) fn percent_decode(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
         .into_owned()

@@ -60,10 +60,7 @@ pub struct RequiredFlag {
 
 impl DocsRules {
     pub fn load() -> Result<DocsRules> {
-        let text = crate::embedded::SCHEMAS
-            .iter()
-            .find(|(p, _)| *p == PATH)
-            .map(|(_, t)| *t)
+        let text = crate::embedded::schema_file(PATH)
             .ok_or_else(|| Error::Internal(format!("{PATH} is not built in")))?;
         let value = Error::parse_json(Path::new(PATH), text)?;
         serde_json::from_value(value).map_err(|e| Error::Schema {

@@ -52,11 +52,7 @@ pub(crate) fn png_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
 }
 
 /// `%XX` escapes of a URL path segment, decoded.
-pub(crate) fn percent_decode(text: &str) -> String {
-    percent_encoding::percent_decode_str(text)
-        .decode_utf8_lossy()
-        .into_owned()
-}
+pub(crate) use crate::contract::percent_decode;
 
 #[cfg(test)]
 mod tests {
