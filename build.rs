@@ -30,10 +30,29 @@ fn main() {
         }
         writeln!(out, "];").ok();
     }
+    // The newest shipped version, so the default contract follows the data.
+    let newest = newest_version(&root.join("schemas"));
+    writeln!(out, "pub const NEWEST_VERSION: &str = {newest:?};").ok();
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("embedded.rs");
     if let Err(e) = std::fs::write(&dest, out) {
         panic!("cannot write {}: {e}", dest.display());
     }
+}
+
+/// The highest `X.Y.Z` folder holding a `contract.json`, compared as numbers.
+fn newest_version(schemas: &Path) -> String {
+    let mut best: Option<(Vec<u64>, String)> = None;
+    for entry in std::fs::read_dir(schemas).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let parts: Option<Vec<u64>> = name.split('.').map(|p| p.parse().ok()).collect();
+        let Some(parts) = parts else { continue };
+        if entry.path().join("contract.json").is_file()
+            && best.as_ref().is_none_or(|(b, _)| parts > *b)
+        {
+            best = Some((parts, name));
+        }
+    }
+    best.map(|(_, name)| name).unwrap_or_default()
 }
 
 fn collect_json(dir: &Path, files: &mut Vec<PathBuf>) {

@@ -68,7 +68,7 @@ impl Options {
     /// Defaults: the default contract, built-in suites, the conformant mock.
     pub fn new(target: TargetSpec) -> Options {
         Options {
-            contract: crate::cli::DEFAULT_CONTRACT.to_string(),
+            contract: crate::contract::DEFAULT_CONTRACT.to_string(),
             schemas: None,
             suites: Vec::new(),
             selection: crate::plan::Selection::default(),

@@ -17,7 +17,7 @@ use crate::report::console::{LiveLines, Progress};
 use crate::report::{ConsoleReporter, GithubReporter, OutputFormat, ReportSpec, Reporter};
 use crate::soak::Repeat;
 
-pub const DEFAULT_CONTRACT: &str = "0.1.9";
+pub use crate::contract::DEFAULT_CONTRACT;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,7 +50,7 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Contracts from the docs: extract, drift check, version diff.
-    Contracts(crate::extract::ContractsArgs),
+    Contracts(crate::contracts::ContractsArgs),
     /// Export the contract as an OpenAPI 3.1 document.
     Openapi(crate::openapi::OpenapiArgs),
     /// Run every release of a client: a matrix of releases × scenarios and
@@ -287,7 +287,7 @@ pub fn execute(cli: Cli) -> Result<i32> {
             say(&String::from_utf8_lossy(&page));
             Ok(exit::PASSED)
         }
-        Command::Contracts(args) => crate::extract::run(args),
+        Command::Contracts(args) => crate::contracts::run(args),
         Command::Openapi(args) => crate::openapi::run(&args),
         Command::Audit(args) => runtime.block_on(crate::audit::run(*args)),
         Command::Report(args) => match args.command {

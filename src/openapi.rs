@@ -29,7 +29,7 @@ const DATA_KEYWORDS: [&str; 4] = ["const", "enum", "examples", "default"];
 #[derive(Debug, Args)]
 pub struct OpenapiArgs {
     /// Contract version to export.
-    #[arg(long, default_value = crate::cli::DEFAULT_CONTRACT, value_name = "VERSION")]
+    #[arg(long, default_value = crate::contract::DEFAULT_CONTRACT, value_name = "VERSION")]
     pub contract: String,
     /// Read contract schemas from DIR/<VERSION>/ instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
@@ -485,7 +485,8 @@ mod tests {
 
     #[test]
     fn links_join_operations_that_exist_on_fields_they_take() {
-        let contract = Contract::embedded(crate::cli::DEFAULT_CONTRACT).expect("contract loads");
+        let contract =
+            Contract::embedded(crate::contract::DEFAULT_CONTRACT).expect("contract loads");
         let api = contract.api();
         let mut seen = std::collections::BTreeSet::new();
         for link in &api.links {
@@ -522,7 +523,8 @@ mod tests {
 
     #[test]
     fn the_model_has_the_documented_endpoints_once() {
-        let contract = Contract::embedded(crate::cli::DEFAULT_CONTRACT).expect("contract loads");
+        let contract =
+            Contract::embedded(crate::contract::DEFAULT_CONTRACT).expect("contract loads");
         let mut seen = std::collections::BTreeSet::new();
         for endpoint in &contract.api().endpoints {
             assert!(seen.insert(endpoint.id()), "{} twice", endpoint.id());

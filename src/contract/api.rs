@@ -4,6 +4,9 @@
 //! commands and the payment rails. The OpenAPI export, the negative probes,
 //! the mock's router and the coverage checks read this, not a Rust table.
 
+/// Path templates are the docs' notation; the model uses the same rule.
+pub use crate::docs::path_matches;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -299,20 +302,4 @@ impl ApiModel {
         }
         Ok(())
     }
-}
-
-/// Whether `concrete` (query and fragment ignored) fits the path `template`:
-/// each `{param}` stands for one non-empty path segment.
-pub fn path_matches(template: &str, concrete: &str) -> bool {
-    let concrete = concrete.split(['?', '#']).next().unwrap_or_default();
-    let want: Vec<&str> = template.split('/').collect();
-    let got: Vec<&str> = concrete.split('/').collect();
-    want.len() == got.len()
-        && want.iter().zip(&got).all(|(w, g)| {
-            if w.starts_with('{') && w.ends_with('}') {
-                !g.is_empty()
-            } else {
-                w == g
-            }
-        })
 }

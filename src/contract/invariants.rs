@@ -91,7 +91,7 @@ impl Invariants {
     pub fn check_docs(
         &self,
         dir: &Path,
-        examples: &[crate::extract::Example],
+        examples: &[crate::docs::Example],
     ) -> Result<Vec<DocsFinding>> {
         let mut findings = Vec::new();
         for invariant in &self.invariants {
@@ -162,7 +162,7 @@ impl Invariants {
 /// "stripped".
 fn example_findings(
     dir: &Path,
-    examples: &[crate::extract::Example],
+    examples: &[crate::docs::Example],
     stripped: &[String],
 ) -> Vec<DocsFinding> {
     let mut out = Vec::new();

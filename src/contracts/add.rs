@@ -18,11 +18,13 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde_json::Value;
 
+use super::extract;
+use super::{say, strings};
 use crate::contract::api::{ApiModel, Auth, CliCommand, Endpoint, PaymentRails, Response};
 use crate::contract::{Contract, Manifest, Source};
 use crate::contracts::rules::DocsRules;
+use crate::docs::{self, Extraction};
 use crate::error::{Error, Result, exit};
-use crate::extract::{self, Extraction};
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
@@ -45,7 +47,7 @@ const ID_BASE: &str = "https://conform.invalid/schemas";
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 
 pub fn run(args: &AddArgs) -> Result<i32> {
-    extract::say(&write(args)?);
+    say(&write(args)?);
     Ok(exit::PASSED)
 }
 
@@ -53,7 +55,7 @@ pub fn run(args: &AddArgs) -> Result<i32> {
 /// returns what it did, in words. `audit` calls this for releases conform
 /// has no contract for.
 pub fn write(args: &AddArgs) -> Result<String> {
-    let extraction = extract::extract(&args.docs, &args.version)?;
+    let extraction = docs::extract(&args.docs, &args.version)?;
     let source = Source::Dir(&args.schemas);
     let base_version = match &args.extends {
         Some(base) => base.clone(),
@@ -99,7 +101,7 @@ pub fn write(args: &AddArgs) -> Result<String> {
     };
     // Schemas: kept where the examples fit, widened where not.
     // Schemas some example no longer fits, and the first such example.
-    let mut derived: BTreeMap<&str, &extract::Example> = BTreeMap::new();
+    let mut derived: BTreeMap<&str, &docs::Example> = BTreeMap::new();
     for example in &extraction.examples {
         let Some(name) = extract::example_schema(example, &api) else {
             undecided.push(format!("example {} has no curated schema", example.label()));
@@ -380,7 +382,7 @@ fn api_model(
     undecided: &mut Vec<String>,
 ) -> Result<ApiModel> {
     let mut api = base.clone();
-    let listed: BTreeMap<(String, String), &extract::Endpoint> = extraction
+    let listed: BTreeMap<(String, String), &docs::Endpoint> = extraction
         .endpoints
         .iter()
         .map(|e| ((e.method.clone(), template(&e.path)), e))
@@ -425,7 +427,7 @@ fn api_model(
             tag: api.tags.first().map(|t| t.name.clone()).unwrap_or_default(),
             command: String::new(),
             auth: match found.auth {
-                extract::AuthNeed::None => Auth::None,
+                docs::AuthNeed::None => Auth::None,
                 _ => Auth::Bearer,
             },
             params: Vec::new(),
@@ -593,7 +595,7 @@ fn commands_json(docs: &Path) -> Result<BTreeMap<String, Listed>> {
                     mutation: command["mutation"].as_bool(),
                     spend: command["spend"].as_bool(),
                     surface: command["surface"].as_str().map(str::to_string),
-                    subcommands: extract::strings(&command["subcommands"]),
+                    subcommands: strings(&command["subcommands"]),
                 },
             );
         }
@@ -613,7 +615,7 @@ fn manifest_help(docs: &Path, argv: &str) -> Result<Option<Vec<String>>> {
         .into_iter()
         .flatten()
         .find(|h| h["key"].as_str().map(|k| k.replace('.', " ")).as_deref() == Some(argv))
-        .map(|h| extract::strings(&h["help"]["required_flags"])))
+        .map(|h| strings(&h["help"]["required_flags"])))
 }
 
 /// `GET /v1/credit-packs/{PACK_ID}` → `getCreditPacksPackId`: a stable
@@ -638,7 +640,7 @@ fn operation_id(method: &str, path: &str) -> String {
 fn summary(
     base: &ApiModel,
     api: &ApiModel,
-    derived: &BTreeMap<&str, &extract::Example>,
+    derived: &BTreeMap<&str, &docs::Example>,
     examples_changed: &[String],
 ) -> String {
     let ids = |m: &ApiModel| -> BTreeSet<String> { m.endpoints.iter().map(Endpoint::id).collect() };

@@ -1,16 +1,73 @@
-//! Commands over contracts and docs. `add` writes a version from a
-//! release's docs; extract, check and diff still live in `extract.rs` and
-//! `diff.rs`.
+//! `conform contracts`: commands over contract versions and the docs they
+//! come from. `extract` derives fixtures and base schemas from a docs folder
+//! (read by [`crate::docs`]), `add` writes a runnable version from them,
+//! `check` is the drift gate, `diff` compares two versions, `list` lists them.
 
 pub mod add;
+pub mod check;
+pub mod diff;
+pub mod extract;
 pub mod rules;
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use check::CheckArgs;
+use extract::ExtractArgs;
 
 use crate::contract::{Contract, Source};
 use crate::error::{Result, exit};
+
+#[derive(Debug, Args)]
+pub struct ContractsArgs {
+    #[command(subcommand)]
+    pub command: ContractsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContractsCommand {
+    /// The first step of `add` alone: fixtures, the endpoint inventory and base
+    /// schemas from the docs (no runnable contract; `add` writes one).
+    Extract(ExtractArgs),
+    /// Check the docs' examples and endpoints against the committed contract.
+    Check(CheckArgs),
+    /// Semantic diff of two contract versions, or of two docs folders.
+    Diff(diff::DiffArgs),
+    /// Write a runnable contract version from a release's docs.
+    Add(add::AddArgs),
+    /// Every contract version: date, base, one line of what changed.
+    List(ListArgs),
+}
+
+/// Runs a `contracts` subcommand and returns the exit code.
+pub fn run(args: ContractsArgs) -> Result<i32> {
+    match args.command {
+        ContractsCommand::Extract(args) => extract::run(&args),
+        ContractsCommand::Check(args) => check::run(&args),
+        ContractsCommand::Diff(args) => diff::run(&args),
+        ContractsCommand::Add(args) => add::run(&args),
+        ContractsCommand::List(args) => crate::contracts::list(&args),
+    }
+}
+
+/// The strings of a JSON array (none when it is not one).
+pub(crate) fn strings(list: &Value) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Writes to stdout; a closed pipe is not worth a panic.
+pub(crate) fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -39,6 +96,6 @@ pub fn list(args: &ListArgs) -> Result<i32> {
             m.summary.as_deref().unwrap_or("")
         ));
     }
-    crate::extract::say(&out);
+    say(&out);
     Ok(exit::PASSED)
 }

@@ -17,9 +17,11 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::extract;
+use super::say;
 use crate::contract::{Contract, FragmentPolicy, roles};
+use crate::docs::{self, ExampleTarget};
 use crate::error::{Error, Result, exit};
-use crate::extract::{self, ExampleTarget, say};
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -332,7 +334,7 @@ fn docs_side(dir: &Path) -> Result<Side> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| dir.display().to_string());
-    let extraction = extract::extract(dir, &label)?;
+    let extraction = docs::extract(dir, &label)?;
     let mut documents = BTreeMap::new();
     let mut named = BTreeMap::new();
     let mut examples = BTreeMap::new();
