@@ -162,7 +162,7 @@ pub fn prepare(options: Options) -> Result<Prepared> {
         Some(dir) => Contract::from_dir(dir, &options.contract)?,
         None => Contract::embedded(&options.contract)?,
     };
-    let format = SuiteFormat::with_registry(options.registry.clone())?;
+    let format = SuiteFormat::with_registry(options.registry.clone())?.knowing(contract.api());
     let mut suites = if options.suites.is_empty() {
         suite::load_embedded(&format)?
     } else {
@@ -317,6 +317,7 @@ impl Prepared {
                     suite: 0,
                     scenario: case.scenario,
                     id: case.id.clone(),
+                    not_applicable: case.not_applicable.clone(),
                 }],
             })
             .collect()

@@ -546,6 +546,7 @@ mod tests {
             status: Status::Failed,
             duration_ms: 1,
             duration_us: 1_000,
+            reason: None,
             steps,
         }
     }

@@ -15,6 +15,7 @@ pub mod findings;
 pub mod hash;
 pub mod input;
 pub mod mock;
+pub mod needs;
 pub mod negative;
 pub mod openapi;
 pub mod outcome;

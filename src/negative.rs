@@ -73,6 +73,9 @@ pub fn suite(contract: &Contract) -> Suite {
         )),
         description: Some("Requests a conformant server must refuse.".into()),
         vars: Vec::new(),
+        // Made from the loaded contract's own endpoints: always applicable.
+        needs: Default::default(),
+        versions: None,
         scenarios,
     }
 }
@@ -311,6 +314,8 @@ fn probe(
         pointer: String::new(),
         steps: vec![step],
         mock_only: false,
+        needs: Default::default(),
+        versions: None,
     }
 }
 

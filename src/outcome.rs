@@ -114,6 +114,8 @@ pub struct Summary {
     pub findings: usize,
     /// Scenarios that did not run (an interrupted or `--fail-fast` run).
     pub skipped: usize,
+    /// Scenarios the contract version cannot run: neither passed nor failed.
+    pub not_applicable: usize,
     /// Steps that could not reach the target or got garbage at the transport level.
     pub transport_errors: usize,
     /// Checks or scenarios that panicked: bugs in conform, not in the target.
@@ -134,6 +136,9 @@ pub enum Status {
     /// the run stopped. A scenario: none of it ran (the run was interrupted,
     /// or `--fail-fast` stopped it after another scenario failed).
     Skipped,
+    /// A scenario the loaded contract version cannot run (its `versions`
+    /// or `needs`, see `reason`): never run, neither passed nor failed.
+    NotApplicable,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -146,10 +151,27 @@ pub struct ScenarioOutcome {
     pub duration_ms: u64,
     /// The same, in microseconds (a loopback scenario can take under 1 ms).
     pub duration_us: u64,
+    /// Why a `not_applicable` scenario does not apply to this contract version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub steps: Vec<StepOutcome>,
 }
 
 impl ScenarioOutcome {
+    /// A scenario the plan found the contract version cannot run: no steps.
+    pub fn not_applicable(suite: &str, file: String, scenario: &str, reason: String) -> Self {
+        ScenarioOutcome {
+            suite: suite.to_string(),
+            file,
+            scenario: scenario.to_string(),
+            status: Status::NotApplicable,
+            duration_ms: 0,
+            duration_us: 0,
+            reason: Some(reason),
+            steps: Vec::new(),
+        }
+    }
+
     pub fn id(&self) -> String {
         format!("{}/{}", self.suite, self.scenario)
     }
@@ -396,6 +418,7 @@ impl RunReport {
                     s.failed += 1;
                 }
                 Status::Failed => s.failed += 1,
+                Status::NotApplicable => s.not_applicable += 1,
             }
             s.checks_failed += sc.failed_checks().count();
             s.internal_errors += sc

@@ -13,6 +13,16 @@ pub struct Case {
     pub scenario: usize,
     /// `suite/scenario`, what `--filter` matches and reports show.
     pub id: String,
+    /// Why the loaded contract version cannot run it (its `versions` or
+    /// `needs`): kept in the plan so reports list it, never executed.
+    pub not_applicable: Option<String>,
+}
+
+impl Plan {
+    /// Cases that will run.
+    pub fn applicable(&self) -> impl Iterator<Item = &Case> {
+        self.cases.iter().filter(|c| c.not_applicable.is_none())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -102,7 +112,11 @@ pub fn plan_selected(
     let names = contract.schema_names();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     for suite in &suites {
-        for scenario in &suite.scenarios {
+        for (index, scenario) in suite.scenarios.iter().enumerate() {
+            // A version that cannot run the scenario need not have its schemas.
+            if suite.not_applicable(index, contract).is_some() {
+                continue;
+            }
             for step in &scenario.steps {
                 for (key, name) in crate::check::schema::named(&step.expect) {
                     if contract.has_schema(name) {
@@ -135,6 +149,7 @@ pub fn plan_selected(
                     suite: si,
                     scenario: ci,
                     id,
+                    not_applicable: suite.not_applicable(ci, contract),
                 });
             }
         }

@@ -18,6 +18,8 @@ pub use crate::check::envelope::EnvelopeKind;
 pub use crate::check::rejects::Rejects;
 use crate::check::{Config, Registry};
 use crate::error::{Error, Result, closest};
+use crate::needs::Names;
+pub use crate::needs::{NeedKind, Needs, Versions};
 
 /// Variables every scenario has without declaring them.
 pub const BUILTIN_VARS: &[&str] = &["run_id", "base_url"];
@@ -33,6 +35,10 @@ pub struct Suite {
     pub file: PathBuf,
     pub description: Option<String>,
     pub vars: Vec<(String, String)>,
+    /// What every scenario of the suite needs of the contract version.
+    pub needs: Needs,
+    /// The versions every scenario of the suite is written for.
+    pub versions: Option<Versions>,
     pub scenarios: Vec<Scenario>,
 }
 
@@ -44,6 +50,36 @@ pub struct Scenario {
     /// Needs a server that honours conform's test markers (the reference
     /// mock); left out of runs against a live server.
     pub mock_only: bool,
+    /// Its own needs; [`Suite::needs_of`] adds the suite's.
+    pub needs: Needs,
+    pub versions: Option<Versions>,
+}
+
+impl Suite {
+    /// Scenario `index`'s needs with its suite's.
+    pub fn needs_of(&self, index: usize) -> Needs {
+        match self.scenarios.get(index) {
+            Some(scenario) => self.needs.and(&scenario.needs),
+            None => self.needs.clone(),
+        }
+    }
+
+    /// Why scenario `index` cannot run against `contract`: a `versions`
+    /// range (the suite's, then its own) the version is outside, else the
+    /// first needed name the version's API model lacks. `None`: applicable.
+    pub fn not_applicable(
+        &self,
+        index: usize,
+        contract: &crate::contract::Contract,
+    ) -> Option<String> {
+        let version = contract.version();
+        let scenario = self.scenarios.get(index)?;
+        [&self.versions, &scenario.versions]
+            .into_iter()
+            .flatten()
+            .find_map(|range| range.excludes(version))
+            .or_else(|| self.needs_of(index).lacking(contract.api(), version))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -210,7 +246,20 @@ struct RawSuite {
     description: Option<String>,
     #[serde(default)]
     vars: Map<String, Value>,
+    needs: Option<RawNeeds>,
+    versions: Option<String>,
     scenarios: Vec<RawScenario>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNeeds {
+    #[serde(default)]
+    operations: Vec<String>,
+    #[serde(default)]
+    commands: Vec<String>,
+    #[serde(default)]
+    rails: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -221,6 +270,8 @@ struct RawScenario {
     mock_only: bool,
     #[serde(rename = "description")]
     _description: Option<String>,
+    needs: Option<RawNeeds>,
+    versions: Option<String>,
     steps: Vec<RawStep>,
 }
 
@@ -256,6 +307,9 @@ struct RawRequest {
 pub struct SuiteFormat {
     validator: jsonschema::Validator,
     registry: std::sync::Arc<Registry>,
+    /// Names `needs` may use: every embedded version's, plus the loaded
+    /// contract's ([`SuiteFormat::knowing`]).
+    known: Names,
 }
 
 impl SuiteFormat {
@@ -290,7 +344,15 @@ impl SuiteFormat {
         Ok(SuiteFormat {
             validator,
             registry,
+            known: crate::needs::embedded_names()?.clone(),
         })
+    }
+
+    /// Also accepts in `needs` the names of `api` (a contract read with
+    /// `--schemas` may document what no embedded version does).
+    pub fn knowing(mut self, api: &crate::contract::ApiModel) -> SuiteFormat {
+        self.known.add(api);
+        self
     }
 
     /// Parses and validates one suite file's text.
@@ -303,7 +365,7 @@ impl SuiteFormat {
             message: format!("invalid suite: {e}"),
             hint: None,
         })?;
-        build_suite(file, raw, &self.registry)
+        build_suite(file, raw, &self.registry, &self.known)
     }
 
     fn check_format(&self, file: &Path, value: &Value) -> Result<()> {
@@ -446,6 +508,7 @@ fn object_kind(pointer: &str) -> &'static str {
     match parts.as_slice() {
         [] => "suite",
         ["scenarios", _] => "scenario",
+        ["needs"] | ["scenarios", _, "needs"] => "needs",
         ["scenarios", _, "steps", _] => "step",
         ["scenarios", _, "steps", _, "request"] => "request",
         ["scenarios", _, "steps", _, "expect"] => "expect",
@@ -455,8 +518,24 @@ fn object_kind(pointer: &str) -> &'static str {
 
 fn known_keys(object: &str, registry: &Registry) -> Vec<&'static str> {
     match object {
-        "suite" => vec!["$schema", "suite", "description", "vars", "scenarios"],
-        "scenario" => vec!["name", "description", "mock_only", "steps"],
+        "suite" => vec![
+            "$schema",
+            "suite",
+            "description",
+            "vars",
+            "needs",
+            "versions",
+            "scenarios",
+        ],
+        "scenario" => vec![
+            "name",
+            "description",
+            "mock_only",
+            "needs",
+            "versions",
+            "steps",
+        ],
+        "needs" => vec!["operations", "commands", "rails"],
         "step" => vec!["name", "request", "cli", "auth", "expect", "captures"],
         "request" => vec!["method", "path", "url", "auth", "query", "headers", "json"],
         "expect" => registry.expect_keys(),
@@ -501,8 +580,15 @@ impl At<'_> {
     }
 }
 
-fn build_suite(file: &Path, raw: RawSuite, registry: &Registry) -> Result<Suite> {
+fn build_suite(
+    file: &Path,
+    raw: RawSuite,
+    registry: &Registry,
+    model_names: &Names,
+) -> Result<Suite> {
     let at = At(file);
+    let suite_needs = build_needs(raw.needs, "/needs", &at, model_names)?;
+    let suite_versions = build_versions(raw.versions, "/versions", &at)?;
     let err =
         |pointer: String, message: String, hint: Option<String>| at.err(pointer, message, hint);
     let vars: Vec<(String, String)> = raw
@@ -556,11 +642,15 @@ fn build_suite(file: &Path, raw: RawSuite, registry: &Registry) -> Result<Suite>
             scope.extend(step.captures.iter().map(|(name, _)| name.clone()));
             steps.push(step);
         }
+        let needs = build_needs(rs.needs, &format!("{sp}/needs"), &at, model_names)?;
+        let versions = build_versions(rs.versions, &format!("{sp}/versions"), &at)?;
         scenarios.push(Scenario {
             name: rs.name,
             pointer: sp,
             steps,
             mock_only: rs.mock_only,
+            needs,
+            versions,
         });
     }
     Ok(Suite {
@@ -568,7 +658,61 @@ fn build_suite(file: &Path, raw: RawSuite, registry: &Registry) -> Result<Suite>
         file: file.to_path_buf(),
         description: raw.description,
         vars,
+        needs: suite_needs,
+        versions: suite_versions,
         scenarios,
+    })
+}
+
+/// `needs` at `pointer`: every name must be one some contract version has.
+fn build_needs(raw: Option<RawNeeds>, pointer: &str, at: &At<'_>, known: &Names) -> Result<Needs> {
+    let Some(raw) = raw else {
+        return Ok(Needs::default());
+    };
+    let needs = Needs {
+        operations: raw.operations,
+        commands: raw.commands,
+        rails: raw.rails,
+    };
+    for kind in NeedKind::ALL {
+        for (i, name) in needs.of(kind).iter().enumerate() {
+            if known.has(kind, name) {
+                continue;
+            }
+            let list = known.list(kind);
+            let hint = match closest(name, &list) {
+                Some(c) => format!("did you mean `{c}`?"),
+                None => format!("known {}s: {}", kind.word(), list.join(", ")),
+            };
+            let versions = crate::contract::Contract::known_versions();
+            let span = match (versions.first(), versions.last()) {
+                (Some(first), Some(last)) => format!("{first}…{last}"),
+                _ => "embedded".to_string(),
+            };
+            return Err(at.err(
+                format!("{pointer}/{}/{i}", kind.key()),
+                format!(
+                    "unknown {} `{name}`: no contract version {span} documents it",
+                    kind.word()
+                ),
+                Some(hint),
+            ));
+        }
+    }
+    Ok(needs)
+}
+
+/// `versions` at `pointer`, parsed by `semver` as a version requirement.
+fn build_versions(raw: Option<String>, pointer: &str, at: &At<'_>) -> Result<Option<Versions>> {
+    let Some(text) = raw else {
+        return Ok(None);
+    };
+    Versions::parse(&text).map(Some).map_err(|e| {
+        at.err(
+            pointer.to_string(),
+            format!("`{text}` is not a version range: {e}"),
+            Some("write a semver requirement, e.g. `>=0.1.11, <0.1.29`".into()),
+        )
     })
 }
 
@@ -1024,7 +1168,8 @@ mod tests {
     /// does not cover (or a schema mistake) would reach the model.
     fn build_unvalidated(text: &str) -> Result<Suite> {
         let raw: RawSuite = serde_json::from_str(text).map_err(|e| Error::Usage(e.to_string()))?;
-        build_suite(Path::new("suites/t.json"), raw, &Registry::builtin())
+        let known = crate::needs::embedded_names()?;
+        build_suite(Path::new("suites/t.json"), raw, &Registry::builtin(), known)
     }
 
     #[test]
@@ -1075,6 +1220,78 @@ mod tests {
             e.contains("at /scenarios/0/steps/0/request/headers/x-a"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn needs_and_versions_load_on_suite_and_scenario() -> Result<()> {
+        let text = MINIMAL
+            .replace(
+                "{\"suite\":\"s\",",
+                "{\"suite\":\"s\",\"needs\":{\"operations\":[\"getHealth\"]},\"versions\":\">=0.1.0\",",
+            )
+            .replace(
+                "{\"name\":\"a\",",
+                "{\"name\":\"a\",\"needs\":{\"rails\":[\"fake\"],\"commands\":[\"credits fake-purchase\"]},\"versions\":\"<0.1.11\",",
+            );
+        let suite = parse(&text)?;
+        assert_eq!(suite.needs.operations, vec!["getHealth"]);
+        let needs = suite.needs_of(0);
+        assert_eq!(needs.operations, vec!["getHealth"]);
+        assert_eq!(needs.rails, vec!["fake"]);
+        assert_eq!(needs.commands, vec!["credits fake-purchase"]);
+        assert!(suite.scenarios[0].versions.is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_version_range_names_the_file_and_pointer() {
+        let text = MINIMAL.replace(
+            "{\"name\":\"a\",",
+            "{\"name\":\"a\",\"versions\":\">=0.1.x.9\",",
+        );
+        let e = parse(&text).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("`>=0.1.x.9` is not a version range"), "{e}");
+        assert!(
+            e.contains("in suites/t.json\n  at /scenarios/0/versions"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_needed_name_is_refused_with_a_suggestion() {
+        for (needs, pointer, word) in [
+            (
+                r#"{"operations":["createFakePurchas"]}"#,
+                "/needs/operations/0",
+                "did you mean `createFakePurchase`?",
+            ),
+            (
+                r#"{"rails":["stripe_checkout","fak"]}"#,
+                "/needs/rails/1",
+                "did you mean `fake`?",
+            ),
+            (
+                r#"{"commands":["credits fake-purchas"]}"#,
+                "/needs/commands/0",
+                "did you mean `credits fake-purchase`?",
+            ),
+        ] {
+            let text = MINIMAL.replace(
+                "{\"suite\":\"s\",",
+                &format!("{{\"suite\":\"s\",\"needs\":{needs},"),
+            );
+            let e = parse(&text).map(|_| ()).unwrap_err().to_string();
+            assert!(e.contains("no contract version 0.1.0…"), "{e}");
+            assert!(e.contains(&format!("at {pointer}")), "{e}");
+            assert!(e.contains(word), "{e}");
+        }
+        let text = MINIMAL.replace(
+            "{\"suite\":\"s\",",
+            "{\"suite\":\"s\",\"needs\":{\"rail\":[]},",
+        );
+        let e = parse(&text).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains("unknown needs key `rail`"), "{e}");
+        assert!(e.contains("did you mean `rails`?"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use libtest_mimic::{Failed, Trial};
+use libtest_mimic::{Completion, Failed, Trial};
 
 use crate::app::{self, Options, Prepared, Session, TargetSpec};
 use crate::error::{Error, Result};
@@ -67,6 +67,9 @@ struct Shared {
 /// One scenario, ready to run as a test.
 pub struct TrialCase {
     pub name: String,
+    /// Why the contract version cannot run it: such a case is reported as
+    /// ignored with this reason and never run.
+    pub not_applicable: Option<String>,
     shared: Arc<Shared>,
     plan: Plan,
 }
@@ -82,7 +85,16 @@ impl TrialCase {
 pub fn trials(opts: Options) -> Result<Vec<Trial>> {
     Ok(cases(opts)?
         .into_iter()
-        .map(|case| Trial::test(case.name.clone(), move || case.run()))
+        .map(|case| {
+            // Ignored at run time, not by flag: libtest prints the reason
+            // (`ignored (not applicable: …)`) only for the former.
+            Trial::ignorable_test(case.name.clone(), move || match &case.not_applicable {
+                Some(reason) => Ok(Completion::ignored_with(format!(
+                    "not applicable: {reason}"
+                ))),
+                None => case.run().map(|()| Completion::Completed),
+            })
+        })
         .collect())
 }
 
@@ -113,6 +125,7 @@ pub fn cases(mut opts: Options) -> Result<Vec<TrialCase>> {
             );
             TrialCase {
                 name,
+                not_applicable: plan.cases[0].not_applicable.clone(),
                 shared: shared.clone(),
                 plan,
             }

@@ -217,6 +217,10 @@ struct ScenarioEnv {
     home: Option<tempfile::TempDir>,
 }
 
+/// A case as a worker takes it: its suite, the scenario's index and why
+/// it does not apply to the contract version (then it is not run).
+type Queued = (Arc<Suite>, usize, Option<String>);
+
 /// Runs the plan and returns the finished report. What goes wrong at the
 /// target is recorded in the report as data, not returned as an error.
 ///
@@ -257,10 +261,13 @@ pub async fn run(
         interrupt: interrupt.clone(),
     });
     let total = plan.cases.len();
-    let cases: Arc<[(Arc<Suite>, usize)]> = plan
+    let cases: Arc<[Queued]> = plan
         .cases
         .iter()
-        .map(|case| (plan.suites[case.suite].clone(), case.scenario))
+        .map(|case| {
+            let reason = case.not_applicable.clone();
+            (plan.suites[case.suite].clone(), case.scenario, reason)
+        })
         .collect();
     let next = Arc::new(AtomicUsize::new(0));
     // `--fail-fast`: the first failed scenario's id; set once.
@@ -277,9 +284,20 @@ pub async fn run(
         tasks.spawn(async move {
             loop {
                 let order = next.fetch_add(1, Ordering::Relaxed);
-                let Some((suite, scenario)) = cases.get(order).cloned() else {
+                let Some((suite, scenario, not_applicable)) = cases.get(order).cloned() else {
                     break;
                 };
+                // The plan keeps it for the reports; it is never run.
+                if let Some(reason) = not_applicable {
+                    let sc = &suite.scenarios[scenario];
+                    let file = suite.file.display().to_string();
+                    let outcome =
+                        ScenarioOutcome::not_applicable(&suite.name, file, &sc.name, reason);
+                    if tx.send((order, Ok(outcome))).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
                 // The rest of the plan is still reported, as not run.
                 let stopped = if runner.interrupt.is_set() {
                     Some("the run was interrupted".to_string())
@@ -383,6 +401,7 @@ impl Runner {
             status: Status::Failed,
             duration_ms: 0,
             duration_us: 0,
+            reason: None,
             steps: Vec::new(),
         };
         let env = match self.scenario_env().await {
@@ -815,6 +834,7 @@ fn panicked(
         status: Status::Failed,
         duration_ms: 0,
         duration_us: 0,
+        reason: None,
         steps,
     }
 }
@@ -830,6 +850,7 @@ fn not_run(suite: &Suite, index: usize, why: &str) -> ScenarioOutcome {
         status: Status::Skipped,
         duration_ms: 0,
         duration_us: 0,
+        reason: None,
         steps: scenario
             .steps
             .iter()

@@ -168,6 +168,14 @@ fn scenario_line(
     duration_width: usize,
     p: Paint,
 ) -> String {
+    // Not run, so no duration: the reason is what people need.
+    if let (Status::NotApplicable, Some(reason)) = (sc.status, &sc.reason) {
+        return format!(
+            "{} {id:<name_width$} {}",
+            scenario_label(sc, p),
+            p.dim(reason)
+        );
+    }
     format!(
         "{} {id:<name_width$} {dur:>duration_width$}",
         scenario_label(sc, p)
@@ -255,8 +263,20 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
         );
         let _ = write!(out, "\n{}\n", p.yellow(&line));
     }
+    if s.not_applicable > 0 && s.not_applicable == s.scenarios {
+        let line = format!(
+            "nothing ran: no selected scenario applies to contract {}",
+            report.contract_version
+        );
+        let _ = write!(out, "\n{}\n", p.yellow(&line));
+    }
+    let not_applicable = if s.not_applicable > 0 {
+        format!(", {} not applicable", s.not_applicable)
+    } else {
+        String::new()
+    };
     let mut summary = format!(
-        "summary: {}, {} passed, {} failed{not_run} · {} · {} · {:.2}s",
+        "summary: {}, {} passed, {} failed{not_run}{not_applicable} · {} · {} · {:.2}s",
         plural(s.scenarios, "scenario", "scenarios"),
         s.passed,
         s.failed.saturating_sub(s.skipped),
@@ -566,6 +586,7 @@ fn scenario_label(sc: &ScenarioOutcome, p: Paint) -> String {
     match sc.status {
         Status::Passed => p.green("PASS "),
         Status::Skipped => p.yellow("SKIP "),
+        Status::NotApplicable => p.dim("N/A  "),
         // A scenario that only failed to reach the target is not a contract
         // violation; say so, the way nextest tells a crash from a failure.
         Status::Failed if has_transport_error && sc.failed_checks().next().is_none() => {

@@ -58,6 +58,9 @@ summary .dur { margin-left: auto; color: var(--muted); font-variant-numeric: tab
 .badge { font-size: 11px; font-weight: 700; padding: 1px 7px; border-radius: 4px; color: #fff; background: var(--pass); letter-spacing: .05em; }
 .badge.failed, .badge.error { background: var(--fail); }
 .badge.skipped { background: var(--skip); }
+.badge.not-applicable { background: var(--muted); }
+details.scenario.not-applicable { border-left-color: var(--muted); }
+.na-reason { margin: 0; padding: 0 12px 10px; color: var(--muted); font-size: 13px; }
 ol.steps { list-style: none; margin: 0; padding: 0 12px 10px; }
 li.step { border-top: 1px solid var(--line); padding: 8px 0; }
 .step-head { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: baseline; }
@@ -164,7 +167,7 @@ fn page(report: &RunReport) -> Markup {
 fn summary_bar(report: &RunReport, verdict: &str) -> Markup {
     let s = &report.summary;
     let skipped = super::skipped_scenarios(report);
-    let counts = [
+    let mut counts = vec![
         ("scenarios", "scenarios", s.scenarios),
         ("passed", "passed", s.passed),
         ("failed", "failed", s.failed.saturating_sub(skipped)),
@@ -177,6 +180,10 @@ fn summary_bar(report: &RunReport, verdict: &str) -> Markup {
         ),
         ("transport-errors", "transport errors", s.transport_errors),
     ];
+    // Only where some scenario did not apply: older reports look the same.
+    if s.not_applicable > 0 {
+        counts.insert(4, ("not-applicable", "not applicable", s.not_applicable));
+    }
     html! {
         header.run.(verdict) {
             h1 {
@@ -335,6 +342,7 @@ fn label(sc: &ScenarioOutcome) -> (&'static str, &'static str) {
     match sc.status {
         Status::Passed => ("passed", "PASS"),
         Status::Skipped => ("skipped", "SKIP"),
+        Status::NotApplicable => ("not-applicable", "N/A"),
         Status::Failed if transport_only => ("error", "ERROR"),
         Status::Failed => ("failed", "FAIL"),
     }
@@ -348,6 +356,9 @@ fn scenario(sc: &ScenarioOutcome, anchor: &str) -> Markup {
                 span.badge.(class) { (badge) }
                 span.name { (sc.scenario) }
                 span.dur { (super::duration(sc.duration_ms)) }
+            }
+            @if let Some(reason) = &sc.reason {
+                p.na-reason { "not applicable: " (reason) }
             }
             ol.steps {
                 @for st in &sc.steps {
@@ -365,7 +376,7 @@ fn step(st: &StepOutcome) -> Markup {
     let class = match st.status {
         Status::Passed => "passed",
         Status::Failed => "failed",
-        Status::Skipped => "skipped",
+        Status::Skipped | Status::NotApplicable => "skipped",
     };
     html! {
         li.step.(class) {
@@ -387,7 +398,7 @@ fn step(st: &StepOutcome) -> Markup {
                 }
                 @match st.status {
                     Status::Passed => span.verdict-ok { "ok" },
-                    Status::Skipped => span.skip-reason {
+                    Status::Skipped | Status::NotApplicable => span.skip-reason {
                         "skipped (" (st.skipped_because.as_deref().unwrap_or("not run")) ")"
                     },
                     Status::Failed => span.verdict-fail { "failed" },

@@ -108,6 +108,15 @@ fn status(report: &RunReport, sc: &ScenarioOutcome) -> TestCaseStatus {
             status.set_message(why.map_or("not run".to_string(), |w| format!("not run: {w}")));
             status
         }
+        Status::NotApplicable => {
+            let mut status = TestCaseStatus::skipped();
+            let why = sc
+                .reason
+                .as_deref()
+                .unwrap_or("not documented by this contract version");
+            status.set_message(format!("not applicable: {why}"));
+            status
+        }
         Status::Failed => {
             // The most important finding of this scenario is its headline;
             // the checks are in the body.

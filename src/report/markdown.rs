@@ -53,9 +53,13 @@ fn render(report: &RunReport) -> String {
     let skipped = super::skipped_scenarios(report);
     let mut out = String::new();
     let failed = s.failed.saturating_sub(skipped);
+    let not_applicable = match s.not_applicable {
+        0 => String::new(),
+        n => format!(" · {n} not applicable"),
+    };
     let _ = writeln!(
         out,
-        "## conform: {} · {} of {} scenarios passed\n",
+        "## conform: {} · {} of {} scenarios passed{not_applicable}\n",
         super::verdict(report),
         s.passed,
         s.scenarios
@@ -136,6 +140,30 @@ fn render(report: &RunReport) -> String {
                 out,
                 "\n… and {} more findings; the HTML and JSON reports have them all.",
                 report.findings.len() - MAX_ROWS
+            );
+        }
+    }
+
+    let not_applicable: Vec<&ScenarioOutcome> = report
+        .scenarios
+        .iter()
+        .filter(|sc| sc.status == crate::outcome::Status::NotApplicable)
+        .collect();
+    if !not_applicable.is_empty() {
+        let _ = write!(
+            out,
+            "\n### Not applicable to contract {}\n\n| scenario | why |\n| --- | --- |\n",
+            code(&report.contract_version)
+        );
+        for sc in not_applicable.iter().take(MAX_ROWS) {
+            let why = sc.reason.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "| {} | {} |", cell(&sc.id()), title_cell(why));
+        }
+        if not_applicable.len() > MAX_ROWS {
+            let _ = writeln!(
+                out,
+                "\n… and {} more; the HTML, JSON and JUnit reports have them all.",
+                not_applicable.len() - MAX_ROWS
             );
         }
     }

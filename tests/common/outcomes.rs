@@ -23,6 +23,7 @@ pub fn scenario(
         },
         duration_ms,
         duration_us: duration_ms * 1000,
+        reason: None,
         steps,
     }
 }
