@@ -83,17 +83,21 @@ impl Needs {
 
     /// The first name `api` lacks, as a not-applicable reason.
     pub fn lacking(&self, api: &ApiModel, version: &str) -> Option<String> {
+        let (kind, name) = self.first_lacking(api)?;
+        Some(format!(
+            "needs {} `{name}`, which contract {version} does not document",
+            kind.word()
+        ))
+    }
+
+    /// The first name `api` lacks, with its kind.
+    pub fn first_lacking(&self, api: &ApiModel) -> Option<(NeedKind, &str)> {
         let names = Names::of(api);
         NeedKind::ALL.into_iter().find_map(|kind| {
             self.of(kind)
                 .iter()
                 .find(|name| !names.has(kind, name))
-                .map(|name| {
-                    format!(
-                        "needs {} `{name}`, which contract {version} does not document",
-                        kind.word()
-                    )
-                })
+                .map(|name| (kind, name.as_str()))
         })
     }
 }
@@ -111,18 +115,49 @@ impl Versions {
         })
     }
 
+    /// Whether `version` is in the range (a version semver cannot read is not).
+    pub fn contains(&self, version: &str) -> bool {
+        semver::Version::parse(version).is_ok_and(|v| self.req.matches(&v))
+    }
+
     /// `None` when `version` is in the range, else the reason it is not.
     pub fn excludes(&self, version: &str) -> Option<String> {
-        match semver::Version::parse(version) {
-            Ok(v) if self.req.matches(&v) => None,
-            Ok(_) => Some(format!(
-                "written for versions {}; this run is contract {version}",
-                self.req
-            )),
-            Err(_) => Some(format!(
-                "written for versions {}; this run is contract {version}, which is not a semver version",
-                self.req
-            )),
+        (!self.contains(version)).then(|| Reason::Outside(self.req.clone()).text(version))
+    }
+}
+
+/// Why a scenario does not apply to a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The version is outside a `versions` range.
+    Outside(semver::VersionReq),
+    /// The version's API model lacks a needed name.
+    Lacks(NeedKind, String),
+}
+
+impl Reason {
+    /// As reports say it, for a run against contract `version`.
+    pub fn text(&self, version: &str) -> String {
+        match self {
+            Reason::Outside(req) => {
+                let tail = match semver::Version::parse(version) {
+                    Ok(_) => "",
+                    Err(_) => ", which is not a semver version",
+                };
+                format!("written for versions {req}; this run is contract {version}{tail}")
+            }
+            Reason::Lacks(kind, name) => format!(
+                "needs {} `{name}`, which contract {version} does not document",
+                kind.word()
+            ),
+        }
+    }
+
+    /// Without a version, for a table over many.
+    pub fn short(&self) -> String {
+        match self {
+            Reason::Outside(req) => format!("written for versions {req}"),
+            Reason::Lacks(kind, name) => format!("needs {} `{name}`", kind.word()),
         }
     }
 }

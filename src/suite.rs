@@ -72,13 +72,39 @@ impl Suite {
         index: usize,
         contract: &crate::contract::Contract,
     ) -> Option<String> {
-        let version = contract.version();
+        self.not_applicable_to(index, contract.version(), contract.api())
+    }
+
+    /// [`Suite::not_applicable`] for a version and its API model alone
+    /// (no schemas compiled).
+    pub fn not_applicable_to(
+        &self,
+        index: usize,
+        version: &str,
+        api: &crate::contract::ApiModel,
+    ) -> Option<String> {
+        self.why_not(index, version, api).map(|r| r.text(version))
+    }
+
+    /// The reason behind [`Suite::not_applicable_to`], unworded.
+    pub fn why_not(
+        &self,
+        index: usize,
+        version: &str,
+        api: &crate::contract::ApiModel,
+    ) -> Option<crate::needs::Reason> {
+        use crate::needs::Reason;
         let scenario = self.scenarios.get(index)?;
         [&self.versions, &scenario.versions]
             .into_iter()
             .flatten()
-            .find_map(|range| range.excludes(version))
-            .or_else(|| self.needs_of(index).lacking(contract.api(), version))
+            .find(|range| !range.contains(version))
+            .map(|range| Reason::Outside(range.req.clone()))
+            .or_else(|| {
+                self.needs_of(index)
+                    .first_lacking(api)
+                    .map(|(kind, name)| Reason::Lacks(kind, name.to_string()))
+            })
     }
 }
 

@@ -209,6 +209,38 @@ fn failing_run() -> RunReport {
 
 // ---- Golden comparison ------------------------------------------------
 
+/// A run against a contract that lacks what two scenarios need: one
+/// passes, two are not applicable (never run, neither passed nor failed).
+fn not_applicable_run() -> RunReport {
+    let na = |suite: &str, name: &str, reason: &str| {
+        ScenarioOutcome::not_applicable(
+            suite,
+            format!("suites/{suite}.json"),
+            name,
+            reason.to_string(),
+        )
+    };
+    let mut report = run(
+        BASE,
+        15,
+        vec![
+            catalog(),
+            na(
+                "fake-purchase",
+                "quote then fake purchase then status",
+                "needs operation `createFakePurchase`, which contract 0.1.70 does not document",
+            ),
+            na(
+                "quote-variants",
+                "quote without payment_method",
+                "written for versions <0.1.29; this run is contract 0.1.70",
+            ),
+        ],
+    );
+    report.contract_version = "0.1.70".to_string();
+    report
+}
+
 fn redactor() -> Redactor {
     Redactor::new([TOKEN.to_string()])
 }
@@ -291,6 +323,77 @@ fn junit_goldens() {
         "failing.xml",
         &render(ReportKind::Junit, &failing_run(), &redactor()),
     );
+}
+
+/// Not applicable in every reporter: the console's `N/A` line with the
+/// reason, JSON's status and reason, JUnit's skipped message, HTML's badge,
+/// Markdown's table; GitHub annotations have none (nothing failed).
+#[test]
+fn not_applicable_goldens() {
+    let report = not_applicable_run();
+    assert_eq!(report.summary.not_applicable, 2);
+    assert_eq!(report.summary.failed, 0);
+    assert_eq!(report.summary.passed, 1);
+    for (file, kind) in [
+        ("not-applicable.txt", ReportKind::Console),
+        ("not-applicable.json", ReportKind::Json),
+        ("not-applicable.xml", ReportKind::Junit),
+        ("not-applicable.html", ReportKind::Html),
+        ("not-applicable.md", ReportKind::Markdown),
+    ] {
+        assert_golden(file, &render(kind, &report, &redactor()));
+    }
+    let console = render(ReportKind::Console, &report, &redactor());
+    assert!(
+        console.contains(
+            "N/A   fake-purchase/quote then fake purchase then status   needs operation `createFakePurchase`, which contract 0.1.70 does not document"
+        ),
+        "{console}"
+    );
+    assert!(console.contains(", 2 not applicable"), "{console}");
+    let junit = render(ReportKind::Junit, &report, &redactor());
+    assert!(
+        junit.contains(
+            r#"<skipped message="not applicable: written for versions &lt;0.1.29; this run is contract 0.1.70"/>"#
+        ),
+        "{junit}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&render(ReportKind::Json, &report, &redactor())).expect("JSON");
+    assert_eq!(json["scenarios"][1]["status"], "not_applicable");
+    assert_eq!(json["summary"]["not_applicable"], 2);
+    let html = render(ReportKind::Html, &report, &redactor());
+    assert!(
+        html.contains(r#"<span class="badge not-applicable">N/A</span>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("not applicable: needs operation `createFakePurchase`"),
+        "{html}"
+    );
+    let md = render(ReportKind::Markdown, &report, &redactor());
+    assert!(md.contains("### Not applicable to contract"), "{md}");
+    assert!(
+        md.contains("1 of 3 scenarios passed · 2 not applicable"),
+        "{md}"
+    );
+    assert_eq!(render(ReportKind::Github, &report, &redactor()), "");
+}
+
+/// A run where nothing applies is not failed, and says that nothing ran.
+#[test]
+fn a_run_where_nothing_applies_says_so_and_is_not_failed() {
+    let mut report = not_applicable_run();
+    report.scenarios.remove(0);
+    report.summary = RunReport::summarize(&report.scenarios);
+    assert_eq!(report.summary.failed, 0);
+    let console = render(ReportKind::Console, &report, &redactor());
+    assert!(
+        console.contains("nothing ran: no selected scenario applies to contract 0.1.70"),
+        "{console}"
+    );
+    let md = render(ReportKind::Markdown, &report, &redactor());
+    assert!(md.starts_with("## conform: passed"), "{md}");
 }
 
 // ---- Properties every report must have --------------------------------
@@ -521,6 +624,7 @@ fn json_report_validates_against_its_published_schema() {
         ("passing", passing_run()),
         ("failing", failing_run()),
         ("interrupted", interrupted_run()),
+        ("not-applicable", not_applicable_run()),
     ] {
         for kind in [ReportKind::Json, ReportKind::JsonCompact] {
             let out = render(kind, &report, &redactor());
@@ -615,6 +719,7 @@ fn junit_uses_only_what_jenkins_junit_10_xsd_allows() {
         ("passing", passing_run()),
         ("failing", failing_run()),
         ("interrupted", interrupted_run()),
+        ("not-applicable", not_applicable_run()),
     ] {
         let xml = render(ReportKind::Junit, &report, &redactor());
         let problems = junit_attribute_problems(&xml);
@@ -682,6 +787,7 @@ fn junit_validates_with_xmllint_against_junit_10_xsd() {
         ("passing", passing_run()),
         ("failing", failing_run()),
         ("interrupted", interrupted_run()),
+        ("not-applicable", not_applicable_run()),
     ] {
         let xml = render(ReportKind::Junit, &report, &redactor());
         let (valid, errors) = validate(name, &xml).expect("xmllint ran a moment ago");

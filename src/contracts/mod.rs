@@ -7,6 +7,7 @@ pub mod add;
 pub mod check;
 pub mod diff;
 pub mod extract;
+pub mod matrix;
 pub mod rules;
 
 use std::path::PathBuf;
@@ -39,6 +40,10 @@ pub enum ContractsCommand {
     Add(add::AddArgs),
     /// Every contract version: date, base, one line of what changed.
     List(ListArgs),
+    /// Versions × suites: which scenarios apply to each contract version
+    /// (their `needs` and `versions`) and why the others do not, as a
+    /// Markdown table; consecutive versions with the same answer share a row.
+    Matrix(matrix::MatrixArgs),
 }
 
 /// Runs a `contracts` subcommand and returns the exit code.
@@ -49,6 +54,7 @@ pub fn run(args: ContractsArgs) -> Result<i32> {
         ContractsCommand::Diff(args) => diff::run(&args),
         ContractsCommand::Add(args) => add::run(&args),
         ContractsCommand::List(args) => crate::contracts::list(&args),
+        ContractsCommand::Matrix(args) => matrix::run(&args),
     }
 }
 

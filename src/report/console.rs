@@ -171,7 +171,7 @@ fn scenario_line(
     // Not run, so no duration: the reason is what people need.
     if let (Status::NotApplicable, Some(reason)) = (sc.status, &sc.reason) {
         return format!(
-            "{} {id:<name_width$} {}",
+            "{} {id:<name_width$}   {}",
             scenario_label(sc, p),
             p.dim(reason)
         );

@@ -228,11 +228,16 @@ fn by_suite(
         }
     }
     for (_, list) in &mut suites {
-        list.sort_by_key(|sc| sc.status == Status::Passed);
+        list.sort_by_key(|sc| !troubled(sc));
     }
     suites
         .into_iter()
-        .partition(|(_, list)| list.iter().any(|sc| sc.status != Status::Passed))
+        .partition(|(_, list)| list.iter().any(|sc| troubled(sc)))
+}
+
+/// Failed or not run; a not-applicable scenario is neither.
+fn troubled(sc: &ScenarioOutcome) -> bool {
+    matches!(sc.status, Status::Failed | Status::Skipped)
 }
 
 /// The page anchor of a scenario, from its place in the run.
@@ -312,9 +317,10 @@ fn cause_word(f: &crate::findings::Finding) -> String {
 }
 
 fn suite_section(report: &RunReport, suite: &str, scenarios: &[&ScenarioOutcome]) -> Markup {
-    let failed = scenarios
+    let failed = scenarios.iter().filter(|s| troubled(s)).count();
+    let not_applicable = scenarios
         .iter()
-        .filter(|s| s.status != Status::Passed)
+        .filter(|s| s.status == Status::NotApplicable)
         .count();
     let mut files: Vec<&str> = scenarios.iter().map(|s| s.file.as_str()).collect();
     files.dedup();
@@ -326,6 +332,7 @@ fn suite_section(report: &RunReport, suite: &str, scenarios: &[&ScenarioOutcome]
                 span.tally.failed[failed > 0] {
                     (scenarios.len()) @if scenarios.len() == 1 { " scenario" } @else { " scenarios" }
                     " · " (failed) " failed"
+                    @if not_applicable > 0 { " · " (not_applicable) " not applicable" }
                 }
             }
             @for sc in scenarios {

@@ -125,6 +125,11 @@ pub const OWNERS: &[(&str, &[&str])] = &[
             "reports/failing.json",
             "reports/passing.xml",
             "reports/failing.xml",
+            "reports/not-applicable.txt",
+            "reports/not-applicable.json",
+            "reports/not-applicable.xml",
+            "reports/not-applicable.html",
+            "reports/not-applicable.md",
         ],
     ),
     (
