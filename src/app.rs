@@ -62,6 +62,10 @@ pub struct Options {
     /// Where the bearer token came from (`$IMAGE_SKILL_TOKEN`), named in a
     /// refused-token finding; never the value.
     pub token_source: Option<String>,
+    /// Keep finished outcomes in a temp file until the reports are written
+    /// (see `exec::spool`); the report then holds only what is not passed.
+    /// For front ends that only write reports; a single run, not a soak.
+    pub spool: bool,
 }
 
 impl Options {
@@ -86,6 +90,7 @@ impl Options {
             invariants: true,
             observer: None,
             token_source: None,
+            spool: false,
         }
     }
 
@@ -280,6 +285,7 @@ impl Prepared {
             observer: self.options.observer.clone(),
             invariants: self.options.invariants,
             fail_fast: self.options.fail_fast,
+            spool: self.options.spool && self.options.repeat.is_none(),
         };
         let mode = session.mode.clone();
         match self.options.repeat {

@@ -442,7 +442,9 @@ async fn client(args: ClientArgs) -> Result<i32> {
 
 /// The pipeline with console output: prepare → target → execute → every
 /// report file → console.
-async fn pipeline(common: &CommonArgs, opts: Options) -> Result<i32> {
+async fn pipeline(common: &CommonArgs, mut opts: Options) -> Result<i32> {
+    // Only reports read the outcomes here: keep them out of memory.
+    opts.spool = true;
     let mut prepared = app::prepare(opts)?;
     if common.list {
         return Ok(list(&prepared.plan));

@@ -1,7 +1,7 @@
 //! The finished result of a run. Checks produce these values, the runner
 //! judges them, and reporters only read them (Hurl's `HurlResult` split).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Version of the JSON report layout; bump on any incompatible change.
 pub const REPORT_FORMAT: u32 = 1;
@@ -23,7 +23,16 @@ pub struct RunReport {
     /// Failures grouped by cause, most important first (the judge stage,
     /// [`crate::findings`]). Reports lead with these.
     pub findings: Vec<crate::findings::Finding>,
+    /// The outcomes held in memory: all of them, or, when `spooled` is
+    /// set, only those not passed plus the first to check each invariant
+    /// (what the summary, findings, console and invariants line read).
+    /// Reporters that list every scenario read
+    /// [`RunReport::all_scenarios`].
     pub scenarios: Vec<ScenarioOutcome>,
+    /// Every outcome in plan order, in a temp file: a large run does not
+    /// hold its finished scenarios until the reports are written.
+    #[serde(skip)]
+    pub spooled: Option<std::sync::Arc<crate::exec::spool::Spooled>>,
     /// Per-step latency percentiles: only for `--repeat` (soak) runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<LatencyReport>,
@@ -127,7 +136,7 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Passed,
@@ -141,7 +150,7 @@ pub enum Status {
     NotApplicable,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScenarioOutcome {
     pub suite: String,
     /// The suite file the scenario came from.
@@ -205,7 +214,7 @@ impl ScenarioOutcome {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepOutcome {
     pub index: usize,
     pub name: String,
@@ -230,7 +239,7 @@ pub struct StepOutcome {
     pub checks: Vec<CheckOutcome>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequestSummary {
     pub method: String,
     pub url: String,
@@ -240,7 +249,7 @@ pub struct RequestSummary {
     pub body: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResponseSummary {
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -249,7 +258,7 @@ pub struct ResponseSummary {
     pub body_excerpt: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientSummary {
     /// The client's argv, secrets redacted.
     pub argv: Vec<String>,
@@ -285,7 +294,7 @@ pub struct CheckOutcome {
 }
 
 /// What a value-comparing check compared, as JSON.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckValues {
     pub expected: serde_json::Value,
     /// `None`: there was nothing to compare (`actual` says why).
@@ -325,9 +334,34 @@ pub(crate) fn compared<M: serde::ser::SerializeStruct>(
     Ok(())
 }
 
+/// Every field of a check result, for the run's spool (a binary,
+/// not human-readable format): the report's form drops the text of a
+/// typed value, which the reporters still need.
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "CheckOutcome")]
+struct FullCheck {
+    check: String,
+    pointer: Option<String>,
+    passed: bool,
+    expected: String,
+    actual: String,
+    values: Option<Box<CheckValues>>,
+    note: Option<String>,
+    invariant: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for CheckOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        FullCheck::deserialize(d)
+    }
+}
+
 impl Serialize for CheckOutcome {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
+        if !s.is_human_readable() {
+            return FullCheck::serialize(self, s);
+        }
         let values = self.values.as_deref();
         let mut st = s.serialize_struct("CheckOutcome", 7)?;
         st.serialize_field("check", &self.check)?;

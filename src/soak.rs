@@ -279,6 +279,7 @@ impl Aggregate {
             summary: Summary::default(),
             findings: Vec::new(),
             scenarios: Vec::new(),
+            spooled: None,
             latency: None,
         });
         report.scenarios.extend(self.later_failures);

@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod http;
+pub mod spool;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -123,6 +124,10 @@ pub struct RunOptions {
     /// `--fail-fast`: start no scenario after the first one fails; those
     /// running finish, the rest are reported as not run.
     pub fail_fast: bool,
+    /// Keep finished outcomes in a temp file, not memory ([`spool`]); the
+    /// report then holds only what is not passed. Off for callers that
+    /// read `RunReport::scenarios` whole (soak iterations, trials).
+    pub spool: bool,
 }
 
 impl std::fmt::Debug for dyn Observer {
@@ -150,6 +155,7 @@ impl RunOptions {
             observer: None,
             invariants: true,
             fail_fast: false,
+            spool: false,
         }
     }
 
@@ -339,15 +345,14 @@ pub async fn run(
         });
     }
     drop(tx);
-    let mut done: Vec<Option<ScenarioOutcome>> = Vec::with_capacity(total);
-    done.resize_with(total, || None);
+    let mut results = Results::new(total, opts.spool)?;
     while let Some((order, outcome)) = rx.recv().await {
         let mut outcome = outcome?;
         outcome.shrink_to_fit();
         if let Some(observer) = &opts.observer {
             observer.scenario_finished(&outcome);
         }
-        done[order] = Some(outcome);
+        results.put(order, outcome)?;
     }
     while let Some(joined) = tasks.join_next().await {
         if let Err(e) = joined {
@@ -356,7 +361,7 @@ pub async fn run(
             )));
         }
     }
-    let scenarios: Vec<ScenarioOutcome> = done.into_iter().flatten().collect();
+    let (summary, scenarios, spooled) = results.finish()?;
     Ok(RunReport {
         format: crate::outcome::REPORT_FORMAT,
         conform_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -366,11 +371,117 @@ pub async fn run(
         duration_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         interrupted: interrupt.is_set(),
         run: Default::default(),
-        summary: RunReport::summarize(&scenarios),
+        summary,
         findings: Vec::new(),
         scenarios,
+        spooled,
         latency: None,
     })
+}
+
+/// Finished outcomes as they arrive: all held, or spooled with only what
+/// the summary, findings and invariants line read held back.
+enum Results {
+    Held(Vec<Option<ScenarioOutcome>>),
+    Spooled {
+        spool: spool::Spool,
+        summary: crate::outcome::Summary,
+        /// By plan order: every outcome not passed, and the first passed
+        /// one to check each invariant (the invariants line lists the kept
+        /// ones in the order they first appear).
+        held: std::collections::BTreeMap<usize, ScenarioOutcome>,
+        /// Invariant id → plan order of the first passed outcome checking it.
+        first_check: std::collections::HashMap<String, usize>,
+    },
+}
+
+impl Results {
+    fn new(total: usize, spooled: bool) -> crate::Result<Results> {
+        if !spooled {
+            let mut done = Vec::with_capacity(total);
+            done.resize_with(total, || None);
+            return Ok(Results::Held(done));
+        }
+        Ok(Results::Spooled {
+            spool: spool::Spool::new(total)?,
+            summary: crate::outcome::Summary::default(),
+            held: Default::default(),
+            first_check: Default::default(),
+        })
+    }
+
+    fn put(&mut self, order: usize, outcome: ScenarioOutcome) -> crate::Result<()> {
+        match self {
+            Results::Held(done) => {
+                if let Some(place) = done.get_mut(order) {
+                    *place = Some(outcome);
+                }
+            }
+            Results::Spooled {
+                spool,
+                summary,
+                held,
+                first_check,
+            } => {
+                spool.put(order, &outcome)?;
+                summary.add(&RunReport::summarize(std::slice::from_ref(&outcome)));
+                if outcome.status != Status::Passed {
+                    held.insert(order, outcome);
+                    return Ok(());
+                }
+                let mut keep = false;
+                let checked = outcome.steps.iter().flat_map(|s| &s.checks);
+                for id in checked.filter_map(|c| c.invariant.as_deref()) {
+                    let earlier = first_check.get(id).copied();
+                    if earlier.is_some_and(|at| at <= order) {
+                        continue;
+                    }
+                    first_check.insert(id.to_string(), order);
+                    keep = true;
+                    // The one it replaces may now be needed by no id.
+                    if let Some(at) = earlier {
+                        let needed = first_check.values().any(|&o| o == at);
+                        if !needed && held.get(&at).is_some_and(|s| s.status == Status::Passed) {
+                            held.remove(&at);
+                        }
+                    }
+                }
+                if keep {
+                    held.insert(order, outcome);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[expect(
+        clippy::type_complexity,
+        reason = "the three parts of a RunReport it fills"
+    )]
+    fn finish(
+        self,
+    ) -> crate::Result<(
+        crate::outcome::Summary,
+        Vec<ScenarioOutcome>,
+        Option<Arc<spool::Spooled>>,
+    )> {
+        match self {
+            Results::Held(done) => {
+                let scenarios: Vec<ScenarioOutcome> = done.into_iter().flatten().collect();
+                Ok((RunReport::summarize(&scenarios), scenarios, None))
+            }
+            Results::Spooled {
+                spool,
+                summary,
+                held,
+                ..
+            } => Ok((
+                summary,
+                held.into_values().collect(),
+                Some(Arc::new(spool.finish()?)),
+            )),
+        }
+    }
 }
 
 /// Whether every request of the run goes to an `http://` base URL: no

@@ -135,7 +135,7 @@ impl Reporter for ConsoleReporter {
         // to mask.
         let report = super::redacted_where(report, &self.redactor, |sc| {
             !self.streamed || sc.status != Status::Passed
-        });
+        })?;
         Ok(render(&report, Paint(self.color), self.quiet, self.streamed).into_bytes())
     }
 }

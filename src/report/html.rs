@@ -115,7 +115,7 @@ impl HtmlReporter {
 
 impl Reporter for HtmlReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
-        let report = super::redacted(report, &self.redactor);
+        let report = super::redacted(report, &self.redactor)?;
         let mut page = page(&report).into_string();
         page.push('\n');
         Ok(page.into_bytes())

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use serde::Serialize;
 use serde::ser::{SerializeMap as _, SerializeSeq as _};
 
-use crate::outcome::{REPORT_FORMAT, RunReport, ScenarioOutcome, Status};
+use crate::outcome::{REPORT_FORMAT, RunReport, Status};
 use crate::redact::Redactor;
 
 use super::Reporter;
@@ -45,7 +45,7 @@ impl Reporter for JsonReporter {
         let bytes_err = |e: std::io::Error| super::render_error("json", e);
         if self.compact {
             let mut report =
-                super::redacted_where(report, &self.redactor, |sc| sc.status != Status::Passed);
+                super::redacted_where(report, &self.redactor, |sc| sc.status != Status::Passed)?;
             report.format = REPORT_FORMAT;
             for sc in &mut report.scenarios {
                 sc.steps.retain(|st| st.status == Status::Failed);
@@ -70,7 +70,7 @@ impl Reporter for JsonReporter {
         // 100,000 scenarios either is several hundred MB). The rest of the
         // report is small and goes through a `Value`, which keeps the
         // field order (`preserve_order`) and so the layout.
-        let r = super::learned(report, &self.redactor);
+        let r = super::learned(report, &self.redactor)?;
         let mut head = super::redacted_head(report, &r);
         // The layout written is the one this build knows, whatever the
         // runner put there.
@@ -78,7 +78,7 @@ impl Reporter for JsonReporter {
         let head = serde_json::to_value(&head).map_err(|e| super::render_error("json", e))?;
         let doc = Streamed {
             head: &head,
-            scenarios: &report.scenarios,
+            report,
             redactor: &r,
         };
         // Second pass over the written text, a line at a time, catches
@@ -96,7 +96,8 @@ impl Reporter for JsonReporter {
 /// The report's fields from `head`, its `scenarios` masked one at a time.
 struct Streamed<'a> {
     head: &'a serde_json::Value,
-    scenarios: &'a [ScenarioOutcome],
+    /// Its scenarios, from memory or the run's spool.
+    report: &'a RunReport,
     redactor: &'a Redactor,
 }
 
@@ -109,7 +110,7 @@ impl Serialize for Streamed<'_> {
         let mut map = serializer.serialize_map(fields.map(serde_json::Map::len))?;
         for (key, value) in fields.into_iter().flatten() {
             if key == "scenarios" {
-                map.serialize_entry(key, &Scenarios(self.scenarios, self.redactor))?;
+                map.serialize_entry(key, &Scenarios(self.report, self.redactor))?;
             } else {
                 map.serialize_entry(key, value)?;
             }
@@ -118,16 +119,17 @@ impl Serialize for Streamed<'_> {
     }
 }
 
-struct Scenarios<'a>(&'a [ScenarioOutcome], &'a Redactor);
+struct Scenarios<'a>(&'a RunReport, &'a Redactor);
 
 impl Serialize for Scenarios<'_> {
     fn serialize<S: serde::Serializer>(
         &self,
         serializer: S,
     ) -> std::result::Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for sc in self.0 {
-            seq.serialize_element(&super::redacted_scenario(sc, self.1))?;
+        let mut seq = serializer.serialize_seq(Some(self.0.scenario_count()))?;
+        for sc in self.0.all_scenarios() {
+            let sc = sc.map_err(serde::ser::Error::custom)?;
+            seq.serialize_element(&super::redacted_scenario(&sc, self.1))?;
         }
         seq.end()
     }

@@ -28,14 +28,15 @@ impl Reporter for JunitReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
         // Masked one scenario at a time: a masked copy of a large run
         // would double its memory for the length of the render.
-        let r = super::learned(report, &self.redactor);
+        let r = super::learned(report, &self.redactor)?;
         let head = super::redacted_head(report, &r);
         let mut junit = Report::new("conform");
         junit.set_time(Duration::from_micros(report.duration_us));
 
         // Suites in order of first appearance, so the XML follows the run.
         let mut suites: Vec<(String, TestSuite, u64)> = Vec::new();
-        for sc in &report.scenarios {
+        for sc in report.all_scenarios() {
+            let sc = sc?;
             let suite_name = r.text(&sc.suite);
             let i = match suites.iter().position(|(name, ..)| *name == suite_name) {
                 Some(i) => i,
@@ -45,7 +46,7 @@ impl Reporter for JunitReporter {
                 }
             };
             let (_, suite, total_us) = &mut suites[i];
-            suite.add_test_case(test_case(&head, &super::redacted_scenario(sc, &r)));
+            suite.add_test_case(test_case(&head, &super::redacted_scenario(&sc, &r)));
             *total_us += sc.duration_us;
         }
         let report = head;

@@ -33,7 +33,7 @@ impl MarkdownReporter {
 
 impl Reporter for MarkdownReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
-        let report = super::redacted(report, &self.redactor);
+        let report = super::redacted(report, &self.redactor)?;
         Ok(render(&report).into_bytes())
     }
 }

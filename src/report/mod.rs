@@ -334,37 +334,40 @@ fn render_error(what: &str, e: impl std::fmt::Display) -> Error {
 /// A copy of `report` with every string passed through `redactor`, plus
 /// any credential found in a recorded header (in case the runner missed
 /// one, its value is then masked in bodies and messages too).
-pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> RunReport {
+pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> Result<RunReport> {
     redacted_where(report, redactor, |_| true)
 }
 
 /// [`redacted`] keeping only the scenarios `keep` selects: a reporter that
-/// shows only failures need not copy 100,000 passing ones.
+/// shows only failures need not copy 100,000 passing ones. The copy holds
+/// its scenarios in memory, read from the spool if the run had one.
 pub(crate) fn redacted_where(
     report: &RunReport,
     redactor: &Redactor,
     keep: impl Fn(&ScenarioOutcome) -> bool,
-) -> RunReport {
-    let r = learned(report, redactor);
+) -> Result<RunReport> {
+    let r = learned(report, redactor)?;
     let mut out = redacted_head(report, &r);
-    out.scenarios = report
-        .scenarios
-        .iter()
-        .filter(|sc| keep(sc))
-        .map(|sc| redacted_scenario(sc, &r))
-        .collect();
-    out
+    for sc in report.all_scenarios() {
+        let sc = sc?;
+        if keep(&sc) {
+            out.scenarios.push(redacted_scenario(&sc, &r));
+        }
+    }
+    Ok(out)
 }
 
 /// `redactor` plus every credential found in a recorded request header.
-pub(crate) fn learned(report: &RunReport, redactor: &Redactor) -> Redactor {
+pub(crate) fn learned(report: &RunReport, redactor: &Redactor) -> Result<Redactor> {
     let mut r = redactor.clone();
-    for step in report.scenarios.iter().flat_map(|s| &s.steps) {
-        for (name, value) in step.request.iter().flat_map(|q| &q.headers) {
-            r.learn_header(name, value);
+    for sc in report.all_scenarios() {
+        for step in &sc?.steps {
+            for (name, value) in step.request.iter().flat_map(|q| &q.headers) {
+                r.learn_header(name, value);
+            }
         }
     }
-    r
+    Ok(r)
 }
 
 /// Everything of `report` but its scenarios, masked by `r` (from
@@ -403,6 +406,7 @@ pub(crate) fn redacted_head(report: &RunReport, r: &Redactor) -> RunReport {
         summary: report.summary,
         findings,
         scenarios: Vec::new(),
+        spooled: None,
         latency: report.latency.clone(),
     }
 }

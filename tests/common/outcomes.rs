@@ -45,6 +45,7 @@ pub fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> R
         summary: RunReport::summarize(&scenarios),
         findings: Vec::new(),
         scenarios,
+        spooled: None,
         latency: None,
     };
     report.judge(&conform::findings::JudgeContext {
