@@ -245,7 +245,7 @@ pub struct RequestSummary {
     pub url: String,
     /// Header values as sent, with secrets replaced (`Bearer ***`).
     pub headers: Vec<(String, String)>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default, with = "maybe_value")]
     pub body: Option<serde_json::Value>,
 }
 
@@ -298,7 +298,32 @@ pub struct CheckOutcome {
 pub struct CheckValues {
     pub expected: serde_json::Value,
     /// `None`: there was nothing to compare (`actual` says why).
+    #[serde(default, with = "maybe_value")]
     pub actual: Option<serde_json::Value>,
+}
+
+/// An optional JSON value that may itself be `null`: in the spool's
+/// binary form `Some(null)` and `None` would both be CBOR null, so there
+/// it is written as a list of none or one value. JSON keeps its form.
+mod maybe_value {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(v: &Option<Value>, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            v.serialize(s)
+        } else {
+            v.as_slice().serialize(s)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+        if d.is_human_readable() {
+            Option::<Value>::deserialize(d)
+        } else {
+            Ok(Vec::<Value>::deserialize(d)?.into_iter().next())
+        }
+    }
 }
 
 /// `text`, or the typed value when there is one: how `expected`/`actual`

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -52,8 +52,14 @@ fn five_thousand_scenarios_with_one_job_and_every_report_finish() {
     let suite = write_suite(dir.path(), "many", scenarios);
     let out = |name: &str| dir.path().join(name).display().to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
-        .args(["run", "--quiet", "--jobs", "1", "--suite", &suite])
+        .args([
+            "run", "--quiet", "--jobs", "1", "--format", "github", "--suite", &suite,
+        ])
         .args(["--report", &format!("json={}", out("r.json"))])
+        .args([
+            "--report",
+            &format!("json-compact={}", out("r.compact.json")),
+        ])
         .args(["--report", &format!("junit={}", out("r.xml"))])
         .args(["--report", &format!("html={}", out("r.html"))])
         .args(["--report", &format!("markdown={}", out("r.md"))])
@@ -74,7 +80,7 @@ fn five_thousand_scenarios_with_one_job_and_every_report_finish() {
         report["summary"]["passed"], 5_000,
         "every scenario in the report"
     );
-    for other in ["r.xml", "r.html", "r.md"] {
+    for other in ["r.compact.json", "r.xml", "r.html", "r.md"] {
         let len = std::fs::metadata(out(other)).map_or(0, |m| m.len());
         assert!(len > 0, "report {other} was not written");
     }
@@ -157,4 +163,112 @@ fn piped_output_shows_each_scenario_when_it_finishes() {
         still_running,
         "the run ended before its hanging step timed out"
     );
+}
+
+/// Keeps every finished outcome by id.
+#[derive(Default)]
+struct Seen(std::sync::Mutex<std::collections::HashMap<String, conform::outcome::ScenarioOutcome>>);
+
+impl conform::exec::Observer for Seen {
+    fn scenario_finished(&self, outcome: &conform::outcome::ScenarioOutcome) {
+        if let Ok(mut seen) = self.0.lock() {
+            seen.insert(outcome.id(), outcome.clone());
+        }
+    }
+}
+
+/// What a reporter writes from a spooled run must be what it writes from
+/// the same outcomes held in memory: every report kind, the findings and
+/// the invariants line, on runs that pass, fail and fail at transport.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spooled_run_reports_what_a_held_run_reports() {
+    use conform::app::{self, Options, TargetSpec};
+    use conform::exec::Interrupt;
+    use conform::mock::Profile;
+    use conform::report::{self, ReportKind};
+
+    for profile in [
+        Profile::Conformant,
+        Profile::Regressed018,
+        Profile::Faults5xx,
+    ] {
+        let mut opts = Options::new(TargetSpec::Mock(profile));
+        opts.spool = true;
+        // Each outcome as the runner had it, before it went to the spool.
+        let seen = Arc::new(Seen::default());
+        opts.observer = Some(seen.clone());
+        let prepared = app::prepare(opts).expect("prepared");
+        let session = prepared.start().await.expect("mock starts");
+        let mut spooled = prepared
+            .execute(&session, &prepared.plan, Interrupt::default())
+            .await
+            .expect("run");
+        let redactor = session.redactor();
+        session.shutdown().await;
+        assert!(
+            spooled.spooled.is_some(),
+            "{profile:?}: the run did not spool"
+        );
+        // The same outcomes, all in memory, never spooled, in plan order.
+        let mut held = spooled.clone();
+        let mut by_id = std::mem::take(&mut *seen.0.lock().expect("lock"));
+        held.scenarios = prepared
+            .plan
+            .cases
+            .iter()
+            .map(|case| by_id.remove(&case.id).expect("every case finished"))
+            .collect();
+        held.spooled = None;
+        assert_eq!(spooled.scenario_count(), held.scenarios.len());
+        assert!(
+            spooled.scenarios.len() < held.scenarios.len() || profile != Profile::Conformant,
+            "{profile:?}: a passing run held its passed outcomes"
+        );
+        assert_eq!(
+            held.summary,
+            conform::outcome::RunReport::summarize(&held.scenarios),
+            "{profile:?}: summed summary"
+        );
+        let cx = conform::findings::JudgeContext {
+            token_source: None,
+            target: spooled.target.clone(),
+        };
+        spooled.judge(&cx);
+        held.judge(&cx);
+        assert_eq!(
+            serde_json::to_value(&spooled.findings).expect("findings"),
+            serde_json::to_value(&held.findings).expect("findings"),
+            "{profile:?}: findings"
+        );
+        assert_eq!(spooled.summary, held.summary, "{profile:?}: judged summary");
+        assert_eq!(
+            conform::check::invariants::verdict(&spooled),
+            conform::check::invariants::verdict(&held),
+            "{profile:?}: invariants line"
+        );
+        for kind in [
+            ReportKind::Console,
+            ReportKind::Json,
+            ReportKind::JsonCompact,
+            ReportKind::Junit,
+            ReportKind::Html,
+            ReportKind::Markdown,
+            ReportKind::Github,
+        ] {
+            let r = report::reporter(kind, &redactor);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            r.write_to(&spooled, &mut a).expect("spooled renders");
+            r.write_to(&held, &mut b).expect("held renders");
+            assert!(
+                a == b,
+                "{profile:?} {kind:?}: spooled and held reports differ"
+            );
+        }
+        let streamed = report::ConsoleReporter::new(redactor.clone(), false).streamed(true);
+        assert_eq!(
+            conform::report::Reporter::render(&streamed, &spooled).expect("renders"),
+            conform::report::Reporter::render(&streamed, &held).expect("renders"),
+            "{profile:?}: streamed console"
+        );
+    }
 }

@@ -8,7 +8,8 @@ use crate::check::Response;
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
     pub method: reqwest::Method,
-    pub url: String,
+    /// Parsed once, when the step is prepared: reqwest takes it as it is.
+    pub url: reqwest::Url,
     pub headers: Vec<(String, String)>,
     pub json: Option<serde_json::Value>,
 }
@@ -71,7 +72,7 @@ impl HttpClient {
     }
 
     async fn send_inner(&self, req: &HttpRequest) -> Result<Response, String> {
-        let mut builder = self.client.request(req.method.clone(), &req.url);
+        let mut builder = self.client.request(req.method.clone(), req.url.clone());
         for (name, value) in &req.headers {
             builder = builder.header(name, value);
         }

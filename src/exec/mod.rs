@@ -842,7 +842,7 @@ impl Runner {
         }
         Ok(HttpRequest {
             method,
-            url: url.to_string(),
+            url,
             headers,
             json: rq.json.as_ref().map(|j| vars.value(j)),
         })
@@ -852,7 +852,7 @@ impl Runner {
         match request {
             Ok(req) => RequestSummary {
                 method: req.method.to_string(),
-                url: self.redact(&req.url),
+                url: self.redact(req.url.as_str()),
                 headers: req
                     .headers
                     .iter()

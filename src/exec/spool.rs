@@ -193,7 +193,8 @@ mod tests {
                     method: "GET".into(),
                     url: "http://127.0.0.1/x".into(),
                     headers: vec![("authorization".into(), "Bearer ***".into())],
-                    body: Some(serde_json::json!({"b": 1.5, "a": [1, -2, null]})),
+                    // A JSON `null` body is not no body.
+                    body: Some(serde_json::Value::Null),
                 }),
                 response: None,
                 client: None,
@@ -204,6 +205,13 @@ mod tests {
                         .with_values(serde_json::json!(200), Some(serde_json::json!(404)))
                         .with_note("wrong"),
                     CheckOutcome::pass("envelope", Some("/data"), "object"),
+                    // Compared against a JSON null: not "nothing to compare".
+                    CheckOutcome::fail("equals", Some("/a"), "1", "null").with_values(
+                        serde_json::json!({"b": 1.5, "a": [1, -2, null]}),
+                        Some(serde_json::Value::Null),
+                    ),
+                    CheckOutcome::fail("equals", Some("/b"), "1", "nothing")
+                        .with_values(serde_json::json!(1), None),
                 ],
             }],
         }
