@@ -492,6 +492,28 @@ fn scale(sizes: &[usize]) {
         rows.push((n, m));
     }
     let per = |(n, m): &(usize, Measured)| ms(m.wall) / *n as f64;
+    // Process start and setup are paid once: the cost each scenario adds
+    // past the smallest suite is what linear means.
+    if let Some((n0, m0)) = rows.first() {
+        let added: Vec<(usize, f64)> = rows
+            .iter()
+            .filter(|(n, _)| *n >= 1_000 && n > n0)
+            .map(|(n, m)| (*n, (ms(m.wall) - ms(m0.wall)) / (n - n0) as f64))
+            .collect();
+        for (n, cost) in &added {
+            println!("  {n:>9}: {cost:.3} ms per scenario past the {n0}-scenario run");
+        }
+        let (lo, hi) = added
+            .iter()
+            .fold((f64::MAX, 0f64), |(lo, hi), &(_, v)| (lo.min(v), hi.max(v)));
+        if added.len() >= 2 {
+            println!(
+                "  added cost per scenario, max/min over sizes ≥ 1000: {:.2}×   (target ≤ 1.5×: {})",
+                hi / lo,
+                verdict(hi / lo <= 1.5)
+            );
+        }
+    }
     if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
         // Process start dominates a tiny suite, flattering this ratio; the
         // spread over sizes ≥ 100 is the stricter figure.

@@ -68,6 +68,9 @@ impl Redactor {
     /// same value is masked wherever else it shows up (a body echoing the
     /// token, an error message quoting it).
     pub fn learn_header(&mut self, name: &str, value: &str) {
+        if !Self::is_credential_header(name) {
+            return;
+        }
         let value = value.trim();
         if name.eq_ignore_ascii_case("authorization")
             || name.eq_ignore_ascii_case("proxy-authorization")
@@ -100,6 +103,19 @@ impl Redactor {
 
     pub fn is_empty(&self) -> bool {
         self.secrets.is_empty()
+    }
+
+    /// Whether [`Redactor::learn_header`] learns anything from a header
+    /// of this name.
+    pub fn is_credential_header(name: &str) -> bool {
+        [
+            "authorization",
+            "proxy-authorization",
+            "cookie",
+            "set-cookie",
+        ]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
     }
 
     /// `s` with every secret replaced by [`MASK`]: as written, trimmed,

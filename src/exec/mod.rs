@@ -384,7 +384,9 @@ pub async fn run(
 enum Results {
     Held(Vec<Option<ScenarioOutcome>>),
     Spooled {
-        spool: spool::Spool,
+        // Boxed: the spool's write buffer and index would make every
+        // `Results` as large.
+        spool: Box<spool::Spool>,
         summary: crate::outcome::Summary,
         /// By plan order: every outcome not passed, and the first passed
         /// one to check each invariant (the invariants line lists the kept
@@ -403,7 +405,7 @@ impl Results {
             return Ok(Results::Held(done));
         }
         Ok(Results::Spooled {
-            spool: spool::Spool::new(total)?,
+            spool: Box::new(spool::Spool::new(total)?),
             summary: crate::outcome::Summary::default(),
             held: Default::default(),
             first_check: Default::default(),
@@ -454,10 +456,6 @@ impl Results {
         Ok(())
     }
 
-    #[expect(
-        clippy::type_complexity,
-        reason = "the three parts of a RunReport it fills"
-    )]
     fn finish(
         self,
     ) -> crate::Result<(

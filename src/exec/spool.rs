@@ -28,6 +28,7 @@ pub struct Spool {
     index: Vec<Entry>,
     end: u64,
     buf: Vec<u8>,
+    headers: Vec<(String, String)>,
 }
 
 fn spool_error(what: &str, e: impl std::fmt::Display) -> Error {
@@ -43,6 +44,7 @@ impl Spool {
             index: vec![Entry::default(); total],
             end: 0,
             buf: Vec::new(),
+            headers: Vec::new(),
         })
     }
 
@@ -63,6 +65,15 @@ impl Spool {
             };
         }
         self.end += u64::from(len);
+        // Kept aside so masking need not read the whole spool for them.
+        let sent = outcome.steps.iter().filter_map(|s| s.request.as_ref());
+        for (name, value) in sent.flat_map(|q| &q.headers) {
+            if crate::redact::Redactor::is_credential_header(name)
+                && !self.headers.iter().any(|(n, v)| n == name && v == value)
+            {
+                self.headers.push((name.clone(), value.clone()));
+            }
+        }
         Ok(())
     }
 
@@ -73,7 +84,11 @@ impl Spool {
             .into_inner()
             .map_err(|e| spool_error("cannot be written", e.error()))?;
         let index: Vec<Entry> = self.index.into_iter().filter(|e| e.len > 0).collect();
-        Ok(Spooled { file, index })
+        Ok(Spooled {
+            file,
+            index,
+            headers: self.headers,
+        })
     }
 }
 
@@ -81,6 +96,11 @@ impl Spool {
 pub struct Spooled {
     file: std::fs::File,
     index: Vec<Entry>,
+    /// Every distinct credential header (by [`Redactor::is_credential_header`])
+    /// the spooled requests recorded.
+    ///
+    /// [`Redactor::is_credential_header`]: crate::redact::Redactor::is_credential_header
+    headers: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Spooled {
@@ -96,6 +116,11 @@ impl Spooled {
 
     pub fn is_empty(&self) -> bool {
         self.index.is_empty()
+    }
+
+    /// The credential headers the spooled requests carried, each once.
+    pub fn credential_headers(&self) -> &[(String, String)] {
+        &self.headers
     }
 
     /// The outcomes in plan order, each read when asked for; one buffer

@@ -133,9 +133,12 @@ impl Reporter for ConsoleReporter {
         // Streamed, the lines were printed as scenarios finished: only the
         // failed and not-run ones are read again, so only they are copied
         // to mask.
-        let report = super::redacted_where(report, &self.redactor, |sc| {
-            !self.streamed || sc.status != Status::Passed
-        })?;
+        let keep = if self.streamed {
+            super::Keep::NotPassed
+        } else {
+            super::Keep::All
+        };
+        let report = super::redacted_where(report, &self.redactor, keep)?;
         Ok(render(&report, Paint(self.color), self.quiet, self.streamed).into_bytes())
     }
 }

@@ -37,7 +37,7 @@ impl GithubReporter {
 impl Reporter for GithubReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
         // Findings only: no scenario is copied to mask.
-        let report = super::redacted_where(report, &self.redactor, |_| false)?;
+        let report = super::redacted_where(report, &self.redactor, super::Keep::None)?;
         let mut out = String::new();
         // One annotation per finding, most important first: GitHub shows
         // only the first few of a step, and one cause is one thing to fix.

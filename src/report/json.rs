@@ -44,8 +44,7 @@ impl Reporter for JsonReporter {
     fn write_to(&self, report: &RunReport, out: &mut dyn std::io::Write) -> Result<()> {
         let bytes_err = |e: std::io::Error| super::render_error("json", e);
         if self.compact {
-            let mut report =
-                super::redacted_where(report, &self.redactor, |sc| sc.status != Status::Passed)?;
+            let mut report = super::redacted_where(report, &self.redactor, super::Keep::NotPassed)?;
             report.format = REPORT_FORMAT;
             for sc in &mut report.scenarios {
                 sc.steps.retain(|st| st.status == Status::Failed);

@@ -12,7 +12,7 @@ pub mod markdown;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::outcome::{RequestSummary, RunReport, ScenarioOutcome};
+use crate::outcome::{RequestSummary, RunReport, ScenarioOutcome, Status};
 use crate::redact::Redactor;
 use crate::{Error, Result};
 
@@ -335,23 +335,44 @@ fn render_error(what: &str, e: impl std::fmt::Display) -> Error {
 /// any credential found in a recorded header (in case the runner missed
 /// one, its value is then masked in bodies and messages too).
 pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> Result<RunReport> {
-    redacted_where(report, redactor, |_| true)
+    redacted_where(report, redactor, Keep::All)
+}
+
+/// Which scenarios a masked copy keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    All,
+    /// Failed and not run: what a spooled run holds in memory, so the
+    /// spool is not read.
+    NotPassed,
+    None,
 }
 
 /// [`redacted`] keeping only the scenarios `keep` selects: a reporter that
 /// shows only failures need not copy 100,000 passing ones. The copy holds
-/// its scenarios in memory, read from the spool if the run had one.
+/// its scenarios in memory, read from the spool if the run had one and
+/// passed ones are wanted.
 pub(crate) fn redacted_where(
     report: &RunReport,
     redactor: &Redactor,
-    keep: impl Fn(&ScenarioOutcome) -> bool,
+    keep: Keep,
 ) -> Result<RunReport> {
     let r = learned(report, redactor)?;
     let mut out = redacted_head(report, &r);
-    for sc in report.all_scenarios() {
-        let sc = sc?;
-        if keep(&sc) {
-            out.scenarios.push(redacted_scenario(&sc, &r));
+    match keep {
+        Keep::None => {}
+        Keep::NotPassed => {
+            let failed = report
+                .scenarios
+                .iter()
+                .filter(|s| s.status != Status::Passed);
+            out.scenarios = failed.map(|sc| redacted_scenario(sc, &r)).collect();
+        }
+        Keep::All => {
+            for sc in report.all_scenarios() {
+                let sc = sc?;
+                out.scenarios.push(redacted_scenario(&sc, &r));
+            }
         }
     }
     Ok(out)
@@ -360,11 +381,15 @@ pub(crate) fn redacted_where(
 /// `redactor` plus every credential found in a recorded request header.
 pub(crate) fn learned(report: &RunReport, redactor: &Redactor) -> Result<Redactor> {
     let mut r = redactor.clone();
-    for sc in report.all_scenarios() {
-        for step in &sc?.steps {
-            for (name, value) in step.request.iter().flat_map(|q| &q.headers) {
-                r.learn_header(name, value);
-            }
+    if let Some(spool) = &report.spooled {
+        for (name, value) in spool.credential_headers() {
+            r.learn_header(name, value);
+        }
+        return Ok(r);
+    }
+    for step in report.scenarios.iter().flat_map(|s| &s.steps) {
+        for (name, value) in step.request.iter().flat_map(|q| &q.headers) {
+            r.learn_header(name, value);
         }
     }
     Ok(r)
