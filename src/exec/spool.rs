@@ -181,6 +181,7 @@ impl Summary {
             skipped,
             transport_errors,
             internal_errors,
+            not_applicable,
         } = *other;
         self.scenarios += scenarios;
         self.passed += passed;
@@ -191,6 +192,7 @@ impl Summary {
         self.skipped += skipped;
         self.transport_errors += transport_errors;
         self.internal_errors += internal_errors;
+        self.not_applicable += not_applicable;
     }
 }
 
@@ -207,6 +209,7 @@ mod tests {
             status: Status::Failed,
             duration_ms: 1,
             duration_us: 1200,
+            reason: None,
             steps: vec![StepOutcome {
                 index: 0,
                 name: "get".into(),
