@@ -222,7 +222,7 @@ impl Prepared {
         let (mode, mock) = match &self.options.target {
             TargetSpec::Mock(profile) => {
                 let server =
-                    MockServer::start_for(self.contract.api(), *profile, None, None).await?;
+                    MockServer::start_for(&*self.contract, *profile, None, None).await?;
                 // Nothing reads what it served in server mode.
                 server.record_served(false);
                 let target = Target {

@@ -589,7 +589,7 @@ async fn mock(args: MockArgs) -> Result<i32> {
         Some(dir) => crate::contract::Contract::from_dir(dir, &args.contract)?,
         None => crate::contract::Contract::embedded(&args.contract)?,
     };
-    let server = MockServer::start_for(contract.api(), profile, Some(addr), None).await?;
+    let server = MockServer::start_for(&contract, profile, Some(addr), None).await?;
     drop(contract);
     // A served mock has no reader for its record; keep memory flat.
     server.record_served(false);

@@ -50,6 +50,8 @@ pub struct Contract {
     /// Every document, `common` included.
     documents: BTreeMap<String, Value>,
     api: ApiModel,
+    /// `mock.json`: the reference mock's seed data for this version.
+    mock_seed: Option<Value>,
     fragment_policy: FragmentPolicy,
 }
 
@@ -147,6 +149,12 @@ impl Contract {
 
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The reference mock's seed data (`mock.json` of the nearest version
+    /// that has one), if any.
+    pub fn mock_seed(&self) -> Option<&Value> {
+        self.mock_seed.as_ref()
     }
 
     pub fn has_schema(&self, name: &str) -> bool {
@@ -309,6 +317,10 @@ fn load(resolved: source::Resolved, wanted: Defs) -> Result<Contract> {
         }
         None => ApiModel::default(),
     };
+    let mock_seed = match &resolved.mock {
+        Some(file) => Some(Error::parse_json(&file.path, &file.text)?),
+        None => None,
+    };
     let documents: BTreeMap<String, Value> = parsed
         .iter()
         .map(|f| (f.name.clone(), f.schema.clone()))
@@ -326,6 +338,7 @@ fn load(resolved: source::Resolved, wanted: Defs) -> Result<Contract> {
         raw,
         documents,
         api,
+        mock_seed,
         fragment_policy,
     })
 }

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 
 pub const MANIFEST: &str = "contract";
 pub const API: &str = "api";
+/// The reference mock's seed data (`mock.json`): packs, rails, limits.
+pub const MOCK: &str = "mock";
 /// Longest `extends` chain followed; the published history has 71 releases.
 const MAX_CHAIN: usize = 512;
 
@@ -67,6 +69,8 @@ pub struct Resolved {
     pub manifest_path: PathBuf,
     /// `api.json` of the nearest version in the chain that has one.
     pub api: Option<RawFile>,
+    /// The nearest `mock.json` of the chain.
+    pub mock: Option<RawFile>,
     /// Schema file stem → file, nearest version first wins.
     pub schemas: BTreeMap<String, RawFile>,
     /// The chain, this version first.
@@ -170,6 +174,7 @@ impl Source<'_> {
         let mut chain: Vec<String> = Vec::new();
         let mut schemas: BTreeMap<String, RawFile> = BTreeMap::new();
         let mut api = None;
+        let mut mock = None;
         let mut top: Option<(Manifest, PathBuf)> = None;
         let mut current = version.to_string();
         loop {
@@ -222,6 +227,12 @@ impl Source<'_> {
                     }
                     continue;
                 }
+                if stem == MOCK {
+                    if mock.is_none() {
+                        mock = Some(file);
+                    }
+                    continue;
+                }
                 schemas.entry(stem).or_insert(file);
             }
             let next = manifest.extends.clone();
@@ -238,6 +249,7 @@ impl Source<'_> {
             manifest,
             manifest_path,
             api,
+            mock,
             schemas,
             chain,
         })

@@ -8,16 +8,33 @@ use serde_json::{Map, Value, json};
 
 use super::ledger::{self, NewEvent};
 use super::state::{
-    Agent, Attempt, DEFAULT_PACK_ID, MAX_CREDITS, MIN_CREDITS, PACKS, Pack, PaymentMethod, Quote,
-    QuoteTerms, Receipt, Signup, State, checkout_url, find_pack,
+    Agent, Attempt, Pack, Quote, QuoteTerms, Receipt, Signup, State, checkout_url,
 };
 use super::wire::Request;
 
 /// Fixed so responses are reproducible; the mock never expires quotes.
+const STRIPE_CHECKOUT: &str = "stripe_checkout";
+const FAKE: &str = "fake";
+const X402_FAKE: &str = "x402.fake.exact";
+const STRIPE_X402: &str = "stripe_x402.exact.usdc";
+/// The `x402_*` fields a no-spend x402 purchase may carry (the CLI copies
+/// them from the quote's challenge).
+const X402_PURCHASE_FIELDS: &[&str] = &[
+    "quote_id",
+    "idempotency_key",
+    "payment_method",
+    "x402_network",
+    "x402_asset",
+    "x402_amount_cents",
+    "x402_credits",
+    "x402_challenge_id",
+    "x402_quote_digest",
+    "x402_payment_required_hash",
+    "x402_payment_signature_hash",
+    "x402_payment_response_hash",
+];
 const QUOTE_EXPIRES_AT: &str = "2026-05-08T20:00:00.000Z";
 const JOBS_RESET_AT: &str = "2026-05-09T00:00:00.000Z";
-const FREE_PREVIEW_CREDITS: u64 = 10;
-const DAILY_JOB_LIMIT: u64 = 2;
 const STATUS_RETRY_AFTER_SECONDS: u64 = 10;
 const STATUS_REFS: &[&str] = &[
     "quote_id",
@@ -188,21 +205,46 @@ pub(crate) fn quota(state: &mut State, _: &Call) -> Handled {
 /// docs name no error code for an exhausted quota, and suites run in
 /// parallel against one mock.
 pub(crate) fn quota_data(state: &State) -> Value {
+    let seed = &state.version.seed;
+    let (free_preview, daily_limit) = (seed.free_preview_credits, seed.daily_job_limit);
     json!({
         "credits": {
             "balance": state.balance,
-            "free_preview_remaining": FREE_PREVIEW_CREDITS.saturating_sub(state.free_preview_used)
+            "free_preview_remaining": free_preview.saturating_sub(state.free_preview_used)
         },
         "jobs": {
-            "daily_limit": DAILY_JOB_LIMIT,
+            "daily_limit": daily_limit,
             "used_today": state.jobs_run,
-            "remaining_today": DAILY_JOB_LIMIT.saturating_sub(state.jobs_run),
+            "remaining_today": daily_limit.saturating_sub(state.jobs_run),
             "resets_at": JOBS_RESET_AT
         }
     })
 }
 
-pub(crate) fn payment_methods(_: &mut State, _: &Call) -> Handled {
+/// The version's rails, each with its seed catalog entry.
+pub(crate) fn payment_methods(state: &mut State, _: &Call) -> Handled {
+    let version = &state.version;
+    let seed = &version.seed;
+    let methods: Vec<Value> = version
+        .rails
+        .iter()
+        .map(|rail| {
+            let mut method = Map::new();
+            method.insert("method_id".into(), json!(rail));
+            method.insert("available".into(), json!(true));
+            if let Some(Value::Object(entry)) = seed.rail(rail) {
+                for key in ["live_money", "buyer_modes", "requires_browser", "purchase_endpoint"] {
+                    if let Some(value) = entry.get(key) {
+                        method.insert(key.into(), value.clone());
+                    }
+                }
+            }
+            if rail == "stripe_checkout" {
+                method.insert("default_pack_id".into(), json!(seed.default_pack_id));
+            }
+            Value::Object(method)
+        })
+        .collect();
     Ok(Outcome::Data(json!({
         "contract_version": "image-skill.payment-methods.v1",
         "credit_unit_cents": 1,
@@ -210,39 +252,22 @@ pub(crate) fn payment_methods(_: &mut State, _: &Call) -> Handled {
         "quote_endpoint": "/v1/credit-quotes",
         "packs_endpoint": "/v1/credit-packs",
         "status_endpoint": "/v1/credit-purchases/status",
-        "methods": [
-            {
-                "method_id": "fake",
-                "available": true,
-                "live_money": false,
-                "buyer_modes": ["agent_only", "hybrid", "human_only"],
-                "requires_browser": false,
-                "purchase_endpoint": "/v1/credit-purchases"
-            },
-            {
-                "method_id": "stripe_checkout",
-                "available": true,
-                "live_money": true,
-                "buyer_modes": ["hybrid", "human_only"],
-                "requires_browser": true,
-                "default_pack_id": DEFAULT_PACK_ID,
-                "purchase_endpoint": "/v1/credit-purchases/stripe-checkout-sessions"
-            }
-        ]
+        "methods": methods
     })))
 }
 
-pub(crate) fn credit_packs(_: &mut State, _: &Call) -> Handled {
+pub(crate) fn credit_packs(state: &mut State, _: &Call) -> Handled {
+    let seed = &state.version.seed;
     Ok(Outcome::Data(json!({
         "credit_unit_cents": 1,
         "credit_unit_usd": 0.01,
         "currency": "USD",
-        "default_pack_id": DEFAULT_PACK_ID,
-        "packs": PACKS.iter().map(pack_json).collect::<Vec<_>>(),
+        "default_pack_id": seed.default_pack_id,
+        "packs": seed.packs.iter().map(pack_json).collect::<Vec<_>>(),
         "custom_quotes": {
             "supported": true,
-            "min_credits": MIN_CREDITS,
-            "max_credits": MAX_CREDITS
+            "min_credits": seed.min_credits,
+            "max_credits": seed.max_credits
         }
     })))
 }
@@ -264,22 +289,42 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
         &body,
         &["credits", "pack_id", "payment_method", "idempotency_key"],
     )?;
+    let version = std::sync::Arc::clone(&state.version);
+    let (min, max) = (version.seed.min_credits, version.seed.max_credits);
     let credits = optional_credits(&body, "credits")?;
     let pack_id = optional_str(&body, "pack_id")?;
+    let rails = || {
+        version
+            .rails
+            .iter()
+            .map(|r| format!("`{r}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // The rails and the default are the version's: a rail it does not
+    // document is refused, and from 0.1.29 there is no default.
     let method = match optional_str(&body, "payment_method")? {
-        None => PaymentMethod::Fake,
-        Some(m) => PaymentMethod::parse(m).ok_or_else(|| {
+        None => version.quote_default.clone().ok_or_else(|| {
             ApiError::invalid(format!(
-                "field `payment_method` must be `fake` or `stripe_checkout`, got `{m}`"
+                "missing required field `payment_method` (one of {})",
+                rails()
             ))
+            .require_flag("--payment-method")
         })?,
+        Some(m) if version.has_rail(m) => m.to_string(),
+        Some(m) => {
+            return Err(ApiError::invalid(format!(
+                "field `payment_method` must be one of {}, got `{m}`",
+                rails()
+            )));
+        }
     };
     let key = optional_str(&body, "idempotency_key")?;
     let terms = match (credits, pack_id) {
         (Some(credits), None) => {
-            if !(MIN_CREDITS..=MAX_CREDITS).contains(&credits) {
+            if !(min..=max).contains(&credits) {
                 return Err(ApiError::invalid(format!(
-                    "field `credits` must be from {MIN_CREDITS} to {MAX_CREDITS}, got {credits}"
+                    "field `credits` must be from {min} to {max}, got {credits}"
                 )));
             }
             QuoteTerms {
@@ -289,7 +334,7 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
             }
         }
         (None, Some(id)) => {
-            let pack = find_pack(id).ok_or_else(|| {
+            let pack = version.seed.pack(id).cloned().ok_or_else(|| {
                 ApiError::new(
                     404,
                     "CREDIT_PACK_NOT_FOUND",
@@ -317,7 +362,7 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
             .and_then(|id| state.quotes.get(id))
     {
         if existing.terms == terms {
-            return Ok(Outcome::Data(quote_data(existing)));
+            return Ok(Outcome::Data(quote_data(state, existing)));
         }
         let fresh = fresh_key(key, |k| state.quote_keys.contains_key(k));
         return Err(ApiError::new(
@@ -328,7 +373,7 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
                 existing.id
             ),
         )
-        .suggest(quote_command(&terms, &fresh)));
+        .suggest(quote_command(&terms, &fresh, version.quote_default.as_deref())));
     }
 
     let id = state.next_quote_id();
@@ -339,7 +384,7 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
         attempt_ids: Vec::new(),
         receipt_id: None,
     };
-    let data = quote_data(&quote);
+    let data = quote_data(state, &quote);
     if let Some(key) = key {
         state.quote_keys.insert(key.to_string(), id.clone());
     }
@@ -347,7 +392,9 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
     Ok(Outcome::Data(data))
 }
 
-fn quote_data(quote: &Quote) -> Value {
+fn quote_data(state: &State, quote: &Quote) -> Value {
+    let seed = &state.version.seed;
+    let rail = quote.terms.method.as_str();
     json!({
         "quote_id": quote.id,
         "state": "created",
@@ -355,23 +402,58 @@ fn quote_data(quote: &Quote) -> Value {
         "price_amount_cents": quote.terms.credits,
         "currency": "USD",
         "expires_at": QUOTE_EXPIRES_AT,
-        "accepted_payment_method": quote.terms.method.as_str(),
+        "accepted_payment_method": rail,
         "idempotency_key": quote.idempotency_key,
-        "pack_id": quote.terms.pack.map(|p| p.id),
+        "pack_id": quote.terms.pack.as_ref().map(|p| p.id.clone()),
         "pack": quote.terms.pack.as_ref().map(pack_json),
-        "live_money": quote.terms.method == PaymentMethod::StripeCheckout
+        "live_money": seed.live_money(rail),
+        "x402": x402_challenge(state, quote)
+    })
+}
+
+/// The no-spend x402 rehearsal challenge of an `x402.fake.exact` quote
+/// (null on other rails): synthetic values, derived from the quote so a
+/// purchase can be checked against them. No wallet, no settlement.
+fn x402_challenge(state: &State, quote: &Quote) -> Value {
+    let Some(Value::Object(rail)) = state.version.seed.rail(&quote.terms.method) else {
+        return Value::Null;
+    };
+    let Some(Value::Object(x402)) = rail.get("x402") else {
+        return Value::Null;
+    };
+    let mut challenge = x402.clone();
+    let digest = |what: &str| format!("{:016x}", crate::hash::fnv1a(format!("{what}\n{}", quote.id).as_bytes()));
+    challenge.insert("challenge_id".into(), json!(format!("x402_chal_{}", quote.id.trim_start_matches("quote_"))));
+    challenge.insert("quote_digest".into(), json!(digest("quote")));
+    challenge.insert(
+        "idempotency_key_hash".into(),
+        json!(digest(quote.idempotency_key.as_deref().unwrap_or_default())),
+    );
+    challenge.insert("payment_required_hash".into(), json!(digest("payment_required")));
+    challenge.insert("expires_at".into(), json!(QUOTE_EXPIRES_AT));
+    challenge.insert("redacted_headers".into(), x402_redacted_headers());
+    Value::Object(challenge)
+}
+
+fn x402_redacted_headers() -> Value {
+    json!({
+        "payment_required": "[redacted-x402-payment-required]",
+        "payment_signature": "[redacted-x402-payment-signature]",
+        "payment_response": "[redacted-x402-payment-response]"
     })
 }
 
 /// The CLI command that requests `terms` again under a new key.
-fn quote_command(terms: &QuoteTerms, key: &str) -> String {
-    let amount = match terms.pack {
+/// The rail flag is left out where the version's default picks it.
+fn quote_command(terms: &QuoteTerms, key: &str, default: Option<&str>) -> String {
+    let amount = match &terms.pack {
         Some(pack) => format!("--pack {}", pack.id),
         None => format!("--credits {}", terms.credits),
     };
-    let method = match terms.method {
-        PaymentMethod::Fake => "",
-        PaymentMethod::StripeCheckout => " --payment-method stripe_checkout",
+    let method = if default == Some(terms.method.as_str()) {
+        String::new()
+    } else {
+        format!(" --payment-method {}", terms.method)
     };
     format!("image-skill credits quote {amount}{method} --idempotency-key {key} --json")
 }
@@ -387,7 +469,7 @@ fn fresh_key(key: &str, taken: impl Fn(&str) -> bool) -> String {
 pub(crate) fn create_checkout_session(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
     let (quote_id, key) = payment_fields(&body)?;
-    let quote = quote_on_rail(state, quote_id, PaymentMethod::StripeCheckout, |q| {
+    let quote = quote_on_rail(state, quote_id, STRIPE_CHECKOUT, |q| {
         format!(
             "image-skill credits quote --credits {} --payment-method stripe_checkout --json",
             q.terms.credits
@@ -414,6 +496,7 @@ pub(crate) fn create_checkout_session(state: &mut State, call: &Call) -> Handled
     let attempt = Attempt {
         id: attempt_id.clone(),
         quote_id: quote_id.to_string(),
+        rail: STRIPE_CHECKOUT.to_string(),
         checkout_url: checkout_url(&session_id),
         session_id,
     };
@@ -477,14 +560,47 @@ fn session_data(state: &State, attempt: &Attempt, credits: u64) -> Value {
     })
 }
 
+/// `POST /v1/credit-purchases`: the fake/test rail, and from 0.1.10 the
+/// no-spend `x402.fake.exact` rehearsal, whose challenge fields must match
+/// the quote's. Either grants synthetic credits; neither moves money.
 pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
-    let (quote_id, key) = payment_fields(&body)?;
-    let quote = quote_on_rail(state, quote_id, PaymentMethod::Fake, |_| {
+    let x402 = state.version.has_rail(X402_FAKE);
+    reject_unknown(&body, if x402 { X402_PURCHASE_FIELDS } else { &["quote_id", "idempotency_key"] })?;
+    let quote_id = required_str(&body, "quote_id")?;
+    let key = required_str(&body, "idempotency_key")?;
+    let rail = find_quote(state, quote_id)?.terms.method.clone();
+    let rail = if rail == X402_FAKE { X402_FAKE } else { FAKE };
+    let quote = quote_on_rail(state, quote_id, rail, |_| {
         format!(
             "image-skill credits buy --provider stripe --quote-id {quote_id} --idempotency-key KEY --json"
         )
     })?;
+    if let Some(given) = optional_str(&body, "payment_method")?
+        && given != rail
+    {
+        return Err(ApiError::invalid(format!(
+            "field `payment_method` is `{given}` but quote `{quote_id}` accepts `{rail}`"
+        )));
+    }
+    let challenge = x402_challenge(state, quote);
+    if let Value::Object(challenge) = &challenge {
+        for (field, from) in [
+            ("x402_challenge_id", "challenge_id"),
+            ("x402_quote_digest", "quote_digest"),
+            ("x402_payment_required_hash", "payment_required_hash"),
+            ("x402_network", "network"),
+            ("x402_asset", "asset"),
+        ] {
+            if let Some(given) = optional_str(&body, field)?
+                && challenge.get(from).and_then(Value::as_str) != Some(given)
+            {
+                return Err(ApiError::invalid(format!(
+                    "field `{field}` does not match the challenge of quote `{quote_id}`; nothing was granted"
+                )));
+            }
+        }
+    }
     if let Some(receipt) = state
         .purchase_keys
         .get(key)
@@ -494,7 +610,7 @@ pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
             return Err(key_conflict(key, &receipt.quote_id));
         }
         // A replay returns the original receipt and grants nothing.
-        return Ok(Outcome::Data(purchase_data(receipt)));
+        return Ok(Outcome::Data(purchase_data(state, receipt, rail, &challenge)));
     }
     if let Some(receipt_id) = &quote.receipt_id {
         return Err(ApiError::new(
@@ -519,7 +635,7 @@ pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
         idempotency_key: key.to_string(),
         balance_after: state.balance,
     };
-    let data = purchase_data(&receipt);
+    let data = purchase_data(state, &receipt, rail, &challenge);
     ledger::record(
         state,
         call,
@@ -527,7 +643,7 @@ pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
             kind: "credits.payment_backed_granted",
             subject: ("credit", receipt.credit_event_id.clone()),
             operation: "credits",
-            summary: format!("{credits} payment-backed credits granted (fake/test rail)"),
+            summary: format!("{credits} payment-backed credits granted ({rail} rail, no live money)"),
             status: "succeeded",
             links: json!({
                 "quote_id": quote_id,
@@ -547,8 +663,8 @@ pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
     Ok(Outcome::Data(data))
 }
 
-fn purchase_data(receipt: &Receipt) -> Value {
-    json!({
+fn purchase_data(state: &State, receipt: &Receipt, rail: &str, challenge: &Value) -> Value {
+    let mut data = json!({
         "state": "succeeded",
         "quote_id": receipt.quote_id,
         "receipt_id": receipt.id,
@@ -556,11 +672,156 @@ fn purchase_data(receipt: &Receipt) -> Value {
         "credits_granted": receipt.credits,
         "amount_cents": receipt.credits,
         "currency": "USD",
-        "accepted_payment_method": "fake",
+        "accepted_payment_method": rail,
         "idempotency_key": receipt.idempotency_key,
         "balance_after": receipt.balance_after,
-        "live_money": false
+        "live_money": state.version.seed.live_money(rail)
+    });
+    if let Value::Object(challenge) = challenge {
+        let mut x402 = challenge.clone();
+        x402.remove("expires_at");
+        x402.insert("amount_cents".into(), json!(receipt.credits));
+        x402.insert("credits".into(), json!(receipt.credits));
+        let digest = |what: &str| format!("{:016x}", crate::hash::fnv1a(format!("{what}\n{}", receipt.id).as_bytes()));
+        x402.insert("purchase_idempotency_key_hash".into(), json!(digest(&receipt.idempotency_key)));
+        x402.insert("payment_signature_hash".into(), json!(digest("payment_signature")));
+        x402.insert("payment_response_hash".into(), json!(digest("payment_response")));
+        data["provider"] = json!("x402");
+        data["x402"] = Value::Object(x402);
+    }
+    data
+}
+
+/// `POST /v1/credit-purchases/stripe-x402-deposits` (0.1.21 on): the
+/// browserless USDC deposit challenge of a `stripe_x402.exact.usdc` quote.
+/// It grants nothing; the mock never settles one, so its attempt stays
+/// `action_required`. The deposit address is the seed's placeholder.
+pub(crate) fn create_x402_deposit(state: &mut State, call: &Call) -> Handled {
+    let body = json_object(call.req)?;
+    let (quote_id, key) = payment_fields(&body)?;
+    let quote = quote_on_rail(state, quote_id, STRIPE_X402, |q| {
+        format!(
+            "image-skill credits quote --credits {} --payment-method {STRIPE_X402} --json",
+            q.terms.credits
+        )
+    })?;
+    let credits = quote.terms.credits;
+    if let Some(attempt) = state
+        .attempt_keys
+        .get(key)
+        .and_then(|id| state.attempts.get(id))
+    {
+        if attempt.quote_id != quote_id {
+            return Err(key_conflict(key, &attempt.quote_id));
+        }
+        return Ok(Outcome::Data(deposit_data(state, attempt, credits)));
+    }
+    let attempt = Attempt {
+        id: state.next_attempt_id(),
+        quote_id: quote_id.to_string(),
+        rail: STRIPE_X402.to_string(),
+        session_id: String::new(),
+        checkout_url: String::new(),
+    };
+    let data = deposit_data(state, &attempt, credits);
+    ledger::record(
+        state,
+        call,
+        NewEvent {
+            kind: "payment.x402_deposit.created",
+            subject: ("payment", attempt.id.clone()),
+            operation: "payment",
+            summary: format!("x402 deposit challenge created for {credits} credits"),
+            status: "action_required",
+            links: json!({ "quote_id": quote_id, "payment_attempt_id": attempt.id }),
+            estimated_usd: None,
+        },
+    );
+    state.attempt_keys.insert(key.to_string(), attempt.id.clone());
+    if let Some(quote) = state.quotes.get_mut(quote_id) {
+        quote.attempt_ids.push(attempt.id.clone());
+    }
+    state.attempts.insert(attempt.id.clone(), attempt);
+    Ok(Outcome::Data(data))
+}
+
+fn deposit_data(state: &State, attempt: &Attempt, credits: u64) -> Value {
+    json!({
+        "state": "action_required",
+        "quote_id": attempt.quote_id,
+        "payment_attempt_id": attempt.id,
+        "provider": "stripe",
+        "accepted_payment_method": STRIPE_X402,
+        "credits": credits,
+        "amount_cents": credits,
+        "currency": "USD",
+        "live_money": state.version.seed.live_money(STRIPE_X402),
+        "stripe_x402": stripe_x402(state, credits)
     })
+}
+
+/// The payable instructions of a deposit: amounts from the quote, the
+/// network, token and (placeholder) addresses from the seed.
+fn stripe_x402(state: &State, credits: u64) -> Value {
+    let seed = state
+        .version
+        .seed
+        .rail(STRIPE_X402)
+        .and_then(|r| r.get("stripe_x402"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let field = |k: &str| seed.get(k).cloned().unwrap_or(Value::Null);
+    let decimals = seed.get("token_decimals").and_then(Value::as_u64).unwrap_or(6);
+    let usd = format!("{}.{:02}", credits / 100, credits % 100);
+    let atomic = u128::from(credits) * 10u128.pow(u32::try_from(decimals).unwrap_or(6)) / 100;
+    json!({
+        "method_id": STRIPE_X402,
+        "scheme": field("scheme"),
+        "network": field("network"),
+        "token_currency": field("token_currency"),
+        "deposit_address_present": true,
+        "payable_instructions": {
+            "kind": "stripe_crypto_deposit",
+            "network": field("network"),
+            "token_currency": field("token_currency"),
+            "token_decimals": decimals,
+            "token_amount": usd,
+            "token_amount_atomic": atomic.to_string(),
+            "amount_cents": credits,
+            "amount_usd": usd,
+            "deposit_address": field("deposit_address"),
+            "token_contract_address": field("token_contract_address"),
+            "supported_token_currencies": [field("token_currency")],
+            "expires_at": QUOTE_EXPIRES_AT,
+            "exact_amount_required": true
+        }
+    })
+}
+
+/// `POST /v1/agent-claims` (0.1.37 on): attaches a contact inbox to the
+/// caller. The same contact again is `unchanged`, another replaces it;
+/// never a verification, so the claim state stays `unclaimed`.
+pub(crate) fn agent_claim(state: &mut State, call: &Call) -> Handled {
+    let body = json_object(call.req)?;
+    reject_unknown(&body, &["contact"])?;
+    let contact = required_str(&body, "contact")?;
+    if !contact.contains('@') {
+        return Err(ApiError::invalid(
+            "field `contact` must be an email address",
+        ));
+    }
+    let actor = call
+        .caller
+        .as_ref()
+        .map_or(super::state::ACTOR_ID, |a| a.actor_id.as_str())
+        .to_string();
+    let previous = state.claims.insert(actor, contact.to_string());
+    let unchanged = previous.as_deref() == Some(contact);
+    Ok(Outcome::Data(json!({
+        "state": if unchanged { "unchanged" } else { "attached" },
+        "claim_state": "unclaimed",
+        "claim_request_state": "requested"
+    })))
 }
 
 pub(crate) fn purchase_status(state: &mut State, call: &Call) -> Handled {
@@ -638,6 +899,10 @@ fn status_data(
 ) -> Value {
     let (status, next) = match (receipt, attempt) {
         (Some(_), _) => ("succeeded", json!({})),
+        (None, Some(attempt)) if attempt.rail == STRIPE_X402 => (
+            "action_required",
+            json!({ "retry_after_seconds": STATUS_RETRY_AFTER_SECONDS }),
+        ),
         (None, Some(attempt)) => (
             "action_required",
             json!({
@@ -656,16 +921,24 @@ fn status_data(
             "credits": quote.terms.credits,
             "price_amount_cents": quote.terms.credits,
             "accepted_payment_method": quote.terms.method.as_str(),
-            "pack_id": quote.terms.pack.map(|p| p.id)
+            "pack_id": quote.terms.pack.as_ref().map(|p| p.id.clone())
         },
-        "payment_attempt": attempt.map(|a| json!({
-            "payment_attempt_id": a.id,
-            "checkout_session_id": a.session_id,
-            "checkout_handoff_url": state.handoff_url(&a.id),
-            "checkout_compact_url": a.checkout_url,
-            "checkout_url": a.checkout_url,
-            "attempt_status": "requires_action"
-        })),
+        "payment_attempt": attempt.map(|a| if a.rail == STRIPE_X402 {
+            json!({
+                "payment_attempt_id": a.id,
+                "attempt_status": "requires_action",
+                "stripe_x402": stripe_x402(state, quote.terms.credits)
+            })
+        } else {
+            json!({
+                "payment_attempt_id": a.id,
+                "checkout_session_id": a.session_id,
+                "checkout_handoff_url": state.handoff_url(&a.id),
+                "checkout_compact_url": a.checkout_url,
+                "checkout_url": a.checkout_url,
+                "attempt_status": "requires_action"
+            })
+        }),
         "receipt": receipt.map(|r| json!({
             "receipt_id": r.id,
             "credits_granted": r.credits,
@@ -751,7 +1024,7 @@ fn payment_fields(body: &Map<String, Value>) -> Result<(&str, &str), ApiError> {
 fn quote_on_rail<'s>(
     state: &'s State,
     quote_id: &str,
-    rail: PaymentMethod,
+    rail: &str,
     recovery: impl FnOnce(&Quote) -> String,
 ) -> Result<&'s Quote, ApiError> {
     let quote = find_quote(state, quote_id)?;
@@ -761,8 +1034,7 @@ fn quote_on_rail<'s>(
             "PAYMENT_METHOD_MISMATCH",
             format!(
                 "quote `{quote_id}` accepts payment method `{}`, not `{}`",
-                quote.terms.method.as_str(),
-                rail.as_str()
+                quote.terms.method, rail
             ),
         )
         .suggest(recovery(quote)));
@@ -849,7 +1121,7 @@ fn optional_credits(body: &Map<String, Value>, field: &str) -> Result<Option<u64
         None => Ok(None),
         Some(value @ Value::Number(n)) => whole_number(value).map(Some).ok_or_else(|| {
             ApiError::invalid(format!(
-                "field `{field}` must be a whole number from {MIN_CREDITS} to {MAX_CREDITS}, got {n}"
+                "field `{field}` must be a whole number of credits, got {n}"
             ))
         }),
         Some(other) => Err(ApiError::invalid(format!(

@@ -13,6 +13,7 @@ mod ledger;
 mod profile;
 mod server;
 mod state;
+mod version;
 mod wire;
 
 use std::borrow::Cow;
@@ -28,6 +29,8 @@ use crate::{Error, Result};
 pub use creative::ARTIFACT_FAILURE_MARKER;
 use handlers::{ApiError, Call, Handled, Outcome};
 pub use profile::Profile;
+pub use version::Serves;
+use version::Version;
 use state::{Agent, State};
 use wire::{Request, Response};
 
@@ -80,11 +83,13 @@ impl MockServer {
         MockServer::start_for(&default_api()?, profile, addr, Some(token)).await
     }
 
-    /// Starts the mock that serves the endpoints of `api` (one contract
-    /// version's model): routes, auth and commands come from it; an
-    /// endpoint it lacks answers 404. `token`: a fresh random one if none.
-    pub async fn start_for(
-        api: &ApiModel,
+    /// Starts the mock of one contract version: routes, auth, commands and
+    /// payment rails come from its API model (an endpoint it lacks answers
+    /// 404); given the whole [`crate::contract::Contract`], answers are also
+    /// shaped by its response schemas and stocked from its `mock.json`.
+    /// `token`: a fresh random one if none.
+    pub async fn start_for<'a>(
+        serves: impl Into<Serves<'a>>,
         profile: Profile,
         addr: Option<SocketAddr>,
         token: Option<String>,
@@ -106,11 +111,18 @@ impl MockServer {
             .and_then(|()| tokio::net::TcpListener::from_std(listener))
             .map_err(|e| Error::Mock(format!("cannot serve on {local}: {e}")))?;
 
+        let serves = serves.into();
+        let version = Arc::new(Version::of(serves));
         let shared = Arc::new(Shared {
             profile,
-            routes: routes(api),
+            routes: routes(serves.api()),
             record: AtomicBool::new(true),
-            state: Mutex::new(State::new(base_url.clone(), token.clone())),
+            state: Mutex::new(State::new(
+                base_url.clone(),
+                token.clone(),
+                Arc::clone(&version),
+            )),
+            version,
         });
         let (server, resets) = if profile == Profile::FaultsReset {
             (None, Some(tokio::spawn(faults::serve_resets(listener))))
@@ -186,6 +198,7 @@ fn default_api() -> Result<ApiModel> {
 
 struct Shared {
     profile: Profile,
+    version: Arc<Version>,
     routes: Vec<Route>,
     /// Whether answers are kept for `served()`; only client mode reads
     /// them, and a long soak run must not grow the mock without bound.
@@ -207,6 +220,7 @@ struct Route {
     /// The model's path template (`/v1/models/{model_id}`).
     path: String,
     command: Cow<'static, str>,
+    operation_id: Cow<'static, str>,
     auth: bool,
     handler: Handler,
 }
@@ -234,6 +248,8 @@ fn handler(operation_id: &str) -> Option<Handler> {
         "editImage" => creative::edit,
         "getAsset" => creative::asset_show,
         "getJob" => creative::job_show,
+        "createStripeX402Deposit" => handlers::create_x402_deposit,
+        "createAgentClaim" => handlers::agent_claim,
         "listActivity" => ledger::activity_list,
         "getActivityReference" => ledger::activity_show,
         "runCliCommand" => cli::cli,
@@ -252,6 +268,7 @@ fn routes(api: &ApiModel) -> Vec<Route> {
             method: e.method.to_ascii_uppercase(),
             path: e.path.clone(),
             command: Cow::Owned(e.command.clone()),
+            operation_id: Cow::Owned(e.operation_id.clone()),
             auth: e.auth == Auth::Bearer,
             handler: handler(&e.operation_id).unwrap_or(handlers::not_implemented),
         })
@@ -265,6 +282,7 @@ static NO_ROUTE: Route = Route {
     method: String::new(),
     path: String::new(),
     command: Cow::Borrowed("unknown"),
+    operation_id: Cow::Borrowed(""),
     auth: false,
     handler: handlers::no_route,
 };
@@ -343,10 +361,20 @@ impl Shared {
         };
         let result = caller.and_then(|_| (route.handler)(&mut state, &call));
         let command = call.command.get().unwrap_or(route.command.as_ref());
+        let answered_as_itself = call.command.get().is_none();
         let (status, mut body, location) = match result {
             Ok(Outcome::Data(data)) => (
                 200,
-                Some(success(command, &trace_id, call.caller.as_ref(), data)),
+                Some(success(
+                    command,
+                    &trace_id,
+                    call.caller.as_ref(),
+                    match self.version.shape(&route.operation_id) {
+                        // `/v1/cli` answers with another command's data.
+                        Some(shape) if answered_as_itself => shape.fill(data),
+                        _ => data,
+                    },
+                )),
                 None,
             ),
             Ok(Outcome::Redirect(to)) => (303, None, Some(to)),
@@ -357,7 +385,7 @@ impl Shared {
             ),
         };
         if let Some(body) = body.as_mut() {
-            profile.shape(body);
+            profile.shape(body, &self.version);
         }
         if record {
             state.record(

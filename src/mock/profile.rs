@@ -1,6 +1,10 @@
 //! Mock profiles: how the reference server deviates from the current contract.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
+
+use super::version::Version;
 
 use crate::{Error, Result};
 
@@ -86,38 +90,35 @@ impl Profile {
     /// Applies the profile to an outgoing JSON body, just before it is served.
     /// Keeping every deviation here means handlers only ever build the
     /// conformant response.
-    pub(crate) fn shape(self, body: &mut Value) {
-        if self == Profile::Regressed018 {
-            strip_checkout_fragments(body);
+    /// `version`: which fields are Stripe Checkout URLs (by their schema
+    /// role), and whether the version's own docs strip them already.
+    pub(crate) fn shape(self, body: &mut Value, version: &Version) {
+        if self == Profile::Regressed018 || version.strips_fragments {
+            strip_checkout_fragments(body, &version.checkout_url_keys);
         }
     }
 }
 
-/// Keys whose string values are Stripe Checkout URLs, wherever they nest
-/// (top level, `next`, `payment_attempt`).
-const CHECKOUT_URL_KEYS: &[&str] = &[
-    "checkout_url",
-    "checkout_compact_url",
-    "fallback_checkout_url",
-];
-
-/// The 0.1.8 regression: cut the `#...` fragment off every Stripe Checkout URL.
-fn strip_checkout_fragments(value: &mut Value) {
+/// The 0.1.8 regression: cut the `#...` fragment off every Stripe Checkout
+/// URL, i.e. the string value of every `keys` field wherever it nests.
+fn strip_checkout_fragments(value: &mut Value, keys: &BTreeSet<String>) {
     match value {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
                 if let Value::String(url) = child
-                    && CHECKOUT_URL_KEYS.contains(&key.as_str())
+                    && keys.contains(key.as_str())
                 {
                     if let Some(hash) = url.find('#') {
                         url.truncate(hash);
                     }
                 } else {
-                    strip_checkout_fragments(child);
+                    strip_checkout_fragments(child, keys);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(strip_checkout_fragments),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| strip_checkout_fragments(i, keys)),
         _ => {}
     }
 }
@@ -140,7 +141,9 @@ mod tests {
             }
         });
 
-        Profile::Regressed018.shape(&mut body);
+        let api = crate::contract::ApiModel::default();
+        let version = Version::of(crate::mock::Serves::Api(&api));
+        Profile::Regressed018.shape(&mut body, &version);
 
         let data = &body["data"];
         assert_eq!(

@@ -3,12 +3,15 @@
 //! assets, the activity ledger and every response it served.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::hash::{fnv1a, splitmix64};
 
 use super::Served;
+use super::version::Version;
+pub(crate) use super::version::Pack;
 
 pub(crate) const ACTOR_ID: &str = "agt_mock_000001";
 pub(crate) const ORGANIZATION_ID: &str = "org_mock_000001";
@@ -66,67 +69,13 @@ pub(crate) struct Event {
     pub json: Value,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PaymentMethod {
-    Fake,
-    StripeCheckout,
-}
-
-impl PaymentMethod {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            PaymentMethod::Fake => "fake",
-            PaymentMethod::StripeCheckout => "stripe_checkout",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<PaymentMethod> {
-        match s {
-            "fake" => Some(PaymentMethod::Fake),
-            "stripe_checkout" => Some(PaymentMethod::StripeCheckout),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Pack {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub credits: u64,
-}
-
-pub(crate) const PACKS: &[Pack] = &[
-    Pack {
-        id: "starter-500",
-        name: "Starter",
-        credits: 500,
-    },
-    Pack {
-        id: "builder-2000",
-        name: "Builder",
-        credits: 2000,
-    },
-    Pack {
-        id: "studio-5000",
-        name: "Studio",
-        credits: 5000,
-    },
-];
-pub(crate) const DEFAULT_PACK_ID: &str = "starter-500";
-pub(crate) const MIN_CREDITS: u64 = 1;
-pub(crate) const MAX_CREDITS: u64 = 5000;
-
-pub(crate) fn find_pack(id: &str) -> Option<Pack> {
-    PACKS.iter().copied().find(|p| p.id == id)
-}
-
 /// The terms a quote idempotency key is bound to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct QuoteTerms {
     pub credits: u64,
     pub pack: Option<Pack>,
-    pub method: PaymentMethod,
+    /// The rail (`payment_rails.rails` entry) the quote accepts.
+    pub method: String,
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +92,9 @@ pub(crate) struct Quote {
 pub(crate) struct Attempt {
     pub id: String,
     pub quote_id: String,
+    /// `stripe_checkout`, or `stripe_x402.exact.usdc` for a deposit
+    /// attempt (which has no session and no URL: both empty).
+    pub rail: String,
     pub session_id: String,
     /// The full Stripe URL, fragment included; `/pay/<id>` redirects here.
     pub checkout_url: String,
@@ -179,6 +131,10 @@ struct Counters {
 pub(crate) struct State {
     pub base_url: String,
     pub token: String,
+    /// What the served contract version documents: rails, seed, shapes.
+    pub version: Arc<Version>,
+    /// Actor id → the contact `claim request` attached.
+    pub claims: HashMap<String, String>,
     counters: Counters,
     pub quotes: BTreeMap<String, Quote>,
     pub quote_keys: HashMap<String, String>,
@@ -204,7 +160,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new(base_url: String, token: String) -> State {
+    pub(crate) fn new(base_url: String, token: String, version: Arc<Version>) -> State {
         let mut agents = HashMap::new();
         agents.insert(
             token.clone(),
@@ -216,6 +172,8 @@ impl State {
         State {
             base_url,
             token,
+            version,
+            claims: HashMap::new(),
             counters: Counters::default(),
             quotes: BTreeMap::new(),
             quote_keys: HashMap::new(),

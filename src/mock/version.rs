@@ -1,0 +1,549 @@
+//! What the mock serves for one contract version: its payment rails and
+//! quote default, its seed data (`mock.json`), whether its docs strip
+//! Stripe URL fragments, and the shape of every answer, compiled once from
+//! the version's response schemas when the mock starts.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{Map, Value};
+
+use crate::contract::api::{ApiModel, Response};
+use crate::contract::{Contract, FragmentPolicy, roles};
+
+/// What [`super::MockServer::start_for`] serves: a whole contract (answers
+/// shaped by its schemas, seed data from its `mock.json`) or an API model
+/// alone (routes only; answers as the handlers build them).
+#[derive(Clone, Copy)]
+pub enum Serves<'a> {
+    Contract(&'a Contract),
+    Api(&'a ApiModel),
+}
+
+impl<'a> From<&'a Contract> for Serves<'a> {
+    fn from(contract: &'a Contract) -> Self {
+        Serves::Contract(contract)
+    }
+}
+
+impl<'a> From<&'a ApiModel> for Serves<'a> {
+    fn from(api: &'a ApiModel) -> Self {
+        Serves::Api(api)
+    }
+}
+
+impl<'a> Serves<'a> {
+    pub(crate) fn api(self) -> &'a ApiModel {
+        match self {
+            Serves::Contract(c) => c.api(),
+            Serves::Api(a) => a,
+        }
+    }
+}
+
+/// The seed data of `mock.json`; the built-in defaults when a source has
+/// none (an API model alone, or a `--schemas` folder without it).
+#[derive(Debug, Clone)]
+pub(crate) struct Seed {
+    pub packs: Vec<Pack>,
+    pub default_pack_id: String,
+    pub min_credits: u64,
+    pub max_credits: u64,
+    pub free_preview_credits: u64,
+    pub daily_job_limit: u64,
+    /// Rail id → its catalog entry (`live_money`, `purchase_endpoint`, …).
+    pub rails: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pack {
+    pub id: String,
+    pub name: String,
+    pub credits: u64,
+}
+
+/// The seed every shipped contract inherits (schemas/0.1.8/mock.json).
+const BUILT_IN_SEED: &str = include_str!("../../schemas/0.1.8/mock.json");
+
+impl Seed {
+    fn parse(value: &Value) -> Seed {
+        let num = |key: &str, default: u64| value.get(key).and_then(Value::as_u64).unwrap_or(default);
+        let packs = value
+            .get("packs")
+            .and_then(Value::as_array)
+            .map(|packs| {
+                packs
+                    .iter()
+                    .filter_map(|p| {
+                        Some(Pack {
+                            id: p.get("pack_id")?.as_str()?.to_string(),
+                            name: p.get("name")?.as_str()?.to_string(),
+                            credits: p.get("credits")?.as_u64()?,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let custom = value.get("custom_credits");
+        let bound = |key: &str, default: u64| {
+            custom
+                .and_then(|c| c.get(key))
+                .and_then(Value::as_u64)
+                .unwrap_or(default)
+        };
+        Seed {
+            packs,
+            default_pack_id: value
+                .get("default_pack_id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            min_credits: bound("min", 1),
+            max_credits: bound("max", 5000),
+            free_preview_credits: num("free_preview_credits", 10),
+            daily_job_limit: num("daily_job_limit", 2),
+            rails: value
+                .get("rails")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
+    fn built_in() -> Seed {
+        // The file is compiled in and proven to parse by the unit tests.
+        Seed::parse(&serde_json::from_str(BUILT_IN_SEED).unwrap_or(Value::Null))
+    }
+
+    pub(crate) fn pack(&self, id: &str) -> Option<&Pack> {
+        self.packs.iter().find(|p| p.id == id)
+    }
+
+    /// Whether `rail` moves live money, from its catalog entry.
+    pub(crate) fn live_money(&self, rail: &str) -> bool {
+        self.rails
+            .get(rail)
+            .and_then(|r| r.get("live_money"))
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
+    }
+
+    pub(crate) fn rail(&self, rail: &str) -> Option<&Value> {
+        self.rails.get(rail)
+    }
+}
+
+/// Everything version-specific the handlers and the responder read.
+#[derive(Debug)]
+pub(crate) struct Version {
+    /// `payment_rails.rails`; the 0.1.9 pair when the model names none.
+    pub rails: Vec<String>,
+    /// The rail of a quote that names none; `None`: `payment_method` is required.
+    pub quote_default: Option<String>,
+    /// The version's docs describe fragment-stripped Stripe URLs (0.1.8's
+    /// schemas), so even the conformant mock serves them so.
+    pub strips_fragments: bool,
+    /// Field names whose schema role is a Stripe Checkout URL (or the
+    /// compact URL), wherever they nest: what `regressed-0.1.8` strips.
+    pub checkout_url_keys: BTreeSet<String>,
+    pub seed: Seed,
+    /// Operation id → the shape of its `data`.
+    shapes: HashMap<String, Shape>,
+}
+
+/// Checkout URL keys when no schema says (an API model alone).
+const DEFAULT_CHECKOUT_URL_KEYS: &[&str] = &[
+    "checkout_url",
+    "checkout_compact_url",
+    "fallback_checkout_url",
+];
+
+impl Version {
+    pub(crate) fn of(serves: Serves) -> Version {
+        let api = serves.api();
+        let (rails, quote_default) = match &api.payment_rails {
+            Some(p) => (p.rails.clone(), p.quote_default.clone()),
+            None => (
+                vec!["fake".to_string(), "stripe_checkout".to_string()],
+                Some("fake".to_string()),
+            ),
+        };
+        let mut version = Version {
+            rails,
+            quote_default,
+            strips_fragments: false,
+            checkout_url_keys: DEFAULT_CHECKOUT_URL_KEYS
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
+            seed: Seed::built_in(),
+            shapes: HashMap::new(),
+        };
+        let Serves::Contract(contract) = serves else {
+            return version;
+        };
+        if let Some(seed) = contract.mock_seed() {
+            version.seed = Seed::parse(seed);
+        }
+        version.strips_fragments = contract.fragment_policy() == FragmentPolicy::Stripped;
+        let docs = contract.documents();
+        let common = docs.get("common");
+        let mut keys = BTreeSet::new();
+        for schema in docs.values() {
+            for role in [roles::STRIPE_CHECKOUT_URL, roles::CHECKOUT_COMPACT_URL] {
+                for path in roles::fields_with_role(schema, common, role) {
+                    if let Some(last) = path.rsplit('/').next().filter(|k| !k.is_empty() && *k != "*") {
+                        keys.insert(last.to_string());
+                    }
+                }
+            }
+        }
+        if !keys.is_empty() {
+            version.checkout_url_keys = keys;
+        }
+        for endpoint in &api.endpoints {
+            if let Response::Data(name) = &endpoint.response {
+                let (doc, sub) = name.split_once('.').unwrap_or((name, ""));
+                let Some(root) = docs.get(doc) else { continue };
+                let node = if sub.is_empty() {
+                    Some(root)
+                } else {
+                    root.pointer(&format!("/$defs/{sub}"))
+                };
+                if let Some(node) = node {
+                    let compiler = Compiler { docs, doc: root };
+                    version
+                        .shapes
+                        .insert(endpoint.operation_id.clone(), compiler.compile(node, 0));
+                }
+            }
+        }
+        version
+    }
+
+    /// Whether the version documents `rail`.
+    pub(crate) fn has_rail(&self, rail: &str) -> bool {
+        self.rails.iter().any(|r| r == rail)
+    }
+
+    pub(crate) fn shape(&self, operation_id: &str) -> Option<&Shape> {
+        self.shapes.get(operation_id)
+    }
+}
+
+/// The compiled shape of a response schema: per object, its properties
+/// (and whether others are forbidden), the skeleton of every required one,
+/// and the role of each node.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Shape {
+    role: Option<String>,
+    props: Vec<(String, Shape)>,
+    is_object: bool,
+    closed: bool,
+    required: Vec<String>,
+    items: Option<Box<Shape>>,
+    /// What a missing required field of this shape is sent as.
+    skeleton: Value,
+}
+
+const MAX_DEPTH: usize = 16;
+
+struct Compiler<'a> {
+    docs: &'a std::collections::BTreeMap<String, Value>,
+    /// The document `#/...` references point into.
+    doc: &'a Value,
+}
+
+impl<'a> Compiler<'a> {
+    /// `common.json#/$defs/x`, `#/$defs/x` or `agent-claim.json`.
+    fn resolve(&self, reference: &str) -> Option<(&'a Value, &'a Value)> {
+        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+        let doc = if file.is_empty() {
+            self.doc
+        } else {
+            let stem = file.rsplit('/').next().unwrap_or(file);
+            self.docs.get(stem.strip_suffix(".json").unwrap_or(stem))?
+        };
+        let node = if pointer.is_empty() {
+            doc
+        } else {
+            doc.pointer(pointer)?
+        };
+        Some((doc, node))
+    }
+
+    fn compile(&self, node: &'a Value, depth: usize) -> Shape {
+        let mut shape = Shape::default();
+        if depth > MAX_DEPTH {
+            return shape;
+        }
+        let Some(map) = node.as_object() else {
+            return shape;
+        };
+        shape.role = roles::role_of(node).map(str::to_string);
+        if let Some(reference) = map.get("$ref").and_then(Value::as_str)
+            && let Some((doc, target)) = self.resolve(reference)
+        {
+            let inner = Compiler { docs: self.docs, doc }.compile(target, depth + 1);
+            shape.merge(inner, true);
+        }
+        if let Some(Value::Object(props)) = map.get("properties") {
+            shape.is_object = true;
+            for (key, schema) in props {
+                let child = self.compile(schema, depth + 1);
+                match shape.props.iter_mut().find(|(k, _)| k == key) {
+                    Some((_, existing)) => existing.merge(child, false),
+                    None => shape.props.push((key.clone(), child)),
+                }
+            }
+        }
+        if map.get("type").and_then(Value::as_str) == Some("object") {
+            shape.is_object = true;
+        }
+        if map.get("additionalProperties") == Some(&Value::Bool(false)) {
+            shape.closed = true;
+        }
+        if let Some(Value::Array(required)) = map.get("required") {
+            for name in required.iter().filter_map(Value::as_str) {
+                if !shape.required.iter().any(|r| r == name) {
+                    shape.required.push(name.to_string());
+                }
+            }
+        }
+        if let Some(items) = map.get("items") {
+            shape.items = Some(Box::new(self.compile(items, depth + 1)));
+        }
+        // The widened (`anyOf`) schemas: a field any branch names is known;
+        // the first branch gives the skeleton; closed only if all are.
+        for keyword in ["anyOf", "oneOf"] {
+            if let Some(Value::Array(branches)) = map.get(keyword) {
+                let mut all_closed = !branches.is_empty();
+                let mut first = true;
+                for branch in branches {
+                    let child = self.compile(branch, depth + 1);
+                    all_closed &= child.closed || !child.is_object;
+                    if first {
+                        if shape.skeleton.is_null() {
+                            shape.skeleton = child.skeleton.clone();
+                        }
+                        if shape.required.is_empty() {
+                            shape.required = child.required.clone();
+                        }
+                        first = false;
+                    }
+                    let keep_required = shape.required.clone();
+                    shape.merge(child, false);
+                    shape.required = keep_required;
+                }
+                shape.closed = shape.closed && all_closed;
+            }
+        }
+        if let Some(Value::Array(parts)) = map.get("allOf") {
+            for part in parts {
+                let child = self.compile(part, depth + 1);
+                shape.merge(child, true);
+            }
+        }
+        if shape.skeleton.is_null() {
+            shape.skeleton = skeleton(map, &shape);
+        }
+        shape
+    }
+}
+
+impl Shape {
+    /// Folds `other` in; `required_too`: its required fields become this
+    /// one's (a `$ref` or `allOf` part), not just its known fields.
+    fn merge(&mut self, other: Shape, required_too: bool) {
+        if self.role.is_none() {
+            self.role = other.role;
+        }
+        self.is_object |= other.is_object;
+        self.closed |= other.closed;
+        for (key, child) in other.props {
+            match self.props.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, existing)) => existing.merge(child, false),
+                None => self.props.push((key, child)),
+            }
+        }
+        if required_too {
+            for name in other.required {
+                if !self.required.contains(&name) {
+                    self.required.push(name);
+                }
+            }
+        }
+        if self.items.is_none() {
+            self.items = other.items;
+        }
+        if self.skeleton.is_null() {
+            self.skeleton = other.skeleton;
+        }
+    }
+
+    fn prop(&self, key: &str) -> Option<&Shape> {
+        self.props.iter().find(|(k, _)| k == key).map(|(_, s)| s)
+    }
+
+    /// `data` as the version's schema shapes it: fields the schema forbids
+    /// dropped, required fields the handler did not fill sent as their
+    /// skeleton, and any field with a role filled from the value the
+    /// handler gave that role elsewhere in the answer.
+    pub(crate) fn fill(&self, data: Value) -> Value {
+        let mut by_role = HashMap::new();
+        self.collect(&data, &mut by_role);
+        self.apply(data, &by_role)
+    }
+
+    fn collect(&self, data: &Value, by_role: &mut HashMap<String, Value>) {
+        if let Some(role) = &self.role
+            && !data.is_null()
+        {
+            by_role.entry(role.clone()).or_insert_with(|| data.clone());
+        }
+        match data {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    if let Some(child) = self.prop(key) {
+                        child.collect(value, by_role);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                if let Some(shape) = &self.items {
+                    items.iter().for_each(|i| shape.collect(i, by_role));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply(&self, data: Value, by_role: &HashMap<String, Value>) -> Value {
+        match data {
+            Value::Object(map) if self.is_object => {
+                let mut out = Map::with_capacity(map.len());
+                for (key, value) in map {
+                    match self.prop(&key) {
+                        Some(child) => {
+                            out.insert(key, child.apply(value, by_role));
+                        }
+                        None if !self.closed => {
+                            out.insert(key, value);
+                        }
+                        None => {}
+                    }
+                }
+                for (key, child) in &self.props {
+                    if out.contains_key(key) {
+                        continue;
+                    }
+                    let from_role = child.role.as_ref().and_then(|r| by_role.get(r));
+                    if let Some(value) = from_role {
+                        out.insert(key.clone(), value.clone());
+                    } else if self.required.contains(key) {
+                        out.insert(key.clone(), child.skeleton.clone());
+                    }
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => match &self.items {
+                Some(shape) => Value::Array(
+                    items
+                        .into_iter()
+                        .map(|i| shape.apply(i, by_role))
+                        .collect(),
+                ),
+                None => Value::Array(items),
+            },
+            other => other,
+        }
+    }
+}
+
+/// A value that fits `schema` when nothing better is known: its `const`,
+/// first `enum` or `examples` entry, `default`, else the least value of
+/// its type (an object of its required fields' skeletons).
+fn skeleton(schema: &Map<String, Value>, shape: &Shape) -> Value {
+    if let Some(value) = schema.get("const") {
+        return value.clone();
+    }
+    for key in ["enum", "examples"] {
+        if let Some(first) = schema.get(key).and_then(Value::as_array).and_then(|a| a.first()) {
+            return first.clone();
+        }
+    }
+    if let Some(value) = schema.get("default") {
+        return value.clone();
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ if shape.is_object => vec!["object"],
+        _ => Vec::new(),
+    };
+    let number = |key: &str| schema.get(key).cloned().unwrap_or(Value::from(0));
+    match types.as_slice() {
+        t if t.contains(&"null") => Value::Null,
+        ["object", ..] => Value::Object(
+            shape
+                .required
+                .iter()
+                .map(|name| {
+                    let value = shape.prop(name).map(|s| s.skeleton.clone()).unwrap_or(Value::Null);
+                    (name.clone(), value)
+                })
+                .collect(),
+        ),
+        ["array", ..] => Value::Array(Vec::new()),
+        ["string", ..] => {
+            let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0);
+            Value::from("x".repeat(usize::try_from(min).unwrap_or(1).max(1)))
+        }
+        ["integer", ..] | ["number", ..] => number("minimum"),
+        ["boolean", ..] => Value::Bool(false),
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn shape_of(schema: Value, common: Value) -> Shape {
+        let docs = [("common".to_string(), common), ("s".to_string(), schema.clone())]
+            .into_iter()
+            .collect();
+        Compiler { docs: &docs, doc: &schema }.compile(&schema, 0)
+    }
+
+    #[test]
+    fn the_built_in_seed_parses() {
+        let seed = Seed::built_in();
+        assert_eq!(seed.packs.len(), 3);
+        assert!(seed.pack("starter-500").is_some());
+        assert!(!seed.live_money("fake"));
+        assert!(seed.live_money("stripe_checkout"));
+    }
+
+    #[test]
+    fn fill_drops_forbidden_fields_adds_required_ones_and_fills_roles() {
+        let common = json!({ "$defs": { "url": { "x-conform-role": "stripe_checkout_url", "type": "string" } } });
+        let schema = json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["state", "added"],
+            "properties": {
+                "state": { "const": "ok" },
+                "added": { "type": "integer", "minimum": 1 },
+                "checkout_url": { "$ref": "common.json#/$defs/url" },
+                "new_url": { "$ref": "common.json#/$defs/url" }
+            }
+        });
+        let shape = shape_of(schema, common);
+        let data = shape.fill(json!({ "state": "ok", "checkout_url": "https://c/#f", "stray": 1 }));
+        assert_eq!(
+            data,
+            json!({ "state": "ok", "checkout_url": "https://c/#f", "added": 1, "new_url": "https://c/#f" })
+        );
+    }
+}
