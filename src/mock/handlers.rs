@@ -395,7 +395,7 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
 fn quote_data(state: &State, quote: &Quote) -> Value {
     let seed = &state.version.seed;
     let rail = quote.terms.method.as_str();
-    json!({
+    let mut data = json!({
         "quote_id": quote.id,
         "state": "created",
         "credits": quote.terms.credits,
@@ -406,9 +406,14 @@ fn quote_data(state: &State, quote: &Quote) -> Value {
         "idempotency_key": quote.idempotency_key,
         "pack_id": quote.terms.pack.as_ref().map(|p| p.id.clone()),
         "pack": quote.terms.pack.as_ref().map(pack_json),
-        "live_money": seed.live_money(rail),
-        "x402": x402_challenge(state, quote)
-    })
+        "live_money": seed.live_money(rail)
+    });
+    // Only a release with the rehearsal rail documents the field (null
+    // on its other rails).
+    if state.version.has_rail(X402_FAKE) {
+        data["x402"] = x402_challenge(state, quote);
+    }
+    data
 }
 
 /// The no-spend x402 rehearsal challenge of an `x402.fake.exact` quote
