@@ -221,8 +221,7 @@ impl Prepared {
     pub async fn start(&self) -> Result<Session> {
         let (mode, mock) = match &self.options.target {
             TargetSpec::Mock(profile) => {
-                let server =
-                    MockServer::start_for(&*self.contract, *profile, None, None).await?;
+                let server = MockServer::start_for(&*self.contract, *profile, None, None).await?;
                 // Nothing reads what it served in server mode.
                 server.record_served(false);
                 let target = Target {

@@ -69,7 +69,12 @@ impl Mock {
 /// What a quote without `payment_method` is on; `None`: refused.
 async fn default_rail(mock: &Mock) -> Option<String> {
     let (status, body) = mock.quote(json!({ "credits": 10 })).await;
-    (status == 200).then(|| body["data"]["accepted_payment_method"].as_str().unwrap_or("").to_string())
+    (status == 200).then(|| {
+        body["data"]["accepted_payment_method"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    })
 }
 
 #[tokio::test]
@@ -78,25 +83,50 @@ async fn each_payment_release_quotes_on_its_own_rails() {
     let cases: &[(&str, &[&str], Option<&str>)] = &[
         ("0.1.8", &["fake", "stripe_checkout"], Some("fake")),
         ("0.1.9", &["fake", "stripe_checkout"], Some("fake")),
-        ("0.1.10", &["fake", "stripe_checkout", "x402.fake.exact"], Some("fake")),
+        (
+            "0.1.10",
+            &["fake", "stripe_checkout", "x402.fake.exact"],
+            Some("fake"),
+        ),
         ("0.1.11", &["stripe_checkout"], Some("stripe_checkout")),
-        ("0.1.29", &["stripe_checkout", "stripe_x402.exact.usdc"], None),
-        ("0.1.37", &["stripe_checkout", "stripe_x402.exact.usdc"], None),
-        ("0.1.70", &["stripe_checkout", "stripe_x402.exact.usdc"], None),
+        (
+            "0.1.29",
+            &["stripe_checkout", "stripe_x402.exact.usdc"],
+            None,
+        ),
+        (
+            "0.1.37",
+            &["stripe_checkout", "stripe_x402.exact.usdc"],
+            None,
+        ),
+        (
+            "0.1.70",
+            &["stripe_checkout", "stripe_x402.exact.usdc"],
+            None,
+        ),
     ];
     for (version, rails, default) in cases {
         let mock = Mock::start(version).await;
         assert_eq!(mock.rails().await, *rails, "{version}: payment-methods");
-        assert_eq!(default_rail(&mock).await.as_deref(), *default, "{version}: quote default");
+        assert_eq!(
+            default_rail(&mock).await.as_deref(),
+            *default,
+            "{version}: quote default"
+        );
         if default.is_none() {
             let (status, body) = mock.quote(json!({ "credits": 10 })).await;
             assert_eq!(status, 400, "{version}");
             assert_eq!(body["error"]["code"], "INVALID_REQUEST", "{version}");
-            assert_eq!(body["error"]["recovery"]["required_flag"], "--payment-method", "{version}");
+            assert_eq!(
+                body["error"]["recovery"]["required_flag"], "--payment-method",
+                "{version}"
+            );
         }
         // A rail the version does not document is refused, not quoted.
         for rail in ["fake", "x402.fake.exact", "stripe_x402.exact.usdc"] {
-            let (status, body) = mock.quote(json!({ "credits": 10, "payment_method": rail })).await;
+            let (status, body) = mock
+                .quote(json!({ "credits": 10, "payment_method": rail }))
+                .await;
             if rails.contains(&rail) {
                 assert_eq!(status, 200, "{version} {rail}: {body}");
                 assert_eq!(body["data"]["accepted_payment_method"], rail);
@@ -120,8 +150,18 @@ async fn endpoints_come_and_go_with_the_release() {
         ("0.1.8", "GET", "/v1/payment-methods", true),
         ("0.1.10", "POST", "/v1/credit-purchases", true),
         ("0.1.11", "POST", "/v1/credit-purchases", false),
-        ("0.1.10", "POST", "/v1/credit-purchases/stripe-x402-deposits", false),
-        ("0.1.29", "POST", "/v1/credit-purchases/stripe-x402-deposits", true),
+        (
+            "0.1.10",
+            "POST",
+            "/v1/credit-purchases/stripe-x402-deposits",
+            false,
+        ),
+        (
+            "0.1.29",
+            "POST",
+            "/v1/credit-purchases/stripe-x402-deposits",
+            true,
+        ),
         ("0.1.29", "POST", "/v1/agent-claims", false),
         ("0.1.37", "POST", "/v1/agent-claims", true),
         ("0.1.70", "POST", "/v1/agent-claims", true),
@@ -158,13 +198,18 @@ async fn the_x402_rails_grant_only_what_their_docs_say() {
         "payment_method": "x402.fake.exact",
         "x402_challenge_id": data["x402"]["challenge_id"]
     });
-    let (status, first) = mock.call("POST", "/v1/credit-purchases", Some(buy.clone())).await;
+    let (status, first) = mock
+        .call("POST", "/v1/credit-purchases", Some(buy.clone()))
+        .await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["data"]["provider"], "x402");
     assert_eq!(first["data"]["credits_granted"], 12);
     let (_, again) = mock.call("POST", "/v1/credit-purchases", Some(buy)).await;
     assert_eq!(again["data"]["receipt_id"], first["data"]["receipt_id"]);
-    assert_eq!(again["data"]["balance_after"], first["data"]["balance_after"]);
+    assert_eq!(
+        again["data"]["balance_after"],
+        first["data"]["balance_after"]
+    );
     let mut wrong = json!({ "quote_id": data["quote_id"], "idempotency_key": "k2", "x402_challenge_id": "x402_chal_other" });
     wrong["payment_method"] = json!("x402.fake.exact");
     let (status, _) = mock.call("POST", "/v1/credit-purchases", Some(wrong)).await;
@@ -190,16 +235,29 @@ async fn the_x402_rails_grant_only_what_their_docs_say() {
     assert_eq!(status, 200, "{deposit}");
     let data = &deposit["data"];
     assert_eq!(data["state"], "action_required");
-    assert_eq!(data["stripe_x402"]["payable_instructions"]["amount_cents"], 500);
-    assert_eq!(data["stripe_x402"]["payable_instructions"]["token_amount_atomic"], "5000000");
+    assert_eq!(
+        data["stripe_x402"]["payable_instructions"]["amount_cents"],
+        500
+    );
+    assert_eq!(
+        data["stripe_x402"]["payable_instructions"]["token_amount_atomic"],
+        "5000000"
+    );
     let attempt = data["payment_attempt_id"].as_str().unwrap_or_default();
     let (_, status_body) = mock
-        .call("GET", &format!("/v1/credit-purchases/status?payment_attempt_id={attempt}"), None)
+        .call(
+            "GET",
+            &format!("/v1/credit-purchases/status?payment_attempt_id={attempt}"),
+            None,
+        )
         .await;
     assert_eq!(status_body["data"]["state"], "action_required");
     assert_eq!(status_body["data"]["receipt"], Value::Null);
     let (_, quota) = mock.call("GET", "/v1/quota", None).await;
-    assert_eq!(quota["data"]["credits"]["balance"], 0, "a deposit challenge grants nothing");
+    assert_eq!(
+        quota["data"]["credits"]["balance"], 0,
+        "a deposit challenge grants nothing"
+    );
     // A Stripe Checkout quote cannot be paid as a deposit.
     let (_, checkout) = mock
         .quote(json!({ "credits": 5, "payment_method": "stripe_checkout" }))
@@ -219,15 +277,23 @@ async fn the_x402_rails_grant_only_what_their_docs_say() {
 async fn agent_claims_follow_0_1_37() {
     let mock = Mock::start("0.1.37").await;
     let claim = |contact: &str| json!({ "contact": contact });
-    let (_, first) = mock.call("POST", "/v1/agent-claims", Some(claim("a@example.com"))).await;
+    let (_, first) = mock
+        .call("POST", "/v1/agent-claims", Some(claim("a@example.com")))
+        .await;
     assert_eq!(first["data"]["state"], "attached", "{first}");
     assert_eq!(first["data"]["claim_state"], "unclaimed");
     assert_eq!(first["data"]["claim_request_state"], "requested");
-    let (_, same) = mock.call("POST", "/v1/agent-claims", Some(claim("a@example.com"))).await;
+    let (_, same) = mock
+        .call("POST", "/v1/agent-claims", Some(claim("a@example.com")))
+        .await;
     assert_eq!(same["data"]["state"], "unchanged");
-    let (_, other) = mock.call("POST", "/v1/agent-claims", Some(claim("b@example.com"))).await;
+    let (_, other) = mock
+        .call("POST", "/v1/agent-claims", Some(claim("b@example.com")))
+        .await;
     assert_eq!(other["data"]["state"], "attached");
-    let (status, _) = mock.call("POST", "/v1/agent-claims", Some(claim("nobody"))).await;
+    let (status, _) = mock
+        .call("POST", "/v1/agent-claims", Some(claim("nobody")))
+        .await;
     assert_eq!(status, 400);
     mock.shutdown().await;
 }
@@ -242,12 +308,23 @@ async fn answers_follow_the_version_schema() {
     for version in ["0.1.9", "0.1.10", "0.1.70"] {
         let contract = Contract::embedded(version).expect("contract");
         let mock = Mock::start(version).await;
-        let rail = if version == "0.1.70" { "stripe_checkout" } else { "fake" };
-        let (_, quote) = mock.quote(json!({ "credits": 10, "payment_method": rail })).await;
-        let violations = contract.validate("credit-quote", &quote["data"]).expect("schema");
+        let rail = if version == "0.1.70" {
+            "stripe_checkout"
+        } else {
+            "fake"
+        };
+        let (_, quote) = mock
+            .quote(json!({ "credits": 10, "payment_method": rail }))
+            .await;
+        let violations = contract
+            .validate("credit-quote", &quote["data"])
+            .expect("schema");
         assert!(violations.is_empty(), "{version}: {violations:?}");
         let (_, packs) = mock.call("GET", "/v1/credit-packs", None).await;
-        assert_eq!(packs["data"]["default_pack_id"], "starter-500", "seed data, {version}");
+        assert_eq!(
+            packs["data"]["default_pack_id"], "starter-500",
+            "seed data, {version}"
+        );
         mock.shutdown().await;
     }
 }
@@ -272,7 +349,11 @@ async fn run(version: &str, profile: Profile) -> Ran {
     let prepared = conform::app::prepare(options).expect("prepare");
     let session = prepared.start().await.expect("start");
     let report = prepared
-        .execute(&session, &prepared.plan, conform::exec::Interrupt::default())
+        .execute(
+            &session,
+            &prepared.plan,
+            conform::exec::Interrupt::default(),
+        )
         .await
         .expect("execute");
     session.shutdown().await;
@@ -301,7 +382,11 @@ async fn every_release_passes_against_its_own_mock_but_for_its_documented_breaks
     let mut wrong = Vec::new();
     for version in &versions {
         let ran = run(version, Profile::Conformant).await;
-        let not_invariant: Vec<_> = ran.failed.iter().filter(|(_, inv, _)| inv.is_none()).collect();
+        let not_invariant: Vec<_> = ran
+            .failed
+            .iter()
+            .filter(|(_, inv, _)| inv.is_none())
+            .collect();
         if breaks_invariant(version) {
             if ran.failed_scenarios == 0 || !not_invariant.is_empty() {
                 wrong.push(format!(
@@ -321,7 +406,10 @@ async fn regressed_profile_strips_fragments_on_every_release() {
     let mut wrong = Vec::new();
     for version in Contract::known_versions() {
         let contract = Contract::embedded(&version).expect("contract");
-        let has_checkout = contract.api().endpoint("createStripeCheckoutSession").is_some();
+        let has_checkout = contract
+            .api()
+            .endpoint("createStripeCheckoutSession")
+            .is_some();
         let ran = run(&version, Profile::Regressed018).await;
         let stripped: Vec<&String> = ran
             .failed
@@ -332,10 +420,15 @@ async fn regressed_profile_strips_fragments_on_every_release() {
         if has_checkout {
             let named = ["/data/checkout_url", "/data/next/fallback_checkout_url"];
             if ran.failed_scenarios == 0 || !named.iter().all(|n| stripped.iter().any(|p| p == n)) {
-                wrong.push(format!("{version}: stripped fields not named: {stripped:?}"));
+                wrong.push(format!(
+                    "{version}: stripped fields not named: {stripped:?}"
+                ));
             }
         } else if ran.failed_scenarios != 0 {
-            wrong.push(format!("{version}: no Stripe Checkout flow, yet {:?}", ran.failed));
+            wrong.push(format!(
+                "{version}: no Stripe Checkout flow, yet {:?}",
+                ran.failed
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

@@ -7,9 +7,7 @@ use std::cell::Cell;
 use serde_json::{Map, Value, json};
 
 use super::ledger::{self, NewEvent};
-use super::state::{
-    Agent, Attempt, Pack, Quote, QuoteTerms, Receipt, Signup, State, checkout_url,
-};
+use super::state::{Agent, Attempt, Pack, Quote, QuoteTerms, Receipt, Signup, State, checkout_url};
 use super::wire::Request;
 
 /// Fixed so responses are reproducible; the mock never expires quotes.
@@ -233,7 +231,12 @@ pub(crate) fn payment_methods(state: &mut State, _: &Call) -> Handled {
             method.insert("method_id".into(), json!(rail));
             method.insert("available".into(), json!(true));
             if let Some(Value::Object(entry)) = seed.rail(rail) {
-                for key in ["live_money", "buyer_modes", "requires_browser", "purchase_endpoint"] {
+                for key in [
+                    "live_money",
+                    "buyer_modes",
+                    "requires_browser",
+                    "purchase_endpoint",
+                ] {
                     if let Some(value) = entry.get(key) {
                         method.insert(key.into(), value.clone());
                     }
@@ -373,7 +376,11 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
                 existing.id
             ),
         )
-        .suggest(quote_command(&terms, &fresh, version.quote_default.as_deref())));
+        .suggest(quote_command(
+            &terms,
+            &fresh,
+            version.quote_default.as_deref(),
+        )));
     }
 
     let id = state.next_quote_id();
@@ -427,14 +434,28 @@ fn x402_challenge(state: &State, quote: &Quote) -> Value {
         return Value::Null;
     };
     let mut challenge = x402.clone();
-    let digest = |what: &str| format!("{:016x}", crate::hash::fnv1a(format!("{what}\n{}", quote.id).as_bytes()));
-    challenge.insert("challenge_id".into(), json!(format!("x402_chal_{}", quote.id.trim_start_matches("quote_"))));
+    let digest = |what: &str| {
+        format!(
+            "{:016x}",
+            crate::hash::fnv1a(format!("{what}\n{}", quote.id).as_bytes())
+        )
+    };
+    challenge.insert(
+        "challenge_id".into(),
+        json!(format!(
+            "x402_chal_{}",
+            quote.id.trim_start_matches("quote_")
+        )),
+    );
     challenge.insert("quote_digest".into(), json!(digest("quote")));
     challenge.insert(
         "idempotency_key_hash".into(),
         json!(digest(quote.idempotency_key.as_deref().unwrap_or_default())),
     );
-    challenge.insert("payment_required_hash".into(), json!(digest("payment_required")));
+    challenge.insert(
+        "payment_required_hash".into(),
+        json!(digest("payment_required")),
+    );
     challenge.insert("expires_at".into(), json!(QUOTE_EXPIRES_AT));
     challenge.insert("redacted_headers".into(), x402_redacted_headers());
     Value::Object(challenge)
@@ -536,7 +557,7 @@ pub(crate) fn create_checkout_session(state: &mut State, call: &Call) -> Handled
 
 fn session_data(state: &State, attempt: &Attempt, credits: u64) -> Value {
     let handoff = state.handoff_url(&attempt.id);
-    json!({
+    let mut data = json!({
         "state": "action_required",
         "quote_id": attempt.quote_id,
         "payment_attempt_id": attempt.id,
@@ -562,7 +583,41 @@ fn session_data(state: &State, attempt: &Attempt, credits: u64) -> Value {
                 attempt.id
             )
         }
-    })
+    });
+    without_handoff(state, &mut data);
+    data
+}
+
+/// A release without the `/pay/<id>` route sends no handoff URL: its
+/// compact URL is the full Stripe one.
+fn without_handoff(state: &State, value: &mut Value) {
+    if state.version.serves_handoff {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(handoff)) = map.remove("checkout_handoff_url") {
+                let full = map
+                    .get("checkout_url")
+                    .or_else(|| map.get("fallback_checkout_url"))
+                    .cloned();
+                if map.get("checkout_compact_url").and_then(Value::as_str) == Some(handoff.as_str())
+                {
+                    match full {
+                        Some(full) => {
+                            map.insert("checkout_compact_url".into(), full);
+                        }
+                        None => {
+                            map.remove("checkout_compact_url");
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(|v| without_handoff(state, v));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| without_handoff(state, v)),
+        _ => {}
+    }
 }
 
 /// `POST /v1/credit-purchases`: the fake/test rail, and from 0.1.10 the
@@ -571,7 +626,14 @@ fn session_data(state: &State, attempt: &Attempt, credits: u64) -> Value {
 pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
     let x402 = state.version.has_rail(X402_FAKE);
-    reject_unknown(&body, if x402 { X402_PURCHASE_FIELDS } else { &["quote_id", "idempotency_key"] })?;
+    reject_unknown(
+        &body,
+        if x402 {
+            X402_PURCHASE_FIELDS
+        } else {
+            &["quote_id", "idempotency_key"]
+        },
+    )?;
     let quote_id = required_str(&body, "quote_id")?;
     let key = required_str(&body, "idempotency_key")?;
     let rail = find_quote(state, quote_id)?.terms.method.clone();
@@ -615,7 +677,9 @@ pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
             return Err(key_conflict(key, &receipt.quote_id));
         }
         // A replay returns the original receipt and grants nothing.
-        return Ok(Outcome::Data(purchase_data(state, receipt, rail, &challenge)));
+        return Ok(Outcome::Data(purchase_data(
+            state, receipt, rail, &challenge,
+        )));
     }
     if let Some(receipt_id) = &quote.receipt_id {
         return Err(ApiError::new(
@@ -648,7 +712,9 @@ pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
             kind: "credits.payment_backed_granted",
             subject: ("credit", receipt.credit_event_id.clone()),
             operation: "credits",
-            summary: format!("{credits} payment-backed credits granted ({rail} rail, no live money)"),
+            summary: format!(
+                "{credits} payment-backed credits granted ({rail} rail, no live money)"
+            ),
             status: "succeeded",
             links: json!({
                 "quote_id": quote_id,
@@ -687,10 +753,24 @@ fn purchase_data(state: &State, receipt: &Receipt, rail: &str, challenge: &Value
         x402.remove("expires_at");
         x402.insert("amount_cents".into(), json!(receipt.credits));
         x402.insert("credits".into(), json!(receipt.credits));
-        let digest = |what: &str| format!("{:016x}", crate::hash::fnv1a(format!("{what}\n{}", receipt.id).as_bytes()));
-        x402.insert("purchase_idempotency_key_hash".into(), json!(digest(&receipt.idempotency_key)));
-        x402.insert("payment_signature_hash".into(), json!(digest("payment_signature")));
-        x402.insert("payment_response_hash".into(), json!(digest("payment_response")));
+        let digest = |what: &str| {
+            format!(
+                "{:016x}",
+                crate::hash::fnv1a(format!("{what}\n{}", receipt.id).as_bytes())
+            )
+        };
+        x402.insert(
+            "purchase_idempotency_key_hash".into(),
+            json!(digest(&receipt.idempotency_key)),
+        );
+        x402.insert(
+            "payment_signature_hash".into(),
+            json!(digest("payment_signature")),
+        );
+        x402.insert(
+            "payment_response_hash".into(),
+            json!(digest("payment_response")),
+        );
         data["provider"] = json!("x402");
         data["x402"] = Value::Object(x402);
     }
@@ -742,7 +822,9 @@ pub(crate) fn create_x402_deposit(state: &mut State, call: &Call) -> Handled {
             estimated_usd: None,
         },
     );
-    state.attempt_keys.insert(key.to_string(), attempt.id.clone());
+    state
+        .attempt_keys
+        .insert(key.to_string(), attempt.id.clone());
     if let Some(quote) = state.quotes.get_mut(quote_id) {
         quote.attempt_ids.push(attempt.id.clone());
     }
@@ -776,7 +858,10 @@ fn stripe_x402(state: &State, credits: u64) -> Value {
         .cloned()
         .unwrap_or(Value::Null);
     let field = |k: &str| seed.get(k).cloned().unwrap_or(Value::Null);
-    let decimals = seed.get("token_decimals").and_then(Value::as_u64).unwrap_or(6);
+    let decimals = seed
+        .get("token_decimals")
+        .and_then(Value::as_u64)
+        .unwrap_or(6);
     let usd = format!("{}.{:02}", credits / 100, credits % 100);
     let atomic = u128::from(credits) * 10u128.pow(u32::try_from(decimals).unwrap_or(6)) / 100;
     json!({
@@ -919,7 +1004,7 @@ fn status_data(
         ),
         (None, None) => ("created", json!({})),
     };
-    json!({
+    let mut data = json!({
         "state": status,
         "quote": {
             "quote_id": quote.id,
@@ -957,7 +1042,9 @@ fn status_data(
         "provider_event": null,
         "limits": quota_data(state),
         "next": next
-    })
+    });
+    without_handoff(state, &mut data);
+    data
 }
 
 /// `GET /v1/models`: the public registry.

@@ -29,9 +29,9 @@ use crate::{Error, Result};
 pub use creative::ARTIFACT_FAILURE_MARKER;
 use handlers::{ApiError, Call, Handled, Outcome};
 pub use profile::Profile;
+use state::{Agent, State};
 pub use version::Serves;
 use version::Version;
-use state::{Agent, State};
 use wire::{Request, Response};
 
 /// One response the mock served, as the client saw it.

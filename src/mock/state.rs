@@ -10,8 +10,8 @@ use serde_json::Value;
 use crate::hash::{fnv1a, splitmix64};
 
 use super::Served;
-use super::version::Version;
 pub(crate) use super::version::Pack;
+use super::version::Version;
 
 pub(crate) const ACTOR_ID: &str = "agt_mock_000001";
 pub(crate) const ORGANIZATION_ID: &str = "org_mock_000001";

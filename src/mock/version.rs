@@ -66,7 +66,8 @@ const BUILT_IN_SEED: &str = include_str!("../../schemas/0.1.8/mock.json");
 
 impl Seed {
     fn parse(value: &Value) -> Seed {
-        let num = |key: &str, default: u64| value.get(key).and_then(Value::as_u64).unwrap_or(default);
+        let num =
+            |key: &str, default: u64| value.get(key).and_then(Value::as_u64).unwrap_or(default);
         let packs = value
             .get("packs")
             .and_then(Value::as_array)
@@ -146,6 +147,9 @@ pub(crate) struct Version {
     /// compact URL), wherever they nest: what `regressed-0.1.8` strips.
     pub checkout_url_keys: BTreeSet<String>,
     pub seed: Seed,
+    /// Whether the release serves the `/pay/<id>` handoff (0.1.8 on):
+    /// before it, answers carry no handoff URL.
+    pub serves_handoff: bool,
     /// Operation id → the shape of its `data`.
     shapes: HashMap<String, Shape>,
 }
@@ -176,6 +180,8 @@ impl Version {
                 .map(|k| k.to_string())
                 .collect(),
             seed: Seed::built_in(),
+            serves_handoff: api.endpoint("followCheckoutHandoff").is_some()
+                || api.endpoints.is_empty(),
             shapes: HashMap::new(),
         };
         let Serves::Contract(contract) = serves else {
@@ -191,7 +197,11 @@ impl Version {
         for schema in docs.values() {
             for role in [roles::STRIPE_CHECKOUT_URL, roles::CHECKOUT_COMPACT_URL] {
                 for path in roles::fields_with_role(schema, common, role) {
-                    if let Some(last) = path.rsplit('/').next().filter(|k| !k.is_empty() && *k != "*") {
+                    if let Some(last) = path
+                        .rsplit('/')
+                        .next()
+                        .filter(|k| !k.is_empty() && *k != "*")
+                    {
                         keys.insert(last.to_string());
                     }
                 }
@@ -283,7 +293,11 @@ impl<'a> Compiler<'a> {
         if let Some(reference) = map.get("$ref").and_then(Value::as_str)
             && let Some((doc, target)) = self.resolve(reference)
         {
-            let inner = Compiler { docs: self.docs, doc }.compile(target, depth + 1);
+            let inner = Compiler {
+                docs: self.docs,
+                doc,
+            }
+            .compile(target, depth + 1);
             shape.merge(inner, true);
         }
         if let Some(Value::Object(props)) = map.get("properties") {
@@ -446,12 +460,9 @@ impl Shape {
                 Value::Object(out)
             }
             Value::Array(items) => match &self.items {
-                Some(shape) => Value::Array(
-                    items
-                        .into_iter()
-                        .map(|i| shape.apply(i, by_role))
-                        .collect(),
-                ),
+                Some(shape) => {
+                    Value::Array(items.into_iter().map(|i| shape.apply(i, by_role)).collect())
+                }
                 None => Value::Array(items),
             },
             other => other,
@@ -467,7 +478,11 @@ fn skeleton(schema: &Map<String, Value>, shape: &Shape) -> Value {
         return value.clone();
     }
     for key in ["enum", "examples"] {
-        if let Some(first) = schema.get(key).and_then(Value::as_array).and_then(|a| a.first()) {
+        if let Some(first) = schema
+            .get(key)
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+        {
             return first.clone();
         }
     }
@@ -488,7 +503,10 @@ fn skeleton(schema: &Map<String, Value>, shape: &Shape) -> Value {
                 .required
                 .iter()
                 .map(|name| {
-                    let value = shape.prop(name).map(|s| s.skeleton.clone()).unwrap_or(Value::Null);
+                    let value = shape
+                        .prop(name)
+                        .map(|s| s.skeleton.clone())
+                        .unwrap_or(Value::Null);
                     (name.clone(), value)
                 })
                 .collect(),
@@ -510,10 +528,17 @@ mod tests {
     use serde_json::json;
 
     fn shape_of(schema: Value, common: Value) -> Shape {
-        let docs = [("common".to_string(), common), ("s".to_string(), schema.clone())]
-            .into_iter()
-            .collect();
-        Compiler { docs: &docs, doc: &schema }.compile(&schema, 0)
+        let docs = [
+            ("common".to_string(), common),
+            ("s".to_string(), schema.clone()),
+        ]
+        .into_iter()
+        .collect();
+        Compiler {
+            docs: &docs,
+            doc: &schema,
+        }
+        .compile(&schema, 0)
     }
 
     #[test]
