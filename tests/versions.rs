@@ -433,3 +433,37 @@ async fn regressed_profile_strips_fragments_on_every_release() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[tokio::test]
+async fn fault_and_auth_profiles_work_on_every_payment_release() {
+    conform::exec::http::install_tls_provider();
+    let client = reqwest::Client::new();
+    for version in ["0.1.0", "0.1.8", "0.1.11", "0.1.29", "0.1.37", "0.1.70"] {
+        let contract = Contract::embedded(version).expect("contract");
+        let faulty = MockServer::start_for(&contract, Profile::Faults5xx, None, None)
+            .await
+            .expect("mock");
+        let reply = client
+            .get(format!("{}/v1/credit-packs", faulty.base_url()))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(reply.status().as_u16(), 503, "{version}");
+        faulty.shutdown().await;
+
+        let open = MockServer::start_for(&contract, Profile::IgnoresAuth, None, None)
+            .await
+            .expect("mock");
+        let reply = client
+            .get(format!("{}/v1/quota", open.base_url()))
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(
+            reply.status().as_u16(),
+            200,
+            "{version}: served without a token"
+        );
+        open.shutdown().await;
+    }
+}
