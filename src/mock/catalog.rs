@@ -3,9 +3,11 @@
 //! model-specific parameters, known vs unknown pricing, reference roles,
 //! masks). Prices are the docs' provider costs where they give one.
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub(crate) enum Operation {
     Create,
     Edit,
@@ -20,180 +22,87 @@ impl Operation {
     }
 }
 
-/// How a model's provider cost is known before it runs.
-#[derive(Debug, Clone, Copy)]
+/// How a model's provider cost is known before it runs; costs are in
+/// thousandths of a dollar per image.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "confidence", rename_all = "snake_case", deny_unknown_fields)]
 pub(crate) enum Pricing {
-    /// A fixed provider cost per image, in thousandths of a dollar.
-    Known(u64),
+    /// A fixed provider cost per image.
+    Known { mills: u64 },
     /// Quoted only when all `needs` parameters are given; otherwise the
     /// cost is unknown until usage is metered at `mills` per image.
-    RequestAware {
-        needs: &'static [&'static str],
-        mills: u64,
-    },
+    RequestAware { needs: Vec<String>, mills: u64 },
     /// Provider-metered: unknown before, usage-priced after.
     Unknown { usage_mills: u64 },
 }
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum ParamKind {
-    /// Allowed values, each with its cost in percent of the base price.
-    Choice(&'static [(&'static str, u64)]),
-    Integer,
-}
-
-#[derive(Debug, Clone, Copy)]
+/// One model parameter: a choice (each value with its cost in percent of
+/// the base price) or, with `integer`, any whole number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Param {
-    pub name: &'static str,
-    pub kind: ParamKind,
-    pub default: Option<&'static str>,
+    pub name: String,
+    #[serde(default)]
+    pub choices: Vec<(String, u64)>,
+    #[serde(default)]
+    pub integer: bool,
+    #[serde(default)]
+    pub default: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Model {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub provider: &'static str,
-    pub capability_id: &'static str,
+    #[serde(rename = "model_id")]
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    pub capability_id: String,
     pub operation: Operation,
     pub pricing: Pricing,
     pub max_outputs: u64,
-    pub params: &'static [Param],
-    pub reference_roles: &'static [&'static str],
+    #[serde(default)]
+    pub params: Vec<Param>,
+    #[serde(default)]
+    pub reference_roles: Vec<String>,
+    #[serde(default)]
     pub mask: bool,
-    pub latency_class: &'static str,
+    pub latency_class: String,
 }
 
-const RESOLUTION_XAI: Param = Param {
-    name: "resolution",
-    // The docs price 2k from the higher provider tier.
-    kind: ParamKind::Choice(&[("1k", 100), ("2k", 140)]),
-    default: Some("1k"),
-};
-const SEED: Param = Param {
-    name: "seed",
-    kind: ParamKind::Integer,
-    default: None,
-};
-const GPT_QUALITY: Param = Param {
-    name: "quality",
-    kind: ParamKind::Choice(&[("low", 25), ("medium", 100), ("high", 400)]),
-    default: None,
-};
-const GPT_SIZE: Param = Param {
-    name: "size",
-    kind: ParamKind::Choice(&[("1024x1024", 100), ("1024x1536", 150), ("1536x1024", 150)]),
-    default: None,
-};
-const GPT_BACKGROUND: Param = Param {
-    name: "background",
-    kind: ParamKind::Choice(&[("auto", 100), ("opaque", 100), ("transparent", 100)]),
-    default: None,
-};
-const GPT_FORMAT: Param = Param {
-    name: "output_format",
-    kind: ParamKind::Choice(&[("png", 100), ("jpeg", 100), ("webp", 100)]),
-    default: None,
-};
+/// The model registry of one version's seed (`mock.json` `catalog`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct Catalog {
+    #[serde(rename = "$comment", default)]
+    _comment: Option<String>,
+    pub models: Vec<Model>,
+    /// Hosted defaults are quality-first: the first of these that fits the
+    /// per-image budget wins.
+    pub default_create: Vec<String>,
+    pub default_edit: String,
+    pub create_policy: String,
+}
 
-pub(crate) const MODELS: &[Model] = &[
-    Model {
-        id: "xai.grok-imagine-image-quality",
-        name: "xAI Grok Imagine Image Quality",
-        provider: "xai",
-        capability_id: "is.image.generate.xai-grok-imagine-image-quality.v1",
-        operation: Operation::Create,
-        pricing: Pricing::Known(50),
-        max_outputs: 4,
-        params: &[RESOLUTION_XAI],
-        reference_roles: &[],
-        mask: false,
-        latency_class: "standard",
-    },
-    Model {
-        id: "xai.grok-imagine-image",
-        name: "xAI Grok Imagine Image",
-        provider: "xai",
-        capability_id: "is.image.generate.xai-grok-imagine-image.v1",
-        operation: Operation::Create,
-        pricing: Pricing::Known(20),
-        max_outputs: 4,
-        params: &[],
-        reference_roles: &[],
-        mask: false,
-        latency_class: "fast",
-    },
-    Model {
-        id: "openai.gpt-image-2",
-        name: "GPT Image 2",
-        provider: "openai",
-        capability_id: "is.image.generate.openai-gpt-image-2.v1",
-        operation: Operation::Create,
-        pricing: Pricing::RequestAware {
-            needs: &["quality", "size"],
-            mills: 42,
-        },
-        max_outputs: 4,
-        params: &[GPT_QUALITY, GPT_SIZE, GPT_BACKGROUND, GPT_FORMAT],
-        reference_roles: &[],
-        mask: false,
-        latency_class: "standard",
-    },
-    Model {
-        id: "fal.flux-pro-kontext",
-        name: "Fal FLUX Pro Kontext Edit",
-        provider: "fal",
-        capability_id: "is.image.edit.fal-flux-pro-kontext.v1",
-        operation: Operation::Edit,
-        pricing: Pricing::Known(40),
-        max_outputs: 1,
-        params: &[SEED],
-        reference_roles: &[],
-        mask: false,
-        latency_class: "standard",
-    },
-    Model {
-        id: "openai.gpt-image-2-edit",
-        name: "GPT Image 2 Edit",
-        provider: "openai",
-        capability_id: "is.image.edit.openai-gpt-image-2-edit.v1",
-        operation: Operation::Edit,
-        pricing: Pricing::Unknown { usage_mills: 42 },
-        max_outputs: 1,
-        params: &[GPT_QUALITY, GPT_SIZE, GPT_BACKGROUND],
-        reference_roles: &[],
-        mask: true,
-        latency_class: "standard",
-    },
-    Model {
-        id: "fal.kling-image-o3-image-to-image",
-        name: "Kling Image O3 image-to-image",
-        provider: "fal",
-        capability_id: "is.image.edit.fal-kling-image-o3-image-to-image.v1",
-        operation: Operation::Edit,
-        pricing: Pricing::Unknown { usage_mills: 28 },
-        max_outputs: 1,
-        params: &[SEED],
-        reference_roles: &["element_frontal", "element_reference"],
-        mask: false,
-        latency_class: "slow",
-    },
-];
+impl Catalog {
+    pub(crate) fn find(&self, id: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.id == id)
+    }
 
-/// Hosted defaults are quality-first: the first of these that fits the
-/// per-image budget wins.
-pub(crate) const DEFAULT_CREATE: &[&str] =
-    &["xai.grok-imagine-image-quality", "xai.grok-imagine-image"];
-pub(crate) const DEFAULT_EDIT: &str = "openai.gpt-image-2-edit";
-pub(crate) const CREATE_POLICY: &str = "hosted_default_create_v1";
+    pub(crate) fn models_json(&self) -> Value {
+        json!({ "models": self.models.iter().map(Model::summary_json).collect::<Vec<_>>() })
+    }
+
+    pub(crate) fn capabilities_json(&self) -> Value {
+        json!({
+            "capabilities": self.models.iter().map(Model::capability_json).collect::<Vec<_>>(),
+            "deprecations": []
+        })
+    }
+}
 
 /// Credits are cents of revenue; revenue is the provider cost with the
 /// docs' example margin (a $0.05 provider cost is 9 credits).
 const MARGIN_PERCENT: u64 = 180;
-
-pub(crate) fn find(id: &str) -> Option<&'static Model> {
-    MODELS.iter().find(|m| m.id == id)
-}
 
 /// The effective parameters of one request: what was given plus defaults.
 #[derive(Debug, Clone, Default)]
@@ -208,8 +117,8 @@ impl Model {
     pub(crate) fn params(&self, given: &Map<String, Value>) -> Result<Params, String> {
         let mut values = Map::new();
         for (key, value) in given {
-            let Some(param) = self.params.iter().find(|p| p.name == key) else {
-                let known: Vec<&str> = self.params.iter().map(|p| p.name).collect();
+            let Some(param) = self.params.iter().find(|p| p.name == *key) else {
+                let known: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
                 return Err(format!(
                     "model `{}` does not accept model_parameters.{key} (accepted: {})",
                     self.id,
@@ -220,11 +129,12 @@ impl Model {
                     }
                 ));
             };
-            let fits = match param.kind {
-                ParamKind::Choice(choices) => value
+            let fits = if param.integer {
+                value.is_i64() || value.is_u64()
+            } else {
+                value
                     .as_str()
-                    .is_some_and(|v| choices.iter().any(|(c, _)| *c == v)),
-                ParamKind::Integer => value.is_i64() || value.is_u64(),
+                    .is_some_and(|v| param.choices.iter().any(|(c, _)| c == v))
             };
             if !fits {
                 return Err(format!(
@@ -235,9 +145,9 @@ impl Model {
             values.insert(key.clone(), value.clone());
         }
         let mut defaults_applied = Vec::new();
-        for param in self.params {
-            if let (Some(default), false) = (param.default, values.contains_key(param.name)) {
-                values.insert(param.name.to_string(), Value::from(default));
+        for param in &self.params {
+            if let (Some(default), false) = (&param.default, values.contains_key(&param.name)) {
+                values.insert(param.name.clone(), Value::from(default.as_str()));
                 defaults_applied.push(format!("{}={default}", param.name));
             }
         }
@@ -249,13 +159,13 @@ impl Model {
 
     /// Provider cost per image before running, if it can be known.
     pub(crate) fn quoted_mills(&self, params: &Params) -> Option<u64> {
-        let base = match self.pricing {
-            Pricing::Known(mills) => mills,
+        let base = match &self.pricing {
+            Pricing::Known { mills } => *mills,
             Pricing::RequestAware { needs, mills } => {
-                if !needs.iter().all(|n| params.values.contains_key(*n)) {
+                if !needs.iter().all(|n| params.values.contains_key(n)) {
                     return None;
                 }
-                mills
+                *mills
             }
             Pricing::Unknown { .. } => return None,
         };
@@ -264,23 +174,20 @@ impl Model {
 
     /// Provider cost per image once the provider reported usage.
     pub(crate) fn metered_mills(&self, params: &Params) -> u64 {
-        let base = match self.pricing {
-            Pricing::Known(mills) | Pricing::RequestAware { mills, .. } => mills,
-            Pricing::Unknown { usage_mills } => usage_mills,
+        let base = match &self.pricing {
+            Pricing::Known { mills } | Pricing::RequestAware { mills, .. } => *mills,
+            Pricing::Unknown { usage_mills } => *usage_mills,
         };
         self.scaled(base, params)
     }
 
     fn scaled(&self, base: u64, params: &Params) -> u64 {
         self.params.iter().fold(base, |mills, param| {
-            let ParamKind::Choice(choices) = param.kind else {
-                return mills;
-            };
             let percent = params
                 .values
-                .get(param.name)
+                .get(&param.name)
                 .and_then(Value::as_str)
-                .and_then(|v| choices.iter().find(|(c, _)| *c == v))
+                .and_then(|v| param.choices.iter().find(|(c, _)| c == v))
                 .map_or(100, |(_, p)| *p);
             mills * percent / 100
         })
@@ -299,13 +206,12 @@ impl Model {
             .params
             .iter()
             .map(|p| {
-                let schema = match p.kind {
-                    ParamKind::Choice(choices) => {
-                        json!({ "enum": choices.iter().map(|(c, _)| *c).collect::<Vec<_>>() })
-                    }
-                    ParamKind::Integer => json!({ "type": "integer" }),
+                let schema = if p.integer {
+                    json!({ "type": "integer" })
+                } else {
+                    json!({ "enum": p.choices.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>() })
                 };
-                (p.name.to_string(), schema)
+                (p.name.clone(), schema)
             })
             .collect();
         json!({ "type": "object", "additionalProperties": false, "properties": properties })
@@ -313,7 +219,7 @@ impl Model {
 
     fn pricing_confidence(&self) -> &'static str {
         match self.pricing {
-            Pricing::Known(_) => "known",
+            Pricing::Known { .. } => "known",
             Pricing::RequestAware { .. } => "request_aware",
             Pricing::Unknown { .. } => "unknown",
         }
@@ -334,10 +240,14 @@ impl Model {
         let defaults: Map<String, Value> = self
             .params
             .iter()
-            .filter_map(|p| p.default.map(|d| (p.name.to_string(), Value::from(d))))
+            .filter_map(|p| {
+                p.default
+                    .as_ref()
+                    .map(|d| (p.name.clone(), Value::from(d.as_str())))
+            })
             .collect();
-        let per_image = match self.pricing {
-            Pricing::Known(mills) => Some(mills),
+        let per_image = match &self.pricing {
+            Pricing::Known { mills } => Some(*mills),
             _ => None,
         };
         let inputs: Vec<&str> = match self.operation {
@@ -423,20 +333,16 @@ pub(crate) fn cost_json(mills: Option<u64>, confidence: &str) -> Value {
     })
 }
 
-pub(crate) fn models_json() -> Value {
-    json!({ "models": MODELS.iter().map(Model::summary_json).collect::<Vec<_>>() })
-}
-
-pub(crate) fn capabilities_json() -> Value {
-    json!({
-        "capabilities": MODELS.iter().map(Model::capability_json).collect::<Vec<_>>(),
-        "deprecations": []
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn find(id: &str) -> Option<Model> {
+        crate::mock::version::Seed::built_in()
+            .catalog
+            .find(id)
+            .cloned()
+    }
 
     #[test]
     fn credits_follow_the_docs_example() {
@@ -476,8 +382,9 @@ mod tests {
 
     #[test]
     fn defaults_name_listed_models() {
-        for id in DEFAULT_CREATE.iter().chain([&DEFAULT_EDIT]) {
-            assert!(find(id).is_some(), "{id}");
+        let catalog = crate::mock::version::Seed::built_in().catalog;
+        for id in catalog.default_create.iter().chain([&catalog.default_edit]) {
+            assert!(catalog.find(id).is_some(), "{id}");
         }
     }
 }

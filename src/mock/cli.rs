@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::handlers::{self, ApiError, Call, Handled, json_object, reject_unknown};
 use super::state::State;
-use super::{catalog, creative, ledger};
+use super::{creative, ledger};
 
 type Handler = fn(&mut State, &Call) -> Handled;
 
@@ -168,9 +168,13 @@ fn segment(base: &str, id: &str) -> String {
 }
 
 /// `capabilities show` has no endpoint of its own; only argv reaches it.
-fn capability(_: &mut State, call: &Call) -> Handled {
+fn capability(state: &mut State, call: &Call) -> Handled {
     let id = call.path_id();
-    catalog::MODELS
+    state
+        .version
+        .seed
+        .catalog
+        .models
         .iter()
         .find(|m| m.capability_id == id)
         .map(|m| handlers::Outcome::Data(m.capability_json()))

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::catalog::{self, Model, Operation, Params};
+use super::catalog::{self, Catalog, Model, Operation, Params};
 use super::codec;
 use super::handlers::{
     ApiError, Call, Handled, Outcome, json_object, kind, optional_str, quota_data, reject_unknown,
@@ -84,8 +84,8 @@ const UPLOAD_CAPABILITY: &str = "is.image.upload.preview.v1";
 const ACCEPT_UNKNOWN_COST: &str = "--accept-unknown-cost";
 
 /// What a create or edit request asks for, checked and priced.
-struct Plan {
-    model: &'static Model,
+struct Plan<'c> {
+    model: &'c Model,
     params: Params,
     /// Present when the hosted default chose the model.
     selection: Option<Value>,
@@ -96,7 +96,7 @@ struct Plan {
     quoted_mills: Option<u64>,
 }
 
-impl Plan {
+impl Plan<'_> {
     fn quoted_total(&self) -> Option<u64> {
         self.quoted_mills.map(|m| m * self.output_count)
     }
@@ -158,15 +158,16 @@ fn provider_native(key: &str) -> bool {
 }
 
 /// Picks and prices the model: the named one, or the hosted default.
-fn plan(
+fn plan<'c>(
+    catalog: &'c Catalog,
     body: &Map<String, Value>,
     common: &Common,
     operation: Operation,
-    defaults: &[&'static str],
-) -> Result<Plan, ApiError> {
+    defaults: &[String],
+) -> Result<Plan<'c>, ApiError> {
     let (model, selection_reason) = match optional_str(body, "model")? {
-        Some(id) => (named_model(id, operation)?, None),
-        None => default_model(common, defaults)?,
+        Some(id) => (named_model(catalog, id, operation)?, None),
+        None => default_model(catalog, common, defaults)?,
     };
     let params = model
         .params(&common.params)
@@ -188,7 +189,7 @@ fn plan(
         let (width, height) = dimensions(&common.aspect_ratio, model.short_edge(&params));
         let resolution = params.values.get("resolution").cloned().unwrap_or(Value::Null);
         json!({
-            "policy": catalog::CREATE_POLICY,
+            "policy": catalog.create_policy,
             "reason": reason,
             "intent": common.intent,
             "capability": { "id": model.capability_id },
@@ -216,8 +217,12 @@ fn plan(
     })
 }
 
-fn named_model(id: &str, operation: Operation) -> Result<&'static Model, ApiError> {
-    let model = catalog::find(id).ok_or_else(|| {
+fn named_model<'c>(
+    catalog: &'c Catalog,
+    id: &str,
+    operation: Operation,
+) -> Result<&'c Model, ApiError> {
+    let model = catalog.find(id).ok_or_else(|| {
         ApiError::invalid(format!("unknown model `{id}`"))
             .suggest("image-skill models list --json".to_string())
     })?;
@@ -234,14 +239,15 @@ fn named_model(id: &str, operation: Operation) -> Result<&'static Model, ApiErro
 
 /// Quality first: the first default whose quoted price fits the per-image
 /// budget; the reason says when the budget pushed it down.
-fn default_model(
+fn default_model<'c>(
+    catalog: &'c Catalog,
     common: &Common,
-    defaults: &[&'static str],
-) -> Result<(&'static Model, Option<String>), ApiError> {
-    let mut cheapest: Option<(&'static Model, u64)> = None;
+    defaults: &[String],
+) -> Result<(&'c Model, Option<String>), ApiError> {
+    let mut cheapest: Option<(&'c Model, u64)> = None;
     for (rank, model) in defaults
         .iter()
-        .filter_map(|id| catalog::find(id))
+        .filter_map(|id| catalog.find(id))
         .enumerate()
     {
         // Parameters meant for another model rule this one out.
@@ -315,7 +321,15 @@ pub(crate) fn create(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
     let common = common(&body, CREATE_FIELDS)?;
     let dry_run = optional_bool(&body, "dry_run")?.unwrap_or(false);
-    let plan = plan(&body, &common, Operation::Create, catalog::DEFAULT_CREATE)?;
+    let version = std::sync::Arc::clone(&state.version);
+    let catalog = &version.seed.catalog;
+    let plan = plan(
+        catalog,
+        &body,
+        &common,
+        Operation::Create,
+        &catalog.default_create,
+    )?;
     references(state, call, &body, plan.model)?;
     if dry_run {
         // Planning only: the price is the live debit it would be, and
@@ -359,7 +373,10 @@ pub(crate) fn edit(state: &mut State, call: &Call) -> Handled {
     let common = common(&body, EDIT_FIELDS)?;
     let input_id = required_str(&body, "input_asset_id")?;
     let input = owned_asset(state, call, input_id)?.clone();
-    let plan = plan(&body, &common, Operation::Edit, &[catalog::DEFAULT_EDIT])?;
+    let version = std::sync::Arc::clone(&state.version);
+    let catalog = &version.seed.catalog;
+    let defaults = [catalog.default_edit.clone()];
+    let plan = plan(catalog, &body, &common, Operation::Edit, &defaults)?;
     if let Some(mask_id) = optional_str(&body, "mask_asset_id")? {
         if !plan.model.mask {
             return Err(ApiError::invalid(format!(
@@ -626,7 +643,7 @@ fn references(
         .map_err(|e| ApiError::invalid(format!("references[{i}]: {}", e.message)))?;
         let asset_id = required_str(item, "asset_id")?;
         let role = required_str(item, "role")?;
-        if !model.reference_roles.contains(&role) {
+        if !model.reference_roles.iter().any(|r| r == role) {
             return Err(ApiError::invalid(format!(
                 "references[{i}].role `{role}` is not supported by model `{}` (supported: {})",
                 model.id,

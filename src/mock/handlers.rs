@@ -1048,14 +1048,18 @@ fn status_data(
 }
 
 /// `GET /v1/models`: the public registry.
-pub(crate) fn models(_: &mut State, _: &Call) -> Handled {
-    Ok(Outcome::Data(super::catalog::models_json()))
+pub(crate) fn models(state: &mut State, _: &Call) -> Handled {
+    Ok(Outcome::Data(state.version.seed.catalog.models_json()))
 }
 
 /// `GET /v1/models/{MODEL_ID}`: one model's capability-preserving schema.
-pub(crate) fn model(_: &mut State, call: &Call) -> Handled {
+pub(crate) fn model(state: &mut State, call: &Call) -> Handled {
     let id = call.path_id();
-    super::catalog::find(&id)
+    state
+        .version
+        .seed
+        .catalog
+        .find(&id)
         .map(|m| Outcome::Data(m.detail_json()))
         .ok_or_else(|| {
             ApiError::not_found(format!("no model `{id}`"))
@@ -1064,8 +1068,10 @@ pub(crate) fn model(_: &mut State, call: &Call) -> Handled {
 }
 
 /// `GET /v1/capabilities`.
-pub(crate) fn capabilities(_: &mut State, _: &Call) -> Handled {
-    Ok(Outcome::Data(super::catalog::capabilities_json()))
+pub(crate) fn capabilities(state: &mut State, _: &Call) -> Handled {
+    Ok(Outcome::Data(
+        state.version.seed.catalog.capabilities_json(),
+    ))
 }
 
 /// `GET /pay/<payment_attempt_id>`: the short handoff link. It always

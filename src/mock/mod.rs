@@ -13,7 +13,7 @@ mod ledger;
 mod profile;
 mod server;
 mod state;
-mod version;
+pub(crate) mod version;
 mod wire;
 
 use std::borrow::Cow;
@@ -112,7 +112,7 @@ impl MockServer {
             .map_err(|e| Error::Mock(format!("cannot serve on {local}: {e}")))?;
 
         let serves = serves.into();
-        let version = Arc::new(Version::of(serves));
+        let version = Arc::new(Version::of(serves)?);
         let shared = Arc::new(Shared {
             profile,
             routes: routes(serves.api()),

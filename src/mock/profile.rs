@@ -142,7 +142,7 @@ mod tests {
         });
 
         let api = crate::contract::ApiModel::default();
-        let version = Version::of(crate::mock::Serves::Api(&api));
+        let version = Version::of(crate::mock::Serves::Api(&api)).expect("built-in seed");
         Profile::Regressed018.shape(&mut body, &version);
 
         let data = &body["data"];

@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
+use super::catalog::Catalog;
 use crate::contract::api::{ApiModel, Response};
 use crate::contract::{Contract, FragmentPolicy, roles};
 
@@ -52,6 +53,8 @@ pub(crate) struct Seed {
     pub daily_job_limit: u64,
     /// Rail id → its catalog entry (`live_money`, `purchase_endpoint`, …).
     pub rails: Map<String, Value>,
+    /// Models, their parameters and prices, and the hosted defaults.
+    pub catalog: Catalog,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +68,12 @@ pub(crate) struct Pack {
 const BUILT_IN_SEED: &str = include_str!("../../schemas/0.1.8/mock.json");
 
 impl Seed {
-    fn parse(value: &Value) -> Seed {
+    fn parse(value: &Value) -> Result<Seed, String> {
+        let catalog = value
+            .get("catalog")
+            .ok_or("no `catalog` (the model registry)")?;
+        let catalog: Catalog =
+            serde_json::from_value(catalog.clone()).map_err(|e| format!("`catalog`: {e}"))?;
         let num =
             |key: &str, default: u64| value.get(key).and_then(Value::as_u64).unwrap_or(default);
         let packs = value
@@ -91,8 +99,9 @@ impl Seed {
                 .and_then(Value::as_u64)
                 .unwrap_or(default)
         };
-        Seed {
+        Ok(Seed {
             packs,
+            catalog,
             default_pack_id: value
                 .get("default_pack_id")
                 .and_then(Value::as_str)
@@ -107,12 +116,29 @@ impl Seed {
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default(),
-        }
+        })
     }
 
-    fn built_in() -> Seed {
-        // The file is compiled in and proven to parse by the unit tests.
-        Seed::parse(&serde_json::from_str(BUILT_IN_SEED).unwrap_or(Value::Null))
+    /// The shipped base seed; a unit test proves it parses, so the empty
+    /// fallback is never served.
+    pub(crate) fn built_in() -> Seed {
+        serde_json::from_str(BUILT_IN_SEED)
+            .map_err(|e| e.to_string())
+            .and_then(|v| Seed::parse(&v))
+            .unwrap_or_else(|_| Seed::empty())
+    }
+
+    fn empty() -> Seed {
+        Seed {
+            packs: Vec::new(),
+            default_pack_id: String::new(),
+            min_credits: 1,
+            max_credits: 5000,
+            free_preview_credits: 0,
+            daily_job_limit: 0,
+            rails: Map::new(),
+            catalog: Catalog::default(),
+        }
     }
 
     pub(crate) fn pack(&self, id: &str) -> Option<&Pack> {
@@ -162,7 +188,7 @@ const DEFAULT_CHECKOUT_URL_KEYS: &[&str] = &[
 ];
 
 impl Version {
-    pub(crate) fn of(serves: Serves) -> Version {
+    pub(crate) fn of(serves: Serves) -> crate::Result<Version> {
         let api = serves.api();
         let (rails, quote_default) = match &api.payment_rails {
             Some(p) => (p.rails.clone(), p.quote_default.clone()),
@@ -185,10 +211,15 @@ impl Version {
             shapes: HashMap::new(),
         };
         let Serves::Contract(contract) = serves else {
-            return version;
+            return Ok(version);
         };
         if let Some(seed) = contract.mock_seed() {
-            version.seed = Seed::parse(seed);
+            version.seed = Seed::parse(seed).map_err(|e| {
+                crate::Error::Mock(format!(
+                    "contract {}: mock.json (the mock's seed data): {e}",
+                    contract.version()
+                ))
+            })?;
         }
         version.strips_fragments = contract.fragment_policy() == FragmentPolicy::Stripped;
         let docs = contract.documents();
@@ -227,7 +258,7 @@ impl Version {
                 }
             }
         }
-        version
+        Ok(version)
     }
 
     /// Whether the version documents `rail`.
@@ -543,8 +574,10 @@ mod tests {
 
     #[test]
     fn the_built_in_seed_parses() {
-        let seed = Seed::built_in();
+        let value = serde_json::from_str(BUILT_IN_SEED).expect("JSON");
+        let seed = Seed::parse(&value).expect("a whole seed");
         assert_eq!(seed.packs.len(), 3);
+        assert_eq!(seed.catalog.models.len(), 6);
         assert!(seed.pack("starter-500").is_some());
         assert!(!seed.live_money("fake"));
         assert!(seed.live_money("stripe_checkout"));
