@@ -240,8 +240,13 @@ fn trials_ignore_what_does_not_apply_with_the_reason() {
     assert_eq!(
         na.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
         [
+            "checkout-fragments::pack checkout keeps fragments end to end (before the handoff URL)",
             "fake-purchase::quote then fake purchase then status",
+            "idempotency::same quote key returns the same quote",
+            "idempotency::same quote key with other terms conflicts",
             "idempotency::repeated fake purchase grants credits once",
+            "x402::no-spend x402 quote, buy and status",
+            "x402::a no-spend x402 buy that does not match its challenge grants nothing",
         ]
     );
     let opts = TrialOptions {
