@@ -44,13 +44,17 @@ fn default_run_passes_every_shipped_scenario_against_the_embedded_mock() {
         "conformant mock must pass:\n{out}{}",
         stderr(&run)
     );
+    // Scenarios written for later releases (x402, agent claims) are not
+    // applicable to the default contract; every other one passes.
     for id in &scenarios {
         assert!(
-            out.lines()
-                .any(|l| l.starts_with("PASS") && l.contains(id.as_str())),
-            "scenario {id} not reported as passing:\n{out}"
+            out.lines().any(|l| (l.starts_with("PASS") || l.starts_with("N/A"))
+                && l.contains(id.as_str())),
+            "scenario {id} neither passing nor not applicable:\n{out}"
         );
     }
+    let passed = out.lines().filter(|l| l.starts_with("PASS")).count();
+    assert!(passed >= 12, "{out}");
 }
 
 #[test]
