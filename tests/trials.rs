@@ -20,6 +20,10 @@ fn one_trial_per_server_scenario_named_suite_and_scenario() {
         "{names:?}"
     );
     for case in cases(TrialOptions::default()).expect("cases load") {
+        // Written for other releases: an ignored trial, never run.
+        if case.not_applicable.is_some() {
+            continue;
+        }
         assert!(
             case.run().is_ok(),
             "{} fails on the conformant mock",
@@ -36,6 +40,9 @@ fn a_regressed_server_fails_exactly_the_fragment_trials() {
     };
     let mut failed = Vec::new();
     for case in cases(opts).expect("cases load") {
+        if case.not_applicable.is_some() {
+            continue;
+        }
         if let Err(failure) = case.run() {
             let text = failure.message().unwrap_or_default().to_string();
             assert!(
