@@ -6,7 +6,7 @@ use std::path::Path;
 
 use conform::check::{self, Context, Response};
 use conform::contract::Contract;
-use conform::mock::Served;
+use conform::mock::{Ledger, Served};
 use conform::outcome::CheckOutcome;
 use conform::suite::{Expect, SuiteFormat};
 use conform::vars::Vars;
@@ -61,6 +61,8 @@ struct Case {
     vars: Vec<(&'static str, Value)>,
     served: Vec<Served>,
     contract: &'static str,
+    cli_args: Vec<String>,
+    ledger: Option<check::LedgerChange>,
 }
 
 impl Default for Case {
@@ -69,12 +71,14 @@ impl Default for Case {
             vars: Vec::new(),
             served: Vec::new(),
             contract: "0.1.9",
+            cli_args: Vec::new(),
+            ledger: None,
         }
     }
 }
 
-/// The outcomes of check `name` for this step and answer.
-fn run(name: &str, exp: &Expect, response: &Response, cli: bool, case: Case) -> Vec<CheckOutcome> {
+/// The outcomes of every check for this step and answer.
+fn run_every(exp: &Expect, response: &Response, cli: bool, case: Case) -> Vec<CheckOutcome> {
     let contract = Contract::embedded(case.contract).expect("contract");
     let mut vars = Vars::default();
     for (k, v) in case.vars {
@@ -87,8 +91,15 @@ fn run(name: &str, exp: &Expect, response: &Response, cli: bool, case: Case) -> 
         response,
         served: &case.served,
         handed_token: None,
+        cli_args: &case.cli_args,
+        ledger: case.ledger,
     };
-    let all = check::run_all(exp, &cx, cli);
+    check::run_all(exp, &cx, cli)
+}
+
+/// The outcomes of check `name` for this step and answer.
+fn run(name: &str, exp: &Expect, response: &Response, cli: bool, case: Case) -> Vec<CheckOutcome> {
+    let all = run_every(exp, response, cli, case);
     let named: Vec<CheckOutcome> = all.into_iter().filter(|c| c.check == name).collect();
     assert!(!named.is_empty(), "check {name} did not run");
     named
@@ -464,5 +475,137 @@ fn client_checks() {
         client_output(sent.clone(), 0),
         true,
         case(),
+    );
+}
+
+fn ledger(before: Ledger, after: Ledger) -> Option<check::LedgerChange> {
+    Some(check::LedgerChange { before, after })
+}
+
+fn client_case(args: &[&str], contract: &'static str, change: Option<check::LedgerChange>) -> Case {
+    Case {
+        contract,
+        cli_args: args.iter().map(|a| a.to_string()).collect(),
+        ledger: change,
+        ..Case::default()
+    }
+}
+
+/// Invariant no-spend: a step the docs mark as spending nothing fails when
+/// the mock's ledger shows a debit, and is judged only when they do.
+#[test]
+fn no_spend() {
+    let out = http(0, Some(envelope(json!({}))), None);
+    let same = Ledger::default();
+    let spent = Ledger {
+        free_preview_used: 4,
+        ..Ledger::default()
+    };
+    // A dry run, a read (0.1.9 has no `spend` data), a `spend: false` command.
+    for (args, contract) in [
+        (&["create", "--dry-run", "--json"][..], "0.1.9"),
+        (&["jobs", "show", "job_1", "--json"][..], "0.1.9"),
+        (&["whoami", "--json"][..], "0.1.37"),
+    ] {
+        passes_with(
+            "no_spend",
+            json!({}),
+            out.clone(),
+            true,
+            client_case(args, contract, ledger(same, same)),
+        );
+        let failed = fails_with(
+            "no_spend",
+            json!({}),
+            out.clone(),
+            true,
+            client_case(args, contract, ledger(same, spent)),
+        );
+        assert!(failed.actual.contains("4 credits debited"), "{failed:#?}");
+    }
+    // A paid create is not no-spend unless the step says so.
+    let paid = client_case(&["create", "--json"], "0.1.9", ledger(same, spent));
+    let all = run_every(&expect(json!({}), true), &out, true, paid);
+    assert!(all.iter().all(|c| c.check != "no_spend"));
+    fails_with(
+        "no_spend",
+        json!({"no_spend": true}),
+        out.clone(),
+        true,
+        client_case(&["create", "--json"], "0.1.9", ledger(same, spent)),
+    );
+    // Turned off, or no ledger to read (a live server): nothing to judge.
+    let off = run_every(
+        &expect(json!({"no_spend": false}), true),
+        &out,
+        true,
+        client_case(&["create", "--dry-run"], "0.1.9", ledger(same, spent)),
+    );
+    assert!(off.iter().all(|c| c.check != "no_spend"));
+    let live = run_every(
+        &expect(json!({}), true),
+        &out,
+        true,
+        client_case(&["create", "--dry-run"], "0.1.9", None),
+    );
+    assert!(live.iter().all(|c| c.check != "no_spend"));
+}
+
+/// Invariant idempotent-charge: a retry that makes a second payment
+/// attempt, receipt or grant fails.
+#[test]
+fn idempotent_charge() {
+    let out = http(0, Some(envelope(json!({}))), None);
+    let once = Ledger {
+        payment_attempts: 1,
+        ..Ledger::default()
+    };
+    let twice = Ledger {
+        payment_attempts: 2,
+        ..Ledger::default()
+    };
+    let exp = json!({"idempotent_charge": true});
+    passes_with(
+        "idempotent_charge",
+        exp.clone(),
+        out.clone(),
+        true,
+        client_case(&["credits", "buy"], "0.1.9", ledger(once, once)),
+    );
+    let failed = fails_with(
+        "idempotent_charge",
+        exp.clone(),
+        out.clone(),
+        true,
+        client_case(&["credits", "buy"], "0.1.9", ledger(once, twice)),
+    );
+    assert!(
+        failed.actual.contains("1 new payment attempt"),
+        "{failed:#?}"
+    );
+    let granted = Ledger {
+        receipts: 1,
+        balance: 10,
+        ..Ledger::default()
+    };
+    let regranted = Ledger {
+        receipts: 2,
+        balance: 20,
+        ..Ledger::default()
+    };
+    let failed = fails_with(
+        "idempotent_charge",
+        exp,
+        out,
+        true,
+        client_case(
+            &["credits", "fake-purchase"],
+            "0.1.9",
+            ledger(granted, regranted),
+        ),
+    );
+    assert!(
+        failed.actual.contains("10 credits granted again"),
+        "{failed:#?}"
     );
 }

@@ -36,6 +36,8 @@ pub fn apply(
         response: cx.response,
         served: cx.served,
         handed_token: cx.handed_token,
+        cli_args: cx.cli_args,
+        ledger: cx.ledger,
     };
     let mut extra = defaults::stripe_url_fragments(&strict, fragment::listed(expect));
     extra.extend(

@@ -10,8 +10,10 @@ pub mod equals;
 pub mod error_code;
 pub mod exit_code;
 pub mod fragment;
+pub mod idempotent_charge;
 pub mod invariants;
 pub mod matches;
+pub mod no_spend;
 pub mod no_token_echo;
 pub mod redirect;
 pub mod rejects;
@@ -27,7 +29,7 @@ use serde_json::Value;
 
 use crate::contract::Contract;
 use crate::error::Result;
-use crate::mock::Served;
+use crate::mock::{Ledger, Served};
 use crate::outcome::CheckOutcome;
 use crate::suite::{Expect, Location};
 use crate::vars::Vars;
@@ -70,6 +72,28 @@ pub struct Context<'a> {
     pub served: &'a [Served],
     /// The token a client step handed the client (client mode only).
     pub handed_token: Option<&'a str>,
+    /// A client step's own arguments, variables filled in (empty for HTTP).
+    pub cli_args: &'a [String],
+    /// The mock's ledger before and after the step (client mode only).
+    pub ledger: Option<LedgerChange>,
+}
+
+/// The mock's credit ledger around one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerChange {
+    pub before: Ledger,
+    pub after: Ledger,
+}
+
+impl LedgerChange {
+    /// Credits the step took: free preview used plus paid balance lost.
+    pub fn debited(&self) -> u64 {
+        let free = self
+            .after
+            .free_preview_used
+            .saturating_sub(self.before.free_preview_used);
+        free + self.before.balance.saturating_sub(self.after.balance)
+    }
 }
 
 /// A check's settings as its [`Check::parse`] made them from its value
@@ -162,6 +186,8 @@ impl Registry {
             Arc::new(server_value::ServerValuePreserved),
             Arc::new(server_value::StripeUrlsVerbatim),
             Arc::new(no_token_echo::NoTokenEcho),
+            Arc::new(no_spend::NoSpend),
+            Arc::new(idempotent_charge::IdempotentCharge),
         ];
         Registry { checks }
     }

@@ -634,6 +634,11 @@ impl Runner {
             checks: Vec::new(),
         };
         let served_before = env.mock.as_ref().map_or(0, |m| m.served().len());
+        let ledger_before = env.mock.as_ref().map(MockServer::ledger);
+        let cli_args: Vec<String> = match &step.action {
+            Action::Cli { args, .. } => args.iter().map(|a| vars.text(a)).collect(),
+            Action::Http(_) => Vec::new(),
+        };
         let observed = match &step.action {
             Action::Http(rq) => self.http_step(rq, vars, &env.target, &mut outcome).await,
             Action::Cli { args, auth } => self.cli_step(args, *auth, vars, env, &mut outcome).await,
@@ -651,6 +656,10 @@ impl Runner {
                 response: &response,
                 served: &served,
                 handed_token: self.handed_token(step),
+                cli_args: &cli_args,
+                ledger: ledger_before
+                    .zip(env.mock.as_ref().map(MockServer::ledger))
+                    .map(|(before, after)| check::LedgerChange { before, after }),
             };
             let mut checks = self.registry.run_all(&step.expect, &cx, step.is_cli());
             if let Some(invariants) = &self.invariants {

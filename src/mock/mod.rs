@@ -47,6 +47,19 @@ pub struct Served {
     pub location: Option<String>,
 }
 
+/// A snapshot of the mock's credit ledger ([`MockServer::ledger`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Ledger {
+    /// Payment-backed credits held.
+    pub balance: u64,
+    /// Free-preview credits debited so far.
+    pub free_preview_used: u64,
+    /// Payment attempts made (Checkout sessions, deposits).
+    pub payment_attempts: usize,
+    /// Purchases settled (receipts).
+    pub receipts: usize,
+}
+
 /// A running reference mock. Prefer [`MockServer::shutdown`]; dropping it
 /// also stops the server, without waiting.
 pub struct MockServer {
@@ -163,6 +176,18 @@ impl MockServer {
     /// Every response served so far, in order (while recording is on).
     pub fn served(&self) -> Vec<Served> {
         lock(&self.shared.state).served.clone()
+    }
+
+    /// What the mock's ledger holds now, read-only: the invariants
+    /// no-spend and idempotent-charge compare it before and after a step.
+    pub fn ledger(&self) -> Ledger {
+        let state = lock(&self.shared.state);
+        Ledger {
+            balance: state.balance,
+            free_preview_used: state.free_preview_used,
+            payment_attempts: state.attempts.len(),
+            receipts: state.receipts.len(),
+        }
     }
 
     /// Stops the server on the runtime that owns it and returns once the
