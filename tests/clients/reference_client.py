@@ -47,6 +47,8 @@ DEFAULT_RELEASE = "0.1.9"
 # What changed in the documented CLI, release by release (each cli.md):
 # a feature is on from `since` and, with `until`, off from `until`.
 RELEASES = {
+    # 0.1.8 printed Stripe Checkout URLs fragment-stripped, as its docs said.
+    "strips fragments": ("0.1.8", "0.1.9"),
     "credits fake-purchase": ("0.1.0", "0.1.11"),
     "credits methods": ("0.1.1", None),
     "claim request": ("0.1.37", None),
@@ -244,7 +246,7 @@ def main():
     if "--hang" in args:
         time.sleep(3600)
     release = take_release(args)
-    strip = "--strip-fragments" in args
+    strip = "--strip-fragments" in args or has(release, "strips fragments")
     as_json = "--json" in args
     flags = set(a for a in args if a in FLAGS)
     args = [a for a in args if a not in FLAGS]
