@@ -4,7 +4,7 @@
 //! Stripe URLs) keeps its contract results as they are and gets the
 //! invariant's checks run once more under the rule that always holds.
 
-use super::{Context, FragmentPolicy, defaults, fragment, redirect};
+use super::{Context, FragmentPolicy, defaults, fragment, redirect, server_value};
 use crate::contract::invariants::{HANDOFF_REDIRECT, Invariants, STRIPE_FRAGMENT};
 use crate::outcome::{CheckOutcome, RunReport};
 use crate::suite::Expect;
@@ -13,6 +13,7 @@ use crate::suite::Expect;
 pub fn apply(
     expect: &Expect,
     cx: &Context<'_>,
+    cli: bool,
     invariants: &Invariants,
     out: &mut Vec<CheckOutcome>,
 ) {
@@ -47,6 +48,12 @@ pub fn apply(
     );
     if let Some(target) = redirect::expected(expect) {
         extra.push(redirect::check(target, &strict));
+    }
+    if cli {
+        // What the client printed against what the server sent, strictly.
+        let listed = server_value::listed(expect);
+        extra.extend(listed.iter().map(|p| server_value::check(p, &strict)));
+        extra.extend(server_value::stripe_urls_verbatim(&strict, listed));
     }
     for mut outcome in extra {
         if let Some(id) = invariants.for_check(&outcome.check) {

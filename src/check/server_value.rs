@@ -62,6 +62,15 @@ pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
                 .with_note("the server's checkout_handoff_url, which the contract allows here");
         }
     }
+    if let (Value::String(sent), Value::String(printed)) = (sent, printed)
+        && stripped_as_documented(cx, sent, printed)
+    {
+        return CheckOutcome::pass(CHECK, Some(pointer), show(&Value::String(printed.clone())))
+            .with_note(format!(
+                "the server's URL without its #fragment, as contract {} documents",
+                cx.contract.version()
+            ));
+    }
     let (expected, actual) = (text(sent), text(printed));
     let mut out = CheckOutcome::fail(CHECK, Some(pointer), expected.clone(), actual.clone());
     if let (Value::String(_), Value::String(_)) = (sent, printed) {
@@ -95,7 +104,11 @@ pub fn stripe_urls_verbatim(cx: &Context<'_>, listed: &[String]) -> Vec<CheckOut
     printed
         .into_iter()
         .filter(|(pointer, s)| is_stripe_url(s) && !listed.contains(pointer))
-        .filter(|(_, s)| !sent.iter().any(|(_, t)| t == s))
+        .filter(|(_, s)| {
+            !sent
+                .iter()
+                .any(|(_, t)| t == s || stripped_as_documented(cx, t, s))
+        })
         .map(|(pointer, s)| {
             let nearest = sent
                 .iter()
@@ -111,6 +124,17 @@ pub fn stripe_urls_verbatim(cx: &Context<'_>, listed: &[String]) -> Vec<CheckOut
             CheckOutcome::fail(NAME, Some(&pointer), expected, s).with_note(note)
         })
         .collect()
+}
+
+/// Under a version whose docs describe fragment-stripped URLs (0.1.8),
+/// the server's Stripe URL cut at its `#` is what that contract prints;
+/// invariant stripe-fragment judges it again under the rule that holds.
+fn stripped_as_documented(cx: &Context<'_>, sent: &str, printed: &str) -> bool {
+    cx.policy == super::FragmentPolicy::Stripped
+        && is_stripe_url(sent)
+        && sent
+            .split_once('#')
+            .is_some_and(|(base, _)| base == printed)
 }
 
 fn is_stripe_url(s: &str) -> bool {

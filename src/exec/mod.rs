@@ -663,7 +663,7 @@ impl Runner {
             };
             let mut checks = self.registry.run_all(&step.expect, &cx, step.is_cli());
             if let Some(invariants) = &self.invariants {
-                check::invariants::apply(&step.expect, &cx, invariants, &mut checks);
+                check::invariants::apply(&step.expect, &cx, step.is_cli(), invariants, &mut checks);
             }
             checks.extend(capture(step, &response, vars));
             outcome.checks = checks.into_iter().map(|c| self.redact_check(c)).collect();
