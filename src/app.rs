@@ -59,6 +59,9 @@ pub struct Options {
     pub observer: Option<Arc<dyn Observer>>,
     /// Also check the invariants every version keeps (default on).
     pub invariants: bool,
+    /// Client runs: the contract version the mock serves, when it is not
+    /// `contract` (`--server-contract`).
+    pub server_contract: Option<String>,
     /// Where the bearer token came from (`$IMAGE_SKILL_TOKEN`), named in a
     /// refused-token finding; never the value.
     pub token_source: Option<String>,
@@ -89,6 +92,7 @@ impl Options {
             registry: Arc::new(Registry::builtin()),
             invariants: true,
             observer: None,
+            server_contract: None,
             token_source: None,
             spool: false,
         }
@@ -148,7 +152,7 @@ pub struct Prepared {
 }
 
 /// Stage 1: load the contract and suites, plan the cases.
-pub fn prepare(options: Options) -> Result<Prepared> {
+pub fn prepare(mut options: Options) -> Result<Prepared> {
     if options.step_timeout.is_zero() {
         return Err(Error::Usage(
             "--step-timeout must be a positive number of seconds".into(),
@@ -167,7 +171,19 @@ pub fn prepare(options: Options) -> Result<Prepared> {
         Some(dir) => Contract::from_dir(dir, &options.contract)?,
         None => Contract::embedded(&options.contract)?,
     };
-    let format = SuiteFormat::with_registry(options.registry.clone())?.knowing(contract.api());
+    if let Some(version) = options.server_contract.clone() {
+        let TargetSpec::Client(setup) = &mut options.target else {
+            return Err(Error::Usage(
+                "--server-contract is for client runs (conform client)".into(),
+            ));
+        };
+        let served = match &options.schemas {
+            Some(dir) => Contract::from_dir(dir, &version)?,
+            None => Contract::embedded(&version)?,
+        };
+        setup.server = Some(exec::ServerContract(Arc::new(served)));
+    }
+        let format = SuiteFormat::with_registry(options.registry.clone())?.knowing(contract.api());
     let mut suites = if options.suites.is_empty() {
         suite::load_embedded(&format)?
     } else {

@@ -191,6 +191,11 @@ pub struct ClientArgs {
     /// Mock profile the client talks to.
     #[arg(long, value_name = "PROFILE", default_value = "conformant", value_parser = profile_names())]
     pub mock: String,
+    /// The contract version the mock serves (default: --contract): a client
+    /// against an older or newer server, still judged by --contract and the
+    /// invariants.
+    #[arg(help_heading = "Target", long, value_name = "VERSION")]
+    pub server_contract: Option<String>,
     #[command(flatten)]
     pub env: ClientEnvArgs,
     /// The client under test and its leading arguments; each step's
@@ -434,8 +439,10 @@ async fn client(args: ClientArgs) -> Result<i32> {
         token_env: args.env.token_env.clone(),
         pass_env: args.env.pass_env.clone(),
         token: format!("isk_r_mock_{:032x}", rand::random::<u128>()),
+        server: None,
     };
     let mut opts = args.common.options(TargetSpec::Client(setup))?;
+    opts.server_contract = args.server_contract.clone();
     opts.token_source = Some(format!("`${}` (the mock's token)", args.env.token_env));
     pipeline(&args.common, opts).await
 }

@@ -27,7 +27,7 @@ impl Default for Options {
 
 impl Options {
     /// Defaults, overridden by `CONFORM_BASE_URL`, `CONFORM_TOKEN`,
-    /// `CONFORM_CONTRACT`, `CONFORM_SCHEMAS`, `CONFORM_MOCK`,
+    /// `CONFORM_CONTRACT` (default: the newest built-in version), `CONFORM_SCHEMAS`, `CONFORM_MOCK`,
     /// `CONFORM_NEGATIVE` (`1`) and `CONFORM_SUITES` (paths separated like
     /// `PATH`).
     pub fn from_env() -> Result<Options> {
@@ -42,8 +42,15 @@ impl Options {
         } else if let Some(p) = var("CONFORM_MOCK") {
             opts.target = TargetSpec::Mock(Profile::parse(&p)?);
         }
-        if let Some(v) = var("CONFORM_CONTRACT") {
-            opts.contract = v;
+        // Unset: the newest release conform knows, computed, so a new
+        // contract version becomes the default without an edit here.
+        match var("CONFORM_CONTRACT") {
+            Some(v) => opts.contract = v,
+            None => {
+                if let Some(newest) = crate::contract::Contract::newest_version() {
+                    opts.contract = newest;
+                }
+            }
         }
         opts.schemas = std::env::var_os("CONFORM_SCHEMAS")
             .filter(|v| !v.is_empty())

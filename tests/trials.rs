@@ -61,3 +61,17 @@ fn a_regressed_server_fails_exactly_the_fragment_trials() {
         ]
     );
 }
+
+/// Without `CONFORM_CONTRACT` the trials check the newest built-in
+/// release, found by semver (0.1.70 sorts after 0.1.9).
+#[test]
+fn conformance_defaults_to_the_newest_contract() {
+    if std::env::var_os("CONFORM_CONTRACT").is_some() {
+        println!("skipped: CONFORM_CONTRACT is set, so it picks the version");
+        return;
+    }
+    let opts = TrialOptions::from_env().expect("options");
+    let newest = conform::contract::Contract::newest_version().expect("versions");
+    assert_eq!(opts.contract, newest);
+    assert_ne!(opts.contract, "0.1.9");
+}

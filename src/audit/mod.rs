@@ -358,6 +358,7 @@ async fn run_pair(
         token_env: audit.token_env.clone(),
         pass_env: audit.pass_env.clone(),
         token: format!("isk_r_mock_{:032x}", rand::random::<u128>()),
+        server: None,
     };
     let mut options = app::Options::new(app::TargetSpec::Client(setup));
     options.contract = judged.contract.version().to_string();

@@ -125,6 +125,16 @@ impl Contract {
         Source::Embedded.versions()
     }
 
+    /// The newest built-in version, by semver: what `cargo test --test
+    /// conformance` checks when `CONFORM_CONTRACT` is not set.
+    pub fn newest_version() -> Option<String> {
+        Contract::known_versions()
+            .into_iter()
+            .filter_map(|v| semver::Version::parse(&v).ok().map(|parsed| (parsed, v)))
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, v)| v)
+    }
+
     /// The version's manifest (`contract.json`).
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
@@ -594,6 +604,18 @@ mod tests {
             "common",
             &minimal(version, "common", json!({ "$defs": defs })),
         );
+    }
+
+    #[test]
+    fn newest_version_is_the_greatest_by_semver() {
+        let newest = Contract::newest_version().expect("built-in versions");
+        let top = semver::Version::parse(&newest).expect("semver");
+        for v in Contract::known_versions() {
+            assert!(semver::Version::parse(&v).expect("semver") <= top, "{v} > {newest}");
+        }
+        // String order would put 0.1.9 after 0.1.70.
+        assert!(Contract::known_versions().contains(&"0.1.9".to_string()));
+        assert_ne!(newest, "0.1.9");
     }
 
     #[test]

@@ -50,6 +50,20 @@ pub struct ClientSetup {
     /// The token every scenario's mock accepts (one per run, so reports can
     /// redact it).
     pub token: String,
+    /// `--server-contract`: the version the mock serves, when it is not the
+    /// one the client is judged by (a client against an older or newer
+    /// server).
+    pub server: Option<ServerContract>,
+}
+
+/// The contract a client's mock serves instead of the judged one.
+#[derive(Clone)]
+pub struct ServerContract(pub Arc<Contract>);
+
+impl std::fmt::Debug for ServerContract {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ServerContract({})", self.0.version())
+    }
 }
 
 /// What a run tests.
@@ -67,9 +81,13 @@ impl Mode {
         match self {
             Mode::Server(t) => t.label.clone(),
             Mode::Client(c) => format!(
-                "client `{}` on mock:{}",
+                "client `{}` on mock:{}{}",
                 c.command.join(" "),
-                c.profile.name()
+                c.profile.name(),
+                c.server
+                    .as_ref()
+                    .map(|s| format!(" serving contract {}", s.0.version()))
+                    .unwrap_or_default()
             ),
         }
     }
@@ -587,8 +605,9 @@ impl Runner {
             Mode::Client(setup) => {
                 // A fresh mock per scenario: what it served during a step is
                 // exactly what the client was sent.
+                let served = setup.server.as_ref().map_or(&*self.contract, |s| &*s.0);
                 let mock = MockServer::start_for(
-                    self.contract.api(),
+                    served.api(),
                     setup.profile,
                     None,
                     Some(setup.token.clone()),
