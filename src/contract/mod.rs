@@ -611,7 +611,10 @@ mod tests {
         let newest = Contract::newest_version().expect("built-in versions");
         let top = semver::Version::parse(&newest).expect("semver");
         for v in Contract::known_versions() {
-            assert!(semver::Version::parse(&v).expect("semver") <= top, "{v} > {newest}");
+            assert!(
+                semver::Version::parse(&v).expect("semver") <= top,
+                "{v} > {newest}"
+            );
         }
         // String order would put 0.1.9 after 0.1.70.
         assert!(Contract::known_versions().contains(&"0.1.9".to_string()));
