@@ -44,14 +44,8 @@ impl Options {
         }
         // Unset: the newest release conform knows, computed, so a new
         // contract version becomes the default without an edit here.
-        match var("CONFORM_CONTRACT") {
-            Some(v) => opts.contract = v,
-            None => {
-                if let Some(newest) = crate::contract::Contract::newest_version() {
-                    opts.contract = newest;
-                }
-            }
-        }
+        opts.contract =
+            var("CONFORM_CONTRACT").unwrap_or_else(|| crate::contract::NEWEST_CONTRACT.to_string());
         opts.schemas = std::env::var_os("CONFORM_SCHEMAS")
             .filter(|v| !v.is_empty())
             .map(Into::into);
