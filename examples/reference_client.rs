@@ -155,7 +155,59 @@ fn parse(args: &[String]) -> Result<Call, ParseError> {
     let get = |command: &'static str, name: &str| {
         option(args, name).ok_or((command, format!("missing {name}")))
     };
+    // Reads without arguments: (first words, command, path).
+    const READS: &[(&[&str], &str, &str)] = &[
+        (&["usage", "quota"], "usage quota", "/v1/quota"),
+        (&["models", "list"], "models list", "/v1/models"),
+        (
+            &["capabilities", "list"],
+            "capabilities list",
+            "/v1/capabilities",
+        ),
+        (
+            &["credits", "packs", "list"],
+            "credits packs list",
+            "/v1/credit-packs",
+        ),
+        (
+            &["credits", "methods"],
+            "credits methods",
+            "/v1/payment-methods",
+        ),
+        (&["activity", "list"], "activity list", "/v1/activity"),
+    ];
+    let get_call = |command: &'static str, path: String| Call {
+        command,
+        method: reqwest::Method::GET,
+        path,
+        query: Vec::new(),
+        body: None,
+        auth: true,
+    };
+    for (prefix, command, path) in READS {
+        if args.len() >= prefix.len() && args.iter().zip(prefix.iter()).all(|(a, p)| a == p) {
+            return Ok(get_call(command, (*path).to_string()));
+        }
+    }
     match words.as_slice() {
+        ["jobs", "show"] => match args.get(2).filter(|a| !a.starts_with("--")) {
+            Some(id) => Ok(get_call("jobs show", format!("/v1/jobs/{id}"))),
+            None => Err(("jobs show", "give a JOB_ID".into())),
+        },
+        ["create", ..] => Ok(Call {
+            command: "create",
+            method: reqwest::Method::POST,
+            path: "/v1/create".into(),
+            query: Vec::new(),
+            body: Some(json!({
+                "prompt": option(args, "--prompt").unwrap_or_else(|| "a lighthouse at dusk".into()),
+                "intent": "explore",
+                "aspect_ratio": "1:1",
+                "max_estimated_usd_per_image": 0.05,
+                "dry_run": args.iter().any(|a| a == "--dry-run"),
+            })),
+            auth: true,
+        }),
         ["whoami", ..] => Ok(Call {
             command: "whoami",
             method: reqwest::Method::GET,

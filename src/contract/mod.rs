@@ -599,7 +599,7 @@ mod tests {
     #[test]
     fn newest_version_is_the_greatest_by_semver() {
         let newest = NEWEST_CONTRACT;
-        let top = semver::Version::parse(&newest).expect("semver");
+        let top = semver::Version::parse(newest).expect("semver");
         for v in Contract::known_versions() {
             assert!(
                 semver::Version::parse(&v).expect("semver") <= top,
