@@ -23,6 +23,7 @@ pub fn apply(
         // judge that version's rule; the invariant's own run follows.
         match invariants.for_check(&outcome.check) {
             Some(STRIPE_FRAGMENT | HANDOFF_REDIRECT) if lenient => {}
+            Some(STRIPE_FRAGMENT) if !about_a_stripe_url(outcome, cx) => {}
             Some(id) => outcome.invariant = Some(id.to_string()),
             None => {}
         }
@@ -56,11 +57,32 @@ pub fn apply(
         extra.extend(server_value::stripe_urls_verbatim(&strict, listed));
     }
     for mut outcome in extra {
+        if outcome.check == server_value::KEY && !about_a_stripe_url(&outcome, cx) {
+            continue;
+        }
         if let Some(id) = invariants.for_check(&outcome.check) {
             outcome.invariant = Some(id.to_string());
             out.push(outcome);
         }
     }
+}
+
+/// `server_value_preserved` compares any field; it enforces the Stripe
+/// fragment only where the server sent a Stripe Checkout URL (a receipt id
+/// the client did not print is the contract's business).
+fn about_a_stripe_url(outcome: &CheckOutcome, cx: &Context<'_>) -> bool {
+    if outcome.check != server_value::KEY {
+        return true;
+    }
+    let Some(pointer) = outcome.pointer.as_deref() else {
+        return true;
+    };
+    cx.served
+        .iter()
+        .rev()
+        .find_map(|s| s.body.as_ref()?.pointer(pointer))
+        .and_then(serde_json::Value::as_str)
+        .is_some_and(fragment::is_stripe_url)
 }
 
 /// One line: did the run keep the version's contract, and each invariant
