@@ -183,7 +183,7 @@ pub fn prepare(mut options: Options) -> Result<Prepared> {
         };
         setup.server = Some(exec::ServerContract(Arc::new(served)));
     }
-        let format = SuiteFormat::with_registry(options.registry.clone())?.knowing(contract.api());
+    let format = SuiteFormat::with_registry(options.registry.clone())?.knowing(contract.api());
     let mut suites = if options.suites.is_empty() {
         suite::load_embedded(&format)?
     } else {
