@@ -357,7 +357,7 @@ fn spending_clients_break_the_ledger_invariants() {
     let cases = [
         ("client-reads/dry run", "--charge-dry-runs", "no-spend"),
         (
-            "client-checkout/a retried buy",
+            "client-payments/a retried buy",
             "--fresh-retry-keys",
             "idempotent-charge",
         ),

@@ -20,8 +20,8 @@ impl super::Check for IdempotentCharge {
 
     fn schema(&self) -> Option<Value> {
         Some(json!({
-            "type": "boolean",
-            "description": "Invariant idempotent-charge: this step retries an earlier one with the same idempotency key, so the mock's ledger must show no new charge."
+            "description": "Invariant idempotent-charge: this step retries an earlier one with the same idempotency key, so the mock's ledger must show no new charge.",
+            "type": "boolean"
         }))
     }
 

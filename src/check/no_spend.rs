@@ -22,8 +22,8 @@ impl super::Check for NoSpend {
 
     fn schema(&self) -> Option<Value> {
         Some(json!({
-            "type": "boolean",
-            "description": "Invariant no-spend: the step must not debit credits (the mock's ledger before and after). Default: on for client steps the docs mark as no-spend (a --dry-run, a read, a `spend: false` command)."
+            "description": "Invariant no-spend: the step must not debit credits (the mock's ledger before and after). Default: on for client steps the docs mark as no-spend (a --dry-run, a read, a `spend: false` command).",
+            "type": "boolean"
         }))
     }
 
