@@ -607,7 +607,7 @@ impl Runner {
                 // exactly what the client was sent.
                 let served = setup.server.as_ref().map_or(&*self.contract, |s| &*s.0);
                 let mock = MockServer::start_for(
-                    served.api(),
+                    served,
                     setup.profile,
                     None,
                     Some(setup.token.clone()),
