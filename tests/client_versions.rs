@@ -256,10 +256,11 @@ fn reference_client_follows_its_release() {
 }
 
 /// A new client against a stale server, the 0.1.9 CHANGELOG's case: a
-/// 0.1.7 server has no handoff redirect. The 0.1.9 client still prints
-/// every Stripe URL whole (invariant kept); the 0.1.8 client, judged by
-/// its own contract, breaks the invariant and nothing else — the
-/// regression that shipped.
+/// 0.1.6 server has no handoff redirect (and, unlike 0.1.7, does not
+/// document stripped URLs). The 0.1.9 client still prints every Stripe URL
+/// whole (invariant kept); the 0.1.8 client against its own release's
+/// server, judged by its own contract, breaks the invariant and nothing
+/// else — the regression that shipped.
 #[test]
 fn a_new_client_against_a_stale_server() {
     let Some(python) = python() else {
@@ -269,19 +270,26 @@ fn a_new_client_against_a_stale_server() {
     let dir = temp("client_stale_server");
     let filter = [
         "--server-contract",
-        "0.1.7",
+        "0.1.6",
         "--filter",
         "client-checkout/stripe",
     ];
     let (out, path) = run_client(python, &dir, "0.1.9", "0.1.9", &filter);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("serving contract 0.1.7"), "{stdout}");
+    assert!(stdout.contains("serving contract 0.1.6"), "{stdout}");
     assert!(
         stdout.contains("invariant stripe-fragment: kept"),
         "{stdout}"
     );
     assert_eq!(report(&path)["contract_version"], "0.1.9");
 
+    // Against its own release's server, which documents stripped URLs.
+    let filter = [
+        "--server-contract",
+        "0.1.8",
+        "--filter",
+        "client-checkout/stripe",
+    ];
     let (out, path) = run_client(python, &dir, "0.1.8", "0.1.8", &filter);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");

@@ -606,14 +606,10 @@ impl Runner {
                 // A fresh mock per scenario: what it served during a step is
                 // exactly what the client was sent.
                 let served = setup.server.as_ref().map_or(&*self.contract, |s| &*s.0);
-                let mock = MockServer::start_for(
-                    served,
-                    setup.profile,
-                    None,
-                    Some(setup.token.clone()),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
+                let mock =
+                    MockServer::start_for(served, setup.profile, None, Some(setup.token.clone()))
+                        .await
+                        .map_err(|e| e.to_string())?;
                 let home = tempfile::Builder::new()
                     .prefix("conform-client-")
                     .tempdir()
