@@ -249,6 +249,10 @@ fn trials_ignore_what_does_not_apply_with_the_reason() {
             "x402::a no-spend x402 buy that does not match its challenge grants nothing",
         ]
     );
+    // A harness that runs such a case anyway gets no failure.
+    for case in &na {
+        assert!(case.run().is_ok(), "{} failed", case.name);
+    }
     let opts = TrialOptions {
         contract: "0.1.70".into(),
         ..TrialOptions::default()
