@@ -28,7 +28,30 @@ const FRAGMENT_FIELDS: &[&str] = &[
 
 #[test]
 fn default_run_passes_every_shipped_scenario_against_the_embedded_mock() {
+    // The default is the newest release: what it cannot run is listed as N/A
+    // with the reason, everything else passes.
+    let run = conform(&["run"]);
+    let out = stdout(&run);
+    assert_eq!(run.status.code(), Some(0), "{out}{}", stderr(&run));
+    let newest = format!("contract {}", conform::contract::NEWEST_CONTRACT);
+    assert!(
+        out.starts_with(&format!(
+            "conform {} · {newest} ·",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{out}"
+    );
     let listed = conform(&["run", "--list"]);
+    for id in stdout(&listed).lines() {
+        assert!(
+            out.lines().any(|l| l.contains(id)
+                && (l.starts_with("PASS") || l.starts_with("N/A") && l.contains(&newest))),
+            "scenario {id} neither passed nor not applicable:\n{out}"
+        );
+    }
+
+    // 0.1.9 is the release every shipped scenario applies to: all of them pass.
+    let listed = conform(&["run", "--list", "--contract", "0.1.9"]);
     assert_eq!(listed.status.code(), Some(0), "{}", stderr(&listed));
     let scenarios: Vec<String> = stdout(&listed).lines().map(str::to_string).collect();
     assert!(
@@ -36,7 +59,7 @@ fn default_run_passes_every_shipped_scenario_against_the_embedded_mock() {
         "expected the shipped scenarios, got {scenarios:?}"
     );
 
-    let run = conform(&["run"]);
+    let run = conform(&["run", "--contract", "0.1.9"]);
     let out = stdout(&run);
     assert_eq!(
         run.status.code(),

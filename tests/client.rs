@@ -52,7 +52,7 @@ fn field(pointer: &str) -> &str {
 
 #[test]
 fn faithful_client_passes() {
-    let run = conform(&["client", "--", &reference_client()]);
+    let run = conform(&["client", "--contract", "0.1.9", "--", &reference_client()]);
     assert_eq!(
         run.status.code(),
         Some(0),
@@ -68,6 +68,8 @@ fn fragment_stripping_client_fails_on_exactly_the_three_fields() {
     let report = temp("stripping_client").join("report.json");
     let run = conform(&[
         "client",
+        "--contract",
+        "0.1.9",
         "--report",
         &format!("json={}", report.display()),
         "--",
@@ -143,9 +145,17 @@ fn client_in_another_language_is_tested_the_same_way() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/clients/reference_client.py"
     );
-    let run = conform(&["client", "--", python, script]);
+    let run = conform(&["client", "--contract", "0.1.9", "--", python, script]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stdout));
-    let run = conform(&["client", "--", python, script, "--strip-fragments"]);
+    let run = conform(&[
+        "client",
+        "--contract",
+        "0.1.9",
+        "--",
+        python,
+        script,
+        "--strip-fragments",
+    ]);
     let out = text(&run.stdout);
     assert_eq!(run.status.code(), Some(1), "{out}");
     assert!(

@@ -205,7 +205,7 @@ fn the_token_never_leaks_under_any_profile() {
 #[test]
 fn negative_scenarios_pass_the_reference_mock_and_catch_ignored_auth() {
     let out = Command::new(env!("CARGO_BIN_EXE_conform"))
-        .args(["run", "--negative"])
+        .args(["run", "--negative", "--contract", "0.1.9"])
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
@@ -215,6 +215,8 @@ fn negative_scenarios_pass_the_reference_mock_and_catch_ignored_auth() {
         .args([
             "run",
             "--negative",
+            "--contract",
+            "0.1.9",
             "--mock",
             "ignores-auth",
             "--filter",

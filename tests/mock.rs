@@ -29,7 +29,8 @@ struct Reply {
 
 impl Target {
     async fn start(profile: Profile) -> Target {
-        let server = MockServer::start(profile, None)
+        // These tests are about 0.1.9's endpoints (fake rail included).
+        let server = MockServer::start_for(&api_model(), profile, None, None)
             .await
             .expect("mock should start on an ephemeral port");
         conform::exec::http::install_tls_provider();
@@ -1811,7 +1812,7 @@ async fn activity_lists_newest_first_and_shows_references() {
 
 // The server itself: routes from the API model, memory, shutdown.
 
-/// The default contract's API model, as the mock reads it.
+/// Contract 0.1.9's API model, as the mock reads it.
 fn api_model() -> conform::contract::ApiModel {
     conform::contract::ApiModel::load(conform::contract::Source::Embedded, "0.1.9")
         .expect("the shipped API model loads")

@@ -21,11 +21,12 @@ pub mod source;
 
 pub use api::ApiModel;
 
-/// The contract a run checks when no `--contract` is given.
-pub const DEFAULT_CONTRACT: &str = "0.1.9";
-
 /// The newest contract version built in (the highest version folder).
 pub const NEWEST_CONTRACT: &str = crate::embedded::NEWEST_VERSION;
+
+/// The contract a run checks when no `--contract` is given: the newest
+/// built in, so adding a release folder moves it.
+pub const DEFAULT_CONTRACT: &str = NEWEST_CONTRACT;
 pub use source::{Manifest, RawFile, Source};
 
 use std::collections::BTreeMap;
