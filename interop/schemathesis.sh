@@ -35,7 +35,7 @@ mkdir -p "$OUT"
 "$conform" openapi --contract "$CONTRACT" --out "$OUT/openapi.json"
 
 # Port 0: the OS picks a free port, and the mock prints the address it got.
-"$conform" mock --profile "$PROFILE" --addr 127.0.0.1:0 >"$OUT/mock.log" 2>&1 &
+"$conform" mock --profile "$PROFILE" --contract "$CONTRACT" --addr 127.0.0.1:0 >"$OUT/mock.log" 2>&1 &
 mock=$!
 trap 'kill "$mock" 2>/dev/null || true; wait "$mock" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

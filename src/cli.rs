@@ -63,7 +63,7 @@ pub enum Command {
 /// What `run` and `client` share: contract, suites, selection, reports.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// Contract version to check against.
+    /// Contract version to check against (default: the newest built in).
     #[arg(help_heading = "Target", long, default_value = DEFAULT_CONTRACT, value_name = "VERSION")]
     pub contract: String,
     /// Read contract schemas from DIR/<VERSION>/ instead of the built-in ones.
@@ -245,7 +245,7 @@ pub struct MockArgs {
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
     pub addr: String,
-    /// Contract version whose endpoints the mock serves.
+    /// Contract version whose endpoints the mock serves (default: the newest built in).
     #[arg(long, default_value = DEFAULT_CONTRACT, value_name = "VERSION")]
     pub contract: String,
     /// Read contract schemas from DIR/<VERSION>/ instead of the built-in ones.

@@ -28,7 +28,7 @@ const DATA_KEYWORDS: [&str; 4] = ["const", "enum", "examples", "default"];
 
 #[derive(Debug, Args)]
 pub struct OpenapiArgs {
-    /// Contract version to export.
+    /// Contract version to export (default: the newest built in).
     #[arg(long, default_value = crate::contract::DEFAULT_CONTRACT, value_name = "VERSION")]
     pub contract: String,
     /// Read contract schemas from DIR/<VERSION>/ instead of the built-in ones.
