@@ -50,7 +50,7 @@ fn default_run_passes_every_shipped_scenario_against_the_embedded_mock() {
         );
     }
 
-    // 0.1.9 is the release every shipped scenario applies to: all of them pass.
+    // 0.1.9, the release the first suites were written for.
     let listed = conform(&["run", "--list", "--contract", "0.1.9"]);
     assert_eq!(listed.status.code(), Some(0), "{}", stderr(&listed));
     let scenarios: Vec<String> = stdout(&listed).lines().map(str::to_string).collect();
@@ -68,7 +68,7 @@ fn default_run_passes_every_shipped_scenario_against_the_embedded_mock() {
         stderr(&run)
     );
     // Scenarios written for later releases (x402, agent claims) are not
-    // applicable to the default contract; every other one passes.
+    // applicable to 0.1.9; every other one passes.
     for id in &scenarios {
         assert!(
             out.lines().any(|l| (l.starts_with("PASS") || l.starts_with("N/A"))
