@@ -7,8 +7,10 @@
 //! its key's schema fragment and parses its own value ([`Location`] says
 //! where it is); the file's copy is kept equal to it by a test.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -171,7 +173,9 @@ pub struct Request {
 /// and the check's parsed settings, plus the always-on checks it skips.
 #[derive(Debug, Clone, Default)]
 pub struct Expect {
-    entries: Vec<(String, Value, Config)>,
+    // Keys are the checks' own (no copy per step); value and config are
+    // shared by equal entries of a suite file (see `Shared`).
+    entries: Vec<(Cow<'static, str>, Arc<Value>, Config)>,
     /// Always-on checks this step opts out of.
     pub skip: Vec<String>,
 }
@@ -187,13 +191,14 @@ impl Expect {
     /// The value of `key` as the suite wrote it.
     pub fn value(&self, key: &str) -> Option<&Value> {
         let (_, value, _) = self.entries.iter().find(|(k, _, _)| k == key)?;
-        Some(value)
+        Some(&**value)
     }
 
     /// This `expect` plus `key` (for steps made in code, not read from a suite).
     pub fn with(mut self, key: &str, value: Value, config: Config) -> Expect {
         self.entries.retain(|(k, _, _)| k != key);
-        self.entries.push((key.to_string(), value, config));
+        self.entries
+            .push((Cow::Owned(key.to_string()), Arc::new(value), config));
         self
     }
 
@@ -649,7 +654,8 @@ fn build_suite(
         )
     })?;
 
-    let mut scenarios = Vec::new();
+    let mut scenarios = Vec::with_capacity(raw.scenarios.len());
+    let mut shared = Shared::new();
     let mut names = BTreeSet::new();
     for (si, rs) in raw.scenarios.into_iter().enumerate() {
         let sp = format!("/scenarios/{si}");
@@ -661,10 +667,10 @@ fn build_suite(
             ));
         }
         let mut scope = known.clone();
-        let mut steps = Vec::new();
+        let mut steps = Vec::with_capacity(rs.steps.len());
         for (ti, rt) in rs.steps.into_iter().enumerate() {
             let tp = format!("{sp}/steps/{ti}");
-            let step = build_step(rt, &tp, &scope, &at, registry)?;
+            let step = build_step(rt, &tp, &scope, &at, registry, &mut shared)?;
             scope.extend(step.captures.iter().map(|(name, _)| name.clone()));
             steps.push(step);
         }
@@ -748,6 +754,7 @@ fn build_step(
     scope: &BTreeSet<String>,
     at: &At<'_>,
     registry: &Registry,
+    shared: &mut Shared,
 ) -> Result<Step> {
     let err =
         |pointer: String, message: String, hint: Option<String>| at.err(pointer, message, hint);
@@ -780,7 +787,7 @@ fn build_step(
     };
     let ep = format!("{tp}/expect");
     let cli = matches!(action, Action::Cli { .. });
-    let expect = build_expect(rt.expect, &ep, cli, scope, at, registry)?;
+    let expect = build_expect(rt.expect, &ep, cli, scope, at, registry, shared)?;
     let captures = rt
         .captures
         .into_iter()
@@ -868,6 +875,12 @@ fn check_sendable(
     Ok(())
 }
 
+/// A suite file's `expect` entries by check key, step kind and value text:
+/// a check's settings depend only on its value (the location only words
+/// errors), so equal entries share one parsed copy. 100,000 generated
+/// scenarios held four apiece.
+type Shared = HashMap<(&'static str, bool, String), (Arc<Value>, Config)>;
+
 /// Each key of a step's `expect` parsed by its check, in registry order;
 /// a key no check claims is refused (the schema refuses it first).
 fn build_expect(
@@ -877,6 +890,7 @@ fn build_expect(
     scope: &BTreeSet<String>,
     at: &At<'_>,
     registry: &Registry,
+    shared: &mut Shared,
 ) -> Result<Expect> {
     let mut expect = Expect::default();
     if let Some(skip) = raw.remove(SKIP) {
@@ -908,9 +922,15 @@ fn build_expect(
             scope,
             cli,
         };
+        // Parsed every time, so errors name this step; kept only once.
         let config = check.parse(&value, &location)?;
-        expect.entries.push((key.to_string(), value, config));
+        let (value, config) = shared
+            .entry((key, cli, value.to_string()))
+            .or_insert_with(|| (Arc::new(value), config))
+            .clone();
+        expect.entries.push((Cow::Borrowed(key), value, config));
     }
+    expect.entries.shrink_to_fit();
     if let Some(key) = raw.keys().next() {
         let known = registry.expect_keys();
         let hint = closest(key, &known)
