@@ -1105,6 +1105,28 @@ mod tests {
         {"name":"two","request":{"method":"GET","path":"/v1/${x}"},"expect":{"status":200}}]}]}"#;
 
     #[test]
+    fn equal_expect_entries_share_one_parsed_copy() -> Result<()> {
+        let step = |status: u16| json!({"name":"s","request":{"method":"GET","path":"/healthz"},"expect":{"status":status}});
+        let text = json!({"suite":"s","scenarios":[
+            {"name":"a","steps":[step(200), step(200)]},
+            {"name":"b","steps":[step(201)]}]})
+        .to_string();
+        let suite = parse(&text)?;
+        let entry = |s: usize, t: usize| suite.scenarios[s].steps[t].expect.entries[0].clone();
+        let (a, b, c) = (entry(0, 0), entry(0, 1), entry(1, 0));
+        assert!(Arc::ptr_eq(&a.1, &b.1) && Arc::ptr_eq(&a.2, &b.2));
+        assert!(
+            !Arc::ptr_eq(&a.2, &c.2),
+            "a different value is parsed apart"
+        );
+        assert_eq!(
+            suite.scenarios[1].steps[0].expect.value("status"),
+            Some(&json!(201))
+        );
+        Ok(())
+    }
+
+    #[test]
     fn parses_a_minimal_suite() -> Result<()> {
         let suite = parse(MINIMAL)?;
         assert_eq!(suite.name, "s");
