@@ -263,8 +263,11 @@ fn a_client_that_prints_its_token_has_it_redacted_everywhere() {
          printf '{{\"ok\":false,\"command\":\"x\",\"trace_id\":\"trace_x\",\"actor\":null,\"data\":null,\"warnings\":[],\"error\":{{\"code\":\"X\",\"message\":\"%s\",\"retryable\":false}}}}' \"$IMAGE_SKILL_TOKEN\"; exit 1",
         leaked.display()
     );
+    // 0.1.9: the fake-purchase scenario applies there (the rail left in 0.1.11).
     let mut args = vec![
         "client".to_string(),
+        "--contract".into(),
+        "0.1.9".into(),
         "--filter".into(),
         "client-checkout/fake".into(),
     ];
