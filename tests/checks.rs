@@ -410,6 +410,39 @@ fn served(body: Value) -> Served {
     }
 }
 
+/// A release without the field (0.1.0–0.1.7 send no checkout_handoff_url):
+/// nothing sent and nothing printed passes; a value the server sent and the
+/// client dropped still fails.
+#[test]
+fn server_value_preserved_with_no_value_on_either_side() {
+    let exp = json!({"server_value_preserved": ["/data/checkout_handoff_url"]});
+    let without = envelope(json!({"checkout_url": FULL}));
+    passes_with(
+        "server_value_preserved",
+        exp.clone(),
+        client_output(without.clone(), 0),
+        true,
+        Case {
+            served: vec![served(without.clone())],
+            ..Case::default()
+        },
+    );
+    let with = envelope(
+        json!({"checkout_url": FULL, "checkout_handoff_url": "http://127.0.0.1/pay/payatt_1"}),
+    );
+    let f = fails_with(
+        "server_value_preserved",
+        exp,
+        client_output(without, 0),
+        true,
+        Case {
+            served: vec![served(with)],
+            ..Case::default()
+        },
+    );
+    assert_eq!(f.actual, "nothing at this pointer", "{f:?}");
+}
+
 #[test]
 fn client_checks() {
     let sent = envelope(json!({"checkout_url": FULL}));

@@ -145,7 +145,6 @@ fn only_invariants_fail(report: &Value) -> bool {
 /// run three at a time; on an idle 2-core machine the sweep takes a few
 /// minutes (the client is a Python process per step).
 #[test]
-#[ignore = "needs the version-aware mock (issue 12): run with --ignored; the report lists what still fails"]
 fn reference_client_passes_its_own_release_on_every_version() {
     let Some(python) = python() else {
         common::skip("no python3 on PATH, the Python reference client cannot run");
