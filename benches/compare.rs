@@ -18,6 +18,9 @@
 //! - `schemathesis`: requests per second and peak RSS, conform's checkout
 //!   flow `--repeat` versus Schemathesis (target/interop-venv, see
 //!   interop/schemathesis.sh) fuzzing the mock's OpenAPI export;
+//! - `versions`: `conform run --contract V` against the embedded mock for
+//!   several releases (CONFORM_BENCH_VERSIONS), interleaved with 0.1.9's run,
+//!   the baseline: median wall and the ratio to 0.1.9 (goal ≤ 1.5);
 //! - `scale`: 10 … 100,000 generated scenarios (suite files of 10,000)
 //!   (CONFORM_BENCH_SCALE=10,100,…), JSON and JUnit reports written: wall,
 //!   ms per scenario, peak RSS, and the largest/smallest per-scenario cost.
@@ -77,6 +80,9 @@ fn main() {
     }
     if on("schemathesis") {
         schemathesis(env_usize("CONFORM_BENCH_FLOWS", 500));
+    }
+    if on("versions") {
+        versions(env_usize("CONFORM_BENCH_RUNS", 10));
     }
     if on("scale") {
         scale(&env_sizes(
@@ -714,6 +720,54 @@ fn default_suite(runs: usize) {
         peak as f64 / 1024.0,
         verdict((peak as f64) * 1024.0 < 50e6)
     );
+}
+
+/// Each release's run against the mock it serves, against 0.1.9's (the
+/// default before the mock followed the version). Runs interleave so load
+/// spikes hit every version alike.
+fn versions(runs: usize) {
+    let list = std::env::var("CONFORM_BENCH_VERSIONS")
+        .unwrap_or_else(|_| "0.1.0,0.1.8,0.1.10,0.1.21,0.1.29,0.1.37,0.1.70".into());
+    let list: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .collect();
+    println!(
+        "\n## versions: `conform run --contract V` (embedded mock serving V) vs 0.1.9, {runs} interleaved runs"
+    );
+    let all: Vec<&str> = std::iter::once("0.1.9")
+        .chain(list.iter().copied())
+        .collect();
+    let mut walls: Vec<Vec<f64>> = vec![Vec::new(); all.len()];
+    for round in 0..=runs {
+        for (i, v) in all.iter().enumerate() {
+            let m = measure(Command::new(CONFORM).args(["run", "--quiet", "--contract", v]));
+            // 0.1.7 and 0.1.8 document stripped URLs: exit 1 on the invariant.
+            assert!(
+                matches!(m.code, Some(0 | 1)),
+                "contract {v}: exit {:?}",
+                m.code
+            );
+            if round > 0 {
+                walls[i].push(ms(m.wall));
+            }
+        }
+    }
+    let med = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let base = med(&walls[0]);
+    for (v, w) in all.iter().zip(&walls) {
+        let ratio = med(w) / base;
+        println!(
+            "  {v:<8} {} ms   ratio to 0.1.9 {ratio:.2}   (goal ≤ 1.5: {})",
+            spread(w),
+            verdict(ratio <= 1.5)
+        );
+    }
 }
 
 fn verdict(met: bool) -> &'static str {
