@@ -398,9 +398,27 @@ impl CommonArgs {
     }
 }
 
-fn list(plan: &Plan) -> i32 {
+/// Bare ids on stdout (for `--filter` and scripts); which of them the
+/// loaded contract cannot run goes to stderr, so a pipe still sees ids only.
+fn list(plan: &Plan, contract: &str) -> i32 {
     let ids: String = plan.cases.iter().map(|c| format!("{}\n", c.id)).collect();
     say(&ids);
+    let skipped: Vec<_> = plan
+        .cases
+        .iter()
+        .filter_map(|c| Some((&c.id, c.not_applicable.as_deref()?)))
+        .collect();
+    if !skipped.is_empty() {
+        let mut note = format!(
+            "{} of {} listed scenarios are not applicable to contract {contract} and would be reported N/A:\n",
+            skipped.len(),
+            plan.cases.len()
+        );
+        for (id, reason) in skipped {
+            note.push_str(&format!("  N/A   {id}   {reason}\n"));
+        }
+        say_err(&note);
+    }
     exit::PASSED
 }
 
@@ -454,7 +472,7 @@ async fn pipeline(common: &CommonArgs, mut opts: Options) -> Result<i32> {
     opts.spool = true;
     let mut prepared = app::prepare(opts)?;
     if common.list {
-        return Ok(list(&prepared.plan));
+        return Ok(list(&prepared.plan, prepared.contract.version()));
     }
     let session = prepared.start().await?;
     let interrupt = Interrupt::default();
@@ -539,6 +557,13 @@ fn version_string() -> &'static str {
 fn say(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// [`say`] for stderr: `2>&-` or a closed pipe loses the note, not the run.
+fn say_err(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stderr().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 

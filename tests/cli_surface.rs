@@ -197,3 +197,36 @@ fn contracts_commands_work_the_same_from_any_directory() {
         text(&check_there.stderr)
     );
 }
+
+#[test]
+fn list_keeps_stdout_to_ids_and_says_on_stderr_which_would_be_not_applicable() {
+    // fake-purchase needs createFakePurchase, which 0.1.70 does not document.
+    let out = conform(&["run", "--list", "--filter", "fake-purchase/"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ids: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    assert!(!ids.is_empty());
+    assert!(
+        ids.iter().all(|id| id.starts_with("fake-purchase/")),
+        "{ids:?}"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("not applicable to contract 0.1.70") && err.contains("N/A   fake-purchase/"),
+        "{err}"
+    );
+    assert!(
+        err.contains("which contract 0.1.70 does not document"),
+        "{err}"
+    );
+    // A release that documents the rail lists the same ids and no note.
+    let old = conform(&[
+        "run",
+        "--list",
+        "--filter",
+        "fake-purchase/",
+        "--contract",
+        "0.1.9",
+    ]);
+    assert_eq!(text(&old.stdout), text(&out.stdout));
+    assert!(!text(&old.stderr).contains("N/A"), "{}", text(&old.stderr));
+}
