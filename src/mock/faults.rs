@@ -3,7 +3,11 @@
 //! stays bounded). Each fault replaces the answer of some routes; the rest
 //! of the mock stays conformant, so a run shows faults next to passes.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration;
+
+use serde::Deserialize;
 
 use super::Profile;
 use super::wire::Response;
@@ -14,52 +18,78 @@ pub const SLOW_DELAY: Duration = Duration::from_secs(35);
 /// The size of a faults-huge body: five times the default --max-body.
 pub const HUGE_BYTES: usize = 50 * 1024 * 1024;
 
-/// The faulty answer for `method path` under `profile`, if it has one,
-/// with its status (for the mock's record).
-pub(crate) fn answer(profile: Profile, method: &str, path: &str) -> Option<(u16, Response)> {
-    let (status, template) = match (profile, method, path) {
-        (Profile::Faults5xx, "GET", "/v1/credit-packs") => (503, json(
-            503,
-            br#"{"ok":false,"command":"credits packs list","trace_id":"trace_fault503","actor":null,"data":null,"warnings":[],"error":{"code":"SERVICE_UNAVAILABLE","message":"injected fault","retryable":true}}"#.to_vec(),
-        )),
-        (Profile::Faults5xx, "GET", "/v1/payment-methods") => (
-            500,
-            Response::new(500).body(b"Internal Server Error".to_vec(), "text/plain"),
-        ),
-        (Profile::Faults5xx, "POST", "/v1/credit-quotes") => (
-            500,
-            Response::new(500).body(Vec::new(), "application/json"),
-        ),
-        (Profile::FaultsGarbage, "GET", "/v1/payment-methods") => (
-            200,
-            Response::new(200)
-                .body(b"<html><body>Gateway says hello</body></html>".to_vec(), "text/html"),
-        ),
-        (Profile::FaultsGarbage, "GET", "/v1/credit-packs") => (200, json(
-            200,
-            br#"{"ok":true,"command":"credits packs list","data":{"packs":[{"pack_id":"starter-"#.to_vec(),
-        )),
-        (Profile::FaultsGarbage, "GET", "/v1/whoami") => {
-            (200, json(200, vec![0xff, 0xfe, b'{', 0x80, 0x00, b'}', 0xc3]))
-        }
-        (Profile::FaultsGarbage, "GET", "/v1/quota") => (
-            200,
-            Response::new(200).body(
-                br#"{"ok":true,"command":"usage quota","trace_id":"trace_faultct","actor":null,"data":{"credits":{"balance":0}},"warnings":[],"error":null}"#.to_vec(),
-                "text/plain",
-            ),
-        ),
-        (Profile::FaultsGarbage, "GET", "/healthz") => (200, json(200, Vec::new())),
-        (Profile::FaultsHuge, "GET", "/v1/credit-packs" | "/v1/payment-methods") => {
-            (200, json(200, huge_body()))
-        }
-        _ => return None,
-    };
-    Some((status, template))
+/// Which operations answer wrongly under each profile, and how: data, so
+/// a fault is keyed by the API model's operation id, not by a path.
+const FAULTS: &str = include_str!("../../schemas/faults.json");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fault {
+    operation: String,
+    status: u16,
+    content_type: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    body_hex: Option<String>,
+    #[serde(default)]
+    huge: bool,
 }
 
-fn json(status: u16, body: Vec<u8>) -> Response {
-    Response::json(status, body)
+type Table = HashMap<String, Vec<Fault>>;
+
+fn parse(text: &str) -> Result<Table, String> {
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("$comment");
+    }
+    let table: Table = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    for (profile, faults) in &table {
+        super::Profile::parse(profile).map_err(|e| e.to_string())?;
+        for fault in faults {
+            if fault.body_hex.as_deref().is_some_and(|h| hex(h).is_none()) {
+                return Err(format!(
+                    "{profile}: `body_hex` of {} is not hex",
+                    fault.operation
+                ));
+            }
+        }
+    }
+    Ok(table)
+}
+
+/// The shipped table; a unit test proves it parses, so the empty
+/// fallback is never served.
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| parse(FAULTS).unwrap_or_default())
+}
+
+fn hex(text: &str) -> Option<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The faulty answer of `operation_id` under `profile`, if it has one,
+/// with its status (for the mock's record).
+pub(crate) fn answer(profile: Profile, operation_id: &str) -> Option<(u16, Response)> {
+    let fault = table()
+        .get(profile.name())?
+        .iter()
+        .find(|f| f.operation == operation_id)?;
+    let body = if fault.huge {
+        huge_body()
+    } else if let Some(bytes) = fault.body_hex.as_deref().and_then(hex) {
+        bytes
+    } else {
+        fault.body.clone().unwrap_or_default().into_bytes()
+    };
+    Some((
+        fault.status,
+        Response::new(fault.status).body(body, fault.content_type.as_str()),
+    ))
 }
 
 /// A valid envelope whose data carries 50 MB of padding.
@@ -100,5 +130,24 @@ pub(crate) async fn serve_resets(listener: tokio::net::TcpListener) {
             let _ = socket.flush().await;
             // Dropping the socket closes it mid-body.
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_faults_parse_and_answer() {
+        let table = parse(FAULTS).expect("schemas/faults.json parses");
+        assert_eq!(table.len(), 3);
+        let (status, garbage) =
+            answer(Profile::FaultsGarbage, "getWhoami").expect("a garbage whoami");
+        assert_eq!(status, 200);
+        assert!(std::str::from_utf8(&garbage.body).is_err());
+        let (status, _) = answer(Profile::Faults5xx, "listCreditPacks").expect("a 503");
+        assert_eq!(status, 503);
+        assert!(answer(Profile::Conformant, "listCreditPacks").is_none());
+        assert!(parse(r#"{"faults-nope": []}"#).is_err());
     }
 }

@@ -7,6 +7,7 @@ use std::cell::Cell;
 use serde_json::{Map, Value, json};
 
 use super::ledger::{self, NewEvent};
+use super::request::{check_fields, path_of};
 use super::state::{Agent, Attempt, Pack, Quote, QuoteTerms, Receipt, Signup, State, checkout_url};
 use super::wire::Request;
 
@@ -15,31 +16,9 @@ const STRIPE_CHECKOUT: &str = "stripe_checkout";
 const FAKE: &str = "fake";
 const X402_FAKE: &str = "x402.fake.exact";
 const STRIPE_X402: &str = "stripe_x402.exact.usdc";
-/// The `x402_*` fields a no-spend x402 purchase may carry (the CLI copies
-/// them from the quote's challenge).
-const X402_PURCHASE_FIELDS: &[&str] = &[
-    "quote_id",
-    "idempotency_key",
-    "payment_method",
-    "x402_network",
-    "x402_asset",
-    "x402_amount_cents",
-    "x402_credits",
-    "x402_challenge_id",
-    "x402_quote_digest",
-    "x402_payment_required_hash",
-    "x402_payment_signature_hash",
-    "x402_payment_response_hash",
-];
 const QUOTE_EXPIRES_AT: &str = "2026-05-08T20:00:00.000Z";
 const JOBS_RESET_AT: &str = "2026-05-09T00:00:00.000Z";
 const STATUS_RETRY_AFTER_SECONDS: u64 = 10;
-const STATUS_REFS: &[&str] = &[
-    "quote_id",
-    "payment_attempt_id",
-    "checkout_session_id",
-    "receipt_id",
-];
 
 pub(crate) enum Outcome {
     Data(Value),
@@ -54,7 +33,7 @@ pub(crate) struct Call<'r> {
     pub trace_id: String,
     /// The command the envelope names, when it is not the route's own:
     /// `/v1/cli` answers as the command it ran.
-    pub command: Cell<Option<&'static str>>,
+    pub command: Cell<Option<String>>,
 }
 
 impl Call<'_> {
@@ -119,7 +98,6 @@ pub(crate) fn healthz(_: &mut State, _: &Call) -> Handled {
 
 /// Token class of every token the mock issues.
 const TOKEN_CLASS: &str = "restricted_agent";
-const SIGNUP_FIELDS: &[&str] = &["human_email", "agent_name", "runtime"];
 
 pub(crate) fn whoami(_: &mut State, call: &Call) -> Handled {
     let agent = call.caller.clone().unwrap_or_else(|| Agent {
@@ -155,7 +133,7 @@ pub(crate) fn whoami(_: &mut State, call: &Call) -> Handled {
 /// token is returned once and the rotated one stops working.
 pub(crate) fn agent_signup(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
-    reject_unknown(&body, SIGNUP_FIELDS)?;
+    check_fields(&state.version.api, "createAgentSignup", &body, &[])?;
     let contact = required_str(&body, "human_email")?;
     if !contact.contains('@') {
         return Err(ApiError::invalid(
@@ -252,9 +230,9 @@ pub(crate) fn payment_methods(state: &mut State, _: &Call) -> Handled {
         "contract_version": "image-skill.payment-methods.v1",
         "credit_unit_cents": 1,
         "currency": "USD",
-        "quote_endpoint": "/v1/credit-quotes",
-        "packs_endpoint": "/v1/credit-packs",
-        "status_endpoint": "/v1/credit-purchases/status",
+        "quote_endpoint": path_of(&version.api, "createCreditQuote"),
+        "packs_endpoint": path_of(&version.api, "listCreditPacks"),
+        "status_endpoint": path_of(&version.api, "getCreditPurchaseStatus"),
         "methods": methods
     })))
 }
@@ -288,11 +266,8 @@ fn pack_json(pack: &Pack) -> Value {
 pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
     let req = call.req;
     let body = json_object(req)?;
-    reject_unknown(
-        &body,
-        &["credits", "pack_id", "payment_method", "idempotency_key"],
-    )?;
     let version = std::sync::Arc::clone(&state.version);
+    check_fields(&version.api, "createCreditQuote", &body, &[])?;
     let (min, max) = (version.seed.min_credits, version.seed.max_credits);
     let credits = optional_credits(&body, "credits")?;
     let pack_id = optional_str(&body, "pack_id")?;
@@ -494,7 +469,7 @@ fn fresh_key(key: &str, taken: impl Fn(&str) -> bool) -> String {
 
 pub(crate) fn create_checkout_session(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
-    let (quote_id, key) = payment_fields(&body)?;
+    let (quote_id, key) = payment_fields(state, "createStripeCheckoutSession", &body)?;
     let quote = quote_on_rail(state, quote_id, STRIPE_CHECKOUT, |q| {
         format!(
             "image-skill credits quote --credits {} --payment-method stripe_checkout --json",
@@ -625,15 +600,20 @@ fn without_handoff(state: &State, value: &mut Value) {
 /// the quote's. Either grants synthetic credits; neither moves money.
 pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
-    let x402 = state.version.has_rail(X402_FAKE);
-    reject_unknown(
-        &body,
-        if x402 {
-            X402_PURCHASE_FIELDS
-        } else {
-            &["quote_id", "idempotency_key"]
-        },
-    )?;
+    // The rehearsal rail's purchase carries the challenge's fields too;
+    // its seed entry lists them (`purchase_fields`).
+    let extra: Vec<String> = if state.version.has_rail(X402_FAKE) {
+        state
+            .version
+            .seed
+            .rail(X402_FAKE)
+            .and_then(|r| r.get("purchase_fields"))
+            .and_then(|f| serde_json::from_value(f.clone()).ok())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    check_fields(&state.version.api, "createFakePurchase", &body, &extra)?;
     let quote_id = required_str(&body, "quote_id")?;
     let key = required_str(&body, "idempotency_key")?;
     let rail = find_quote(state, quote_id)?.terms.method.clone();
@@ -783,7 +763,7 @@ fn purchase_data(state: &State, receipt: &Receipt, rail: &str, challenge: &Value
 /// `action_required`. The deposit address is the seed's placeholder.
 pub(crate) fn create_x402_deposit(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
-    let (quote_id, key) = payment_fields(&body)?;
+    let (quote_id, key) = payment_fields(state, "createStripeX402Deposit", &body)?;
     let quote = quote_on_rail(state, quote_id, STRIPE_X402, |q| {
         format!(
             "image-skill credits quote --credits {} --payment-method {STRIPE_X402} --json",
@@ -893,7 +873,7 @@ fn stripe_x402(state: &State, credits: u64) -> Value {
 /// never a verification, so the claim state stays `unclaimed`.
 pub(crate) fn agent_claim(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
-    reject_unknown(&body, &["contact"])?;
+    check_fields(&state.version.api, "createAgentClaim", &body, &[])?;
     let contact = required_str(&body, "contact")?;
     if !contact.contains('@') {
         return Err(ApiError::invalid(
@@ -920,15 +900,19 @@ pub(crate) fn purchase_status(state: &mut State, call: &Call) -> Handled {
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let one_of = STATUS_REFS
+    // Exactly one of the operation's query parameters names the purchase.
+    let refs: Vec<String> = state
+        .version
+        .api
+        .endpoint("getCreditPurchaseStatus")
+        .map(|e| e.params.iter().map(|p| p.name.clone()).collect())
+        .unwrap_or_default();
+    let one_of = refs
         .iter()
         .map(|r| format!("`{r}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    if let Some((unknown, _)) = pairs
-        .iter()
-        .find(|(k, _)| !STATUS_REFS.contains(&k.as_str()))
-    {
+    if let Some((unknown, _)) = pairs.iter().find(|(k, _)| !refs.contains(k)) {
         return Err(ApiError::invalid(format!(
             "unknown query parameter `{unknown}` (expected exactly one of {one_of})"
         )));
@@ -1107,10 +1091,14 @@ pub(crate) fn not_implemented(_: &mut State, call: &Call) -> Handled {
     ))
 }
 
-/// `quote_id` and `idempotency_key`, both required and nothing else: the
-/// body of both payment calls.
-fn payment_fields(body: &Map<String, Value>) -> Result<(&str, &str), ApiError> {
-    reject_unknown(body, &["quote_id", "idempotency_key"])?;
+/// `quote_id` and `idempotency_key`, the body of both payment calls; the
+/// model says which fields the operation accepts.
+fn payment_fields<'b>(
+    state: &State,
+    operation_id: &str,
+    body: &'b Map<String, Value>,
+) -> Result<(&'b str, &'b str), ApiError> {
+    check_fields(&state.version.api, operation_id, body, &[])?;
     Ok((
         required_str(body, "quote_id")?,
         required_str(body, "idempotency_key")?,

@@ -11,6 +11,7 @@ mod faults;
 mod handlers;
 mod ledger;
 mod profile;
+mod request;
 mod server;
 mod state;
 pub(crate) mod version;
@@ -348,7 +349,7 @@ impl Shared {
         let profile = self.profile;
         let record = self.record.load(Ordering::Relaxed);
         let mut state = lock(&self.state);
-        if let Some((status, fault)) = faults::answer(profile, &request.method, &request.path) {
+        if let Some((status, fault)) = faults::answer(profile, &route.operation_id) {
             state.record(
                 record,
                 // The injected bytes are not a JSON answer worth keeping.
@@ -385,8 +386,9 @@ impl Shared {
             command: Cell::new(None),
         };
         let result = caller.and_then(|_| (route.handler)(&mut state, &call));
-        let command = call.command.get().unwrap_or(route.command.as_ref());
-        let answered_as_itself = call.command.get().is_none();
+        let ran = call.command.take();
+        let command = ran.as_deref().unwrap_or(route.command.as_ref());
+        let answered_as_itself = ran.is_none();
         let (status, mut body, location) = match result {
             Ok(Outcome::Data(data)) => (
                 200,

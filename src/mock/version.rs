@@ -178,6 +178,8 @@ pub(crate) struct Version {
     pub serves_handoff: bool,
     /// Operation id → the shape of its `data`.
     shapes: HashMap<String, Shape>,
+    /// The version's API model: commands, paths, request fields.
+    pub api: ApiModel,
 }
 
 /// Checkout URL keys when no schema says (an API model alone).
@@ -209,6 +211,7 @@ impl Version {
             serves_handoff: api.endpoint("followCheckoutHandoff").is_some()
                 || api.endpoints.is_empty(),
             shapes: HashMap::new(),
+            api: api.clone(),
         };
         let Serves::Contract(contract) = serves else {
             return Ok(version);

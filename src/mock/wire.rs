@@ -66,8 +66,4 @@ impl Response {
         self.content_type = Some(content_type);
         self
     }
-
-    pub(crate) fn json(status: u16, body: Vec<u8>) -> Response {
-        Response::new(status).body(body, "application/json")
-    }
 }
