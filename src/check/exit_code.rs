@@ -1,4 +1,5 @@
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Value, json};
 
@@ -14,21 +15,28 @@ pub fn expected(expect: &Expect) -> Option<i32> {
     expect.config::<i32>(KEY).copied()
 }
 
-/// The meaning of each documented exit code, for failure messages.
+/// The docs' exit-code table (the same in all 71 releases), as data.
+const TABLE: &str = include_str!("../../schemas/exit-codes.json");
+
+fn table() -> &'static BTreeMap<i32, String> {
+    static PARSED: OnceLock<BTreeMap<i32, String>> = OnceLock::new();
+    PARSED.get_or_init(|| parse(TABLE).unwrap_or_default())
+}
+
+fn parse(text: &str) -> std::result::Result<BTreeMap<i32, String>, String> {
+    let value: BTreeMap<String, String> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    value
+        .into_iter()
+        .filter(|(k, _)| k != "$comment")
+        .map(|(k, v)| Ok((k.parse::<i32>().map_err(|e| format!("`{k}`: {e}"))?, v)))
+        .collect()
+}
+
+/// The meaning of a documented exit code, for failure messages.
 fn meaning(code: i32) -> &'static str {
-    match code {
-        0 => "success",
-        1 => "generic failure",
-        2 => "invalid arguments",
-        3 => "auth required or invalid token",
-        4 => "capability denied",
-        5 => "quota exceeded",
-        6 => "content policy denied",
-        7 => "provider failure",
-        8 => "timeout",
-        9 => "filesystem or artifact storage failure",
-        _ => "not in the documented table",
-    }
+    table()
+        .get(&code)
+        .map_or("not in the documented table", String::as_str)
 }
 
 /// The `exit_code` check.
@@ -83,5 +91,21 @@ pub fn check(expected: i32, cx: &Context<'_>) -> CheckOutcome {
             "no exit code: ended by a signal",
         )
         .with_values(expected.into(), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_table_is_data() {
+        let table = parse(TABLE).expect("schemas/exit-codes.json parses");
+        assert_eq!(
+            table.keys().copied().collect::<Vec<_>>(),
+            (0..=9).collect::<Vec<_>>()
+        );
+        assert_eq!(meaning(3), "auth required or invalid token");
+        assert_eq!(meaning(42), "not in the documented table");
     }
 }

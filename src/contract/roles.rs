@@ -2,6 +2,13 @@
 //! schemas as `"x-conform-role": "<role>"`. Checks, mock profiles and
 //! redaction look fields up by role, so a release that renames or adds a
 //! field needs a schema change, not a code change.
+//!
+//! The whole vocabulary code may name: these roles; operation ids
+//! (`createCreditQuote`: the mock's handler table and the API model's links
+//! use them); and CLI command argv (`capabilities show`). Everything else —
+//! paths, request fields, commands, rails, fault answers
+//! (`schemas/faults.json`), exit codes (`schemas/exit-codes.json`), the
+//! mock's seed and margin (`mock.json`) — is read from data.
 
 use std::collections::BTreeSet;
 

@@ -193,6 +193,29 @@ fn cli_example(
 /// A short label (`Minimum success data:`) is kept as it is. A longer
 /// paragraph is prose: only its code spans are kept, and when one is an API
 /// path the example is that path's request body.
+/// An API path as the docs write one in a code span: absolute, no spaces,
+/// and either under a version prefix (`/v<n>/...`) or one bare segment
+/// (`/healthz`). The rule is the notation's, so a new path needs no code.
+fn is_api_path(span: &str) -> bool {
+    let Some(rest) = span.strip_prefix('/') else {
+        return false;
+    };
+    if rest.is_empty() || span.chars().any(char::is_whitespace) {
+        return false;
+    }
+    match rest.split_once('/') {
+        Some((first, tail)) => {
+            !tail.is_empty()
+                && first
+                    .strip_prefix('v')
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        }
+        None => rest
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'_'),
+    }
+}
+
 fn lead_in_of(paragraph: Option<&Paragraph>) -> (Option<String>, ExampleTarget) {
     let Some(p) = paragraph else {
         return (None, ExampleTarget::Data);
@@ -202,11 +225,7 @@ fn lead_in_of(paragraph: Option<&Paragraph>) -> (Option<String>, ExampleTarget) 
         let label = text.trim_end_matches(':').trim().to_string();
         return (Some(label), ExampleTarget::Data);
     }
-    if let Some(api_path) = p
-        .code_spans
-        .iter()
-        .find(|c| c.starts_with("/v1/") || c.as_str() == "/healthz")
-    {
+    if let Some(api_path) = p.code_spans.iter().find(|c| is_api_path(c)) {
         return (
             Some(api_path.clone()),
             ExampleTarget::Request(api_path.clone()),
@@ -312,4 +331,19 @@ fn curl_use(command: &str, line: usize) -> Option<CurlUse> {
             .any(|w| w.to_lowercase().contains("authorization: bearer")),
         line,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_api_path;
+
+    #[test]
+    fn api_paths_are_recognised_by_their_notation() {
+        for path in ["/v1/credit-quotes", "/v2/x/{ID}", "/healthz"] {
+            assert!(is_api_path(path), "{path}");
+        }
+        for other in ["/", "/v1/", "/tmp/out.png", "v1/x", "/v1/a b", "/vx/y"] {
+            assert!(!is_api_path(other), "{other}");
+        }
+    }
 }

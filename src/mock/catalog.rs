@@ -81,6 +81,9 @@ pub(crate) struct Catalog {
     pub default_create: Vec<String>,
     pub default_edit: String,
     pub create_policy: String,
+    /// Credits are cents of revenue; revenue is the provider cost times
+    /// this percentage (the docs' example: a $0.05 cost is 9 credits).
+    pub margin_percent: u64,
 }
 
 impl Catalog {
@@ -92,6 +95,26 @@ impl Catalog {
         json!({ "models": self.models.iter().map(Model::summary_json).collect::<Vec<_>>() })
     }
 
+    /// Credits for a provider cost, rounded up.
+    pub(crate) fn credits_for(&self, mills: u64) -> u64 {
+        (mills * self.margin_percent).div_ceil(1000)
+    }
+
+    /// `cost` of an operation: `mills` is the total provider cost, `None`
+    /// when it is not known yet.
+    pub(crate) fn cost_json(&self, mills: Option<u64>, confidence: &str) -> Value {
+        json!({
+            "estimated_usd": mills.map(usd),
+            "credit_pricing": {
+                "credit_unit_usd": 0.01,
+                "credits_required": mills.map(|m| self.credits_for(m)),
+                "estimated_provider_cost_usd": mills.map(usd),
+                "estimated_revenue_usd": mills.map(|m| self.credits_for(m) as f64 / 100.0),
+                "pricing_confidence": confidence
+            }
+        })
+    }
+
     pub(crate) fn capabilities_json(&self) -> Value {
         json!({
             "capabilities": self.models.iter().map(Model::capability_json).collect::<Vec<_>>(),
@@ -99,10 +122,6 @@ impl Catalog {
         })
     }
 }
-
-/// Credits are cents of revenue; revenue is the provider cost with the
-/// docs' example margin (a $0.05 provider cost is 9 credits).
-const MARGIN_PERCENT: u64 = 180;
 
 /// The effective parameters of one request: what was given plus defaults.
 #[derive(Debug, Clone, Default)]
@@ -236,7 +255,7 @@ impl Model {
         })
     }
 
-    pub(crate) fn detail_json(&self) -> Value {
+    pub(crate) fn detail_json(&self, catalog: &Catalog) -> Value {
         let defaults: Map<String, Value> = self
             .params
             .iter()
@@ -277,7 +296,7 @@ impl Model {
             "cost": {
                 "pricing_confidence": self.pricing_confidence(),
                 "estimated_provider_cost_usd_per_image": per_image.map(usd),
-                "credits_per_image": per_image.map(credits_for)
+                "credits_per_image": per_image.map(|m| catalog.credits_for(m))
             },
             "latency_class": self.latency_class,
             "safety": { "policy_checked": true },
@@ -309,28 +328,8 @@ impl Model {
     }
 }
 
-/// Credits for a provider cost, rounded up.
-pub(crate) fn credits_for(mills: u64) -> u64 {
-    (mills * MARGIN_PERCENT).div_ceil(1000)
-}
-
 pub(crate) fn usd(mills: u64) -> f64 {
     mills as f64 / 1000.0
-}
-
-/// `cost` of an operation: `mills` is the total provider cost, `None` when
-/// it is not known yet.
-pub(crate) fn cost_json(mills: Option<u64>, confidence: &str) -> Value {
-    json!({
-        "estimated_usd": mills.map(usd),
-        "credit_pricing": {
-            "credit_unit_usd": 0.01,
-            "credits_required": mills.map(credits_for),
-            "estimated_provider_cost_usd": mills.map(usd),
-            "estimated_revenue_usd": mills.map(|m| credits_for(m) as f64 / 100.0),
-            "pricing_confidence": confidence
-        }
-    })
 }
 
 #[cfg(test)]
@@ -347,9 +346,11 @@ mod tests {
     #[test]
     fn credits_follow_the_docs_example() {
         // cli.md: $0.05 provider cost, $0.09 revenue, 9 credits.
-        assert_eq!(credits_for(50), 9);
-        assert_eq!(credits_for(40), 8);
-        let cost = cost_json(Some(50), "known");
+        let catalog = crate::mock::version::Seed::built_in().catalog;
+        assert_eq!(catalog.margin_percent, 180);
+        assert_eq!(catalog.credits_for(50), 9);
+        assert_eq!(catalog.credits_for(40), 8);
+        let cost = catalog.cost_json(Some(50), "known");
         assert_eq!(cost["estimated_usd"], 0.05);
         assert_eq!(cost["credit_pricing"]["estimated_revenue_usd"], 0.09);
     }

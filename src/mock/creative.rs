@@ -343,7 +343,7 @@ pub(crate) fn create(state: &mut State, call: &Call) -> Handled {
             "job_id": null,
             "capability": { "id": plan.model.capability_id },
             "assets": [],
-            "cost": catalog::cost_json(plan.quoted_total(), confidence),
+            "cost": catalog.cost_json(plan.quoted_total(), confidence),
             "request": request_json(&plan, true),
             "safety": { "status": "allowed" },
             "quota": consumed(state, 0)
@@ -440,8 +440,9 @@ fn execute(state: &mut State, call: &Call, plan: &Plan, input: Option<&Asset>) -
             "usage_priced",
         ),
     };
-    let credits = catalog::credits_for(mills);
-    let cost = catalog::cost_json(Some(mills), confidence);
+    let catalog = &state.version.seed.catalog;
+    let credits = catalog.credits_for(mills);
+    let cost = catalog.cost_json(Some(mills), confidence);
     let job_id = state.next_job_id();
     let created_at = state.now();
     let (width, height) = dimensions(&plan.aspect_ratio, plan.model.short_edge(&plan.params));
@@ -813,6 +814,7 @@ pub(crate) fn upload(state: &mut State, call: &Call) -> Handled {
             "policy": { "status": "allowed" }
         }
     });
+    let cost = state.version.seed.catalog.cost_json(Some(0), "known");
     state.jobs.insert(
         job_id.clone(),
         Job {
@@ -823,7 +825,7 @@ pub(crate) fn upload(state: &mut State, call: &Call) -> Handled {
             trace_id: call.trace_id.clone(),
             created_at,
             completed_at,
-            cost: catalog::cost_json(Some(0), "known"),
+            cost,
             asset_ids: vec![asset.id.clone()],
             input_asset_id: None,
         },

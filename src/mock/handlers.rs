@@ -1044,7 +1044,7 @@ pub(crate) fn model(state: &mut State, call: &Call) -> Handled {
         .seed
         .catalog
         .find(&id)
-        .map(|m| Outcome::Data(m.detail_json()))
+        .map(|m| Outcome::Data(m.detail_json(&state.version.seed.catalog)))
         .ok_or_else(|| {
             ApiError::not_found(format!("no model `{id}`"))
                 .suggest("image-skill models list --json".to_string())
