@@ -823,7 +823,14 @@ fn deposit_data(state: &State, attempt: &Attempt, credits: u64) -> Value {
         "amount_cents": credits,
         "currency": "USD",
         "live_money": state.version.seed.live_money(STRIPE_X402),
-        "stripe_x402": stripe_x402(state, credits)
+        "stripe_x402": stripe_x402(state, credits),
+        "next": {
+            "agent_action": "pay_stripe_crypto_deposit",
+            "suggested_commands": [format!(
+                "image-skill credits status --payment-attempt-id {} --json",
+                attempt.id
+            )]
+        }
     })
 }
 
