@@ -12,6 +12,7 @@ use super::handlers::{
     required_str, whole_number,
 };
 use super::ledger::{self, NewEvent};
+use super::request::{check_schema_fields, item_fields};
 use super::state::{Asset, Job, State};
 
 /// A create prompt containing this marker fails as if the provider had
@@ -33,41 +34,10 @@ const REFERENCE_MIN_EDGE: u32 = 300;
 const MAX_REFERENCES: usize = 40;
 const MAX_ELEMENTS: u64 = 10;
 
-const CREATE_FIELDS: &[&str] = &[
-    "prompt",
-    "model",
-    "intent",
-    "aspect_ratio",
-    "output_count",
-    "references",
-    "model_parameters",
-    "dry_run",
-    "max_estimated_usd_per_image",
-    "accept_unknown_cost",
-];
-const EDIT_FIELDS: &[&str] = &[
-    "input_asset_id",
-    "prompt",
-    "mask_asset_id",
-    "references",
-    "model",
-    "intent",
-    "aspect_ratio",
-    "output_count",
-    "model_parameters",
-    "max_estimated_usd_per_image",
-    "max_usd",
-    "accept_unknown_cost",
-];
-const UPLOAD_FIELDS: &[&str] = &[
-    "source_kind",
-    "filename",
-    "remote_origin",
-    "mime_type",
-    "content_length",
-    "sha256",
-    "bytes_base64",
-];
+/// The operations whose bodies this module reads.
+const CREATE: &str = "createImage";
+const EDIT: &str = "editImage";
+
 /// Provider-native fields the docs forbid in create/edit bodies.
 const PROVIDER_NATIVE: &[&str] = &[
     "image_url",
@@ -113,13 +83,17 @@ struct Common<'b> {
     accept_unknown_cost: bool,
 }
 
-fn common<'b>(body: &'b Map<String, Value>, allowed: &[&str]) -> Result<Common<'b>, ApiError> {
+fn common<'b>(
+    state: &State,
+    operation_id: &str,
+    body: &'b Map<String, Value>,
+) -> Result<Common<'b>, ApiError> {
     if let Some(field) = body.keys().find(|k| provider_native(k)) {
         return Err(ApiError::invalid(format!(
             "field `{field}` is provider-native; send owned asset ids in `references[]` instead"
         )));
     }
-    reject_unknown(body, allowed)?;
+    check_schema_fields(&state.version, operation_id, body)?;
     let prompt = required_str(body, "prompt")?;
     let aspect_ratio = optional_str(body, "aspect_ratio")?.unwrap_or("1:1");
     ratio(aspect_ratio)?;
@@ -319,7 +293,7 @@ fn show_model(model: &Model) -> String {
 /// `POST /v1/create`, and its zero-cost dry run.
 pub(crate) fn create(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
-    let common = common(&body, CREATE_FIELDS)?;
+    let common = common(state, CREATE, &body)?;
     let dry_run = optional_bool(&body, "dry_run")?.unwrap_or(false);
     let version = std::sync::Arc::clone(&state.version);
     let catalog = &version.seed.catalog;
@@ -330,7 +304,7 @@ pub(crate) fn create(state: &mut State, call: &Call) -> Handled {
         Operation::Create,
         &catalog.default_create,
     )?;
-    references(state, call, &body, plan.model)?;
+    references(state, call, CREATE, &body, plan.model)?;
     if dry_run {
         // Planning only: the price is the live debit it would be, and
         // nothing is consumed.
@@ -370,7 +344,7 @@ pub(crate) fn create(state: &mut State, call: &Call) -> Handled {
 /// `POST /v1/edit`: one owned input asset in, a new generated asset out.
 pub(crate) fn edit(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
-    let common = common(&body, EDIT_FIELDS)?;
+    let common = common(state, EDIT, &body)?;
     let input_id = required_str(&body, "input_asset_id")?;
     let input = owned_asset(state, call, input_id)?.clone();
     let version = std::sync::Arc::clone(&state.version);
@@ -387,7 +361,7 @@ pub(crate) fn edit(state: &mut State, call: &Call) -> Handled {
         }
         owned_asset(state, call, mask_id)?;
     }
-    references(state, call, &body, plan.model)?;
+    references(state, call, EDIT, &body, plan.model)?;
     if let (Some(total), Some(limit)) = (plan.quoted_total(), optional_usd(&body, "max_usd")?)
         && over_budget(total, limit)
     {
@@ -595,6 +569,7 @@ fn capitalized(word: &str) -> String {
 fn references(
     state: &State,
     call: &Call,
+    operation_id: &str,
     body: &Map<String, Value>,
     model: &Model,
 ) -> Result<(), ApiError> {
@@ -631,17 +606,10 @@ fn references(
                 "references[{i}] must be an object"
             )));
         };
-        reject_unknown(
-            item,
-            &[
-                "asset_id",
-                "role",
-                "index",
-                "reference_index",
-                "reference_task",
-            ],
-        )
-        .map_err(|e| ApiError::invalid(format!("references[{i}]: {}", e.message)))?;
+        if let Some(allowed) = item_fields(&state.version, operation_id, "references") {
+            reject_unknown(item, &allowed)
+                .map_err(|e| ApiError::invalid(format!("references[{i}]: {}", e.message)))?;
+        }
         let asset_id = required_str(item, "asset_id")?;
         let role = required_str(item, "role")?;
         if !model.reference_roles.iter().any(|r| r == role) {
@@ -696,7 +664,7 @@ fn owned_asset<'s>(state: &'s State, call: &Call, id: &str) -> Result<&'s Asset,
 /// `POST /v1/upload`: client-normalized bytes become an owned input asset.
 pub(crate) fn upload(state: &mut State, call: &Call) -> Handled {
     let body = json_object(call.req)?;
-    reject_unknown(&body, UPLOAD_FIELDS)?;
+    check_schema_fields(&state.version, "uploadImage", &body)?;
     let source_kind = required_str(&body, "source_kind")?;
     let filename = required_str(&body, "filename")?;
     if filename.contains(['/', '\\']) {
@@ -893,7 +861,17 @@ pub(crate) fn job_show(state: &mut State, call: &Call) -> Handled {
         "capability": { "id": job.capability_id },
         "cost": job.cost,
         "safety": { "status": "allowed" },
-        "assets": assets
+        "assets": assets,
+        // From 0.1.28 the docs mirror the job's status, assets and cost at
+        // top level and under `job`; older schemas leave the extras open.
+        "state": "completed",
+        "request": { "job_id": job.id },
+        "job": {
+            "job_id": job.id,
+            "status": "completed",
+            "assets": assets,
+            "cost": job.cost
+        }
     });
     if let Some(input) = &job.input_asset_id {
         data["input"] = json!({ "asset_id": input });

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::handlers::{ApiError, reject_unknown};
+use super::version::Version;
 use crate::contract::api::{ApiModel, Body, Field, Kind};
 
 fn fields<'m>(api: &'m ApiModel, operation_id: &str) -> &'m [Field] {
@@ -47,6 +48,33 @@ pub(crate) fn check_fields(
         ))),
         None => Ok(()),
     }
+}
+
+/// A body described by a `*-request` schema: only the fields it names
+/// (required ones are the handler's to check, in its own order).
+pub(crate) fn check_schema_fields(
+    version: &Version,
+    operation_id: &str,
+    body: &Map<String, Value>,
+) -> Result<(), ApiError> {
+    match version.request_fields.get(operation_id) {
+        Some(fields) => {
+            let allowed: Vec<&str> = fields.top.iter().map(String::as_str).collect();
+            reject_unknown(body, &allowed)
+        }
+        None => Ok(()),
+    }
+}
+
+/// The fields an item of the request's array field `field` may carry;
+/// `None` when the schema does not say.
+pub(crate) fn item_fields<'v>(
+    version: &'v Version,
+    operation_id: &str,
+    field: &str,
+) -> Option<Vec<&'v str>> {
+    let fields = version.request_fields.get(operation_id)?.items.get(field)?;
+    Some(fields.iter().map(String::as_str).collect())
 }
 
 /// The name of the operation's first body field of `kind`.

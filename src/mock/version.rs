@@ -180,6 +180,17 @@ pub(crate) struct Version {
     shapes: HashMap<String, Shape>,
     /// The version's API model: commands, paths, request fields.
     pub api: ApiModel,
+    /// Operation id → the fields its `*-request` schema names, and those of
+    /// each item of its array fields (`references`): what the mock accepts.
+    pub request_fields: HashMap<String, RequestFields>,
+}
+
+/// The property names a request schema allows, in the schema's order.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RequestFields {
+    pub top: Vec<String>,
+    /// Array field → the properties of its items.
+    pub items: HashMap<String, Vec<String>>,
 }
 
 /// Checkout URL keys when no schema says (an API model alone).
@@ -212,10 +223,15 @@ impl Version {
                 || api.endpoints.is_empty(),
             shapes: HashMap::new(),
             api: api.clone(),
+            request_fields: HashMap::new(),
         };
         let Serves::Contract(contract) = serves else {
+            // An API model alone: its request schemas are the default
+            // contract's, as its seed is.
+            version.request_fields = request_fields(api, &default_documents()?);
             return Ok(version);
         };
+        version.request_fields = request_fields(api, contract.documents());
         if let Some(seed) = contract.mock_seed() {
             version.seed = Seed::parse(seed).map_err(|e| {
                 crate::Error::Mock(format!(
@@ -274,6 +290,59 @@ impl Version {
     }
 }
 
+/// The raw schema documents of the default contract, without compiling it.
+fn default_documents() -> crate::Result<std::collections::BTreeMap<String, Value>> {
+    let resolved = crate::contract::Source::Embedded.resolve(crate::cli::DEFAULT_CONTRACT)?;
+    resolved
+        .schemas
+        .iter()
+        .map(|(name, file)| {
+            Ok((
+                name.clone(),
+                crate::Error::parse_json(&file.path, &file.text)?,
+            ))
+        })
+        .collect()
+}
+
+/// For each endpoint whose body is a `*-request` schema: its properties,
+/// and the item properties of its array properties, `$ref`s followed.
+fn request_fields(
+    api: &ApiModel,
+    docs: &std::collections::BTreeMap<String, Value>,
+) -> HashMap<String, RequestFields> {
+    let mut out = HashMap::new();
+    for endpoint in &api.endpoints {
+        let Some(crate::contract::api::Body::Schema { schema }) = &endpoint.body else {
+            continue;
+        };
+        let Some(root) = docs.get(schema) else {
+            continue;
+        };
+        let compiler = Compiler { docs, doc: root };
+        let (doc, node) = compiler.follow(root, root, 0);
+        let mut fields = RequestFields::default();
+        let Some(props) = node.get("properties").and_then(Value::as_object) else {
+            continue;
+        };
+        for (name, prop) in props {
+            fields.top.push(name.clone());
+            let (doc, prop) = Compiler { docs, doc }.follow(doc, prop, 0);
+            let Some(items) = prop.get("items") else {
+                continue;
+            };
+            let (_, items) = Compiler { docs, doc }.follow(doc, items, 0);
+            if let Some(Value::Object(item_props)) = items.get("properties") {
+                fields
+                    .items
+                    .insert(name.clone(), item_props.keys().cloned().collect());
+            }
+        }
+        out.insert(endpoint.operation_id.clone(), fields);
+    }
+    out
+}
+
 /// The compiled shape of a response schema: per object, its properties
 /// (and whether others are forbidden), the skeleton of every required one,
 /// and the role of each node.
@@ -313,6 +382,25 @@ impl<'a> Compiler<'a> {
             doc.pointer(pointer)?
         };
         Some((doc, node))
+    }
+
+    /// `node`, or what its `$ref` chain ends at, with the document that
+    /// holds it.
+    fn follow(&self, doc: &'a Value, node: &'a Value, depth: usize) -> (&'a Value, &'a Value) {
+        match node.get("$ref").and_then(Value::as_str) {
+            Some(reference) if depth < MAX_DEPTH => {
+                match (Compiler {
+                    docs: self.docs,
+                    doc,
+                })
+                .resolve(reference)
+                {
+                    Some((doc, target)) => self.follow(doc, target, depth + 1),
+                    None => (doc, node),
+                }
+            }
+            _ => (doc, node),
+        }
     }
 
     fn compile(&self, node: &'a Value, depth: usize) -> Shape {
