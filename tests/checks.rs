@@ -410,7 +410,7 @@ fn served(body: Value) -> Served {
     }
 }
 
-/// A release without the field (0.1.0–0.1.7 send no checkout_handoff_url):
+/// A release without the field (0.1.0–0.1.6 send no checkout_handoff_url):
 /// nothing sent and nothing printed passes; a value the server sent and the
 /// client dropped still fails.
 #[test]

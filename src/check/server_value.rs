@@ -27,7 +27,7 @@ pub fn listed(expect: &Expect) -> &[String] {
 pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
     let Some(printed) = cx.response.at(pointer) else {
         // Nothing sent, nothing printed: a release without the field (the
-        // handoff URL before 0.1.8) has nothing to preserve.
+        // handoff URL before 0.1.7) has nothing to preserve.
         if !cx.served.iter().any(|s| {
             s.body
                 .as_ref()

@@ -173,7 +173,7 @@ pub(crate) struct Version {
     /// compact URL), wherever they nest: what `regressed-0.1.8` strips.
     pub checkout_url_keys: BTreeSet<String>,
     pub seed: Seed,
-    /// Whether the release serves the `/pay/<id>` handoff (0.1.8 on):
+    /// Whether the release serves the `/pay/<id>` handoff (0.1.7 on):
     /// before it, answers carry no handoff URL.
     pub serves_handoff: bool,
     /// Operation id → the shape of its `data`.
