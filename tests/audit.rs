@@ -292,8 +292,10 @@ fn a_release_wrong_only_against_an_older_server_is_found_with_previous_not_with_
 
     let (own, own_report) = audit(py, &["--releases", &releases], &narrow, "audit_own");
     let mut stale = narrow.to_vec();
-    // The version just before 0.1.9 is 0.1.8 (0.1.0 … 0.1.7 ship too now).
-    stale.extend(["--servers", "previous:1"]);
+    // 0.1.9's three predecessors: 0.1.6 (full URLs, no handoff URL), 0.1.7
+    // and 0.1.8 (stripped URLs and the handoff URL, as their docs say),
+    // each served by the version-aware mock as that version.
+    stale.extend(["--servers", "previous:3"]);
     let (previous, previous_report) =
         audit(py, &["--releases", &releases], &stale, "audit_previous");
     println!("{}", text(&previous.stdout));
@@ -307,25 +309,52 @@ fn a_release_wrong_only_against_an_older_server_is_found_with_previous_not_with_
         "{}",
         text(&previous.stdout)
     );
-    let found = findings(&previous);
-    // Against the 0.1.8 server (which strips) 1.7.0 "repairs" checkout_url
-    // from the handoff URL: the client invented a value.
-    assert!(
-        found.contains(&"invariant server-value (server 0.1.8): broken in 1.7.0 (last good 1.6.0, not fixed) — broken by the client".to_string()),
-        "{found:#?}"
+    let incompatible = |server: &str| {
+        format!(
+            "{STRIPE} (server {server}): incompatible in 1.6.0 – 1.7.0 (never good before, not fixed) — a contract mismatch with an older server, not a client finding"
+        )
+    };
+    // Against the stripping servers 1.7.0 "repairs" checkout_url from the
+    // handoff URL: the client invented a value. Both releases print the
+    // stripped URL those servers sent: their fault, not the client's. The
+    // 0.1.6 server strips nothing, so nothing is found against it.
+    assert_eq!(
+        findings(&previous),
+        [
+            "invariant stripe-fragment (server 0.1.7): broken in 1.6.0 – 1.7.0 (never good before, not fixed) — broken by the server (its answer already broke it)".to_string(),
+            "invariant server-value (server 0.1.7): broken in 1.7.0 (last good 1.6.0, not fixed) — broken by the client".to_string(),
+            "invariant stripe-fragment (server 0.1.8): broken in 1.6.0 – 1.7.0 (never good before, not fixed) — broken by the server (its answer already broke it)".to_string(),
+            "invariant server-value (server 0.1.8): broken in 1.7.0 (last good 1.6.0, not fixed) — broken by the client".to_string(),
+            incompatible("0.1.7"),
+            incompatible("0.1.8"),
+        ],
+        "{}",
+        text(&previous.stdout)
     );
-    // Both releases print the stripped URL the 0.1.8 server sent: its fault.
-    assert!(
-        found.contains(&"invariant stripe-fragment (server 0.1.8): broken in 1.6.0 – 1.7.0 (never good before, not fixed) — broken by the server (its answer already broke it)".to_string()),
-        "{found:#?}"
-    );
-    assert!(
-        found.iter().any(|f| f.starts_with(&format!(
-            "{STRIPE} (server 0.1.8): incompatible in 1.6.0 – 1.7.0"
-        ))),
-        "a contract mismatch with an older server is a compatibility result: {found:#?}"
-    );
-    assert_eq!(previous_report["client_runs"], 4);
+    for row in [
+        "scenario:client-checkout/stripe checkout through the client keeps fragments",
+        "invariant:stripe-fragment",
+        "invariant:server-value",
+    ] {
+        for release in ["1.6.0", "1.7.0"] {
+            assert_eq!(
+                cell(&previous_report, release, "0.1.6", row),
+                "pass",
+                "{release} × server 0.1.6, {row}"
+            );
+        }
+    }
+    assert_eq!(previous_report["client_runs"], 8);
+}
+
+fn cell(report: &Value, release: &str, server: &str, row: &str) -> String {
+    report["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .find(|c| c["release"] == release && c["server"] == server && c["row"] == row)
+        .map(|c| c["state"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_else(|| "absent".into())
 }
 
 #[test]

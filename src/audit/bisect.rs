@@ -56,9 +56,9 @@ async fn probe(audit: &mut Audit, index: usize, row: &str) -> Result<(Verdict, u
     let env = audit.pair_env();
     let mut verdict = Verdict::Good;
     let mut runs = 0;
-    for (server, profile) in servers {
+    for (server, served) in servers {
         runs += 1;
-        let cells = match run_pair(&env, &judged, profile, audit.jobs).await {
+        let cells = match run_pair(&env, &judged, served, audit.jobs).await {
             Ok(report) => matrix::cells_of(&version, &server, &rows, &report),
             Err(e) => matrix::could_not_run_cells(&version, &server, &rows, &e.to_string()),
         };

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 use crate::app;
-use crate::contract::{Contract, FragmentPolicy};
+use crate::contract::Contract;
 use crate::error::{Error, Result};
-use crate::exec::{ClientSetup, Interrupt};
+use crate::exec::{ClientSetup, Interrupt, ServerContract};
 use crate::mock::Profile;
 use crate::plan::{Kind, Partition, Plan};
 use crate::suite::{self, SuiteFormat};
@@ -180,17 +180,6 @@ impl Servers {
     }
 }
 
-/// The mock that plays server version `contract`. Today conform's mock has
-/// two behaviours, chosen from the version's contract data (does it
-/// document stripped Stripe URLs?); the version-aware mock of issue 12 will
-/// serve each version's own answers from the same call.
-pub fn server_profile(contract: &Contract) -> Profile {
-    match contract.fragment_policy() {
-        FragmentPolicy::Stripped => Profile::Regressed018,
-        FragmentPolicy::Required => Profile::Conformant,
-    }
-}
-
 /// Everything an audit run needs, loaded once.
 pub struct Audit {
     pub releases: Vec<Release>,
@@ -310,12 +299,15 @@ impl Audit {
         })
     }
 
-    /// The servers a judged release meets, with their mocks' profiles.
-    fn servers_for(&mut self, own: &str) -> Result<Vec<(String, Profile)>> {
+    /// The servers a judged release meets, each played by the
+    /// version-aware mock serving that version's contract (its routes,
+    /// rails, answer shapes and documented URL rules), as
+    /// `conform client --server-contract V` does.
+    fn servers_for(&mut self, own: &str) -> Result<Vec<(String, ServerContract)>> {
         let mut out = Vec::new();
         for v in self.servers.select(own, &self.known.clone()) {
             let contract = self.contract(&v)?;
-            out.push((v, server_profile(&contract)));
+            out.push((v, ServerContract(contract)));
         }
         Ok(out)
     }
@@ -348,17 +340,17 @@ impl Audit {
 async fn run_pair(
     audit: &PairEnv,
     judged: &Judged,
-    profile: Profile,
+    server: ServerContract,
     jobs: usize,
 ) -> Result<crate::outcome::RunReport> {
     let setup = ClientSetup {
         command: judged.command.clone(),
-        profile,
+        profile: Profile::Conformant,
         base_url_env: audit.base_url_env.clone(),
         token_env: audit.token_env.clone(),
         pass_env: audit.pass_env.clone(),
         token: format!("isk_r_mock_{:032x}", rand::random::<u128>()),
-        server: None,
+        server: Some(server),
     };
     let mut options = app::Options::new(app::TargetSpec::Client(setup));
     options.contract = judged.contract.version().to_string();
@@ -493,7 +485,7 @@ pub async fn run_matrix(audit: &mut Audit, partition: Option<&Partition>) -> Res
     let started = Instant::now();
     let mut infos = Vec::new();
     let mut rows: Vec<String> = Vec::new();
-    let mut pairs: Vec<(usize, Arc<Judged>, String, Profile)> = Vec::new();
+    let mut pairs: Vec<(usize, Arc<Judged>, String, ServerContract)> = Vec::new();
     let releases = audit.releases.clone();
     let mut position = 0usize;
     for (i, release) in releases.iter().enumerate() {
@@ -523,12 +515,12 @@ pub async fn run_matrix(audit: &mut Audit, partition: Option<&Partition>) -> Res
                     could_not_run: None,
                 });
                 let judged = Arc::new(judged);
-                for (server, profile) in servers {
+                for (server, served) in servers {
                     let keep =
                         partition.is_none_or(|p| p.keeps(position, &format!("{version}@{server}")));
                     position += 1;
                     if keep {
-                        pairs.push((i, judged.clone(), server, profile));
+                        pairs.push((i, judged.clone(), server, served));
                     }
                 }
             }
@@ -551,7 +543,7 @@ pub async fn run_matrix(audit: &mut Audit, partition: Option<&Partition>) -> Res
     let runs = pairs.len() as u64;
     let rows_shared = Arc::new(rows.clone());
     let mut tasks = tokio::task::JoinSet::new();
-    for (i, judged, server, profile) in pairs {
+    for (i, judged, server, served) in pairs {
         let (permits, env, rows) = (permits.clone(), env.clone(), rows_shared.clone());
         let version = releases[i].version.to_string();
         tasks.spawn(async move {
@@ -559,7 +551,7 @@ pub async fn run_matrix(audit: &mut Audit, partition: Option<&Partition>) -> Res
             let _permit = permits.acquire_owned().await.ok();
             // Scenarios of one release run in order: releases are the
             // unit of parallelism (--jobs).
-            match run_pair(&env, &judged, profile, 1).await {
+            match run_pair(&env, &judged, served, 1).await {
                 Ok(report) => matrix::cells_of(&version, &server, &rows, &report),
                 Err(e) => matrix::could_not_run_cells(&version, &server, &rows, &e.to_string()),
             }
