@@ -5,6 +5,12 @@
 //!
 //! AUDIT_BENCH_RELEASES (71) and AUDIT_BENCH_REPEATS (3) size it; the two
 //! sides are interleaved per repeat and reported as median (min–max).
+//!
+//! First, in process: starting the mocks of one client run (one per
+//! scenario) from one loaded contract, whose answer shapes are compiled
+//! once and shared, versus from a freshly loaded contract each (compiled
+//! at every start, as before the cache). AUDIT_BENCH_MOCKS_ONLY=1 stops
+//! there.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -45,13 +51,63 @@ fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
     (v[v.len() / 2], v[0], v[v.len() - 1])
 }
 
+/// Mock starts (and stops) of one client run: `starts` from one loaded
+/// contract versus one from each of `fresh` (loaded beforehand, so only
+/// the per-start compile differs).
+fn mock_starts(version: &str, starts: usize, repeats: usize) {
+    use conform::contract::Contract;
+    use conform::mock::{MockServer, Profile};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let start_all = |contracts: &[&Contract]| {
+        runtime.block_on(async {
+            let started = Instant::now();
+            for contract in contracts {
+                let mock = MockServer::start_for(*contract, Profile::Conformant, None, None)
+                    .await
+                    .expect("mock starts");
+                mock.shutdown().await;
+            }
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+    };
+    let (mut shared, mut compiled, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..repeats {
+        let one = Contract::embedded(version).expect("contract");
+        let same: Vec<&Contract> = std::iter::repeat_n(&one, starts).collect();
+        let fresh: Vec<Contract> = (0..starts)
+            .map(|_| Contract::embedded(version).expect("contract"))
+            .collect();
+        let fresh: Vec<&Contract> = fresh.iter().collect();
+        let c = start_all(&fresh);
+        let s = start_all(&same);
+        compiled.push(c);
+        shared.push(s);
+        ratios.push(s / c);
+    }
+    let (s, smin, smax) = median(shared);
+    let (c, cmin, cmax) = median(compiled);
+    let (r, rmin, rmax) = median(ratios);
+    println!(
+        "{starts} mock starts of {version}: shapes shared {s:.1} ms ({smin:.1}–{smax:.1}) · compiled per start {c:.1} ms ({cmin:.1}–{cmax:.1}) · ratio {r:.3} ({rmin:.3}–{rmax:.3})"
+    );
+}
+
 fn main() {
+    let repeats = env_usize("AUDIT_BENCH_REPEATS", 3).max(1);
+    for version in ["0.1.9", "0.1.70"] {
+        mock_starts(version, 16, repeats.max(5));
+    }
+    if std::env::var_os("AUDIT_BENCH_MOCKS_ONLY").is_some() {
+        return;
+    }
     let Some(py) = python() else {
         println!("audit bench skipped: python3 not found");
         return;
     };
     let n = env_usize("AUDIT_BENCH_RELEASES", 71);
-    let repeats = env_usize("AUDIT_BENCH_REPEATS", 3).max(1);
     let cores = std::thread::available_parallelism().map_or(2, |c| c.get());
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("audit_bench");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/make_history.py");

@@ -29,8 +29,10 @@ pub const NEWEST_CONTRACT: &str = crate::embedded::NEWEST_VERSION;
 pub const DEFAULT_CONTRACT: &str = NEWEST_CONTRACT;
 pub use source::{Manifest, RawFile, Source};
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError};
 
 use serde_json::Value;
 
@@ -54,7 +56,14 @@ pub struct Contract {
     /// `mock.json`: the reference mock's seed data for this version.
     mock_seed: Option<Value>,
     fragment_policy: FragmentPolicy,
+    derived: Derived,
 }
+
+/// What later stages compile from a loaded contract and share for as long
+/// as it lives (the mock's answer shapes, see [`Contract::derived`]): an
+/// audit starts thousands of mocks of the same few versions.
+#[derive(Default)]
+struct Derived(std::sync::Mutex<Vec<Arc<dyn Any + Send + Sync>>>);
 
 /// What a contract version says about the `#...` fragment of Stripe
 /// Checkout URLs: the one rule 0.1.8 and 0.1.9 disagree on.
@@ -189,6 +198,27 @@ impl Contract {
     /// Schema `name` as written (`$ref`s unresolved), if the contract has it.
     pub fn raw(&self, name: &str) -> Option<&Value> {
         self.raw.get(name)
+    }
+
+    /// The `T` made from this contract by `make`, made once: later calls
+    /// (any thread) share it. `make` runs under the slot's lock, so
+    /// concurrent first calls wait for one result instead of each making
+    /// their own; an error is returned and not kept.
+    pub fn derived<T: Any + Send + Sync>(
+        &self,
+        make: impl FnOnce(&Contract) -> Result<T>,
+    ) -> Result<Arc<T>> {
+        let mut slot = self
+            .derived
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = slot.iter().find_map(|d| Arc::clone(d).downcast::<T>().ok()) {
+            return Ok(found);
+        }
+        let made = Arc::new(make(self)?);
+        slot.push(Arc::clone(&made) as Arc<dyn Any + Send + Sync>);
+        Ok(made)
     }
 
     /// Whether this version requires or strips Stripe URL fragments.
@@ -341,6 +371,7 @@ fn load(resolved: source::Resolved, wanted: Defs) -> Result<Contract> {
         api,
         mock_seed,
         fragment_policy,
+        derived: Derived::default(),
     })
 }
 
@@ -548,6 +579,25 @@ pub(crate) fn percent_decode(text: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn derived_data_is_made_once_per_loaded_contract_and_errors_are_not_kept() {
+        let contract = Contract::embedded("0.1.9").expect("0.1.9");
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let make = |c: &Contract| {
+            made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(c.version().to_string())
+        };
+        let failing = contract.derived::<u8>(|_| Err(Error::Usage("no".into())));
+        assert!(failing.is_err());
+        let first = contract.derived(make).expect("made");
+        let second = contract.derived(make).expect("shared");
+        assert!(Arc::ptr_eq(&first, &second), "the second call recompiled");
+        assert_eq!(made.into_inner(), 1);
+        assert_eq!(*first, "0.1.9");
+        // Another type has its own slot; the failed u8 left none behind.
+        assert_eq!(*contract.derived(|_| Ok(7u8)).expect("u8"), 7);
+    }
 
     #[test]
     fn every_shared_definition_of_the_shipped_contracts_compiles() {

@@ -126,7 +126,7 @@ impl MockServer {
             .map_err(|e| Error::Mock(format!("cannot serve on {local}: {e}")))?;
 
         let serves = serves.into();
-        let version = Arc::new(Version::of(serves)?);
+        let version = Version::shared(serves)?;
         let shared = Arc::new(Shared {
             profile,
             routes: routes(serves.api()),

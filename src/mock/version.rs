@@ -4,6 +4,7 @@
 //! the version's response schemas when the mock starts.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -201,6 +202,17 @@ const DEFAULT_CHECKOUT_URL_KEYS: &[&str] = &[
 ];
 
 impl Version {
+    /// What the mock of `serves` answers by: for a whole contract compiled
+    /// once per loaded contract and shared by every mock started from it
+    /// (client mode starts one per scenario, an audit one per scenario of
+    /// every release × server pair); an API model alone is cheap to read.
+    pub(crate) fn shared(serves: Serves) -> crate::Result<Arc<Version>> {
+        match serves {
+            Serves::Contract(contract) => contract.derived(|c| Version::of(Serves::Contract(c))),
+            Serves::Api(_) => Version::of(serves).map(Arc::new),
+        }
+    }
+
     pub(crate) fn of(serves: Serves) -> crate::Result<Version> {
         let api = serves.api();
         let (rails, quote_default) = match &api.payment_rails {
@@ -661,6 +673,21 @@ mod tests {
             doc: &schema,
         }
         .compile(&schema, 0)
+    }
+
+    #[test]
+    fn mocks_of_one_loaded_contract_share_its_compiled_answers() {
+        let contract = Contract::embedded("0.1.9").expect("0.1.9");
+        let a = Version::shared(Serves::Contract(&contract)).expect("compiled");
+        let b = Version::shared(Serves::Contract(&contract)).expect("shared");
+        assert!(Arc::ptr_eq(&a, &b), "a second mock recompiled the shapes");
+        assert!(a.shape("createStripeCheckoutSession").is_some());
+        let other = Contract::embedded("0.1.9").expect("0.1.9 again");
+        let c = Version::shared(Serves::Contract(&other)).expect("compiled");
+        assert!(
+            !Arc::ptr_eq(&a, &c),
+            "the cache lives with the loaded contract"
+        );
     }
 
     #[test]
