@@ -9,7 +9,8 @@ use std::cell::Cell;
 
 use serde_json::Value;
 
-use super::handlers::{self, ApiError, Call, Handled, json_object};
+use super::call::{ApiError, Call, Handled, Outcome};
+use super::handlers::json_object;
 use super::state::State;
 use crate::contract::api::{ApiModel, CliCommand, Endpoint, Kind, Location};
 
@@ -245,7 +246,7 @@ fn capability(state: &mut State, call: &Call) -> Handled {
         .models
         .iter()
         .find(|m| m.capability_id == id)
-        .map(|m| handlers::Outcome::Data(m.capability_json()))
+        .map(|m| Outcome::Data(m.capability_json()))
         .ok_or_else(|| {
             ApiError::not_found(format!("no capability `{id}`"))
                 .suggest("image-skill capabilities list --json".to_string())

@@ -5,11 +5,11 @@
 
 use serde_json::{Map, Value, json};
 
+use super::call::{ApiError, Call, Handled, Outcome};
 use super::catalog::{self, Catalog, Model, Operation, Params};
 use super::codec;
 use super::handlers::{
-    ApiError, Call, Handled, Outcome, json_object, kind, optional_str, quota_data, reject_unknown,
-    required_str, whole_number,
+    json_object, kind, optional_str, quota_data, reject_unknown, required_str, whole_number,
 };
 use super::ledger::{self, NewEvent};
 use super::request::{check_schema_fields, item_fields};

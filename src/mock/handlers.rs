@@ -2,10 +2,9 @@
 //! the `data` of a success envelope, a redirect, or an API error; the
 //! responder in `mod.rs` does auth, the envelope, the profile and recording.
 
-use std::cell::Cell;
-
 use serde_json::{Map, Value, json};
 
+use super::call::{ApiError, Call, Handled, Outcome};
 use super::ledger::{self, NewEvent};
 use super::request::{check_fields, path_of};
 use super::state::{Agent, Attempt, Pack, Quote, QuoteTerms, Receipt, Signup, State, checkout_url};
@@ -19,78 +18,6 @@ const STRIPE_X402: &str = "stripe_x402.exact.usdc";
 const QUOTE_EXPIRES_AT: &str = "2026-05-08T20:00:00.000Z";
 const JOBS_RESET_AT: &str = "2026-05-09T00:00:00.000Z";
 const STATUS_RETRY_AFTER_SECONDS: u64 = 10;
-
-pub(crate) enum Outcome {
-    Data(Value),
-    Redirect(String),
-}
-
-/// One request as a handler sees it.
-pub(crate) struct Call<'r> {
-    pub req: &'r Request,
-    /// Who the bearer token stands for; `None` on public routes.
-    pub caller: Option<Agent>,
-    pub trace_id: String,
-    /// The command the envelope names, when it is not the route's own:
-    /// `/v1/cli` answers as the command it ran.
-    pub command: Cell<Option<String>>,
-}
-
-impl Call<'_> {
-    /// The caller's organization; public routes act for nobody.
-    pub(crate) fn organization(&self) -> &str {
-        self.caller
-            .as_ref()
-            .map_or("", |agent| agent.organization_id.as_str())
-    }
-
-    /// The last path segment, percent-decoded: the `{ID}` of `/v1/x/{ID}`.
-    pub(crate) fn path_id(&self) -> String {
-        let path = &self.req.path;
-        super::codec::percent_decode(path.rsplit('/').next().unwrap_or_default())
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct ApiError {
-    pub status: u16,
-    pub code: &'static str,
-    pub message: String,
-    pub suggested_command: Option<String>,
-    pub required_flag: Option<&'static str>,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            suggested_command: None,
-            required_flag: None,
-        }
-    }
-
-    pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
-        ApiError::new(400, "INVALID_REQUEST", message)
-    }
-
-    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(404, "NOT_FOUND", message)
-    }
-
-    pub(crate) fn suggest(mut self, command: String) -> ApiError {
-        self.suggested_command = Some(command);
-        self
-    }
-
-    pub(crate) fn require_flag(mut self, flag: &'static str) -> ApiError {
-        self.required_flag = Some(flag);
-        self
-    }
-}
-
-pub(crate) type Handled = Result<Outcome, ApiError>;
 
 pub(crate) fn healthz(_: &mut State, _: &Call) -> Handled {
     Ok(Outcome::Data(json!({ "status": "ok" })))

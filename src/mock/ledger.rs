@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::handlers::{ApiError, Call, Handled, Outcome};
+use super::call::{ApiError, Call, Handled, Outcome};
 use super::state::{Event, State};
 
 const SOURCE: &str = "hosted_activity_ledger";

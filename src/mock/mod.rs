@@ -3,6 +3,7 @@
 //! API model, stateful across requests, and a [`Profile`] that can replay a
 //! known regression or misbehave on purpose.
 
+mod call;
 mod catalog;
 mod cli;
 mod codec;
@@ -27,8 +28,8 @@ use serde_json::{Value, json};
 
 use crate::contract::api::{ApiModel, Auth, path_matches};
 use crate::{Error, Result};
+use call::{ApiError, Call, Handled, Outcome};
 pub use creative::ARTIFACT_FAILURE_MARKER;
-use handlers::{ApiError, Call, Handled, Outcome};
 pub use profile::Profile;
 use state::{Agent, State};
 pub use version::Serves;

@@ -5,7 +5,8 @@
 
 use serde_json::{Map, Value};
 
-use super::handlers::{ApiError, reject_unknown};
+use super::call::ApiError;
+use super::handlers::reject_unknown;
 use super::version::Version;
 use crate::contract::api::{ApiModel, Body, Field, Kind};
 
