@@ -251,6 +251,12 @@ pub struct MockArgs {
     /// Read contract schemas from DIR/<VERSION>/ instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub schemas: Option<PathBuf>,
+    /// Records kept of each kind (quotes, payment attempts, receipts,
+    /// ledger events, signups, jobs, assets, idempotency keys); older ones
+    /// are forgotten, and a request naming one is answered 410 RECORD_EVICTED.
+    #[arg(long, value_name = "N", default_value_t = crate::mock::DEFAULT_RETAIN as u32,
+          value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub retain: u32,
 }
 
 /// The mock's profiles for `--help` and shell completions, from the one
@@ -625,6 +631,7 @@ async fn mock(args: MockArgs) -> Result<i32> {
     drop(contract);
     // A served mock has no reader for its record; keep memory flat.
     server.record_served(false);
+    server.set_retention(args.retain as usize);
     // The token is the mock's own throwaway one; printing it is the point.
     say(&format!(
         "conform mock: profile {} listening\nbase_url={}\ntoken={}\nCtrl-C stops it.\n",

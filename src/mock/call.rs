@@ -69,6 +69,20 @@ impl ApiError {
         ApiError::new(404, "NOT_FOUND", message)
     }
 
+    /// A record this mock made and has since forgotten (`conform mock
+    /// --retain`): 410 under conform's own code, so it is never mistaken
+    /// for one that did not exist (404) or answered from other data.
+    pub(crate) fn evicted(what: &str, id: &str, cap: usize) -> ApiError {
+        ApiError::new(
+            410,
+            "RECORD_EVICTED",
+            format!(
+                "{what} `{id}` is no longer retained: this mock keeps the most recent {cap} \
+                 records of each kind (`conform mock --retain`)"
+            ),
+        )
+    }
+
     pub(crate) fn suggest(mut self, command: String) -> ApiError {
         self.suggested_command = Some(command);
         self

@@ -9,7 +9,7 @@ use super::call::{ApiError, Call, Handled, Outcome};
 use super::catalog::{self, Catalog, Model, Operation, Params};
 use super::codec;
 use super::handlers::{
-    json_object, kind, optional_str, quota_data, reject_unknown, required_str, whole_number,
+    gone, json_object, kind, optional_str, quota_data, reject_unknown, required_str, whole_number,
 };
 use super::ledger::{self, NewEvent};
 use super::request::{check_schema_fields, item_fields};
@@ -658,7 +658,14 @@ fn owned_asset<'s>(state: &'s State, call: &Call, id: &str) -> Result<&'s Asset,
         .assets
         .get(id)
         .filter(|a| a.organization_id == call.organization())
-        .ok_or_else(|| ApiError::not_found(format!("no asset `{id}`")))
+        .ok_or_else(|| {
+            gone(
+                &state.assets,
+                "asset",
+                id,
+                ApiError::not_found(format!("no asset `{id}`")),
+            )
+        })
 }
 
 /// `POST /v1/upload`: client-normalized bytes become an owned input asset.
@@ -844,7 +851,14 @@ pub(crate) fn job_show(state: &mut State, call: &Call) -> Handled {
         .jobs
         .get(&id)
         .filter(|j| j.organization_id == call.organization())
-        .ok_or_else(|| ApiError::not_found(format!("no job `{id}`")))?;
+        .ok_or_else(|| {
+            gone(
+                &state.jobs,
+                "job",
+                &id,
+                ApiError::not_found(format!("no job `{id}`")),
+            )
+        })?;
     let assets: Vec<Value> = job
         .asset_ids
         .iter()

@@ -7,7 +7,8 @@ use serde_json::{Map, Value, json};
 use super::call::{ApiError, Call, Handled, Outcome};
 use super::ledger::{self, NewEvent};
 use super::request::{check_fields, path_of};
-use super::state::{Agent, Attempt, Pack, Quote, QuoteTerms, Receipt, Signup, State, checkout_url};
+use super::retain::Retained;
+use super::state::{Agent, Attempt, Pack, Quote, QuoteTerms, Receipt, State, checkout_url};
 use super::wire::Request;
 
 /// Fixed so responses are reproducible; the mock never expires quotes.
@@ -69,24 +70,7 @@ pub(crate) fn agent_signup(state: &mut State, call: &Call) -> Handled {
     }
     let name = optional_str(&body, "agent_name")?.unwrap_or("agent");
     let runtime = optional_str(&body, "runtime")?;
-    let key = format!("{contact}\n{name}");
-    let token = state.next_signup_token();
-    let (agent, rotated) = match state.signups.get(&key) {
-        Some(previous) => {
-            let agent = previous.agent.clone();
-            state.agents.remove(&previous.token);
-            (agent, true)
-        }
-        None => (state.next_agent(), false),
-    };
-    state.agents.insert(token.clone(), agent.clone());
-    state.signups.insert(
-        key,
-        Signup {
-            agent: agent.clone(),
-            token: token.clone(),
-        },
-    );
+    let (agent, token, rotated) = state.sign_up(contact, name);
     Ok(Outcome::Data(json!({
         "token": token,
         "token_class": TOKEN_CLASS,
@@ -424,7 +408,7 @@ pub(crate) fn create_checkout_session(state: &mut State, call: &Call) -> Handled
     let attempt = Attempt {
         id: attempt_id.clone(),
         quote_id: quote_id.to_string(),
-        rail: STRIPE_CHECKOUT.to_string(),
+        rail: STRIPE_CHECKOUT,
         checkout_url: checkout_url(&session_id),
         session_id,
     };
@@ -711,7 +695,7 @@ pub(crate) fn create_x402_deposit(state: &mut State, call: &Call) -> Handled {
     let attempt = Attempt {
         id: state.next_attempt_id(),
         quote_id: quote_id.to_string(),
-        rail: STRIPE_X402.to_string(),
+        rail: STRIPE_X402,
         session_id: String::new(),
         checkout_url: String::new(),
     };
@@ -865,9 +849,20 @@ pub(crate) fn purchase_status(state: &mut State, call: &Call) -> Handled {
     let unknown = || ApiError::not_found(format!("no purchase record for {reference} `{id}`"));
 
     let state: &State = state;
+    let cap = state.retention();
+    // The record a found one points to may be forgotten before it.
+    let quote_of = |quote_id: &str| {
+        state
+            .quotes
+            .get(quote_id)
+            .ok_or_else(|| gone(&state.quotes, "credit quote", quote_id, unknown()))
+    };
     let data = match reference.as_str() {
         "quote_id" => {
-            let quote = state.quotes.get(id).ok_or_else(unknown)?;
+            let quote = state
+                .quotes
+                .get(id)
+                .ok_or_else(|| gone(&state.quotes, "credit quote", id, unknown()))?;
             let receipt = quote
                 .receipt_id
                 .as_ref()
@@ -881,17 +876,28 @@ pub(crate) fn purchase_status(state: &mut State, call: &Call) -> Handled {
         }
         "payment_attempt_id" | "checkout_session_id" => {
             let attempt = if reference == "payment_attempt_id" {
-                state.attempts.get(id)
+                state
+                    .attempts
+                    .get(id)
+                    .ok_or_else(|| gone(&state.attempts, "payment attempt", id, unknown()))
             } else {
-                state.attempt_by_session(id)
-            }
-            .ok_or_else(unknown)?;
-            let quote = state.quotes.get(&attempt.quote_id).ok_or_else(unknown)?;
+                state.attempt_by_session(id).ok_or_else(|| {
+                    if state.session_evicted(id) {
+                        ApiError::evicted("checkout session", id, cap)
+                    } else {
+                        unknown()
+                    }
+                })
+            }?;
+            let quote = quote_of(&attempt.quote_id)?;
             status_data(state, quote, Some(attempt), None)
         }
         _ => {
-            let receipt = state.receipts.get(id).ok_or_else(unknown)?;
-            let quote = state.quotes.get(&receipt.quote_id).ok_or_else(unknown)?;
+            let receipt = state
+                .receipts
+                .get(id)
+                .ok_or_else(|| gone(&state.receipts, "receipt", id, unknown()))?;
+            let quote = quote_of(&receipt.quote_id)?;
             status_data(state, quote, None, Some(receipt))
         }
     };
@@ -1001,7 +1007,14 @@ pub(crate) fn pay_redirect(state: &mut State, call: &Call) -> Handled {
         .attempts
         .get(id)
         .map(|a| Outcome::Redirect(a.checkout_url.clone()))
-        .ok_or_else(|| ApiError::not_found(format!("no payment attempt `{id}`")))
+        .ok_or_else(|| {
+            gone(
+                &state.attempts,
+                "payment attempt",
+                id,
+                ApiError::not_found(format!("no payment attempt `{id}`")),
+            )
+        })
 }
 
 pub(crate) fn no_route(_: &mut State, call: &Call) -> Handled {
@@ -1064,12 +1077,27 @@ fn quote_on_rail<'s>(
 
 fn find_quote<'s>(state: &'s State, quote_id: &str) -> Result<&'s Quote, ApiError> {
     state.quotes.get(quote_id).ok_or_else(|| {
-        ApiError::new(
-            404,
-            "CREDIT_QUOTE_NOT_FOUND",
-            format!("no credit quote `{quote_id}`"),
+        gone(
+            &state.quotes,
+            "credit quote",
+            quote_id,
+            ApiError::new(
+                404,
+                "CREDIT_QUOTE_NOT_FOUND",
+                format!("no credit quote `{quote_id}`"),
+            ),
         )
     })
+}
+
+/// `missing`, unless `store` made `id` and has forgotten it since: that is
+/// said as such (410), never as a record that did not exist.
+pub(crate) fn gone<T>(store: &Retained<T>, what: &str, id: &str, missing: ApiError) -> ApiError {
+    if store.evicted(id) {
+        ApiError::evicted(what, id, store.cap())
+    } else {
+        missing
+    }
 }
 
 // The contract names no code for reusing a buy/fake-purchase key on another

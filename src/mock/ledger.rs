@@ -5,7 +5,8 @@
 use serde_json::{Value, json};
 
 use super::call::{ApiError, Call, Handled, Outcome};
-use super::state::{Event, State};
+use super::handlers::gone;
+use super::state::{Event, Link, State};
 
 const SOURCE: &str = "hosted_activity_ledger";
 const DEFAULT_LIMIT: usize = 20;
@@ -27,27 +28,82 @@ pub(crate) struct NewEvent {
 
 /// Appends `event` for the caller's organization; returns its id.
 pub(crate) fn record(state: &mut State, call: &Call, event: NewEvent) -> String {
-    let id = state.next_event_id();
-    let occurred_at = state.now();
+    let number = state.next_event();
+    let clock = state.tick();
+    let links = match event.links {
+        Value::Object(links) => links
+            .into_iter()
+            .map(|(name, value)| (state.name(&name), link(value)))
+            .collect(),
+        _ => Box::default(),
+    };
+    let id = State::event_id(number);
+    state.events.insert(
+        &id,
+        Event {
+            number,
+            organization_id: call.organization().into(),
+            kind: event.kind,
+            subject: (event.subject.0, event.subject.1.into()),
+            operation: event.operation,
+            summary: event.summary.into(),
+            status: event.status,
+            links,
+            trace_id: call.trace_id.as_str().into(),
+            clock,
+            estimated_usd: event.estimated_usd,
+        },
+    );
+    id
+}
+
+fn link(value: Value) -> Link {
+    match value {
+        Value::Null => Link::Null,
+        Value::String(id) => Link::Id(id.into()),
+        Value::Array(items) if items.iter().all(Value::is_string) => Link::Ids(
+            items
+                .into_iter()
+                .filter_map(|v| match v {
+                    Value::String(id) => Some(id.into_boxed_str()),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        other => Link::Other(other.to_string().into()),
+    }
+}
+
+/// The event in its public JSON shape.
+fn render(event: &Event) -> Value {
+    let links: serde_json::Map<String, Value> = event
+        .links
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                Link::Null => Value::Null,
+                Link::Id(id) => json!(id),
+                Link::Ids(ids) => json!(ids),
+                Link::Other(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            };
+            (name.to_string(), value)
+        })
+        .collect();
     let mut json = json!({
-        "event_id": id,
+        "event_id": State::event_id(event.number),
         "type": event.kind,
-        "occurred_at": occurred_at,
+        "occurred_at": State::time(event.clock),
         "summary": event.summary,
         "operation": event.operation,
         "subject": { "type": event.subject.0, "id": event.subject.1 },
-        "links": event.links,
+        "links": links,
         "status": event.status,
-        "trace_id": call.trace_id
+        "trace_id": event.trace_id
     });
     if let Some(usd) = event.estimated_usd {
         json["cost"] = json!({ "estimated_usd": usd });
     }
-    state.events.push(Event {
-        organization_id: call.organization().to_string(),
-        json,
-    });
-    id
+    json
 }
 
 /// `GET /v1/activity?limit=N&subject=REF`: newest first.
@@ -73,7 +129,7 @@ pub(crate) fn activity_list(state: &mut State, call: &Call) -> Handled {
     let events: Vec<Value> = visible(state, call)
         .filter(|e| subject.as_deref().is_none_or(|s| related(e, s)))
         .take(limit)
-        .cloned()
+        .map(render)
         .collect();
     Ok(Outcome::Data(json!({ "events": events, "source": SOURCE })))
 }
@@ -98,12 +154,20 @@ pub(crate) fn activity_show(state: &mut State, call: &Call) -> Handled {
     let reference = call.path_id();
     let events: Vec<Value> = visible(state, call)
         .filter(|e| related(e, &reference))
-        .cloned()
+        .map(render)
         .collect();
     if events.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "no activity for reference `{reference}`"
-        )));
+        let missing = if state.events.evicted_any() {
+            // Whether a forgotten event named it is not known any more.
+            ApiError::not_found(format!(
+                "no activity for reference `{reference}` among the {} most recent events this \
+                 mock retains (`conform mock --retain`)",
+                state.events.cap()
+            ))
+        } else {
+            ApiError::not_found(format!("no activity for reference `{reference}`"))
+        };
+        return Err(gone(&state.events, "activity event", &reference, missing));
     }
     Ok(Outcome::Data(json!({
         "reference": { "id": reference, "type": reference_type(&reference) },
@@ -113,28 +177,25 @@ pub(crate) fn activity_show(state: &mut State, call: &Call) -> Handled {
 }
 
 /// The caller's events, newest first.
-fn visible<'s>(state: &'s State, call: &Call) -> impl Iterator<Item = &'s Value> {
+fn visible<'s>(state: &'s State, call: &Call) -> impl Iterator<Item = &'s Event> {
     let organization = call.organization().to_string();
     state
         .events
-        .iter()
+        .values()
         .rev()
-        .filter(move |e| e.organization_id == organization)
-        .map(|e| &e.json)
+        .filter(move |e| *e.organization_id == *organization)
 }
 
 /// Whether `reference` names the event, its subject, its trace or one of
 /// its links.
-fn related(event: &Value, reference: &str) -> bool {
-    let is = |v: &Value| v.as_str() == Some(reference);
-    is(&event["event_id"])
-        || is(&event["subject"]["id"])
-        || is(&event["trace_id"])
-        || event["links"].as_object().is_some_and(|links| {
-            links.values().any(|v| match v {
-                Value::Array(items) => items.iter().any(is),
-                other => is(other),
-            })
+fn related(event: &Event, reference: &str) -> bool {
+    State::event_id(event.number) == reference
+        || *event.subject.1 == *reference
+        || *event.trace_id == *reference
+        || event.links.iter().any(|(_, value)| match value {
+            Link::Id(id) => **id == *reference,
+            Link::Ids(ids) => ids.iter().any(|id| **id == *reference),
+            Link::Null | Link::Other(_) => false,
         })
 }
 

@@ -13,6 +13,7 @@ mod handlers;
 mod ledger;
 mod profile;
 mod request;
+mod retain;
 mod server;
 mod state;
 pub(crate) mod version;
@@ -31,7 +32,8 @@ use crate::{Error, Result};
 use call::{ApiError, Call, Handled, Outcome};
 pub use creative::ARTIFACT_FAILURE_MARKER;
 pub use profile::Profile;
-use state::{Agent, State};
+pub use retain::DEFAULT_RETAIN;
+use state::{Agent, State, TokenLookup};
 pub use version::Serves;
 use version::Version;
 use wire::{Request, Response};
@@ -60,6 +62,23 @@ pub struct Ledger {
     pub payment_attempts: usize,
     /// Purchases settled (receipts).
     pub receipts: usize,
+}
+
+/// How many records of each kind the mock holds now
+/// ([`MockServer::retained`]), and the most it keeps of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Retention {
+    pub cap: usize,
+    pub quotes: usize,
+    pub payment_attempts: usize,
+    pub receipts: usize,
+    pub events: usize,
+    /// Agents made by signup (the mock's own is always kept).
+    pub agents: usize,
+    pub jobs: usize,
+    pub assets: usize,
+    /// Quote, checkout-session and purchase keys together.
+    pub idempotency_keys: usize,
 }
 
 /// A running reference mock. Prefer [`MockServer::shutdown`]; dropping it
@@ -182,14 +201,29 @@ impl MockServer {
 
     /// What the mock's ledger holds now, read-only: the invariants
     /// no-spend and idempotent-charge compare it before and after a step.
+    /// Counts are of everything made, forgotten records included.
     pub fn ledger(&self) -> Ledger {
         let state = lock(&self.shared.state);
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Ledger {
             balance: state.balance,
             free_preview_used: state.free_preview_used,
-            payment_attempts: state.attempts.len(),
-            receipts: state.receipts.len(),
+            payment_attempts: count(state.attempts.inserted()),
+            receipts: count(state.receipts.inserted()),
         }
+    }
+
+    /// Keeps the most recent `cap` records of each kind (quotes, payment
+    /// attempts, receipts, ledger events, signups, jobs, assets and
+    /// idempotency keys); [`DEFAULT_RETAIN`] until set. A request naming a
+    /// forgotten record is answered 410 `RECORD_EVICTED`.
+    pub fn set_retention(&self, cap: usize) {
+        lock(&self.shared.state).set_retention(cap);
+    }
+
+    /// How many records the mock holds now.
+    pub fn retained(&self) -> Retention {
+        lock(&self.shared.state).retained()
     }
 
     /// Stops the server on the runtime that owns it and returns once the
@@ -363,8 +397,12 @@ impl Shared {
         let caller = match (route.auth, profile) {
             (false, _) => Ok(None),
             // The negative suite must catch a server that serves anyone.
-            (true, Profile::IgnoresAuth) => Ok(check_auth(request, &state)
-                .unwrap_or_else(|_| state.agents.get(&state.token).cloned())),
+            (true, Profile::IgnoresAuth) => Ok(check_auth(request, &state).unwrap_or_else(|_| {
+                match state.agent_for(&state.token) {
+                    TokenLookup::Agent(agent) => Some(agent),
+                    _ => None,
+                }
+            })),
             (true, _) => check_auth(request, &state),
         };
         let caller = caller.and_then(|agent| {
@@ -454,12 +492,21 @@ fn check_auth(request: &Request, state: &State) -> std::result::Result<Option<Ag
         .and_then(|h| h.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim());
-    match presented.map(|t| state.agents.get(t)) {
-        Some(Some(agent)) => Ok(Some(agent.clone())),
-        Some(None) => Err(ApiError::new(
+    match presented.map(|t| state.agent_for(t)) {
+        Some(TokenLookup::Agent(agent)) => Ok(Some(agent)),
+        Some(TokenLookup::Unknown) => Err(ApiError::new(
             401,
             "AUTH_INVALID",
             "bearer token is not valid",
+        )),
+        Some(TokenLookup::Forgotten) => Err(ApiError::new(
+            401,
+            "AUTH_INVALID",
+            format!(
+                "bearer token is not valid: it was rotated, or issued to an agent this mock no \
+                 longer retains (it keeps the most recent {} signups; `conform mock --retain`)",
+                state.retention()
+            ),
         )),
         None => Err(ApiError::new(
             401,

@@ -1,8 +1,10 @@
 //! What the reference mock remembers between requests: agents and their
 //! tokens, quotes, checkout attempts, receipts, the credit balance, jobs,
-//! assets, the activity ledger and every response it served.
+//! assets, the activity ledger and (in client mode) every response it
+//! served. Each kind keeps its most recent records only ([`Retained`]), in
+//! typed form: ids, enums and shared strings rather than JSON values.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -10,6 +12,7 @@ use serde_json::Value;
 use crate::hash::{fnv1a, splitmix64};
 
 use super::Served;
+use super::retain::{DEFAULT_RETAIN, Keys, Retained};
 pub(crate) use super::version::Pack;
 use super::version::Version;
 
@@ -26,11 +29,56 @@ pub(crate) struct Agent {
     pub organization_id: String,
 }
 
+impl Agent {
+    /// Agent `n` of this mock: the mock's own is 1, signups follow.
+    fn numbered(n: u64) -> Agent {
+        Agent {
+            actor_id: format!("{ACTOR_PREFIX}{n:06}"),
+            organization_id: format!("{ORGANIZATION_PREFIX}{n:06}"),
+        }
+    }
+}
+
+const ACTOR_PREFIX: &str = "agt_mock_";
+const ORGANIZATION_PREFIX: &str = "org_mock_";
+const SIGNUP_TOKEN_PREFIX: &str = "isk_r_";
+
 /// A signup identity, found again by its contact and name on rotation.
-#[derive(Debug, Clone)]
-pub(crate) struct Signup {
-    pub agent: Agent,
-    pub token: String,
+#[derive(Debug)]
+struct Signup {
+    /// `contact\nagent name`.
+    key: Box<str>,
+    /// Its current token (see [`token_bits`]).
+    token: u128,
+}
+
+/// A signup token's 128 bits: `isk_r_` and 32 lowercase hex digits, the
+/// only form [`State::next_signup_token`] makes.
+fn token_bits(token: &str) -> Option<u128> {
+    let hex = token.strip_prefix(SIGNUP_TOKEN_PREFIX)?;
+    let lower_hex = hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    lower_hex
+        .then(|| u128::from_str_radix(hex, 16).ok())
+        .flatten()
+}
+
+/// Every token the mock accepts and who it stands for: its own (agent 1)
+/// and those of the most recent signups.
+#[derive(Debug)]
+pub(crate) struct Agents {
+    /// Signups by actor id, oldest first.
+    signups: Retained<Signup>,
+    by_token: HashMap<u128, u64>,
+    by_key: HashMap<Box<str>, u64>,
+}
+
+/// What a bearer token stands for.
+pub(crate) enum TokenLookup {
+    Agent(Agent),
+    /// Made by this mock's signup but not valid now: rotated, or its agent
+    /// was forgotten (only said once some were).
+    Forgotten,
+    Unknown,
 }
 
 #[derive(Debug, Clone)]
@@ -62,11 +110,34 @@ pub(crate) struct Asset {
     pub height: Option<u32>,
 }
 
-/// One activity ledger entry, already in its public JSON shape.
-#[derive(Debug, Clone)]
+/// One activity ledger entry; [`super::ledger`] renders its public shape.
+#[derive(Debug)]
 pub(crate) struct Event {
-    pub organization_id: String,
-    pub json: Value,
+    /// `evt_{number:06}`.
+    pub number: u64,
+    /// Whose ledger it is in (empty: nobody's).
+    pub organization_id: Box<str>,
+    pub kind: &'static str,
+    pub subject: (&'static str, Box<str>),
+    pub operation: &'static str,
+    pub summary: Box<str>,
+    pub status: &'static str,
+    /// In the order the handler gave them; names are interned.
+    pub links: Box<[(Arc<str>, Link)]>,
+    pub trace_id: Box<str>,
+    /// The mock's clock when it was recorded (see [`State::time`]).
+    pub clock: u64,
+    pub estimated_usd: Option<f64>,
+}
+
+/// One value of an event's `links`.
+#[derive(Debug)]
+pub(crate) enum Link {
+    Null,
+    Id(Box<str>),
+    Ids(Box<[Box<str>]>),
+    /// Any other JSON, as its text; no reference lookup matches it.
+    Other(Box<str>),
 }
 
 /// The terms a quote idempotency key is bound to.
@@ -94,7 +165,7 @@ pub(crate) struct Attempt {
     pub quote_id: String,
     /// `stripe_checkout`, or `stripe_x402.exact.usdc` for a deposit
     /// attempt (which has no session and no URL: both empty).
-    pub rail: String,
+    pub rail: &'static str,
     pub session_id: String,
     /// The full Stripe URL, fragment included; `/pay/<id>` redirects here.
     pub checkout_url: String,
@@ -136,61 +207,175 @@ pub(crate) struct State {
     /// Actor id → the contact `claim request` attached.
     pub claims: HashMap<String, String>,
     counters: Counters,
-    pub quotes: BTreeMap<String, Quote>,
-    pub quote_keys: HashMap<String, String>,
-    pub attempts: BTreeMap<String, Attempt>,
-    pub attempt_keys: HashMap<String, String>,
-    pub receipts: BTreeMap<String, Receipt>,
-    pub purchase_keys: HashMap<String, String>,
+    pub quotes: Retained<Quote>,
+    pub quote_keys: Keys,
+    pub attempts: Retained<Attempt>,
+    pub attempt_keys: Keys,
+    pub receipts: Retained<Receipt>,
+    pub purchase_keys: Keys,
     /// Payment-backed credits granted so far.
     pub balance: u64,
     /// Free-preview credits debited by creative operations so far.
     pub free_preview_used: u64,
     /// Create and edit jobs run so far (the mock's day never ends).
     pub jobs_run: u64,
-    /// Every bearer token the mock accepts, and who it stands for.
-    pub agents: HashMap<String, Agent>,
-    /// `contact\nagent name` → the identity signup made for them.
-    pub signups: HashMap<String, Signup>,
-    pub jobs: BTreeMap<String, Job>,
-    pub assets: BTreeMap<String, Asset>,
+    agents: Agents,
+    pub jobs: Retained<Job>,
+    pub assets: Retained<Asset>,
     /// The activity ledger, oldest first.
-    pub events: Vec<Event>,
+    pub events: Retained<Event>,
+    /// Names shared by many records (link names), one copy each.
+    names: HashSet<Arc<str>>,
     pub served: Vec<Served>,
 }
 
 impl State {
     pub(crate) fn new(base_url: String, token: String, version: Arc<Version>) -> State {
-        let mut agents = HashMap::new();
-        agents.insert(
-            token.clone(),
-            Agent {
-                actor_id: ACTOR_ID.to_string(),
-                organization_id: ORGANIZATION_ID.to_string(),
-            },
-        );
+        let cap = DEFAULT_RETAIN;
         State {
             base_url,
             token,
             version,
             claims: HashMap::new(),
             counters: Counters::default(),
-            quotes: BTreeMap::new(),
-            quote_keys: HashMap::new(),
-            attempts: BTreeMap::new(),
-            attempt_keys: HashMap::new(),
-            receipts: BTreeMap::new(),
-            purchase_keys: HashMap::new(),
+            quotes: Retained::new("quote_", cap),
+            quote_keys: Keys::new(cap),
+            attempts: Retained::new("payatt_", cap),
+            attempt_keys: Keys::new(cap),
+            receipts: Retained::new("receipt_", cap),
+            purchase_keys: Keys::new(cap),
             balance: 0,
             free_preview_used: 0,
             jobs_run: 0,
-            agents,
-            signups: HashMap::new(),
-            jobs: BTreeMap::new(),
-            assets: BTreeMap::new(),
-            events: Vec::new(),
+            agents: Agents {
+                signups: Retained::new(ACTOR_PREFIX, cap),
+                by_token: HashMap::new(),
+                by_key: HashMap::new(),
+            },
+            jobs: Retained::new("job_", cap),
+            assets: Retained::new("image_", cap),
+            events: Retained::new("evt_", cap),
+            names: HashSet::new(),
             served: Vec::new(),
         }
+    }
+
+    /// Keeps the most recent `cap` records of each kind from now on.
+    pub(crate) fn set_retention(&mut self, cap: usize) {
+        self.quotes.set_cap(cap);
+        self.quote_keys.set_cap(cap);
+        self.attempts.set_cap(cap);
+        self.attempt_keys.set_cap(cap);
+        self.receipts.set_cap(cap);
+        self.purchase_keys.set_cap(cap);
+        self.agents.signups.set_cap(cap);
+        self.jobs.set_cap(cap);
+        self.assets.set_cap(cap);
+        self.events.set_cap(cap);
+        // Shrinking forgets signups without unlinking them; drop the
+        // links whose signup is gone.
+        let signups = &self.agents.signups;
+        let actor = |n: &u64| format!("{ACTOR_PREFIX}{n:06}");
+        self.agents
+            .by_token
+            .retain(|_, n| signups.get(&actor(n)).is_some());
+        self.agents
+            .by_key
+            .retain(|_, n| signups.get(&actor(n)).is_some());
+        self.claims
+            .retain(|id, _| id == ACTOR_ID || signups.get(id).is_some());
+    }
+
+    /// How many records of each kind are kept.
+    pub(crate) fn retention(&self) -> usize {
+        self.quotes.cap()
+    }
+
+    /// How many records of each kind are retained now.
+    pub(crate) fn retained(&self) -> super::Retention {
+        super::Retention {
+            cap: self.retention(),
+            quotes: self.quotes.len(),
+            payment_attempts: self.attempts.len(),
+            receipts: self.receipts.len(),
+            events: self.events.len(),
+            agents: self.agents.signups.len(),
+            jobs: self.jobs.len(),
+            assets: self.assets.len(),
+            idempotency_keys: self.quote_keys.len()
+                + self.attempt_keys.len()
+                + self.purchase_keys.len(),
+        }
+    }
+
+    /// Who `token` stands for.
+    pub(crate) fn agent_for(&self, token: &str) -> TokenLookup {
+        if token == self.token {
+            return TokenLookup::Agent(Agent::numbered(1));
+        }
+        let Some(bits) = token_bits(token) else {
+            return TokenLookup::Unknown;
+        };
+        if let Some(n) = self.agents.by_token.get(&bits) {
+            return TokenLookup::Agent(Agent::numbered(*n));
+        }
+        // Signup tokens are `high || splitmix64(high)`: one that fits was
+        // made here, without the mock remembering every token it made.
+        let (high, low) = ((bits >> 64) as u64, bits as u64);
+        if self.agents.signups.evicted_any() && splitmix64(high) == low {
+            TokenLookup::Forgotten
+        } else {
+            TokenLookup::Unknown
+        }
+    }
+
+    /// `POST /v1/agent-signups`: a fresh agent for a new contact and name,
+    /// or a new token for the one already made (the old token stops
+    /// working). Returns the agent, its token and whether it rotated.
+    pub(crate) fn sign_up(&mut self, contact: &str, name: &str) -> (Agent, String, bool) {
+        let key = format!("{contact}\n{name}");
+        let token = self.next_signup_token();
+        let bits = token_bits(&token).unwrap_or_default();
+        let agents = &mut self.agents;
+        if let Some(&n) = agents.by_key.get(key.as_str())
+            && let Some(signup) = agents.signups.get_mut(&format!("{ACTOR_PREFIX}{n:06}"))
+        {
+            agents.by_token.remove(&signup.token);
+            signup.token = bits;
+            agents.by_token.insert(bits, n);
+            return (Agent::numbered(n), token, true);
+        }
+        let agent = self.next_agent();
+        let n = self.counters.agent + 1;
+        let key: Box<str> = key.into();
+        let agents = &mut self.agents;
+        agents.by_key.insert(key.clone(), n);
+        agents.by_token.insert(bits, n);
+        let evicted = agents
+            .signups
+            .insert(&agent.actor_id, Signup { key, token: bits });
+        for gone in evicted {
+            agents.by_key.remove(&gone.key);
+            if let Some(n) = agents.by_token.remove(&gone.token) {
+                self.claims.remove(&format!("{ACTOR_PREFIX}{n:06}"));
+            }
+        }
+        (agent, token, false)
+    }
+
+    /// One shared copy of a name many records carry.
+    pub(crate) fn name(&mut self, name: &str) -> Arc<str> {
+        // Names come from the handlers' code, so the set stays small; a
+        // bound keeps it so even if that changes.
+        const MAX_NAMES: usize = 256;
+        if let Some(shared) = self.names.get(name) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = name.into();
+        if self.names.len() < MAX_NAMES {
+            self.names.insert(Arc::clone(&shared));
+        }
+        shared
     }
 
     /// Trace ids look random but follow the response count, so a
@@ -233,7 +418,7 @@ impl State {
     }
 
     /// A fresh signup identity: ids follow the mock's own agent.
-    pub(crate) fn next_agent(&mut self) -> Agent {
+    fn next_agent(&mut self) -> Agent {
         self.counters.agent += 1;
         Agent {
             actor_id: format!("agt_mock_{:06}", self.counters.agent + 1),
@@ -261,9 +446,14 @@ impl State {
         format!("image_{:06}", self.counters.asset)
     }
 
-    pub(crate) fn next_event_id(&mut self) -> String {
+    /// The next ledger event's number; [`State::event_id`] names it.
+    pub(crate) fn next_event(&mut self) -> u64 {
         self.counters.event += 1;
-        format!("evt_{:06}", self.counters.event)
+        self.counters.event
+    }
+
+    pub(crate) fn event_id(number: u64) -> String {
+        format!("evt_{number:06}")
     }
 
     pub(crate) fn next_usage_event_id(&mut self) -> String {
@@ -273,8 +463,18 @@ impl State {
 
     /// The mock's current time, one second later on every call.
     pub(crate) fn now(&mut self) -> String {
+        let tick = self.tick();
+        State::time(tick)
+    }
+
+    /// [`State::now`] as a number of ticks, for records that keep it.
+    pub(crate) fn tick(&mut self) -> u64 {
         self.counters.clock += 1;
-        rfc3339(CLOCK_START_UNIX + self.counters.clock)
+        self.counters.clock
+    }
+
+    pub(crate) fn time(tick: u64) -> String {
+        rfc3339(CLOCK_START_UNIX + tick)
     }
 
     /// Where a stored asset's bytes would be served; the mock keeps
@@ -300,6 +500,18 @@ impl State {
 
     pub(crate) fn attempt_by_session(&self, session_id: &str) -> Option<&Attempt> {
         self.attempts.values().find(|a| a.session_id == session_id)
+    }
+
+    /// Whether `session_id` is a Checkout session this mock made whose
+    /// attempt it has forgotten (sessions live in their attempts).
+    pub(crate) fn session_evicted(&self, session_id: &str) -> bool {
+        let made = session_id
+            .strip_prefix("cs_test_")
+            .and_then(|digits| digits.parse::<u64>().ok())
+            .is_some_and(|n| {
+                (1..=self.counters.session).contains(&n) && format!("cs_test_{n:06}") == session_id
+            });
+        made && self.attempts.evicted_any() && self.attempt_by_session(session_id).is_none()
     }
 }
 
