@@ -1,16 +1,19 @@
 //! The standalone mock's memory under a long run (issue 14, finding 11):
 //! `conform mock` (the release binary) as a child, driven with `GET
 //! /healthz` and, separately, with full checkout flows (signup → quote →
-//! Stripe Checkout session → status, as the suites do) over a bounded
-//! number of connections. The child's RSS is read from /proc at 10%, 50%
-//! and 100% of the run; flatness is final / after-the-first-10%.
+//! Stripe Checkout session → status → handoff, as the suites do) over a
+//! bounded number of connections. The child's RSS is read from /proc after
+//! start (the baseline of the same run) and at 10%, 50% and 100% of the
+//! run; flat is final ≈ after-the-first-10% (100,000 vs 10,000 flows: the
+//! mock keeps its most recent 10,000 records of each kind, `--retain`).
 //! Goal: under 64 MiB, flat.
 //!
 //! `cargo build --release && cargo bench --bench mock_memory`
 //!
 //! Env: `MOCK_BENCH_HEALTHZ` (default 1,000,000), `MOCK_BENCH_FLOWS`
 //! (100,000), `MOCK_BENCH_REPEATS` (3), `MOCK_BENCH_CONNECTIONS` (8),
-//! `CONFORM_BIN` (default `target/release/conform`).
+//! `MOCK_BENCH_RETAIN` (the mock's default), `CONFORM_BIN` (default
+//! `target/release/conform`).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -36,9 +39,13 @@ struct Mock {
 }
 
 impl Mock {
-    fn start(bin: &PathBuf) -> Mock {
-        let mut child = Command::new(bin)
-            .args(["mock", "--addr", "127.0.0.1:0"])
+    fn start(bin: &PathBuf, retain: Option<u64>) -> Mock {
+        let mut command = Command::new(bin);
+        command.args(["mock", "--addr", "127.0.0.1:0"]);
+        if let Some(n) = retain {
+            command.args(["--retain", &n.to_string()]);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -94,15 +101,23 @@ impl Work {
     }
 }
 
-/// RSS after 10%, 50% and 100% of the work, and the wall time.
+/// RSS after start and after 10%, 50% and 100% of the work, and the
+/// wall time.
 struct Sample {
+    start: u64,
     rss: [u64; 3],
     secs: f64,
 }
 
 impl Sample {
+    /// Final over after-the-first-10%: 1.0 is flat.
     fn flatness(&self) -> f64 {
         self.rss[2] as f64 / self.rss[0] as f64
+    }
+
+    /// Final over the just-started mock of the same run.
+    fn over_start(&self) -> f64 {
+        self.rss[2] as f64 / self.start as f64
     }
 }
 
@@ -128,7 +143,7 @@ async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: 
     value
 }
 
-/// signup → quote (Stripe Checkout) → checkout session → status.
+/// signup → quote (Stripe Checkout) → checkout session → status → handoff.
 async fn checkout(client: &reqwest::Client, base: &str, n: u64) {
     let signup = post(
         client,
@@ -166,6 +181,14 @@ async fn checkout(client: &reqwest::Client, base: &str, n: u64) {
         .expect("GET status");
     assert_eq!(status.status(), 200);
     status.bytes().await.expect("status body");
+    // The client never follows redirects: this one points at Stripe.
+    let handoff = client
+        .get(format!("{base}/pay/{attempt}"))
+        .send()
+        .await
+        .expect("GET handoff");
+    assert_eq!(handoff.status(), 303);
+    handoff.bytes().await.expect("handoff body");
 }
 
 /// Runs units `from..to` of `work` over `connections` workers.
@@ -201,8 +224,15 @@ async fn drive(
     }
 }
 
-fn run_once(bin: &PathBuf, work: Work, count: u64, connections: u64) -> Sample {
-    let mock = Mock::start(bin);
+fn run_once(
+    bin: &PathBuf,
+    work: Work,
+    count: u64,
+    connections: u64,
+    retain: Option<u64>,
+) -> Sample {
+    let mock = Mock::start(bin, retain);
+    let start = mock.rss();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -210,6 +240,7 @@ fn run_once(bin: &PathBuf, work: Work, count: u64, connections: u64) -> Sample {
         .expect("runtime");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections as usize)
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
@@ -230,6 +261,7 @@ fn run_once(bin: &PathBuf, work: Work, count: u64, connections: u64) -> Sample {
         rss[i] = mock.rss();
     }
     Sample {
+        start,
         rss,
         secs: started.elapsed().as_secs_f64(),
     }
@@ -262,9 +294,13 @@ fn main() {
     let flows = env_count("MOCK_BENCH_FLOWS", 100_000);
     let repeats = env_count("MOCK_BENCH_REPEATS", 3).max(1);
     let connections = env_count("MOCK_BENCH_CONNECTIONS", 8).max(1);
+    let retain = std::env::var("MOCK_BENCH_RETAIN")
+        .ok()
+        .map(|_| env_count("MOCK_BENCH_RETAIN", 1).max(1));
     println!(
-        "mock_memory: {} · {healthz_count} GET /healthz, {flows} checkout flows · {connections} connections · {repeats} interleaved repeats",
-        bin.display()
+        "mock_memory: {} · {healthz_count} GET /healthz, {flows} checkout flows · {connections} connections · {repeats} interleaved repeats · --retain {}",
+        bin.display(),
+        retain.map_or("default".to_string(), |n| n.to_string())
     );
     let plan = [(Work::Healthz, healthz_count), (Work::Checkout, flows)];
     let mut samples: Vec<Vec<Sample>> = plan.iter().map(|_| Vec::new()).collect();
@@ -273,11 +309,12 @@ fn main() {
             if *count == 0 {
                 continue;
             }
-            let s = run_once(&bin, *work, *count, connections);
+            let s = run_once(&bin, *work, *count, connections, retain);
             println!(
-                "  #{} {:<8} RSS 10% {:6.1} MiB · 50% {:6.1} MiB · 100% {:6.1} MiB · final/10% {:.3} · {:.1} s",
+                "  #{} {:<8} RSS start {:5.1} MiB · 10% {:6.1} MiB · 50% {:6.1} MiB · 100% {:6.1} MiB · final/10% {:.3} · {:.1} s",
                 repeat + 1,
                 work.name(),
+                s.start as f64 / MIB,
                 s.rss[0] as f64 / MIB,
                 s.rss[1] as f64 / MIB,
                 s.rss[2] as f64 / MIB,
@@ -292,17 +329,19 @@ fn main() {
             continue;
         }
         let stat = |f: &dyn Fn(&Sample) -> f64| median(runs.iter().map(f).collect());
+        let (m0, lo0, hi0) = stat(&|s| s.start as f64 / MIB);
         let (m10, lo10, hi10) = stat(&|s| s.rss[0] as f64 / MIB);
         let (m50, lo50, hi50) = stat(&|s| s.rss[1] as f64 / MIB);
         let (m, lo, hi) = stat(&|s| s.rss[2] as f64 / MIB);
         let (f, flo, fhi) = stat(&|s| s.flatness());
+        let (r, rlo, rhi) = stat(&|s| s.over_start());
         let verdict = if m < 64.0 { "under" } else { "OVER" };
         // What each unit after the first 10% left behind (the mock's own
         // state, for checkout flows: agents, quotes, sessions, ledger).
         let (per, plo, phi) =
             stat(&|s| s.rss[2].saturating_sub(s.rss[0]) as f64 / (*count as f64 * 0.9));
         println!(
-            "{:<8} ×{count}: RSS median (min–max) 10% {m10:.1} ({lo10:.1}–{hi10:.1}) · 50% {m50:.1} ({lo50:.1}–{hi50:.1}) · 100% {m:.1} ({lo:.1}–{hi:.1}) MiB · final/10% {f:.3} ({flo:.3}–{fhi:.3}) · growth {per:.0} ({plo:.0}–{phi:.0}) B/unit · {verdict} the 64 MiB goal",
+            "{:<8} ×{count}: RSS median (min–max) start {m0:.1} ({lo0:.1}–{hi0:.1}) · 10% {m10:.1} ({lo10:.1}–{hi10:.1}) · 50% {m50:.1} ({lo50:.1}–{hi50:.1}) · 100% {m:.1} ({lo:.1}–{hi:.1}) MiB · final/10% {f:.3} ({flo:.3}–{fhi:.3}) · final/start {r:.2} ({rlo:.2}–{rhi:.2}) · growth after 10% {per:.0} ({plo:.0}–{phi:.0}) B/unit · {verdict} the 64 MiB goal",
             work.name()
         );
     }
