@@ -5,7 +5,7 @@
 //! bounded number of connections. The child's RSS is read from /proc after
 //! start (the baseline of the same run) and at 10%, 50% and 100% of the
 //! run; flat is final ≈ after-the-first-10% (100,000 vs 10,000 flows: the
-//! mock keeps its most recent 10,000 records of each kind, `--retain`).
+//! mock keeps its most recent 5,000 records of each kind, `--retain`).
 //! Goal: under 64 MiB, flat.
 //!
 //! `cargo build --release && cargo bench --bench mock_memory`
