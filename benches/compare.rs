@@ -180,9 +180,9 @@ fn wire(steps: usize) {
     let small_n = steps / 10;
     std::fs::write(&small, healthz_steps_suite(small_n)).expect("suite");
     std::fs::write(&big, healthz_steps_suite(steps)).expect("suite");
-    let run = |suite: &Path| {
+    let run = |binary: &str, suite: &Path| {
         let m = measure(
-            Command::new(CONFORM)
+            Command::new(binary)
                 .args(["run", "--quiet", "--jobs", "1", "--base-url", &base_url])
                 .arg("--suite")
                 .arg(suite)
@@ -191,6 +191,12 @@ fn wire(steps: usize) {
         );
         assert_eq!(m.code, Some(0), "the healthz suite must pass");
         m.wall
+    };
+    // The difference of the two sizes removes process start and setup:
+    // what is left is per step.
+    let per_step = |binary: &str| {
+        let (a, b) = (run(binary, &small), run(binary, &big));
+        (b.as_secs_f64() - a.as_secs_f64()) * 1e6 / (steps - small_n) as f64
     };
     let url = format!("{base_url}/healthz");
     let wrk_us = || {
@@ -206,19 +212,27 @@ fn wire(steps: usize) {
             .expect("wrk prints Requests/sec");
         1e6 / rps
     };
+    // Another build to compare with in the same rounds (e.g. main's).
+    let baseline = std::env::var("CONFORM_BENCH_BASELINE")
+        .ok()
+        .filter(|b| !b.is_empty());
     let (mut ours, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    // Round 0 warms; then wrk and the two conform sizes alternate so the
-    // machine's load hits all alike. The difference of the two sizes
-    // removes process start and setup: what is left is per step.
+    let (mut base, mut base_ratios) = (Vec::new(), Vec::new());
+    // Round 0 warms; then wrk and conform alternate so the machine's load
+    // hits all alike.
     let rounds = env_usize("CONFORM_BENCH_ROUNDS", 6).max(2);
     for round in 0..rounds {
         let w = wrk_us();
-        let (a, b) = (run(&small), run(&big));
-        let per_step = (b.as_secs_f64() - a.as_secs_f64()) * 1e6 / (steps - small_n) as f64;
+        let ours_us = per_step(CONFORM);
+        let base_us = baseline.as_deref().map(per_step);
         if round > 0 {
-            ours.push(per_step);
+            ours.push(ours_us);
             bare.push(w);
-            ratios.push(per_step / w);
+            ratios.push(ours_us / w);
+            if let Some(b) = base_us {
+                base.push(b);
+                base_ratios.push(b / w);
+            }
         }
     }
     println!(
@@ -227,6 +241,15 @@ fn wire(steps: usize) {
         spread(&bare),
         ours.len()
     );
+    if let Some(b) = &baseline {
+        println!(
+            "  baseline {b}: {} µs/step, ratio to wrk {}",
+            spread(&base),
+            spread_fine(&base_ratios)
+        );
+        let gains: Vec<f64> = base.iter().zip(&ours).map(|(b, o)| b / o).collect();
+        println!("  baseline/conform: {}×", spread_fine(&gains));
+    }
     let mut sorted = ratios.clone();
     sorted.sort_by(f64::total_cmp);
     let med = sorted[sorted.len() / 2];

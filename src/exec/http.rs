@@ -17,10 +17,20 @@ pub struct HttpRequest {
 /// Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    client: reqwest::Client,
+    backend: Backend,
     timeout: Duration,
     max_body: usize,
 }
+
+#[derive(Debug, Clone)]
+enum Backend {
+    /// Any URL, TLS included.
+    Reqwest(reqwest::Client),
+    /// `http://` only, straight over hyper ([`super::plain`]).
+    Plain(std::sync::Arc<super::plain::Pool>),
+}
+
+const USER_AGENT: &str = concat!("conform/", env!("CARGO_PKG_VERSION"));
 
 /// Makes rustls use `ring` (reqwest is built without a provider of its own).
 /// Call before building any reqwest client; later calls are no-ops.
@@ -34,18 +44,24 @@ impl HttpClient {
         Self::build(timeout, max_body, true)
     }
 
-    /// A client for a run that sends only `http://` requests: it skips
-    /// loading the system's TLS roots (a few ms of start-up), so any
-    /// `https://` request it were given would fail certificate checks.
+    /// A client for a run that sends only `http://` requests: no TLS roots
+    /// to load (a few ms of start-up) and no reqwest layers per request; an
+    /// `https://` request it were given fails with "request failed".
     pub fn plain_http(timeout: Duration, max_body: usize) -> crate::Result<HttpClient> {
-        Self::build(timeout, max_body, false)
+        Ok(HttpClient {
+            backend: Backend::Plain(std::sync::Arc::new(super::plain::Pool::new(
+                timeout, USER_AGENT,
+            ))),
+            timeout,
+            max_body,
+        })
     }
 
     fn build(timeout: Duration, max_body: usize, tls_roots: bool) -> crate::Result<HttpClient> {
         install_tls_provider();
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("conform/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .connect_timeout(timeout);
         if !tls_roots {
             builder = builder.tls_certs_only([]);
@@ -54,7 +70,7 @@ impl HttpClient {
             .build()
             .map_err(|e| crate::Error::Internal(format!("cannot build the HTTP client: {e}")))?;
         Ok(HttpClient {
-            client,
+            backend: Backend::Reqwest(client),
             timeout,
             max_body,
         })
@@ -72,7 +88,25 @@ impl HttpClient {
     }
 
     async fn send_inner(&self, req: &HttpRequest) -> Result<Response, String> {
-        let mut builder = self.client.request(req.method.clone(), req.url.clone());
+        let client = match &self.backend {
+            Backend::Reqwest(client) => client,
+            Backend::Plain(pool) => {
+                if req.url.scheme() != "http" {
+                    return Err(format!(
+                        "request failed: this run sends only http:// requests, not `{}`",
+                        req.url
+                    ));
+                }
+                let answer = pool.send(req, self.max_body).await?;
+                return Ok(Response::from_body(
+                    answer.status,
+                    answer.location,
+                    answer.content_type,
+                    answer.body,
+                ));
+            }
+        };
+        let mut builder = client.request(req.method.clone(), req.url.clone());
         for (name, value) in &req.headers {
             builder = builder.header(name, value);
         }
@@ -98,12 +132,24 @@ impl HttpClient {
             }
             body.extend_from_slice(&chunk);
         }
+        Ok(Response::from_body(status, location, content_type, body))
+    }
+}
+
+impl Response {
+    /// An HTTP answer, its body parsed as JSON when it is.
+    fn from_body(
+        status: u16,
+        location: Option<String>,
+        content_type: Option<String>,
+        body: Vec<u8>,
+    ) -> Response {
         let json = if body.is_empty() {
             Err("empty body".to_string())
         } else {
             serde_json::from_slice(&body).map_err(|e| e.to_string())
         };
-        Ok(Response {
+        Response {
             status,
             location,
             content_type,
@@ -111,7 +157,7 @@ impl HttpClient {
             json,
             exit_code: None,
             stderr: Vec::new(),
-        })
+        }
     }
 }
 

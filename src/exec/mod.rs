@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod http;
+mod plain;
 pub mod spool;
 
 use std::path::Path;
