@@ -52,13 +52,74 @@ pub struct Finding {
     pub title: String,
     /// The suite file of the first place it happened (for annotations).
     pub file: String,
-    /// Every step it happened at, in run order.
+    /// The first steps it happened at ([`KEPT`] at most), in run order.
     pub locations: Vec<Location>,
-    /// The failed checks (or transport errors) that point to this cause.
+    /// Places past the first [`KEPT`]: counted, not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub locations_not_kept: usize,
+    /// The failed checks (or transport errors) that point to this cause:
+    /// the first [`KEPT`].
     pub evidence: Vec<Evidence>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub evidence_not_kept: usize,
     /// Failed checks this cause made meaningless: not counted as failures.
+    /// The first [`KEPT`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_evaluated: Vec<Evidence>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_evaluated_not_kept: usize,
+    /// Distinct scenarios it happened in (a scenario's steps are judged
+    /// together, so a change of scenario id is a new one).
+    #[serde(skip)]
+    scenarios: usize,
+    #[serde(skip)]
+    last_scenario: String,
+    #[serde(skip)]
+    last_step: usize,
+    /// What groups failures into it ([`keys_of`] gives a scenario's keys).
+    #[serde(skip)]
+    key: String,
+}
+
+/// Places, evidence and not-evaluated checks one finding lists: the first
+/// ones. A cause that hit 100,000 scenarios is one finding with its
+/// counts, not 100,000 entries held in memory and printed.
+pub const KEPT: usize = 10;
+
+/// Distinct `check_failed` findings a run lists; failures past them join
+/// one last finding that counts them (JSON and JUnit list every check).
+pub const CHECK_FAILED_FINDINGS: usize = 100;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Finding {
+    /// Every step it happened at, listed or not.
+    pub fn places(&self) -> usize {
+        self.locations.len() + self.locations_not_kept
+    }
+
+    /// Every failed check it made meaningless, listed or not.
+    pub fn not_evaluated_count(&self) -> usize {
+        self.not_evaluated.len() + self.not_evaluated_not_kept
+    }
+
+    fn add_evidence(&mut self, e: Evidence) {
+        if self.evidence.len() < KEPT {
+            self.evidence.push(e);
+        } else {
+            self.evidence_not_kept += 1;
+        }
+    }
+
+    fn add_not_evaluated(&mut self, e: Evidence) {
+        if self.not_evaluated.len() < KEPT {
+            self.not_evaluated.push(e);
+        } else {
+            self.not_evaluated_not_kept += 1;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -133,9 +194,35 @@ pub fn judge(scenarios: &[ScenarioOutcome], cx: &JudgeContext) -> Vec<Finding> {
     findings
 }
 
+/// The key of the one finding that counts `check_failed` failures past
+/// [`CHECK_FAILED_FINDINGS`].
+const PAST_THE_CAP: &str = "check failed, past the cap";
+
+/// The findings of `findings` that scenario `sc` contributed to, in their
+/// order: found by the keys its own failures group by, since a finding
+/// lists only its first few places.
+pub fn of_scenario<'a>(
+    findings: &'a [Finding],
+    sc: &ScenarioOutcome,
+) -> impl Iterator<Item = &'a Finding> + 'a {
+    let mut b = Builder::default();
+    for step in &sc.steps {
+        b.step(sc, step);
+    }
+    let mut keys: Vec<String> = b.findings.into_iter().map(|f| f.key).collect();
+    // A distinct check failure past the cap was counted by the overflow one.
+    if keys
+        .iter()
+        .any(|k| k.starts_with("check ") && !findings.iter().any(|f| f.key == *k))
+    {
+        keys.push(PAST_THE_CAP.to_string());
+    }
+    findings.iter().filter(move |f| keys.contains(&f.key))
+}
+
 /// How many failed checks the findings mark as not evaluated.
 pub fn not_evaluated(findings: &[Finding]) -> usize {
-    findings.iter().map(|f| f.not_evaluated.len()).sum()
+    findings.iter().map(Finding::not_evaluated_count).sum()
 }
 
 #[derive(Default)]
@@ -143,6 +230,8 @@ struct Builder {
     findings: Vec<Finding>,
     /// Grouped findings by key, index into `findings`.
     groups: HashMap<String, usize>,
+    /// `check_failed` findings listed so far, against [`CHECK_FAILED_FINDINGS`].
+    check_failed: usize,
 }
 
 impl Builder {
@@ -153,7 +242,7 @@ impl Builder {
             let f = self.group(&format!("{cause:?}"), kind, cause, sc);
             f.title = words;
             push_location(f, sc, step);
-            f.evidence.push(Evidence {
+            f.add_evidence(Evidence {
                 scenario: sc.id(),
                 step: step.index + 1,
                 check: "transport".into(),
@@ -168,7 +257,7 @@ impl Builder {
                 note: None,
             });
             for c in &failed {
-                f.not_evaluated.push(evidence(sc, step, c));
+                f.add_not_evaluated(evidence(sc, step, c));
             }
             return;
         }
@@ -183,9 +272,9 @@ impl Builder {
             // from a real answer was never there to read.
             for c in &failed {
                 if matches!(c.check.as_str(), "status" | "error_code") {
-                    f.evidence.push(evidence(sc, step, c));
+                    f.add_evidence(evidence(sc, step, c));
                 } else {
-                    f.not_evaluated.push(evidence(sc, step, c));
+                    f.add_not_evaluated(evidence(sc, step, c));
                 }
             }
             return;
@@ -196,9 +285,9 @@ impl Builder {
             push_location(f, sc, step);
             for c in &failed {
                 if c.check == "exit_code" {
-                    f.evidence.push(evidence(sc, step, c));
+                    f.add_evidence(evidence(sc, step, c));
                 } else {
-                    f.not_evaluated.push(evidence(sc, step, c));
+                    f.add_not_evaluated(evidence(sc, step, c));
                 }
             }
             return;
@@ -237,26 +326,52 @@ impl Builder {
                         );
                     }
                     push_location(f, sc, step);
-                    f.evidence.push(evidence(sc, step, c));
+                    f.add_evidence(evidence(sc, step, c));
                 }
                 None => {
-                    // Everything else: one finding per failed check.
-                    let at = c
-                        .pointer
-                        .as_deref()
-                        .filter(|p| !p.is_empty())
-                        .map(|p| format!(" at {p}"))
-                        .unwrap_or_default();
-                    let mut f = new_finding(FindingKind::Contract, Cause::CheckFailed, sc);
-                    f.title = format!(
-                        "{}{at}: expected {}, got {}",
+                    // Everything else: one finding per distinct failed
+                    // check; the same check failing the same way at the
+                    // same place in many scenarios is one, with its count.
+                    let key = format!(
+                        "check {}\u{0}{}\u{0}{}\u{0}{}",
                         c.check,
-                        shorten(&c.expected),
-                        shorten(&c.actual)
+                        c.pointer.as_deref().unwrap_or_default(),
+                        c.expected,
+                        c.actual
                     );
-                    push_location(&mut f, sc, step);
-                    f.evidence.push(evidence(sc, step, c));
-                    self.findings.push(f);
+                    let key = if self.groups.contains_key(&key)
+                        || self.check_failed < CHECK_FAILED_FINDINGS
+                    {
+                        key
+                    } else {
+                        // Past the cap: one finding counts the rest.
+                        PAST_THE_CAP.to_string()
+                    };
+                    if !self.groups.contains_key(&key) {
+                        self.check_failed += 1;
+                    }
+                    let overflow = !key.starts_with("check ");
+                    let f = self.group(&key, FindingKind::Contract, Cause::CheckFailed, sc);
+                    if f.title.is_empty() {
+                        f.title = if overflow {
+                            format!("more failed checks than {CHECK_FAILED_FINDINGS} findings list")
+                        } else {
+                            let at = c
+                                .pointer
+                                .as_deref()
+                                .filter(|p| !p.is_empty())
+                                .map(|p| format!(" at {p}"))
+                                .unwrap_or_default();
+                            format!(
+                                "{}{at}: expected {}, got {}",
+                                c.check,
+                                shorten(&c.expected),
+                                shorten(&c.actual)
+                            )
+                        };
+                    }
+                    push_location(f, sc, step);
+                    f.add_evidence(evidence(sc, step, c));
                 }
             }
         }
@@ -272,7 +387,9 @@ impl Builder {
         let i = match self.groups.get(key) {
             Some(&i) => i,
             None => {
-                self.findings.push(new_finding(kind, cause, sc));
+                let mut f = new_finding(kind, cause, sc);
+                f.key = key.to_string();
+                self.findings.push(f);
                 self.groups.insert(key.to_string(), self.findings.len() - 1);
                 self.findings.len() - 1
             }
@@ -283,8 +400,8 @@ impl Builder {
     /// Titles of grouped findings say how far the cause reached.
     fn finish(mut self, cx: &JudgeContext) -> Vec<Finding> {
         for f in &mut self.findings {
-            let scenarios = distinct_scenarios(&f.locations);
-            let steps = f.locations.len();
+            let scenarios = f.scenarios;
+            let steps = f.places();
             let reach = if steps > scenarios {
                 format!(
                     "{} · {}",
@@ -295,7 +412,8 @@ impl Builder {
                 plural(scenarios, "scenario")
             };
             match f.cause {
-                Cause::CheckFailed => {}
+                // One place: the title says it all, as before grouping.
+                Cause::CheckFailed if steps == 1 => {}
                 Cause::TokenRefused => {
                     let statuses = refused_statuses(f);
                     let source = cx
@@ -327,20 +445,39 @@ fn new_finding(kind: FindingKind, cause: Cause, sc: &ScenarioOutcome) -> Finding
         title: String::new(),
         file: sc.file.clone(),
         locations: Vec::new(),
+        locations_not_kept: 0,
         evidence: Vec::new(),
+        evidence_not_kept: 0,
         not_evaluated: Vec::new(),
+        not_evaluated_not_kept: 0,
+        scenarios: 0,
+        last_scenario: String::new(),
+        last_step: 0,
+        key: String::new(),
     }
 }
 
 fn push_location(f: &mut Finding, sc: &ScenarioOutcome, step: &StepOutcome) {
-    let loc = Location {
-        scenario: sc.id(),
-        file: sc.file.clone(),
-        step: step.index + 1,
-        step_name: step.name.clone(),
-    };
-    if f.locations.last() != Some(&loc) {
-        f.locations.push(loc);
+    let id = sc.id();
+    let new_scenario = f.last_scenario != id;
+    // Steps are judged in order: a place repeats only as the latest one.
+    if !new_scenario && f.last_step == step.index + 1 {
+        return;
+    }
+    if new_scenario {
+        f.scenarios += 1;
+        f.last_scenario.clone_from(&id);
+    }
+    f.last_step = step.index + 1;
+    if f.locations.len() < KEPT {
+        f.locations.push(Location {
+            scenario: id,
+            file: sc.file.clone(),
+            step: step.index + 1,
+            step_name: step.name.clone(),
+        });
+    } else {
+        f.locations_not_kept += 1;
     }
 }
 
@@ -483,13 +620,6 @@ pub fn field_name(pointer: &str) -> String {
     rest.trim_start_matches('/').replace('/', ".")
 }
 
-fn distinct_scenarios(locations: &[Location]) -> usize {
-    let mut seen: Vec<&str> = locations.iter().map(|l| l.scenario.as_str()).collect();
-    seen.sort_unstable();
-    seen.dedup();
-    seen.len()
-}
-
 fn plural(n: usize, one: &str) -> String {
     if n == 1 {
         format!("1 {one}")
@@ -588,8 +718,7 @@ mod tests {
             [
                 "Stripe Checkout URL lost its #fragment: `checkout_url` · 2 scenarios",
                 "Stripe Checkout URL lost its #fragment: `next.fallback_checkout_url` · 2 scenarios",
-                "status: expected 201, got 200",
-                "status: expected 201, got 200",
+                "status: expected 201, got 200 · 2 scenarios",
             ]
         );
         assert_eq!(f[0].kind, FindingKind::Invariant);
@@ -675,6 +804,71 @@ mod tests {
         );
         assert_eq!(f[0].evidence.len(), 1);
         assert_eq!(not_evaluated(&f), 2);
+    }
+
+    #[test]
+    fn identical_failures_in_many_scenarios_are_one_finding_with_counts() {
+        let runs: Vec<ScenarioOutcome> = (0..1000)
+            .map(|i| {
+                let checks = vec![CheckOutcome::fail("status", None, "201", "200")];
+                scenario(&format!("sc{i}"), vec![step(1, checks)])
+            })
+            .collect();
+        let f = judge(&runs, &cx());
+        assert_eq!(f.len(), 1, "one cause, one finding");
+        assert_eq!(f[0].title, "status: expected 201, got 200 · 1000 scenarios");
+        assert_eq!(f[0].locations.len(), KEPT);
+        assert_eq!(f[0].locations_not_kept, 1000 - KEPT);
+        assert_eq!(f[0].places(), 1000);
+        assert_eq!(f[0].evidence.len(), KEPT);
+        assert_eq!(f[0].evidence_not_kept, 1000 - KEPT);
+        // The 500th scenario still finds its finding (JUnit's headline).
+        assert_eq!(of_scenario(&f, &runs[500]).count(), 1);
+    }
+
+    #[test]
+    fn distinct_check_failures_past_the_cap_join_one_counting_finding() {
+        let n = CHECK_FAILED_FINDINGS + 50;
+        let runs: Vec<ScenarioOutcome> = (0..n)
+            .map(|i| {
+                let checks = vec![CheckOutcome::fail("equals", None, "1", i.to_string())];
+                scenario(&format!("sc{i}"), vec![step(1, checks)])
+            })
+            .collect();
+        let f = judge(&runs, &cx());
+        assert_eq!(f.len(), CHECK_FAILED_FINDINGS + 1);
+        let last = &f[CHECK_FAILED_FINDINGS];
+        assert_eq!(last.places(), 50);
+        assert!(last.title.ends_with("· 50 scenarios"), "{}", last.title);
+        let of_last: Vec<&str> = of_scenario(&f, &runs[n - 1])
+            .map(|f| f.title.as_str())
+            .collect();
+        assert_eq!(of_last, [last.title.as_str()]);
+        assert_eq!(
+            of_scenario(&f, &runs[0]).next().map(|f| f.title.as_str()),
+            Some("equals: expected 1, got 0")
+        );
+    }
+
+    #[test]
+    fn not_evaluated_checks_past_the_kept_ones_are_still_counted() {
+        let refused = |name: String| {
+            let mut s = step(
+                0,
+                vec![
+                    CheckOutcome::fail("status", None, "200", "401"),
+                    CheckOutcome::fail("schema", None, "valid", "invalid"),
+                ],
+            );
+            if let Some(r) = &mut s.response {
+                r.status = 401;
+            }
+            scenario(&name, vec![s])
+        };
+        let runs: Vec<_> = (0..30).map(|i| refused(format!("s{i}"))).collect();
+        let f = judge(&runs, &cx());
+        assert_eq!(f[0].not_evaluated.len(), KEPT);
+        assert_eq!(not_evaluated(&f), 30);
     }
 
     #[test]

@@ -235,8 +235,8 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
         .iter()
         .filter(|s| s.status == Status::Failed)
         .filter(|s| {
-            super::findings_of(report, &s.id()).any(|f| f.kind != FindingKind::Transport)
-                || super::findings_of(report, &s.id()).next().is_none()
+            let mut of = super::findings_of(report, s).peekable();
+            of.peek().is_none() || of.any(|f| f.kind != FindingKind::Transport)
         })
         .collect();
     if !failed.is_empty() {
@@ -344,13 +344,13 @@ pub(crate) fn finding_lines(n: usize, f: &Finding, p: Paint) -> String {
         }
         let _ = writeln!(out, "{}", p.dim(&line));
     }
-    if f.locations.len() > FINDING_LOCATIONS {
+    if f.places() > FINDING_LOCATIONS {
         let _ = writeln!(
             out,
             "{}",
             p.dim(&format!(
                 "       … and {} more",
-                f.locations.len() - FINDING_LOCATIONS
+                f.places() - FINDING_LOCATIONS.min(f.locations.len())
             ))
         );
     }
@@ -372,7 +372,7 @@ pub(crate) fn finding_lines(n: usize, f: &Finding, p: Paint) -> String {
 /// A few not-evaluated checks by name and place; many by count and kind.
 pub(crate) fn not_evaluated_words(f: &Finding) -> String {
     const LISTED: usize = 4;
-    if f.not_evaluated.len() <= LISTED {
+    if f.not_evaluated_count() <= LISTED {
         let names: Vec<String> = f
             .not_evaluated
             .iter()
@@ -389,7 +389,7 @@ pub(crate) fn not_evaluated_words(f: &Finding) -> String {
             kinds.push(&e.check);
         }
     }
-    format!("{} checks ({})", f.not_evaluated.len(), kinds.join(", "))
+    format!("{} checks ({})", f.not_evaluated_count(), kinds.join(", "))
 }
 
 fn kind_word(kind: FindingKind) -> &'static str {

@@ -60,11 +60,11 @@ fn annotate_finding(out: &mut String, f: &Finding) {
             loc.scenario, loc.step, loc.step_name
         );
     }
-    if f.locations.len() > ANNOTATION_LOCATIONS {
+    if f.places() > ANNOTATION_LOCATIONS {
         let _ = writeln!(
             message,
             "… and {} more",
-            f.locations.len() - ANNOTATION_LOCATIONS
+            f.places() - ANNOTATION_LOCATIONS.min(f.locations.len())
         );
     }
     if let Some(e) = f.evidence.first() {

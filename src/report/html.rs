@@ -272,8 +272,8 @@ fn findings_index(report: &RunReport) -> Markup {
                                     @if i > 0 { " · " }
                                     a href={ "#" (anchor(report, &l.scenario)) } { (l.scenario) " step " (l.step) }
                                 }
-                                @if f.locations.len() > FINDING_LINKS {
-                                    " · and " (f.locations.len() - FINDING_LINKS) " more"
+                                @if f.places() > FINDING_LINKS {
+                                    " · and " (f.places() - FINDING_LINKS.min(f.locations.len())) " more"
                                 }
                                 @if !f.not_evaluated.is_empty() {
                                     span.not-evaluated { " · not evaluated: " (super::console::not_evaluated_words(f)) }

@@ -121,9 +121,7 @@ fn status(report: &RunReport, sc: &ScenarioOutcome) -> TestCaseStatus {
         Status::Failed => {
             // The most important finding of this scenario is its headline;
             // the checks are in the body.
-            let id = sc.id();
-            let findings: Vec<&crate::findings::Finding> =
-                super::findings_of(report, &id).collect();
+            let findings: Vec<&crate::findings::Finding> = super::findings_of(report, sc).collect();
             if let Some(&f) = findings.first() {
                 let kind =
                     if f.kind == FindingKind::Transport && sc.failed_checks().next().is_none() {

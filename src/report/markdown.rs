@@ -104,7 +104,7 @@ fn render(report: &RunReport) -> String {
                 .first()
                 .map(|l| format!("{} step {}", l.scenario, l.step))
                 .unwrap_or_default();
-            let more = f.locations.len().saturating_sub(1);
+            let more = f.places().saturating_sub(1);
             let place = if more > 0 {
                 format!("{place} (+{more} more)")
             } else {
@@ -122,7 +122,7 @@ fn render(report: &RunReport) -> String {
                 .collect::<Vec<_>>()
                 .join(", ");
             if !f.not_evaluated.is_empty() {
-                let _ = write!(evidence, "; {} not evaluated", f.not_evaluated.len());
+                let _ = write!(evidence, "; {} not evaluated", f.not_evaluated_count());
             }
             // Titles are not shortened: they are what the finding is.
             let _ = writeln!(

@@ -547,15 +547,12 @@ pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// The findings that happened in scenario `id`, most important first.
+/// The findings that happened in scenario `sc`, most important first.
 pub(crate) fn findings_of<'a>(
     report: &'a RunReport,
-    id: &'a str,
+    sc: &ScenarioOutcome,
 ) -> impl Iterator<Item = &'a crate::findings::Finding> + 'a {
-    report
-        .findings
-        .iter()
-        .filter(move |f| f.locations.iter().any(|l| l.scenario == id))
+    crate::findings::of_scenario(&report.findings, sc)
 }
 
 /// Milliseconds as people read them: `87ms`, `1.25s`.
