@@ -687,7 +687,7 @@ fn setup() {
         HttpClient::new(Duration::from_secs(30), 10 << 20).expect("client builds");
     }
     println!(
-        "  build the HTTP client (reqwest + rustls):     {:8.3} ms",
+        "  build the HTTP client (TLS on first https):   {:8.3} ms",
         ms(started.elapsed() / n)
     );
     let started = Instant::now();

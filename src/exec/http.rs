@@ -1,6 +1,7 @@
 //! HTTP execution: one reqwest client per run (connection reuse), no
 //! redirect following (checks see `Location` as sent), capped body reads.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::check::Response;
@@ -14,20 +15,18 @@ pub struct HttpRequest {
     pub json: Option<serde_json::Value>,
 }
 
-/// Cheap to clone: clones share one connection pool.
+/// Cheap to clone: clones share their connection pools.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    backend: Backend,
+    /// `http://` requests, straight over hyper ([`super::plain`]); `None`
+    /// when a proxy is configured, which reqwest honours.
+    plain: Option<Arc<super::plain::Pool>>,
+    /// Every other request. Built on first use: loading the system's TLS
+    /// roots costs a run that sends only `http://` a few ms for nothing.
+    tls: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    tls_roots: bool,
     timeout: Duration,
     max_body: usize,
-}
-
-#[derive(Debug, Clone)]
-enum Backend {
-    /// Any URL, TLS included.
-    Reqwest(reqwest::Client),
-    /// `http://` only, straight over hyper ([`super::plain`]).
-    Plain(std::sync::Arc<super::plain::Pool>),
 }
 
 const USER_AGENT: &str = concat!("conform/", env!("CARGO_PKG_VERSION"));
@@ -39,41 +38,53 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// Whether the environment names a proxy for plain HTTP (reqwest's
+/// system-proxy variables).
+fn http_proxy_configured() -> bool {
+    ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
 impl HttpClient {
     pub fn new(timeout: Duration, max_body: usize) -> crate::Result<HttpClient> {
-        Self::build(timeout, max_body, true)
+        Ok(Self::with_roots(timeout, max_body, true))
     }
 
-    /// A client for a run that sends only `http://` requests: no TLS roots
-    /// to load (a few ms of start-up) and no reqwest layers per request; an
-    /// `https://` request it were given fails with "request failed".
+    /// A client for a run that sends only `http://` requests: it never
+    /// loads the system's TLS roots, so any `https://` request it were
+    /// given would fail certificate checks.
     pub fn plain_http(timeout: Duration, max_body: usize) -> crate::Result<HttpClient> {
-        Ok(HttpClient {
-            backend: Backend::Plain(std::sync::Arc::new(super::plain::Pool::new(
-                timeout, USER_AGENT,
-            ))),
-            timeout,
-            max_body,
-        })
+        Ok(Self::with_roots(timeout, max_body, false))
     }
 
-    fn build(timeout: Duration, max_body: usize, tls_roots: bool) -> crate::Result<HttpClient> {
-        install_tls_provider();
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(USER_AGENT)
-            .connect_timeout(timeout);
-        if !tls_roots {
-            builder = builder.tls_certs_only([]);
-        }
-        let client = builder
-            .build()
-            .map_err(|e| crate::Error::Internal(format!("cannot build the HTTP client: {e}")))?;
-        Ok(HttpClient {
-            backend: Backend::Reqwest(client),
+    fn with_roots(timeout: Duration, max_body: usize, tls_roots: bool) -> HttpClient {
+        HttpClient {
+            plain: (!http_proxy_configured())
+                .then(|| Arc::new(super::plain::Pool::new(timeout, USER_AGENT))),
+            tls: Arc::new(OnceLock::new()),
+            tls_roots,
             timeout,
             max_body,
-        })
+        }
+    }
+
+    /// The reqwest client, built the first time a request needs it.
+    fn reqwest(&self) -> Result<&reqwest::Client, String> {
+        let built = self.tls.get_or_init(|| {
+            install_tls_provider();
+            let mut builder = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(USER_AGENT)
+                .connect_timeout(self.timeout);
+            if !self.tls_roots {
+                builder = builder.tls_certs_only([]);
+            }
+            builder
+                .build()
+                .map_err(|e| format!("request failed: cannot build the HTTP client: {e}"))
+        });
+        built.as_ref().map_err(Clone::clone)
     }
 
     /// Sends one request. `Err` is a transport-level failure, in plain words.
@@ -88,24 +99,16 @@ impl HttpClient {
     }
 
     async fn send_inner(&self, req: &HttpRequest) -> Result<Response, String> {
-        let client = match &self.backend {
-            Backend::Reqwest(client) => client,
-            Backend::Plain(pool) => {
-                if req.url.scheme() != "http" {
-                    return Err(format!(
-                        "request failed: this run sends only http:// requests, not `{}`",
-                        req.url
-                    ));
-                }
-                let answer = pool.send(req, self.max_body).await?;
-                return Ok(Response::from_body(
-                    answer.status,
-                    answer.location,
-                    answer.content_type,
-                    answer.body,
-                ));
-            }
-        };
+        if let Some(pool) = self.plain.as_ref().filter(|_| req.url.scheme() == "http") {
+            let answer = pool.send(req, self.max_body).await?;
+            return Ok(Response::from_body(
+                answer.status,
+                answer.location,
+                answer.content_type,
+                answer.body,
+            ));
+        }
+        let client = self.reqwest()?;
         let mut builder = client.request(req.method.clone(), req.url.clone());
         for (name, value) in &req.headers {
             builder = builder.header(name, value);
