@@ -87,6 +87,91 @@ fn five_thousand_scenarios_with_one_job_and_every_report_finish() {
 }
 
 #[test]
+fn many_identical_failures_are_one_finding_yet_every_failure_is_reported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let n: u64 = 2_000;
+    // The mock answers /healthz with 200: every scenario fails the same way.
+    let scenarios = (0..n)
+        .map(|i| {
+            json!({
+                "name": format!("health {i:04}"),
+                "steps": [{
+                    "name": "health",
+                    "request": { "method": "GET", "path": "/healthz", "auth": "none" },
+                    "expect": { "status": 418 }
+                }]
+            })
+        })
+        .collect();
+    let suite = write_suite(dir.path(), "failing", scenarios);
+    let out = |name: &str| dir.path().join(name).display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args(["run", "--suite", &suite])
+        .args(["--report", &format!("json={}", out("r.json"))])
+        .args(["--report", &format!("junit={}", out("r.xml"))])
+        .stdout(std::fs::File::create(out("console.txt")).expect("console file"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("conform starts");
+    let status = wait_bounded(&mut child, RUN_BOUND);
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(1),
+        "checks failed: exit 1"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out("r.json")).expect("json report"))
+            .expect("json report parses");
+    assert_eq!(report["summary"]["failed"], n, "every failure counted");
+    // The status check, and the always-on checks the answer breaks with it.
+    let findings = report["findings"].as_array().expect("findings");
+    let checks_failed = report["summary"]["checks_failed"].as_u64().unwrap_or(0);
+    assert_eq!(
+        checks_failed,
+        findings.len() as u64 * n,
+        "each finding is one check failing in every scenario: {findings:?}"
+    );
+    assert!(findings.len() <= 5, "a few causes, not {}", findings.len());
+    for f in findings {
+        assert_eq!(f["locations"].as_array().map(Vec::len), Some(10), "{f}");
+        assert_eq!(f["locations_not_kept"], n - 10, "{f}");
+        assert!(
+            f["title"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("· 2000 scenarios")),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        report["scenarios"].as_array().map(Vec::len),
+        Some(n as usize),
+        "the JSON report still lists every scenario"
+    );
+    let junit = std::fs::read_to_string(out("r.xml")).expect("junit report");
+    assert_eq!(
+        junit.matches("<failure").count() as u64,
+        n,
+        "one JUnit failure each"
+    );
+    // The 2,000th scenario's JUnit headline is still the finding's title.
+    let last = junit
+        .split("<testcase")
+        .find(|c| c.contains("health 1999"))
+        .expect("the last scenario is in the JUnit report");
+    assert!(last.contains("· 2000 scenarios"), "{last}");
+    let console = std::fs::read_to_string(out("console.txt")).expect("console output");
+    assert_eq!(
+        console.matches("\n--- failing/").count(),
+        50,
+        "the console spells out the first 50 failures"
+    );
+    assert!(
+        console.contains("… and 1950 more failed scenarios"),
+        "{console}"
+    );
+}
+
+#[test]
 fn piped_output_shows_each_scenario_when_it_finishes() {
     // A server that accepts and never answers: the second scenario hangs
     // until its step timeout, long after the first has passed.

@@ -241,7 +241,7 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
         .collect();
     if !failed.is_empty() {
         let _ = write!(out, "\n{}\n", p.bold("failures:"));
-        for sc in failed {
+        for sc in failed.iter().take(FAILURES_SHOWN) {
             let _ = writeln!(
                 out,
                 "\n{} {}",
@@ -249,6 +249,16 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
                 p.dim(&format!("({})", sc.file))
             );
             out.push_str(&scenario_details(sc, p));
+        }
+        if failed.len() > FAILURES_SHOWN {
+            let _ = writeln!(
+                out,
+                "\n{}",
+                p.dim(&format!(
+                    "… and {} more failed scenarios: the json and junit reports (--report) hold every one",
+                    failed.len() - FAILURES_SHOWN
+                ))
+            );
         }
     }
 
@@ -313,6 +323,9 @@ fn not_run_reason(report: &RunReport) -> Option<&str> {
 
 /// Locations listed under a finding before "… and N more".
 const FINDING_LOCATIONS: usize = 3;
+
+/// Failed scenarios the console spells out; the reports hold the rest.
+const FAILURES_SHOWN: usize = 50;
 
 /// One finding: its title, where it happened, and what points to it. The
 /// full check detail follows under `failures:`.
