@@ -389,9 +389,13 @@ fn schemathesis(flows: usize) {
             .and_then(|n| n.parse().ok());
         let Some(cases) = cases else {
             println!(
-                "  skipped: Schemathesis printed no case count (exit {:?})",
+                "  skipped: Schemathesis printed no case count (exit {:?}); its last lines:",
                 st.code
             );
+            let lines: Vec<&str> = text.lines().collect();
+            for line in &lines[lines.len().saturating_sub(8)..] {
+                println!("    {line}");
+            }
             return;
         };
         let ours = conform_flows(&mock, flows);
