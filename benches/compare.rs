@@ -987,32 +987,44 @@ fn peer(n: usize) {
     );
     assert_eq!(conform_flows(&mock, 1).code, Some(0), "conform must pass");
 
-    let peer = measure(&mut hurl_command(&mock, n));
-    assert_eq!(peer.code, Some(0), "hurl run failed");
-    let ours = conform_flows(&mock, n);
-    assert_eq!(ours.code, Some(0), "conform run failed");
-    let per = |m: &Measured| ms(m.wall) / n as f64;
+    // Interleaved rounds so the machine's load hits both alike.
+    let rounds = env_usize("CONFORM_BENCH_ROUNDS", 5).max(1);
+    let (mut theirs, mut ours, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut their_rss, mut our_rss) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let peer = measure(&mut hurl_command(&mock, n));
+        assert_eq!(peer.code, Some(0), "hurl run failed");
+        let conform = conform_flows(&mock, n);
+        assert_eq!(conform.code, Some(0), "conform run failed");
+        theirs.push(ms(peer.wall) / n as f64);
+        ours.push(ms(conform.wall) / n as f64);
+        ratios.push(peer.wall.as_secs_f64() / conform.wall.as_secs_f64());
+        their_rss.push(peer.max_rss_kib as f64 / 1024.0);
+        our_rss.push(conform.max_rss_kib as f64 / 1024.0);
+    }
+    let per_step = |v: &[f64]| v.iter().map(|ms| ms * 250.0).collect::<Vec<_>>();
     println!(
-        "  {version}: {:.0} ms ({:.2} ms/flow, peak RSS {:.1} MiB)",
-        ms(peer.wall),
-        per(&peer),
-        peer.max_rss_kib as f64 / 1024.0
+        "  {version}: {} ms/flow, peak RSS {} MiB   (median (min–max) of {rounds} interleaved rounds)",
+        spread_fine(&theirs),
+        spread(&their_rss)
     );
     println!(
-        "  conform --repeat {n}: {:.0} ms ({:.2} ms/flow, peak RSS {:.1} MiB)",
-        ms(ours.wall),
-        per(&ours),
-        ours.max_rss_kib as f64 / 1024.0
-    );
-    let ratio = peer.wall.as_secs_f64() / ours.wall.as_secs_f64();
-    println!(
-        "  per step (4 per flow): Hurl {:.0} µs, conform {:.0} µs",
-        per(&peer) * 250.0,
-        per(&ours) * 250.0
+        "  conform --repeat {n}: {} ms/flow, peak RSS {} MiB",
+        spread_fine(&ours),
+        spread(&our_rss)
     );
     println!(
-        "  ratio hurl/conform: {ratio:.2}× (conform faster when > 1; aim ≥ 2.5×: {})",
-        verdict(ratio >= 2.5)
+        "  per step (4 per flow): Hurl {} µs, conform {} µs",
+        spread(&per_step(&theirs)),
+        spread(&per_step(&ours))
+    );
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
+    let med = sorted[sorted.len() / 2];
+    println!(
+        "  ratio hurl/conform: {} (conform faster when > 1; aim ≥ 2.5×: {})",
+        spread_fine(&ratios),
+        verdict(med >= 2.5)
     );
 }
 
