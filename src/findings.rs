@@ -751,21 +751,23 @@ mod tests {
         assert_eq!(f[0].kind, FindingKind::Transport);
     }
 
+    /// A scenario whose one step was refused (401) and so failed its schema too.
+    fn refused(name: &str) -> ScenarioOutcome {
+        let mut s = step(
+            0,
+            vec![
+                CheckOutcome::fail("status", None, "200", "401"),
+                CheckOutcome::fail("schema", None, "valid", "invalid"),
+            ],
+        );
+        if let Some(r) = &mut s.response {
+            r.status = 401;
+        }
+        scenario(name, vec![s])
+    }
+
     #[test]
     fn a_refused_token_is_one_finding_naming_where_it_came_from() {
-        let refused = |name| {
-            let mut s = step(
-                0,
-                vec![
-                    CheckOutcome::fail("status", None, "200", "401"),
-                    CheckOutcome::fail("schema", None, "valid", "invalid"),
-                ],
-            );
-            if let Some(r) = &mut s.response {
-                r.status = 401;
-            }
-            scenario(name, vec![s])
-        };
         let f = judge(&[refused("a"), refused("b")], &cx());
         assert_eq!(f.len(), 1);
         assert_eq!(
@@ -852,20 +854,7 @@ mod tests {
 
     #[test]
     fn not_evaluated_checks_past_the_kept_ones_are_still_counted() {
-        let refused = |name: String| {
-            let mut s = step(
-                0,
-                vec![
-                    CheckOutcome::fail("status", None, "200", "401"),
-                    CheckOutcome::fail("schema", None, "valid", "invalid"),
-                ],
-            );
-            if let Some(r) = &mut s.response {
-                r.status = 401;
-            }
-            scenario(&name, vec![s])
-        };
-        let runs: Vec<_> = (0..30).map(|i| refused(format!("s{i}"))).collect();
+        let runs: Vec<_> = (0..30).map(|i| refused(&format!("s{i}"))).collect();
         let f = judge(&runs, &cx());
         assert_eq!(f[0].not_evaluated.len(), KEPT);
         assert_eq!(not_evaluated(&f), 30);
