@@ -55,6 +55,11 @@ fn run_client(
         contract,
         "--jobs",
         "4",
+        // These tests judge what a release's client does, not how fast: at
+        // load 25 a Python start alone passed the default 30 s and the
+        // sweep failed releases that pass alone.
+        "--step-timeout",
+        "120",
         "-q",
         "--report",
         &report_arg,
@@ -117,6 +122,13 @@ fn failures(report: &Value) -> Vec<String> {
                         .map(|i| format!(" [invariant {i}]"))
                         .unwrap_or_default()
                 )
+            })
+            // A step that never got an answer (a killed or hung client) has no
+            // failed check, only its transport error: name that instead.
+            .or_else(|| {
+                step["transport_error"]
+                    .as_str()
+                    .map(|e| format!("transport: {e}"))
             })
             .unwrap_or_default();
         out.push(format!(
