@@ -67,7 +67,7 @@ impl Pool {
         for _ in 0..2 {
             let (mut sender, reused) = match self.take(&key).await {
                 Some(sender) => (sender, true),
-                None => (self.connect(host, port, req).await?, false),
+                None => (self.connect(port, req).await?, false),
             };
             match sender.try_send_request(request).await {
                 Ok(response) => return self.read(response, sender, &key, max_body).await,
@@ -125,11 +125,19 @@ impl Pool {
         }
     }
 
-    async fn connect(&self, host: &str, port: u16, req: &HttpRequest) -> Result<Sender, String> {
+    async fn connect(&self, port: u16, req: &HttpRequest) -> Result<Sender, String> {
         let cannot = |why: String| format!("cannot connect: {}: {why}", req.url);
+        // `host_str` brackets an IPv6 literal (`[::1]`), which no resolver
+        // takes: connect to the address itself.
+        let host = match req.url.host() {
+            Some(url::Host::Ipv6(addr)) => addr.to_string(),
+            Some(url::Host::Ipv4(addr)) => addr.to_string(),
+            Some(url::Host::Domain(name)) => name.to_string(),
+            None => return Err(cannot("the URL names no host".into())),
+        };
         let stream = tokio::time::timeout(
             self.connect_timeout,
-            tokio::net::TcpStream::connect((host, port)),
+            tokio::net::TcpStream::connect((host.as_str(), port)),
         )
         .await
         .map_err(|_| cannot("timed out".into()))?
@@ -215,4 +223,53 @@ fn chain(first: &str, e: &hyper::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn an_ipv6_literal_url_is_reached() {
+        let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await else {
+            println!("SKIPPED an_ipv6_literal_url_is_reached: this machine has no [::1]");
+            return;
+        };
+        let port = listener.local_addr().expect("bound").port();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("a connection");
+            let mut head = vec![0u8; 4096];
+            let n = socket.read(&mut head).await.expect("a request");
+            let request = String::from_utf8_lossy(&head[..n]).into_owned();
+            let body = r#"{"ok":true}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(answer.as_bytes()).await.expect("answered");
+            request
+        });
+        let pool = Pool::new(Duration::from_secs(5), "conform-test");
+        let req = HttpRequest {
+            method: reqwest::Method::GET,
+            url: format!("http://[::1]:{port}/healthz").parse().expect("url"),
+            headers: Vec::new(),
+            json: None,
+        };
+        let answer = tokio::time::timeout(Duration::from_secs(10), pool.send(&req, 1 << 20))
+            .await
+            .expect("answered in time")
+            .expect("sent");
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body, br#"{"ok":true}"#);
+        let request = server.await.expect("server task");
+        assert!(request.starts_with("GET /healthz HTTP/1.1"), "{request}");
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains(&format!("host: [::1]:{port}")),
+            "{request}"
+        );
+    }
 }
