@@ -175,11 +175,18 @@ fn transport_words(e: &reqwest::Error) -> String {
     } else {
         "request failed".to_string()
     };
-    let mut source = std::error::Error::source(e);
+    push_sources(&mut words, e);
+    words
+}
+
+/// Appends `e`'s causes, each after ": ", so a transport message names
+/// the root (a refused connection, a reset) and not only the outer layer.
+/// Shared by the reqwest and the plain-http paths.
+pub(super) fn push_sources(words: &mut String, e: &(dyn std::error::Error + 'static)) {
+    let mut source = e.source();
     while let Some(s) = source {
         words.push_str(": ");
         words.push_str(&s.to_string());
         source = s.source();
     }
-    words
 }

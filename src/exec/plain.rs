@@ -216,12 +216,7 @@ fn chain(first: &str, e: &hyper::Error) -> String {
     let mut out = first.to_string();
     out.push_str(": ");
     out.push_str(&e.to_string());
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
+    super::http::push_sources(&mut out, e);
     out
 }
 
