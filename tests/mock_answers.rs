@@ -386,3 +386,166 @@ async fn creative_and_catalog_answers_are_unchanged_in_every_version() {
     }
     common::golden::assert_golden("mock/creative_catalog.txt", &rendered);
 }
+
+/// The nearest `answers.json` of `version`'s chain in the shipped schemas.
+fn shipped_answers(version: &str) -> Value {
+    let contract = Contract::embedded(version).expect("shipped version");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    let path = contract
+        .chain()
+        .iter()
+        .map(|v| root.join(v).join("answers.json"))
+        .find(|p| p.is_file())
+        .expect("some version of the chain holds answers.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("JSON")
+}
+
+/// Renames the property `from` of a schema object to `to`, in
+/// `properties` and `required` (at the top and in `anyOf` branches).
+fn rename_property(schema: &mut Value, from: &str, to: &str) {
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        let renamed: serde_json::Map<String, Value> = std::mem::take(props)
+            .into_iter()
+            .map(|(k, v)| (if k == from { to.to_string() } else { k }, v))
+            .collect();
+        *props = renamed;
+    }
+    if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+        for name in required.iter_mut().filter(|n| *n == from) {
+            *name = json!(to);
+        }
+    }
+    for keyword in ["anyOf", "oneOf", "allOf"] {
+        if let Some(branches) = schema.get_mut(keyword).and_then(Value::as_array_mut) {
+            branches
+                .iter_mut()
+                .for_each(|b| rename_property(b, from, to));
+        }
+    }
+}
+
+/// A suite that creates an image, follows the job by the create answer's
+/// `data_field` and checks the answer against the version's schema.
+const RENAMED_SUITE: &str = r#"{
+  "suite": "renamed-job-field",
+  "scenarios": [
+    {
+      "name": "create-then-job",
+      "steps": [
+        {
+          "name": "create",
+          "request": { "method": "POST", "path": "/v1/create", "json": { "prompt": "a renamed job", "model": "xai.grok-imagine-image" } },
+          "expect": { "status": 200, "schema": "create", "matches": { "/data/job_ref": "^job_" } },
+          "captures": { "job": "/data/job_ref" }
+        },
+        {
+          "name": "job",
+          "request": { "method": "GET", "path": "/v1/jobs/${job}" },
+          "expect": { "status": 200 }
+        }
+      ]
+    }
+  ]
+}"#;
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_version_renaming_the_create_answers_job_id_needs_data_only() {
+    // Arrange: 9.9.9 extends the newest release; its create schema and
+    // its answers call the job `job_ref`.
+    let base = Contract::embedded("0.1.70").expect("0.1.70");
+    let root = common::temp("renamed-job-field");
+    let folder = root.join("9.9.9");
+    std::fs::create_dir_all(&folder).expect("version folder");
+    let write = |name: &str, value: &Value| {
+        std::fs::write(
+            folder.join(name),
+            serde_json::to_string_pretty(value).expect("JSON"),
+        )
+        .expect("write")
+    };
+    write(
+        "contract.json",
+        &json!({ "version": "9.9.9", "extends": "0.1.70", "status": "draft" }),
+    );
+    let mut schema = base.raw("create").expect("create schema").clone();
+    rename_property(&mut schema, "job_id", "job_ref");
+    write("create.json", &schema);
+    let mut answers = shipped_answers("0.1.70");
+    let create = answers["operations"]["createImage"]
+        .as_object_mut()
+        .expect("a createImage template");
+    let renamed: serde_json::Map<String, Value> = std::mem::take(create)
+        .into_iter()
+        .map(|(k, v)| (if k == "job_id" { "job_ref".into() } else { k }, v))
+        .collect();
+    *create = renamed;
+    write("answers.json", &answers);
+
+    // Act: the mock of 9.9.9 in-process, then a run over HTTP.
+    let renamed = Contract::from_dir(&root, "9.9.9").expect("9.9.9 loads from its folder");
+    let server = MockServer::start_for(&renamed, Profile::Conformant, None, Some(TOKEN.into()))
+        .await
+        .expect("mock starts");
+    conform::exec::http::install_tls_provider();
+    let path = path(&renamed, "createImage", &[]).expect("9.9.9 creates");
+    let reply: Value = reqwest::Client::new()
+        .post(format!("{}{path}", server.base_url()))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "prompt": "a renamed job", "model": "xai.grok-imagine-image" }))
+        .send()
+        .await
+        .expect("mock answers")
+        .json()
+        .await
+        .expect("JSON");
+    server.shutdown().await;
+    let suite = root.join("renamed.json");
+    std::fs::write(&suite, RENAMED_SUITE).expect("suite");
+    let (schemas, suite) = (root.to_string_lossy(), suite.to_string_lossy());
+    let on_renamed = common::conform(&[
+        "run",
+        "--schemas",
+        &schemas,
+        "--contract",
+        "9.9.9",
+        "--suite",
+        &suite,
+        "-q",
+    ]);
+    let on_base = common::conform(&["run", "--contract", "0.1.70", "--suite", &suite, "-q"]);
+
+    // Assert
+    let data = &reply["data"];
+    assert!(
+        data["job_ref"]
+            .as_str()
+            .is_some_and(|j| j.starts_with("job_")),
+        "the create answer of 9.9.9 does not name its job `job_ref`: {reply}"
+    );
+    assert!(
+        data.get("job_id").is_none(),
+        "the create answer kept the old name: {reply}"
+    );
+    assert!(
+        renamed
+            .validate("create", data)
+            .expect("validates")
+            .is_empty(),
+        "the renamed answer breaks 9.9.9's own create schema: {data}"
+    );
+    assert_eq!(
+        on_renamed.status.code(),
+        Some(0),
+        "{}{}",
+        common::text(&on_renamed.stdout),
+        common::text(&on_renamed.stderr)
+    );
+    // The same suite fails on the base, which still says `job_id`.
+    assert_eq!(
+        on_base.status.code(),
+        Some(1),
+        "{}{}",
+        common::text(&on_base.stdout),
+        common::text(&on_base.stderr)
+    );
+}

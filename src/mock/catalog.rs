@@ -4,7 +4,9 @@
 //! masks). Prices are the docs' provider costs where they give one.
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+
+use super::answer::{Answers, Context};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,6 +50,10 @@ pub(crate) struct Param {
     pub integer: bool,
     #[serde(default)]
     pub default: Option<String>,
+    /// Set on the parameter that is the output's resolution class: each
+    /// choice's short edge in pixels (others get 1024).
+    #[serde(default)]
+    pub short_edges: Vec<(String, u32)>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +90,18 @@ pub(crate) struct Catalog {
     /// Credits are cents of revenue; revenue is the provider cost times
     /// this percentage (the docs' example: a $0.05 cost is 9 credits).
     pub margin_percent: u64,
+    /// Request fields the docs forbid in create and edit bodies.
+    #[serde(default)]
+    pub provider_native: ProviderNative,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProviderNative {
+    pub fields: Vec<String>,
+    /// Any field ending in it (`*_reference_task`).
+    #[serde(default)]
+    pub suffix: String,
 }
 
 impl Catalog {
@@ -91,8 +109,14 @@ impl Catalog {
         self.models.iter().find(|m| m.id == id)
     }
 
-    pub(crate) fn models_json(&self) -> Value {
-        json!({ "models": self.models.iter().map(Model::summary_json).collect::<Vec<_>>() })
+    /// `listModels`: each model's `model_summary`.
+    pub(crate) fn models_json(&self, answers: &Answers) -> Value {
+        let models: Vec<Value> = self
+            .models
+            .iter()
+            .map(|m| answers.fragment("model_summary", &m.context()))
+            .collect();
+        answers.operation("listModels", &Context::new().set("models", models))
     }
 
     /// Credits for a provider cost, rounded up.
@@ -102,24 +126,42 @@ impl Catalog {
 
     /// `cost` of an operation: `mills` is the total provider cost, `None`
     /// when it is not known yet.
-    pub(crate) fn cost_json(&self, mills: Option<u64>, confidence: &str) -> Value {
-        json!({
-            "estimated_usd": mills.map(usd),
-            "credit_pricing": {
-                "credit_unit_usd": 0.01,
-                "credits_required": mills.map(|m| self.credits_for(m)),
-                "estimated_provider_cost_usd": mills.map(usd),
-                "estimated_revenue_usd": mills.map(|m| self.credits_for(m) as f64 / 100.0),
-                "pricing_confidence": confidence
-            }
-        })
+    pub(crate) fn cost_json(
+        &self,
+        answers: &Answers,
+        mills: Option<u64>,
+        confidence: &str,
+    ) -> Value {
+        let context = Context::new()
+            .set("cost.usd", mills.map(usd))
+            .set("cost.credits", mills.map(|m| self.credits_for(m)))
+            .set(
+                "cost.revenue_usd",
+                mills.map(|m| self.credits_for(m) as f64 / 100.0),
+            )
+            .set("cost.confidence", confidence);
+        answers.fragment("cost", &context)
     }
 
-    pub(crate) fn capabilities_json(&self) -> Value {
-        json!({
-            "capabilities": self.models.iter().map(Model::capability_json).collect::<Vec<_>>(),
-            "deprecations": []
-        })
+    /// `listCapabilities`: each model's `capability`.
+    pub(crate) fn capabilities_json(&self, answers: &Answers) -> Value {
+        let capabilities: Vec<Value> = self
+            .models
+            .iter()
+            .map(|m| m.capability_json(answers))
+            .collect();
+        answers.operation(
+            "listCapabilities",
+            &Context::new().set("capabilities", capabilities),
+        )
+    }
+
+    /// A field the docs forbid in create and edit bodies: raw media URLs,
+    /// elements, or a name ending in the seed's task suffix.
+    pub(crate) fn provider_native(&self, key: &str) -> bool {
+        let suffix = self.provider_native.suffix.as_str();
+        self.provider_native.fields.iter().any(|f| f == key)
+            || !suffix.is_empty() && key.len() > suffix.len() && key.ends_with(suffix)
     }
 }
 
@@ -131,15 +173,15 @@ pub(crate) struct Params {
 }
 
 impl Model {
-    /// Checks `given` against the model's parameter schema; unknown fields
-    /// fail closed, as the docs require.
-    pub(crate) fn params(&self, given: &Map<String, Value>) -> Result<Params, String> {
+    /// Checks `given` (the request's `field`) against the model's parameter
+    /// schema; unknown fields fail closed, as the docs require.
+    pub(crate) fn params(&self, given: &Map<String, Value>, field: &str) -> Result<Params, String> {
         let mut values = Map::new();
         for (key, value) in given {
             let Some(param) = self.params.iter().find(|p| p.name == *key) else {
                 let known: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
                 return Err(format!(
-                    "model `{}` does not accept model_parameters.{key} (accepted: {})",
+                    "model `{}` does not accept {field}.{key} (accepted: {})",
                     self.id,
                     if known.is_empty() {
                         "none".to_string()
@@ -157,7 +199,7 @@ impl Model {
             };
             if !fits {
                 return Err(format!(
-                    "model_parameters.{key} = {value} is not allowed for model `{}`",
+                    "{field}.{key} = {value} is not allowed for model `{}`",
                     self.id
                 ));
             }
@@ -212,28 +254,52 @@ impl Model {
         })
     }
 
-    /// The short edge of outputs, from the resolution class.
-    pub(crate) fn short_edge(&self, params: &Params) -> u32 {
-        match params.values.get("resolution").and_then(Value::as_str) {
-            Some("2k") => 2048,
-            _ => 1024,
-        }
+    /// The parameter that is the output's resolution class, if any.
+    fn resolution(&self) -> Option<&Param> {
+        self.params.iter().find(|p| !p.short_edges.is_empty())
     }
 
-    pub(crate) fn parameter_schema(&self) -> Value {
+    /// The resolution class the parameters chose (`null` without one).
+    pub(crate) fn resolution_class(&self, params: &Params) -> Value {
+        self.resolution()
+            .and_then(|p| params.values.get(&p.name))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    /// The short edge of outputs, from the resolution class.
+    pub(crate) fn short_edge(&self, params: &Params) -> u32 {
+        self.resolution()
+            .and_then(|p| {
+                let chosen = params.values.get(&p.name)?.as_str()?;
+                p.short_edges.iter().find(|(c, _)| c == chosen)
+            })
+            .map_or(1024, |(_, edge)| *edge)
+    }
+
+    /// The `parameter_schema` of the model's parameters, each an
+    /// `integer_parameter` or a `choice_parameter`.
+    pub(crate) fn parameter_schema(&self, answers: &Answers) -> Value {
         let properties: Map<String, Value> = self
             .params
             .iter()
             .map(|p| {
                 let schema = if p.integer {
-                    json!({ "type": "integer" })
+                    answers.fragment("integer_parameter", &Context::new())
                 } else {
-                    json!({ "enum": p.choices.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>() })
+                    let choices: Vec<&str> = p.choices.iter().map(|(c, _)| c.as_str()).collect();
+                    answers.fragment(
+                        "choice_parameter",
+                        &Context::new().set("parameter.choices", choices),
+                    )
                 };
                 (p.name.clone(), schema)
             })
             .collect();
-        json!({ "type": "object", "additionalProperties": false, "properties": properties })
+        answers.fragment(
+            "parameter_schema",
+            &Context::new().set("model.parameter_properties", properties),
+        )
     }
 
     fn pricing_confidence(&self) -> &'static str {
@@ -244,18 +310,23 @@ impl Model {
         }
     }
 
-    pub(crate) fn summary_json(&self) -> Value {
-        json!({
-            "model_id": self.id,
-            "name": self.name,
-            "capability_id": self.capability_id,
-            "operations": [self.operation.as_str()],
-            "max_outputs_per_request": self.max_outputs,
-            "pricing_confidence": self.pricing_confidence()
-        })
+    /// The model's own values, as every catalog answer names them.
+    pub(crate) fn context(&self) -> Context<'static> {
+        Context::new()
+            .set("model.id", self.id.as_str())
+            .set("model.name", self.name.as_str())
+            .set("model.provider", self.provider.as_str())
+            .set("model.capability_id", self.capability_id.as_str())
+            .set("model.operation", self.operation.as_str())
+            .set("model.max_outputs", self.max_outputs)
+            .set("model.pricing_confidence", self.pricing_confidence())
+            .set("model.mask", self.mask)
+            .set("model.reference_roles", self.reference_roles.clone())
+            .set("model.latency_class", self.latency_class.as_str())
     }
 
-    pub(crate) fn detail_json(&self, catalog: &Catalog) -> Value {
+    /// `getModel`.
+    pub(crate) fn detail_json(&self, catalog: &Catalog, answers: &Answers) -> Value {
         let defaults: Map<String, Value> = self
             .params
             .iter()
@@ -273,58 +344,52 @@ impl Model {
             Operation::Create => Vec::new(),
             Operation::Edit => vec!["image/png", "image/jpeg", "image/webp"],
         };
-        json!({
-            "model_id": self.id,
-            "name": self.name,
-            "provenance": { "provider": self.provider },
-            "capability": { "id": self.capability_id },
-            "operations": [self.operation.as_str()],
-            "media": {
-                "input": {
-                    "types": inputs,
-                    "mask": self.mask,
-                    "reference_roles": self.reference_roles
-                },
-                "output": {
-                    "types": ["image/png"],
-                    "max_outputs_per_request": self.max_outputs
-                }
-            },
-            "model_parameters": self.parameter_schema(),
-            "defaults": defaults,
-            "fixed_controls": {},
-            "cost": {
-                "pricing_confidence": self.pricing_confidence(),
-                "estimated_provider_cost_usd_per_image": per_image.map(usd),
-                "credits_per_image": per_image.map(|m| catalog.credits_for(m))
-            },
-            "latency_class": self.latency_class,
-            "safety": { "policy_checked": true },
-            "migration_hints": []
-        })
+        let context = self
+            .context()
+            .set("model.input_types", inputs)
+            .set("model.parameter_schema", self.parameter_schema(answers))
+            .set("model.defaults", defaults)
+            .set("model.usd_per_image", per_image.map(usd))
+            .set(
+                "model.credits_per_image",
+                per_image.map(|m| catalog.credits_for(m)),
+            );
+        answers.operation("getModel", &context)
     }
 
-    pub(crate) fn capability_json(&self) -> Value {
-        let mut controls = vec!["prompt", "aspect_ratio", "output_count", "model_parameters"];
-        controls.extend(["max_estimated_usd_per_image", "accept_unknown_cost"]);
+    /// One `capability`: its normalized controls are the request fields
+    /// (by the version's request maps) a create or edit with it takes.
+    pub(crate) fn capability_json(&self, answers: &Answers) -> Value {
+        let (create, edit) = (answers.reads("createImage"), answers.reads("editImage"));
+        let own = match self.operation {
+            Operation::Create => create,
+            Operation::Edit => edit,
+        };
+        let mut controls: Vec<&str> = [
+            "create.prompt",
+            "create.aspect_ratio",
+            "create.output_count",
+            "create.model_parameters",
+            "create.max_usd_per_image",
+            "create.accept_unknown_cost",
+        ]
+        .iter()
+        .map(|name| own.field(name))
+        .collect();
         if self.operation == Operation::Edit {
-            controls.push("input_asset_id");
+            controls.push(edit.field("edit.input_asset"));
         }
         if self.mask {
-            controls.push("mask_asset_id");
+            controls.push(edit.field("edit.mask_asset"));
         }
         if !self.reference_roles.is_empty() {
-            controls.push("references");
+            controls.push(own.field("create.references"));
         }
-        json!({
-            "id": self.capability_id,
-            "operation": self.operation.as_str(),
-            "model_id": self.id,
-            "normalized_controls": controls,
-            "model_parameters": self.parameter_schema(),
-            "auth": { "required": true, "token": "bearer" },
-            "deprecation": null
-        })
+        let context = self
+            .context()
+            .set("model.controls", controls)
+            .set("model.parameter_schema", self.parameter_schema(answers));
+        answers.fragment("capability", &context)
     }
 }
 
@@ -335,6 +400,7 @@ pub(crate) fn usd(mills: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn find(id: &str) -> Option<Model> {
         crate::mock::version::Seed::built_in()
@@ -350,7 +416,8 @@ mod tests {
         assert_eq!(catalog.margin_percent, 180);
         assert_eq!(catalog.credits_for(50), 9);
         assert_eq!(catalog.credits_for(40), 8);
-        let cost = catalog.cost_json(Some(50), "known");
+        let answers = Answers::built_in().expect("built-in answers");
+        let cost = catalog.cost_json(&answers, Some(50), "known");
         assert_eq!(cost["estimated_usd"], 0.05);
         assert_eq!(cost["credit_pricing"]["estimated_revenue_usd"], 0.09);
     }
@@ -358,15 +425,19 @@ mod tests {
     #[test]
     fn unknown_parameters_fail_closed_and_defaults_apply() {
         let quality = find("xai.grok-imagine-image-quality").expect("listed");
-        let params = quality.params(&Map::new()).expect("no parameters is fine");
+        let params = quality
+            .params(&Map::new(), "model_parameters")
+            .expect("no parameters is fine");
         assert_eq!(params.defaults_applied, ["resolution=1k"]);
         assert_eq!(quality.quoted_mills(&params), Some(50));
         let mut given = Map::new();
         given.insert("resolution".into(), json!("2k"));
-        let high = quality.params(&given).expect("2k is allowed");
+        let high = quality
+            .params(&given, "model_parameters")
+            .expect("2k is allowed");
         assert_eq!(quality.quoted_mills(&high), Some(70));
         given.insert("n".into(), json!(2));
-        assert!(quality.params(&given).is_err());
+        assert!(quality.params(&given, "model_parameters").is_err());
     }
 
     #[test]
@@ -374,10 +445,10 @@ mod tests {
         let gpt = find("openai.gpt-image-2").expect("listed");
         let mut given = Map::new();
         given.insert("quality".into(), json!("medium"));
-        let partial = gpt.params(&given).expect("valid");
+        let partial = gpt.params(&given, "model_parameters").expect("valid");
         assert_eq!(gpt.quoted_mills(&partial), None);
         given.insert("size".into(), json!("1024x1024"));
-        let full = gpt.params(&given).expect("valid");
+        let full = gpt.params(&given, "model_parameters").expect("valid");
         assert_eq!(gpt.quoted_mills(&full), Some(42));
     }
 

@@ -246,7 +246,7 @@ fn capability(state: &mut State, call: &Call) -> Handled {
         .models
         .iter()
         .find(|m| m.capability_id == id)
-        .map(|m| Outcome::Data(m.capability_json()))
+        .map(|m| Outcome::Data(m.capability_json(&state.version.answers)))
         .ok_or_else(|| {
             ApiError::not_found(format!("no capability `{id}`"))
                 .suggest("image-skill capabilities list --json".to_string())

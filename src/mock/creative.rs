@@ -1,15 +1,19 @@
 //! The creative surface: create (and its dry run), upload, edit, and the
 //! job and asset read-backs. Provider work is simulated; what the docs make
 //! observable is real: budget guards, unknown-cost confirmation, the input
-//! policy, owned assets, jobs and their ledger events.
+//! policy, owned assets, jobs and their ledger events. Request fields are
+//! read, and answers written, through the version's `answers.json`.
 
-use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
+use serde_json::{Map, Value};
+
+use super::answer::{Answers, Context, Reads};
 use super::call::{ApiError, Call, Handled, Outcome};
 use super::catalog::{self, Catalog, Model, Operation, Params};
 use super::codec;
 use super::handlers::{
-    gone, json_object, kind, optional_str, quota_data, reject_unknown, required_str, whole_number,
+    gone, json_object, kind, optional_str, reject_unknown, required_str, whole_number,
 };
 use super::ledger::{self, NewEvent};
 use super::request::{check_schema_fields, item_fields};
@@ -37,19 +41,11 @@ const MAX_ELEMENTS: u64 = 10;
 /// The operations whose bodies this module reads.
 const CREATE: &str = "createImage";
 const EDIT: &str = "editImage";
+const UPLOAD: &str = "uploadImage";
+/// The request maps of a create's or edit's `references[]` items.
+const CREATE_REFERENCES: &str = "createImage.references";
+const EDIT_REFERENCES: &str = "editImage.references";
 
-/// Provider-native fields the docs forbid in create/edit bodies.
-const PROVIDER_NATIVE: &[&str] = &[
-    "image_url",
-    "image_urls",
-    "mask_url",
-    "elements",
-    "frontal_image_url",
-    "reference_image_urls",
-    "first_image_url",
-    "second_image_url",
-    "images",
-];
 const UPLOAD_CAPABILITY: &str = "is.image.upload.preview.v1";
 const ACCEPT_UNKNOWN_COST: &str = "--accept-unknown-cost";
 
@@ -57,8 +53,8 @@ const ACCEPT_UNKNOWN_COST: &str = "--accept-unknown-cost";
 struct Plan<'c> {
     model: &'c Model,
     params: Params,
-    /// Present when the hosted default chose the model.
-    selection: Option<Value>,
+    /// Why the hosted default chose the model, when it did.
+    selection_reason: Option<String>,
     intent: String,
     aspect_ratio: String,
     output_count: u64,
@@ -86,70 +82,74 @@ struct Common<'b> {
 fn common<'b>(
     state: &State,
     operation_id: &str,
+    reads: &Reads,
     body: &'b Map<String, Value>,
 ) -> Result<Common<'b>, ApiError> {
-    if let Some(field) = body.keys().find(|k| provider_native(k)) {
+    let catalog = &state.version.seed.catalog;
+    let field = |name| reads.field(name);
+    if let Some(key) = body.keys().find(|k| catalog.provider_native(k)) {
         return Err(ApiError::invalid(format!(
-            "field `{field}` is provider-native; send owned asset ids in `references[]` instead"
+            "field `{key}` is provider-native; send owned asset ids in `{}[]` instead",
+            field("create.references")
         )));
     }
     check_schema_fields(&state.version, operation_id, body)?;
-    let prompt = required_str(body, "prompt")?;
-    let aspect_ratio = optional_str(body, "aspect_ratio")?.unwrap_or("1:1");
-    ratio(aspect_ratio)?;
-    let params = match body.get("model_parameters") {
+    let prompt = required_str(body, field("create.prompt"))?;
+    let aspect_ratio = optional_str(body, field("create.aspect_ratio"))?.unwrap_or("1:1");
+    ratio(field("create.aspect_ratio"), aspect_ratio)?;
+    let params_field = field("create.model_parameters");
+    let params = match body.get(params_field) {
         None => Map::new(),
         Some(Value::Object(map)) => map.clone(),
         Some(other) => {
             return Err(ApiError::invalid(format!(
-                "field `model_parameters` must be an object, got {}",
+                "field `{params_field}` must be an object, got {}",
                 kind(other)
             )));
         }
     };
-    if let Some(field) = params.keys().find(|k| provider_native(k)) {
+    if let Some(key) = params.keys().find(|k| catalog.provider_native(k)) {
         return Err(ApiError::invalid(format!(
-            "model_parameters.{field} is provider-native and never accepted"
+            "{params_field}.{key} is provider-native and never accepted"
         )));
     }
     Ok(Common {
         prompt,
-        intent: optional_str(body, "intent")?
+        intent: optional_str(body, field("create.intent"))?
             .unwrap_or("explore")
             .to_string(),
         aspect_ratio: aspect_ratio.to_string(),
-        output_count: optional_count(body, "output_count")?.unwrap_or(1),
+        output_count: optional_count(body, field("create.output_count"))?.unwrap_or(1),
         params,
-        max_per_image: optional_usd(body, "max_estimated_usd_per_image")?,
-        accept_unknown_cost: optional_bool(body, "accept_unknown_cost")?.unwrap_or(false),
+        max_per_image: optional_usd(body, field("create.max_usd_per_image"))?,
+        accept_unknown_cost: optional_bool(body, field("create.accept_unknown_cost"))?
+            .unwrap_or(false),
     })
-}
-
-/// A provider-native field: raw media URLs, elements or `*_reference_task`.
-fn provider_native(key: &str) -> bool {
-    const TASK_SUFFIX: &str = "_reference_task";
-    PROVIDER_NATIVE.contains(&key) || key.len() > TASK_SUFFIX.len() && key.ends_with(TASK_SUFFIX)
 }
 
 /// Picks and prices the model: the named one, or the hosted default.
 fn plan<'c>(
     catalog: &'c Catalog,
+    reads: &Reads,
     body: &Map<String, Value>,
     common: &Common,
     operation: Operation,
     defaults: &[String],
 ) -> Result<Plan<'c>, ApiError> {
-    let (model, selection_reason) = match optional_str(body, "model")? {
+    let (model, selection_reason) = match optional_str(body, reads.field("create.model"))? {
         Some(id) => (named_model(catalog, id, operation)?, None),
-        None => default_model(catalog, common, defaults)?,
+        None => default_model(catalog, reads, common, defaults)?,
     };
     let params = model
-        .params(&common.params)
+        .params(&common.params, reads.field("create.model_parameters"))
         .map_err(|message| ApiError::invalid(message).suggest(show_model(model)))?;
     if common.output_count > model.max_outputs {
         return Err(ApiError::invalid(format!(
-            "output_count {} exceeds max_outputs_per_request {} of model `{}`",
-            common.output_count, model.max_outputs, model.id
+            "{} {} exceeds max_outputs_per_request {} of model `{}`",
+            reads.field("create.output_count"),
+            common.output_count,
+            model.max_outputs,
+            model.id
         ))
         .suggest(show_model(model)));
     }
@@ -157,33 +157,12 @@ fn plan<'c>(
     if let (Some(mills), Some(limit)) = (quoted_mills, common.max_per_image)
         && over_budget(mills, limit)
     {
-        return Err(budget_exceeded(model, mills, limit));
+        return Err(budget_exceeded(reads, model, mills, limit));
     }
-    let selection = selection_reason.map(|reason| {
-        let (width, height) = dimensions(&common.aspect_ratio, model.short_edge(&params));
-        let resolution = params.values.get("resolution").cloned().unwrap_or(Value::Null);
-        json!({
-            "policy": catalog.create_policy,
-            "reason": reason,
-            "intent": common.intent,
-            "capability": { "id": model.capability_id },
-            "model_parameters": {
-                "keys": params.values.keys().collect::<Vec<_>>(),
-                "defaults_applied": params.defaults_applied,
-                "source": if params.defaults_applied.is_empty() { "request" } else { "default_policy" }
-            },
-            "output": {
-                "resolution_class": resolution,
-                "expected_width": width,
-                "expected_height": height,
-                "expected_min_short_edge": width.min(height)
-            }
-        })
-    });
     Ok(Plan {
         model,
         params,
-        selection,
+        selection_reason,
         intent: common.intent.clone(),
         aspect_ratio: common.aspect_ratio.clone(),
         output_count: common.output_count,
@@ -215,9 +194,11 @@ fn named_model<'c>(
 /// budget; the reason says when the budget pushed it down.
 fn default_model<'c>(
     catalog: &'c Catalog,
+    reads: &Reads,
     common: &Common,
     defaults: &[String],
 ) -> Result<(&'c Model, Option<String>), ApiError> {
+    let params_field = reads.field("create.model_parameters");
     let mut cheapest: Option<(&'c Model, u64)> = None;
     for (rank, model) in defaults
         .iter()
@@ -225,7 +206,7 @@ fn default_model<'c>(
         .enumerate()
     {
         // Parameters meant for another model rule this one out.
-        let Ok(params) = model.params(&common.params) else {
+        let Ok(params) = model.params(&common.params, params_field) else {
             continue;
         };
         let quoted = model.quoted_mills(&params);
@@ -238,17 +219,20 @@ fn default_model<'c>(
             continue;
         }
         let reason = if rank == 0 {
-            "quality-first hosted default: the strongest available model for the intent"
+            "quality-first hosted default: the strongest available model for the intent".to_string()
         } else {
-            "quality-first hosted default lowered to the strongest model within max_estimated_usd_per_image"
+            format!(
+                "quality-first hosted default lowered to the strongest model within {}",
+                reads.field("create.max_usd_per_image")
+            )
         };
-        return Ok((model, Some(reason.to_string())));
+        return Ok((model, Some(reason)));
     }
     match (cheapest, common.max_per_image) {
-        (Some((model, mills)), Some(limit)) => Err(budget_exceeded(model, mills, limit)),
-        _ => Err(ApiError::invalid(
-            "no hosted default model accepts these model_parameters; name a model",
-        )
+        (Some((model, mills)), Some(limit)) => Err(budget_exceeded(reads, model, mills, limit)),
+        _ => Err(ApiError::invalid(format!(
+            "no hosted default model accepts these {params_field}; name a model"
+        ))
         .suggest("image-skill models list --json".to_string())),
     }
 }
@@ -259,14 +243,15 @@ fn over_budget(mills: u64, limit_usd: f64) -> bool {
 
 // The docs describe budget guards refusing work but name no code for a
 // known price over the cap; BUDGET_EXCEEDED is conform's convention.
-fn budget_exceeded(model: &Model, mills: u64, limit: f64) -> ApiError {
+fn budget_exceeded(reads: &Reads, model: &Model, mills: u64, limit: f64) -> ApiError {
     ApiError::new(
         422,
         "BUDGET_EXCEEDED",
         format!(
-            "model `{}` is estimated at ${:.3} per image, over max_estimated_usd_per_image {limit}",
+            "model `{}` is estimated at ${:.3} per image, over {} {limit}",
             model.id,
-            catalog::usd(mills)
+            catalog::usd(mills),
+            reads.field("create.max_usd_per_image")
         ),
     )
     .suggest(show_model(model))
@@ -292,19 +277,22 @@ fn show_model(model: &Model) -> String {
 
 /// `POST /v1/create`, and its zero-cost dry run.
 pub(crate) fn create(state: &mut State, call: &Call) -> Handled {
+    let version = Arc::clone(&state.version);
+    let answers = &version.answers;
+    let reads = answers.reads(CREATE);
     let body = json_object(call.req)?;
-    let common = common(state, CREATE, &body)?;
-    let dry_run = optional_bool(&body, "dry_run")?.unwrap_or(false);
-    let version = std::sync::Arc::clone(&state.version);
+    let common = common(state, CREATE, reads, &body)?;
+    let dry_run = optional_bool(&body, reads.field("create.dry_run"))?.unwrap_or(false);
     let catalog = &version.seed.catalog;
     let plan = plan(
         catalog,
+        reads,
         &body,
         &common,
         Operation::Create,
         &catalog.default_create,
     )?;
-    references(state, call, CREATE, &body, plan.model)?;
+    references(state, call, CREATE, CREATE_REFERENCES, &body, plan.model)?;
     if dry_run {
         // Planning only: the price is the live debit it would be, and
         // nothing is consumed.
@@ -313,15 +301,18 @@ pub(crate) fn create(state: &mut State, call: &Call) -> Handled {
         } else {
             "unknown"
         };
-        return Ok(Outcome::Data(json!({
-            "job_id": null,
-            "capability": { "id": plan.model.capability_id },
-            "assets": [],
-            "cost": catalog.cost_json(plan.quoted_total(), confidence),
-            "request": request_json(&plan, true),
-            "safety": { "status": "allowed" },
-            "quota": consumed(state, 0)
-        })));
+        let context = plan_context(state, answers, &plan, true)
+            .set(
+                "cost",
+                catalog.cost_json(answers, plan.quoted_total(), confidence),
+            )
+            .set("consumed.credits", 0)
+            .set(
+                "credits.free_preview_remaining",
+                free_preview_remaining(state),
+            )
+            .set("credits.balance", state.balance);
+        return Ok(Outcome::Data(answers.fragment("create_dry_run", &context)));
     }
     if plan.quoted_mills.is_none() && !common.accept_unknown_cost {
         return Err(confirmation_required(plan.model));
@@ -338,20 +329,23 @@ pub(crate) fn create(state: &mut State, call: &Call) -> Handled {
             call.trace_id
         )));
     }
-    Ok(Outcome::Data(execute(state, call, &plan, None)))
+    let context = execute(state, call, answers, &plan, None);
+    Ok(Outcome::Data(answers.operation(CREATE, &context)))
 }
 
 /// `POST /v1/edit`: one owned input asset in, a new generated asset out.
 pub(crate) fn edit(state: &mut State, call: &Call) -> Handled {
+    let version = Arc::clone(&state.version);
+    let answers = &version.answers;
+    let reads = answers.reads(EDIT);
     let body = json_object(call.req)?;
-    let common = common(state, EDIT, &body)?;
-    let input_id = required_str(&body, "input_asset_id")?;
+    let common = common(state, EDIT, reads, &body)?;
+    let input_id = required_str(&body, reads.field("edit.input_asset"))?;
     let input = owned_asset(state, call, input_id)?.clone();
-    let version = std::sync::Arc::clone(&state.version);
     let catalog = &version.seed.catalog;
     let defaults = [catalog.default_edit.clone()];
-    let plan = plan(catalog, &body, &common, Operation::Edit, &defaults)?;
-    if let Some(mask_id) = optional_str(&body, "mask_asset_id")? {
+    let plan = plan(catalog, reads, &body, &common, Operation::Edit, &defaults)?;
+    if let Some(mask_id) = optional_str(&body, reads.field("edit.mask_asset"))? {
         if !plan.model.mask {
             return Err(ApiError::invalid(format!(
                 "model `{}` has no mask support",
@@ -361,15 +355,16 @@ pub(crate) fn edit(state: &mut State, call: &Call) -> Handled {
         }
         owned_asset(state, call, mask_id)?;
     }
-    references(state, call, EDIT, &body, plan.model)?;
-    if let (Some(total), Some(limit)) = (plan.quoted_total(), optional_usd(&body, "max_usd")?)
+    references(state, call, EDIT, EDIT_REFERENCES, &body, plan.model)?;
+    let max_usd = reads.field("edit.max_usd");
+    if let (Some(total), Some(limit)) = (plan.quoted_total(), optional_usd(&body, max_usd)?)
         && over_budget(total, limit)
     {
         return Err(ApiError::new(
             422,
             "BUDGET_EXCEEDED",
             format!(
-                "edit is estimated at ${:.3}, over max_usd {limit}",
+                "edit is estimated at ${:.3}, over {max_usd} {limit}",
                 catalog::usd(total)
             ),
         ));
@@ -377,35 +372,69 @@ pub(crate) fn edit(state: &mut State, call: &Call) -> Handled {
     if plan.quoted_mills.is_none() && !common.accept_unknown_cost {
         return Err(confirmation_required(plan.model));
     }
-    let mut data = execute(state, call, &plan, Some(&input));
-    data["input"] = json!({
-        "asset_id": input.id,
-        "url": input.url,
-        "mime_type": input.mime_type,
-        "width": input.width,
-        "height": input.height
-    });
-    Ok(Outcome::Data(data))
+    let context = execute(state, call, answers, &plan, Some(&input))
+        .set("input.id", input.id.as_str())
+        .set("input.url", input.url.as_str())
+        .set("input.mime_type", input.mime_type.as_str())
+        .set("input.width", input.width)
+        .set("input.height", input.height);
+    Ok(Outcome::Data(answers.operation(EDIT, &context)))
 }
 
-fn request_json(plan: &Plan, dry_run: bool) -> Value {
-    let mut request = json!({
-        "output_count": plan.output_count,
-        "dry_run": dry_run,
-        "intent": plan.intent,
-        "aspect_ratio": plan.aspect_ratio,
-        "model": plan.model.id,
-        "model_parameters": plan.params.values
-    });
-    if let Some(selection) = &plan.selection {
-        request["selection"] = selection.clone();
+/// The values of a planned create or edit: its model, and the request as
+/// the plan understood it (`plan.request`, the `create_request` fragment).
+fn plan_context(state: &State, answers: &Answers, plan: &Plan, dry_run: bool) -> Context<'static> {
+    let model = plan.model;
+    let mut context = Context::new()
+        .set("model.id", model.id.as_str())
+        .set("model.capability_id", model.capability_id.as_str())
+        .set("plan.output_count", plan.output_count)
+        .set("plan.dry_run", dry_run)
+        .set("plan.intent", plan.intent.as_str())
+        .set("plan.aspect_ratio", plan.aspect_ratio.as_str())
+        .set("plan.model_parameters", plan.params.values.clone());
+    if let Some(reason) = &plan.selection_reason {
+        let (width, height) = dimensions(&plan.aspect_ratio, model.short_edge(&plan.params));
+        let keys: Vec<String> = plan.params.values.keys().cloned().collect();
+        let defaults = &plan.params.defaults_applied;
+        context = context
+            .set(
+                "selection.policy",
+                state.version.seed.catalog.create_policy.as_str(),
+            )
+            .set("selection.reason", reason.as_str())
+            .set("selection.parameter_keys", keys)
+            .set("selection.defaults_applied", defaults.clone())
+            .set(
+                "selection.parameter_source",
+                if defaults.is_empty() {
+                    "request"
+                } else {
+                    "default_policy"
+                },
+            )
+            .set(
+                "selection.resolution_class",
+                model.resolution_class(&plan.params),
+            )
+            .set("selection.width", width)
+            .set("selection.height", height)
+            .set("selection.min_short_edge", width.min(height));
     }
-    request
+    let request = answers.fragment("create_request", &context);
+    context.set("plan.request", request)
 }
 
 /// Runs a planned create or edit: a completed job, its assets, the debit
 /// and the ledger events, all recorded for the caller's organization.
-fn execute(state: &mut State, call: &Call, plan: &Plan, input: Option<&Asset>) -> Value {
+/// Returns the values its answer is rendered from.
+fn execute(
+    state: &mut State,
+    call: &Call,
+    answers: &Answers,
+    plan: &Plan,
+    input: Option<&Asset>,
+) -> Context<'static> {
     let (mills, confidence) = match plan.quoted_total() {
         Some(total) => (total, "known"),
         // Usage-priced once the provider reports what it metered.
@@ -414,9 +443,10 @@ fn execute(state: &mut State, call: &Call, plan: &Plan, input: Option<&Asset>) -
             "usage_priced",
         ),
     };
-    let catalog = &state.version.seed.catalog;
+    let version = Arc::clone(&state.version);
+    let catalog = &version.seed.catalog;
     let credits = catalog.credits_for(mills);
-    let cost = catalog.cost_json(Some(mills), confidence);
+    let cost = catalog.cost_json(answers, Some(mills), confidence);
     let job_id = state.next_job_id();
     let created_at = state.now();
     let (width, height) = dimensions(&plan.aspect_ratio, plan.model.short_edge(&plan.params));
@@ -442,6 +472,9 @@ fn execute(state: &mut State, call: &Call, plan: &Plan, input: Option<&Asset>) -
     let asset_ids: Vec<String> = assets.iter().map(|a| a.id.clone()).collect();
     let operation = plan.model.operation.as_str();
     let usd = catalog::usd(mills);
+    let links = Context::new()
+        .set("job.id", job_id.as_str())
+        .set("usage.id", usage_event_id.as_str());
     ledger::record(
         state,
         call,
@@ -451,11 +484,13 @@ fn execute(state: &mut State, call: &Call, plan: &Plan, input: Option<&Asset>) -
             operation: "usage",
             summary: format!("{credits} credits consumed by {operation}"),
             status: "recorded",
-            links: json!({ "job_id": job_id, "usage_event_id": usage_event_id }),
+            links: answers.links("usage.credit_consumed", &links),
             estimated_usd: Some(usd),
         },
     );
+    let mut links = links;
     for asset in &assets {
+        links.put("asset.id", asset.id.as_str());
         ledger::record(
             state,
             call,
@@ -465,15 +500,12 @@ fn execute(state: &mut State, call: &Call, plan: &Plan, input: Option<&Asset>) -
                 operation,
                 summary: format!("{} output asset stored", capitalized(operation)),
                 status: "stored",
-                links: json!({
-                    "job_id": job_id,
-                    "asset_ids": [asset.id],
-                    "usage_event_id": usage_event_id
-                }),
+                links: answers.links("asset.created", &links),
                 estimated_usd: None,
             },
         );
     }
+    links.put("job.asset_ids", asset_ids.clone());
     ledger::record(
         state,
         call,
@@ -483,17 +515,12 @@ fn execute(state: &mut State, call: &Call, plan: &Plan, input: Option<&Asset>) -
             operation,
             summary: format!("{} job completed", capitalized(operation)),
             status: "completed",
-            links: json!({
-                "job_id": job_id,
-                "asset_ids": asset_ids,
-                "feedback_id": null,
-                "usage_event_id": usage_event_id
-            }),
+            links: answers.links("job.completed", &links),
             estimated_usd: Some(usd),
         },
     );
     let completed_at = state.now();
-    let assets_json: Vec<Value> = assets.iter().map(output_json).collect();
+    let assets_json: Vec<Value> = assets.iter().map(|a| output_json(answers, a)).collect();
     state.jobs.insert(
         job_id.clone(),
         Job {
@@ -512,23 +539,22 @@ fn execute(state: &mut State, call: &Call, plan: &Plan, input: Option<&Asset>) -
     for asset in assets {
         state.assets.insert(asset.id.clone(), asset);
     }
-    json!({
-        "job_id": job_id,
-        "capability": { "id": plan.model.capability_id },
-        "assets": assets_json,
-        "cost": cost,
-        "safety": { "status": "allowed" },
-        "request": request_json(plan, false),
-        "quota": consumed(state, debited)
-    })
+    plan_context(state, answers, plan, false)
+        .set("job.id", job_id)
+        .set("assets", assets_json)
+        .set("cost", cost)
+        .set("consumed.credits", debited)
+        .set(
+            "credits.free_preview_remaining",
+            free_preview_remaining(state),
+        )
+        .set("credits.balance", state.balance)
 }
 
 /// Takes `credits` from the free preview first, then from paid credits;
-/// never below zero (see `quota_data` on enforcement).
+/// never below zero (the mock enforces no quota; see `quota_data`).
 fn debit(state: &mut State, credits: u64) -> u64 {
-    let free = quota_data(state)["credits"]["free_preview_remaining"]
-        .as_u64()
-        .unwrap_or(0);
+    let free = free_preview_remaining(state);
     let from_free = credits.min(free);
     state.free_preview_used += from_free;
     let from_paid = (credits - from_free).min(state.balance);
@@ -536,25 +562,29 @@ fn debit(state: &mut State, credits: u64) -> u64 {
     credits
 }
 
-fn consumed(state: &State, credits: u64) -> Value {
-    let quota = quota_data(state);
-    json!({
-        "consumed_credits": credits,
-        "free_preview_remaining": quota["credits"]["free_preview_remaining"],
-        "balance": quota["credits"]["balance"]
-    })
+fn free_preview_remaining(state: &State) -> u64 {
+    state
+        .version
+        .seed
+        .free_preview_credits
+        .saturating_sub(state.free_preview_used)
 }
 
-fn output_json(asset: &Asset) -> Value {
-    json!({
-        "asset_id": asset.id,
-        "path": asset.url,
-        "mime_type": asset.mime_type,
-        "url": asset.url,
-        "content_length": asset.content_length,
-        "width": asset.width,
-        "height": asset.height
-    })
+/// One asset of a job's answer: the `output_asset` fragment.
+fn output_json(answers: &Answers, asset: &Asset) -> Value {
+    answers.fragment("output_asset", &asset_context(asset))
+}
+
+fn asset_context(asset: &Asset) -> Context<'static> {
+    Context::new()
+        .set("asset.id", asset.id.as_str())
+        .set("asset.job_id", asset.job_id.as_str())
+        .set("asset.kind", asset.kind)
+        .set("asset.url", asset.url.as_str())
+        .set("asset.mime_type", asset.mime_type.as_str())
+        .set("asset.content_length", asset.content_length)
+        .set("asset.width", asset.width)
+        .set("asset.height", asset.height)
 }
 
 fn capitalized(word: &str) -> String {
@@ -565,20 +595,24 @@ fn capitalized(word: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Checks `references[]` against the model's roles and the docs' limits.
+/// Checks `references[]` against the model's roles and the docs' limits;
+/// `items_map` names the request map of one item's fields.
 fn references(
     state: &State,
     call: &Call,
     operation_id: &str,
+    items_map: &str,
     body: &Map<String, Value>,
     model: &Model,
 ) -> Result<(), ApiError> {
-    let items = match body.get("references") {
+    let answers = &state.version.answers;
+    let field = answers.reads(operation_id).field("create.references");
+    let items = match body.get(field) {
         None => return Ok(()),
         Some(Value::Array(items)) => items,
         Some(other) => {
             return Err(ApiError::invalid(format!(
-                "field `references` must be an array, got {}",
+                "field `{field}` must be an array, got {}",
                 kind(other)
             )));
         }
@@ -588,44 +622,48 @@ fn references(
     }
     if model.reference_roles.is_empty() {
         return Err(
-            ApiError::invalid(format!("model `{}` takes no references", model.id))
+            ApiError::invalid(format!("model `{}` takes no {field}", model.id))
                 .suggest(show_model(model)),
         );
     }
     if items.len() > MAX_REFERENCES {
         return Err(ApiError::invalid(format!(
-            "at most {MAX_REFERENCES} references, got {}",
+            "at most {MAX_REFERENCES} {field}, got {}",
             items.len()
         )));
     }
+    let item_reads = answers.reads(items_map);
+    let (asset_field, role_field, index_field) = (
+        item_reads.field("item.asset_id"),
+        item_reads.field("item.role"),
+        item_reads.field("item.index"),
+    );
     let mut frontals = Vec::new();
     let mut element_refs = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let Some(item) = item.as_object() else {
-            return Err(ApiError::invalid(format!(
-                "references[{i}] must be an object"
-            )));
+            return Err(ApiError::invalid(format!("{field}[{i}] must be an object")));
         };
-        if let Some(allowed) = item_fields(&state.version, operation_id, "references") {
+        if let Some(allowed) = item_fields(&state.version, operation_id, field) {
             reject_unknown(item, &allowed)
-                .map_err(|e| ApiError::invalid(format!("references[{i}]: {}", e.message)))?;
+                .map_err(|e| ApiError::invalid(format!("{field}[{i}]: {}", e.message)))?;
         }
-        let asset_id = required_str(item, "asset_id")?;
-        let role = required_str(item, "role")?;
+        let asset_id = required_str(item, asset_field)?;
+        let role = required_str(item, role_field)?;
         if !model.reference_roles.iter().any(|r| r == role) {
             return Err(ApiError::invalid(format!(
-                "references[{i}].role `{role}` is not supported by model `{}` (supported: {})",
+                "{field}[{i}].{role_field} `{role}` is not supported by model `{}` (supported: {})",
                 model.id,
                 model.reference_roles.join(", ")
             )));
         }
         let index = item
-            .get("index")
+            .get(index_field)
             .and_then(whole_number)
             .filter(|n| *n < MAX_ELEMENTS)
             .ok_or_else(|| {
                 ApiError::invalid(format!(
-                    "references[{i}].index must be a whole number below {MAX_ELEMENTS}"
+                    "{field}[{i}].{index_field} must be a whole number below {MAX_ELEMENTS}"
                 ))
             })?;
         match role {
@@ -639,7 +677,7 @@ fn references(
             .any(|d| d.is_some_and(|d| d < REFERENCE_MIN_EDGE));
         if !REFERENCE_MIME_TYPES.contains(&asset.mime_type.as_str()) || too_small {
             return Err(ApiError::invalid(format!(
-                "references[{i}]: asset `{asset_id}` must be PNG, JPEG or WebP of at least {REFERENCE_MIN_EDGE}px"
+                "{field}[{i}]: asset `{asset_id}` must be PNG, JPEG or WebP of at least {REFERENCE_MIN_EDGE}px"
             )));
         }
     }
@@ -670,22 +708,35 @@ fn owned_asset<'s>(state: &'s State, call: &Call, id: &str) -> Result<&'s Asset,
 
 /// `POST /v1/upload`: client-normalized bytes become an owned input asset.
 pub(crate) fn upload(state: &mut State, call: &Call) -> Handled {
+    let version = Arc::clone(&state.version);
+    let answers = &version.answers;
+    let reads = answers.reads(UPLOAD);
+    let field = |name| reads.field(name);
     let body = json_object(call.req)?;
-    check_schema_fields(&state.version, "uploadImage", &body)?;
-    let source_kind = required_str(&body, "source_kind")?;
-    let filename = required_str(&body, "filename")?;
+    check_schema_fields(&state.version, UPLOAD, &body)?;
+    let (kind_field, filename_field, origin_field) = (
+        field("upload.source_kind"),
+        field("upload.filename"),
+        field("upload.remote_origin"),
+    );
+    let source_kind = required_str(&body, kind_field)?;
+    let filename = required_str(&body, filename_field)?;
     if filename.contains(['/', '\\']) {
-        return Err(ApiError::invalid(
-            "field `filename` must be a bare file name, not a local path",
-        ));
+        return Err(ApiError::invalid(format!(
+            "field `{filename_field}` must be a bare file name, not a local path"
+        )));
     }
-    let origin = match body.get("remote_origin") {
-        None => return Err(ApiError::invalid("missing required field `remote_origin`")),
+    let origin = match body.get(origin_field) {
+        None => {
+            return Err(ApiError::invalid(format!(
+                "missing required field `{origin_field}`"
+            )));
+        }
         Some(Value::Null) => None,
         Some(Value::String(origin)) => Some(origin.as_str()),
         Some(other) => {
             return Err(ApiError::invalid(format!(
-                "field `remote_origin` must be a string or null, got {}",
+                "field `{origin_field}` must be a string or null, got {}",
                 kind(other)
             )));
         }
@@ -694,44 +745,48 @@ pub(crate) fn upload(state: &mut State, call: &Call) -> Handled {
         ("local_path", None) => {}
         ("remote_url", Some(origin)) if is_origin(origin) => {}
         ("remote_url", _) => {
-            return Err(ApiError::invalid(
-                "field `remote_origin` must be the origin only (scheme://host[:port]), never the full URL",
-            ));
+            return Err(ApiError::invalid(format!(
+                "field `{origin_field}` must be the origin only (scheme://host[:port]), never the full URL"
+            )));
         }
         ("local_path", Some(_)) => {
-            return Err(ApiError::invalid(
-                "field `remote_origin` must be null for source_kind `local_path`",
-            ));
+            return Err(ApiError::invalid(format!(
+                "field `{origin_field}` must be null for {kind_field} `local_path`"
+            )));
         }
         (other, _) => {
             return Err(ApiError::invalid(format!(
-                "field `source_kind` must be `local_path` or `remote_url`, got `{other}`"
+                "field `{kind_field}` must be `local_path` or `remote_url`, got `{other}`"
             )));
         }
     }
-    let mime_type = required_str(&body, "mime_type")?;
+    let mime_type = required_str(&body, field("upload.mime_type"))?;
     if !UPLOAD_MIME_TYPES.contains(&mime_type) {
         return Err(policy_denied(format!(
             "mime type `{mime_type}` is not a supported input (supported: {})",
             UPLOAD_MIME_TYPES.join(", ")
         )));
     }
-    let content_length = optional_count(&body, "content_length")?
-        .ok_or_else(|| ApiError::invalid("missing required field `content_length`"))?;
-    let sha256 = required_str(&body, "sha256")?;
-    let bytes = codec::base64_decode(required_str(&body, "bytes_base64")?)
-        .ok_or_else(|| ApiError::invalid("field `bytes_base64` is not standard base64"))?;
+    let length_field = field("upload.content_length");
+    let content_length = optional_count(&body, length_field)?
+        .ok_or_else(|| ApiError::invalid(format!("missing required field `{length_field}`")))?;
+    let sha_field = field("upload.sha256");
+    let sha256 = required_str(&body, sha_field)?;
+    let bytes_field = field("upload.bytes_base64");
+    let bytes = codec::base64_decode(required_str(&body, bytes_field)?).ok_or_else(|| {
+        ApiError::invalid(format!("field `{bytes_field}` is not standard base64"))
+    })?;
     if bytes.len() as u64 != content_length {
         return Err(ApiError::invalid(format!(
-            "content_length {content_length} does not match the {} bytes sent",
+            "{length_field} {content_length} does not match the {} bytes sent",
             bytes.len()
         )));
     }
     let digest = codec::sha256_hex(&bytes);
     if !digest.eq_ignore_ascii_case(sha256) {
-        return Err(ApiError::invalid(
-            "field `sha256` does not match the bytes sent",
-        ));
+        return Err(ApiError::invalid(format!(
+            "field `{sha_field}` does not match the bytes sent"
+        )));
     }
     if codec::sniff_mime(&bytes) != Some(mime_type) {
         return Err(policy_denied(format!(
@@ -754,6 +809,9 @@ pub(crate) fn upload(state: &mut State, call: &Call) -> Handled {
         width: dims.map(|d| d.0),
         height: dims.map(|d| d.1),
     };
+    let links = Context::new()
+        .set("job.id", job_id.as_str())
+        .set("asset.id", asset_id.as_str());
     ledger::record(
         state,
         call,
@@ -763,33 +821,18 @@ pub(crate) fn upload(state: &mut State, call: &Call) -> Handled {
             operation: "upload",
             summary: "Input asset uploaded".to_string(),
             status: "stored",
-            links: json!({ "job_id": job_id, "asset_ids": [asset_id], "usage_event_id": null }),
+            links: answers.links("asset.uploaded", &links),
             estimated_usd: None,
         },
     );
     let completed_at = state.now();
-    let data = json!({
-        "request": {
-            "source_kind": source_kind,
-            "filename": filename,
-            "remote_origin": origin
-        },
-        "asset": {
-            "asset_id": asset.id,
-            "job_id": job_id,
-            "kind": asset.kind,
-            "url": asset.url,
-            "mime_type": asset.mime_type,
-            "content_length": asset.content_length
-        },
-        "upload": {
-            "bytes": content_length,
-            "mime_type": mime_type,
-            "sha256": digest,
-            "policy": { "status": "allowed" }
-        }
-    });
-    let cost = state.version.seed.catalog.cost_json(Some(0), "known");
+    let context = asset_context(&asset)
+        .set("upload.source_kind", source_kind)
+        .set("upload.filename", filename)
+        .set("upload.remote_origin", origin)
+        .set("upload.sha256", digest);
+    let data = answers.operation(UPLOAD, &context);
+    let cost = version.seed.catalog.cost_json(answers, Some(0), "known");
     state.jobs.insert(
         job_id.clone(),
         Job {
@@ -827,20 +870,10 @@ fn is_origin(text: &str) -> bool {
 pub(crate) fn asset_show(state: &mut State, call: &Call) -> Handled {
     let id = call.path_id();
     let asset = owned_asset(state, call, &id)?;
-    Ok(Outcome::Data(json!({
-        "request": { "reference": id, "reference_type": "asset_id" },
-        "asset": {
-            "asset_id": asset.id,
-            "job_id": asset.job_id,
-            "kind": asset.kind,
-            "url": asset.url,
-            "mime_type": asset.mime_type,
-            "content_length": asset.content_length,
-            "width": asset.width,
-            "height": asset.height,
-            "source": "hosted_metadata"
-        }
-    })))
+    let context = asset_context(asset);
+    Ok(Outcome::Data(
+        state.version.answers.operation("getAsset", &context),
+    ))
 }
 
 /// `GET /v1/jobs/{JOB_ID}`: status, trace, timestamps, capability, cost,
@@ -859,45 +892,36 @@ pub(crate) fn job_show(state: &mut State, call: &Call) -> Handled {
                 ApiError::not_found(format!("no job `{id}`")),
             )
         })?;
+    let answers = &state.version.answers;
     let assets: Vec<Value> = job
         .asset_ids
         .iter()
         .filter_map(|a| state.assets.get(a))
-        .map(output_json)
+        .map(|a| output_json(answers, a))
         .collect();
-    let mut data = json!({
-        "job_id": job.id,
-        "status": "completed",
-        "operation": job.operation,
-        "trace_id": job.trace_id,
-        "created_at": job.created_at,
-        "completed_at": job.completed_at,
-        "capability": { "id": job.capability_id },
-        "cost": job.cost,
-        "safety": { "status": "allowed" },
-        "assets": assets,
-        // From 0.1.28 the docs mirror the job's status, assets and cost at
-        // top level and under `job`; older schemas leave the extras open.
-        "state": "completed",
-        "request": { "job_id": job.id },
-        "job": {
-            "job_id": job.id,
-            "status": "completed",
-            "assets": assets,
-            "cost": job.cost
-        }
-    });
+    // From 0.1.28 the docs mirror the job's status, assets and cost at top
+    // level and under `job`; older schemas leave the extras open.
+    let mut context = Context::new()
+        .set("job.id", job.id.as_str())
+        .set("job.operation", job.operation)
+        .set("job.trace_id", job.trace_id.as_str())
+        .set("job.created_at", job.created_at.as_str())
+        .set("job.completed_at", job.completed_at.as_str())
+        .set("job.capability_id", job.capability_id.as_str())
+        .set("job.cost", job.cost.clone())
+        .set("assets", assets);
     if let Some(input) = &job.input_asset_id {
-        data["input"] = json!({ "asset_id": input });
+        context.put("job.input_asset_id", input.as_str());
     }
-    Ok(Outcome::Data(data))
+    Ok(Outcome::Data(answers.operation("getJob", &context)))
 }
 
-/// `W:H` with positive numbers, within the ratios image models take.
-fn ratio(text: &str) -> Result<f64, ApiError> {
+/// `W:H` with positive numbers, within the ratios image models take;
+/// `field` names it in the refusal.
+fn ratio(field: &str, text: &str) -> Result<f64, ApiError> {
     let invalid = || {
         ApiError::invalid(format!(
-            "field `aspect_ratio` must look like `16:9` (between 1:4 and 4:1), got `{text}`"
+            "field `{field}` must look like `16:9` (between 1:4 and 4:1), got `{text}`"
         ))
     };
     let (w, h) = text.split_once(':').ok_or_else(invalid)?;
@@ -913,7 +937,7 @@ fn ratio(text: &str) -> Result<f64, ApiError> {
 /// Output size for a ratio: the short edge fixed, the long edge rounded to
 /// a multiple of 16 as image models produce.
 fn dimensions(aspect_ratio: &str, short_edge: u32) -> (u32, u32) {
-    let ratio = ratio(aspect_ratio).unwrap_or(1.0);
+    let ratio = ratio("", aspect_ratio).unwrap_or(1.0);
     let long = |r: f64| ((f64::from(short_edge) * r / 16.0).round() as u32) * 16;
     if ratio >= 1.0 {
         (long(ratio), short_edge)
@@ -985,9 +1009,9 @@ mod tests {
 
     #[test]
     fn ratios_are_bounded() {
-        assert!(ratio("16:9").is_ok());
-        assert!(ratio("1:5").is_err());
-        assert!(ratio("wide").is_err());
-        assert!(ratio("0:1").is_err());
+        assert!(ratio("f", "16:9").is_ok());
+        assert!(ratio("f", "1:5").is_err());
+        assert!(ratio("f", "wide").is_err());
+        assert!(ratio("f", "0:1").is_err());
     }
 }

@@ -884,7 +884,10 @@ fn status_data(
 
 /// `GET /v1/models`: the public registry.
 pub(crate) fn models(state: &mut State, _: &Call) -> Handled {
-    Ok(Outcome::Data(state.version.seed.catalog.models_json()))
+    let version = &state.version;
+    Ok(Outcome::Data(
+        version.seed.catalog.models_json(&version.answers),
+    ))
 }
 
 /// `GET /v1/models/{MODEL_ID}`: one model's capability-preserving schema.
@@ -895,7 +898,7 @@ pub(crate) fn model(state: &mut State, call: &Call) -> Handled {
         .seed
         .catalog
         .find(&id)
-        .map(|m| Outcome::Data(m.detail_json(&state.version.seed.catalog)))
+        .map(|m| Outcome::Data(m.detail_json(&state.version.seed.catalog, &state.version.answers)))
         .ok_or_else(|| {
             ApiError::not_found(format!("no model `{id}`"))
                 .suggest("image-skill models list --json".to_string())
@@ -905,7 +908,11 @@ pub(crate) fn model(state: &mut State, call: &Call) -> Handled {
 /// `GET /v1/capabilities`.
 pub(crate) fn capabilities(state: &mut State, _: &Call) -> Handled {
     Ok(Outcome::Data(
-        state.version.seed.catalog.capabilities_json(),
+        state
+            .version
+            .seed
+            .catalog
+            .capabilities_json(&state.version.answers),
     ))
 }
 
