@@ -69,23 +69,6 @@ fn the_scan_sees_code_and_skips_tests_and_comments() {
     );
 }
 
-/// Files of `src/mock/` whose answers are still built in code, each with
-/// why; the guard below holds for every other file.
-const ANSWERS_IN_CODE: &[(&str, &str)] = &[
-    (
-        "creative.rs",
-        "create, upload, edit, assets and jobs: converted to templates next (issue 11, the creative side)",
-    ),
-    (
-        "catalog.rs",
-        "the model registry's answers: converted with the creative side",
-    ),
-    (
-        "mod.rs",
-        "the success and error envelope around every answer (success-envelope.json, error-envelope.json): one frame for all operations, not yet a template",
-    ),
-];
-
 /// What in `text` builds an answer or reads a request by API name: a
 /// `json!` object literal with a string key, `.insert("…"` or
 /// `["…"] =`, on code lines (see [`code_lines`]).
@@ -112,6 +95,47 @@ fn answers_in_code(text: &str) -> Vec<(usize, String)> {
         }
     }
     out
+}
+
+/// Request values read by a literal field name: a string literal as the
+/// field of the handlers' readers (`required_str(body, "prompt")`) or a
+/// `body.get("…")` / `item.get("…")`, on code lines. Field names come from
+/// the version's request maps (`answers.json` `requests`).
+fn reads_by_name(text: &str) -> Vec<(usize, String)> {
+    const READERS: &[&str] = &[
+        "required_str(",
+        "optional_str(",
+        "optional_bool(",
+        "optional_count(",
+        "optional_usd(",
+        "optional_credits(",
+    ];
+    code_lines(text)
+        .filter(|(_, line)| {
+            let literal_field = READERS.iter().any(|reader| {
+                line.match_indices(reader).any(|(at, m)| {
+                    let args = &line[at + m.len()..];
+                    // The second argument: after the first top-level comma.
+                    let mut depth = 0usize;
+                    let comma = args.char_indices().find(|(_, c)| match c {
+                        '(' | '[' => {
+                            depth += 1;
+                            false
+                        }
+                        ')' | ']' => {
+                            depth = depth.saturating_sub(1);
+                            false
+                        }
+                        ',' => depth == 0,
+                        _ => false,
+                    });
+                    comma.is_some_and(|(i, _)| args[i + 1..].trim_start().starts_with('"'))
+                })
+            });
+            literal_field || line.contains("body.get(\"") || line.contains("item.get(\"")
+        })
+        .map(|(n, line)| (n, line.trim().to_string()))
+        .collect()
 }
 
 /// Every rail id any shipped release's API model names.
@@ -150,15 +174,12 @@ fn the_mock_builds_answers_from_templates_not_api_names() {
     assert!(rails.len() >= 4, "the shipped models name rails: {rails:?}");
     let mut offenders = Vec::new();
     for file in &files {
-        let name = file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
         let text = std::fs::read_to_string(file).expect("readable source");
-        if !ANSWERS_IN_CODE.iter().any(|(f, _)| *f == name) {
-            for (line, code) in answers_in_code(&text) {
-                offenders.push(format!("{}:{line}: {code}", file.display()));
-            }
+        for (line, code) in answers_in_code(&text)
+            .into_iter()
+            .chain(reads_by_name(&text))
+        {
+            offenders.push(format!("{}:{line}: {code}", file.display()));
         }
         for (line, code) in code_lines(&text) {
             if let Some(rail) = rails.iter().find(|r| code.contains(&format!("\"{r}\""))) {
@@ -186,6 +207,18 @@ fn the_answer_scan_sees_keyed_literals_and_skips_the_rest() {
                 #[cfg(test)]\nmod tests { json!({ \"t\": 1 }) }\n";
     let found: Vec<usize> = answers_in_code(text).into_iter().map(|(n, _)| n).collect();
     assert_eq!(found, [1, 2, 5, 6]);
+}
+
+#[test]
+fn the_read_scan_sees_literal_field_names_and_skips_the_rest() {
+    let text = "let p = required_str(body, \"prompt\")?;\n\
+                let m = optional_str(&body, reads.field(\"create.model\"))?;\n\
+                let r = body.get(\"references\");\nlet i = item.get(\"index\");\n\
+                let f = optional_bool(&body, field)?;\nlet h = headers.get(\"authorization\");\n\
+                let n = optional_count(&f(a, b), \"output_count\")?;\n\
+                #[cfg(test)]\nmod tests { required_str(b, \"t\") }\n";
+    let found: Vec<usize> = reads_by_name(text).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(found, [1, 3, 4, 7]);
 }
 
 fn conform(args: &[&str]) -> std::process::Output {

@@ -12,7 +12,9 @@
 //!   larger answer (one item of a list, one of two shapes);
 //! - `links`: ledger event type → the template of its `links`;
 //! - `requests`: operation id → mock name → where the request carries it:
-//!   `/field` (a top-level body field) or `?name` (a query parameter).
+//!   `/field` (a top-level body field) or `?name` (a query parameter);
+//!   `<operation id>.<array field>` maps the fields of each item of that
+//!   array (`createImage.references`: `/asset_id` is the item's field).
 //!
 //! Template values:
 //! - a string that is exactly `{{name}}` becomes the value supplied under
