@@ -59,7 +59,6 @@ pub(crate) struct Param {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Model {
-    #[serde(rename = "model_id")]
     pub id: String,
     pub name: String,
     pub provider: String,

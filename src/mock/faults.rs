@@ -47,6 +47,17 @@ fn parse(text: &str) -> Result<Table, String> {
     for (profile, faults) in &table {
         super::Profile::parse(profile).map_err(|e| e.to_string())?;
         for fault in faults {
+            if fault.huge
+                && fault
+                    .body
+                    .as_deref()
+                    .is_none_or(|b| b.matches(PADDING).count() != 1)
+            {
+                return Err(format!(
+                    "{profile}: a `huge` fault of {} needs a `body` with one `{PADDING}`",
+                    fault.operation
+                ));
+            }
             if fault.body_hex.as_deref().is_some_and(|h| hex(h).is_none()) {
                 return Err(format!(
                     "{profile}: `body_hex` of {} is not hex",
@@ -80,7 +91,7 @@ pub(crate) fn answer(profile: Profile, operation_id: &str) -> Option<(u16, Respo
         .iter()
         .find(|f| f.operation == operation_id)?;
     let body = if fault.huge {
-        huge_body()
+        huge_body(fault.body.as_deref().unwrap_or_default())
     } else if let Some(bytes) = fault.body_hex.as_deref().and_then(hex) {
         bytes
     } else {
@@ -92,15 +103,17 @@ pub(crate) fn answer(profile: Profile, operation_id: &str) -> Option<(u16, Respo
     ))
 }
 
-/// A valid envelope whose data carries 50 MB of padding.
-fn huge_body() -> Vec<u8> {
-    let head =
-        br#"{"ok":true,"command":"huge","trace_id":"trace_huge","actor":null,"data":{"padding":""#;
-    let tail = br#""},"warnings":[],"error":null}"#;
+/// Where a `huge` fault's body takes its padding.
+const PADDING: &str = "{{padding}}";
+
+/// `template` with [`HUGE_BYTES`] of padding at its marker (a valid
+/// envelope in the shipped table).
+fn huge_body(template: &str) -> Vec<u8> {
+    let (head, tail) = template.split_once(PADDING).unwrap_or((template, ""));
     let mut body = Vec::with_capacity(HUGE_BYTES + head.len() + tail.len());
-    body.extend_from_slice(head);
+    body.extend_from_slice(head.as_bytes());
     body.resize(head.len() + HUGE_BYTES, b'x');
-    body.extend_from_slice(tail);
+    body.extend_from_slice(tail.as_bytes());
     body
 }
 
@@ -149,5 +162,11 @@ mod tests {
         assert_eq!(status, 503);
         assert!(answer(Profile::Conformant, "listCreditPacks").is_none());
         assert!(parse(r#"{"faults-nope": []}"#).is_err());
+        let (_, huge) = answer(Profile::FaultsHuge, "listCreditPacks").expect("a huge answer");
+        assert!(huge.body.len() > HUGE_BYTES);
+        let body: serde_json::Value = serde_json::from_slice(&huge.body).expect("valid JSON");
+        assert_eq!(body["ok"], true);
+        let unpadded = r#"{"faults-huge": [{"operation": "x", "status": 200, "content_type": "a", "huge": true, "body": "{}"}]}"#;
+        assert!(parse(unpadded).is_err());
     }
 }
