@@ -693,6 +693,35 @@ impl Answers {
         render_or_null(self.fragments.get(name), context)
     }
 
+    /// `fragment` with `value` supplied as `slot`, moved in rather than
+    /// copied where the template holds it as a top-level `{{slot}}`: the
+    /// envelope around every answer's data, cloned once per request else.
+    pub(crate) fn fragment_around(
+        &self,
+        name: &str,
+        mut context: Context,
+        slot: &'static str,
+        value: Value,
+    ) -> Value {
+        let key = match self.fragments.get(name) {
+            Some(Node::Object(fields)) => fields.iter().find_map(|(key, node)| match node {
+                Node::Slot(n) if &**n == slot => Some(key.as_str()),
+                _ => None,
+            }),
+            _ => None,
+        };
+        let Some(key) = key else {
+            context.put(slot, value);
+            return self.fragment(name, &context);
+        };
+        context.put(slot, Value::Null);
+        let mut out = self.fragment(name, &context);
+        if let Some(map) = out.as_object_mut() {
+            map.insert(key.to_string(), value);
+        }
+        out
+    }
+
     /// The `links` of a ledger event of `kind`.
     pub(crate) fn links(&self, kind: &str, context: &Context) -> Value {
         render_or_null(self.links.get(kind), context)

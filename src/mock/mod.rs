@@ -539,9 +539,8 @@ fn success(
     let context = Context::new()
         .set("envelope.command", command)
         .set("envelope.trace_id", trace_id)
-        .set("envelope.actor", actor)
-        .set("envelope.data", data);
-    answers.fragment("success", &context)
+        .set("envelope.actor", actor);
+    answers.fragment_around("success", context, "envelope.data", data)
 }
 
 /// The `failure` envelope of `error`; its recovery hints only when it has
@@ -600,4 +599,38 @@ fn request_body(bytes: &[u8]) -> Option<Value> {
         serde_json::from_slice(bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned())),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn the_envelope_moves_data_in_where_the_template_holds_it_and_renders_it_elsewhere() {
+        let doc: Value = serde_json::from_str(
+            r#"{ "fragments": { "success": { "ok": true, "data": "{{envelope.data}}", "warnings": [] } } }"#,
+        )
+        .expect("JSON");
+        let mut full: Value =
+            serde_json::from_str(include_str!("../../schemas/0.1.8/answers.json"))
+                .expect("the built-in answers");
+        full["fragments"]["success"] = doc["fragments"]["success"].clone();
+        let answers = Answers::parse(Path::new("a.json"), &full).expect("compiles");
+        let data = serde_json::json!({ "x": [1, 2] });
+        let moved = success(&answers, "c", "t", None, data.clone());
+        assert_eq!(
+            moved.to_string(),
+            r#"{"ok":true,"data":{"x":[1,2]},"warnings":[]}"#
+        );
+        // Nested, the slot is rendered the ordinary way.
+        full["fragments"]["success"] =
+            serde_json::json!({ "ok": true, "body": { "data": "{{envelope.data}}" } });
+        let answers = Answers::parse(Path::new("a.json"), &full).expect("compiles");
+        let nested = success(&answers, "c", "t", None, data);
+        assert_eq!(
+            nested.to_string(),
+            r#"{"ok":true,"body":{"data":{"x":[1,2]}}}"#
+        );
+    }
 }
