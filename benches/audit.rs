@@ -35,15 +35,30 @@ fn python() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Runs to the end, output discarded; returns the wall time and exit code.
-fn timed(cmd: &mut Command) -> (Duration, Option<i32>) {
+/// CPU time (user + system) of every child this process has waited for,
+/// and of the descendants they waited for: conform waits for its clients,
+/// so a run's delta is the whole tree's work, which load does not inflate
+/// the way it inflates wall time.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage writes only into the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert_eq!(rc, 0, "getrusage(RUSAGE_CHILDREN)");
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Runs to the end, output discarded; returns the wall time, the CPU time
+/// of the process tree and the exit code.
+fn timed(cmd: &mut Command) -> (Duration, Duration, Option<i32>) {
+    let cpu = children_cpu();
     let started = Instant::now();
     let status = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .expect("child runs");
-    (started.elapsed(), status.code())
+    (started.elapsed(), children_cpu() - cpu, status.code())
 }
 
 fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
@@ -128,8 +143,9 @@ fn main() {
     let run = format!("{py} {{entry}}");
     println!("audit bench · {n} releases · {cores} cores · {repeats} repeats · {CONFORM}");
     let (mut audits, mut sums, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut audit_cpus, mut sum_cpus, mut cpu_ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..repeats {
-        let (wall, code) = timed(Command::new(CONFORM).args([
+        let (wall, audit_cpu, code) = timed(Command::new(CONFORM).args([
             "audit",
             "--releases",
             &releases.display().to_string(),
@@ -141,9 +157,9 @@ fn main() {
             &cores.to_string(),
         ]));
         assert_eq!(code, Some(0), "the audit of well-behaved releases passes");
-        let mut sum = Duration::ZERO;
+        let (mut sum, mut sum_cpu) = (Duration::ZERO, Duration::ZERO);
         for entry in &entries {
-            let (t, code) = timed(Command::new(CONFORM).args([
+            let (t, cpu, code) = timed(Command::new(CONFORM).args([
                 "client",
                 "--contract",
                 "0.1.9",
@@ -156,7 +172,11 @@ fn main() {
             ]));
             assert_eq!(code, Some(0), "single client run passes");
             sum += t;
+            sum_cpu += cpu;
         }
+        audit_cpus.push(audit_cpu.as_secs_f64());
+        sum_cpus.push(sum_cpu.as_secs_f64());
+        cpu_ratios.push(audit_cpu.as_secs_f64() / sum_cpu.as_secs_f64());
         let ideal = sum.as_secs_f64() / cores as f64;
         audits.push(wall.as_secs_f64());
         sums.push(sum.as_secs_f64());
@@ -174,4 +194,13 @@ fn main() {
         "ratio audit / (sum / cores): {r:.3} ({rmin:.3}–{rmax:.3}) · goal < 1.10 · {}",
         if r < 1.10 { "met" } else { "NOT met" }
     );
+    let (a, amin, amax) = median(audit_cpus);
+    let (s, smin, smax) = median(sum_cpus);
+    let (r, rmin, rmax) = median(cpu_ratios);
+    println!(
+        "cpu (user+sys, process trees): audit {a:.2}s ({amin:.2}–{amax:.2}) · sum of singles {s:.2}s ({smin:.2}–{smax:.2}) · ratio {r:.3} ({rmin:.3}–{rmax:.3})"
+    );
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!("load average at the end: {}", load.trim());
+    }
 }
