@@ -193,7 +193,7 @@ pub struct CliCommand {
     pub subcommands: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRails {
     pub rails: Vec<String>,

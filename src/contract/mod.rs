@@ -55,6 +55,8 @@ pub struct Contract {
     api: ApiModel,
     /// `mock.json`: the reference mock's seed data for this version.
     mock_seed: Option<Value>,
+    /// `answers.json`: the mock's answer templates, with where they were read.
+    mock_answers: Option<(PathBuf, Value)>,
     fragment_policy: FragmentPolicy,
     derived: Derived,
 }
@@ -165,6 +167,12 @@ impl Contract {
     /// that has one), if any.
     pub fn mock_seed(&self) -> Option<&Value> {
         self.mock_seed.as_ref()
+    }
+
+    /// The reference mock's answer templates (`answers.json` of the nearest
+    /// version that has one) and where they were read, if any.
+    pub fn mock_answers(&self) -> Option<(&Path, &Value)> {
+        self.mock_answers.as_ref().map(|(p, v)| (p.as_path(), v))
     }
 
     pub fn has_schema(&self, name: &str) -> bool {
@@ -352,6 +360,13 @@ fn load(resolved: source::Resolved, wanted: Defs) -> Result<Contract> {
         Some(file) => Some(Error::parse_json(&file.path, &file.text)?),
         None => None,
     };
+    let mock_answers = match &resolved.answers {
+        Some(file) => Some((
+            file.path.clone(),
+            Error::parse_json(&file.path, &file.text)?,
+        )),
+        None => None,
+    };
     let documents: BTreeMap<String, Value> = parsed
         .iter()
         .map(|f| (f.name.clone(), f.schema.clone()))
@@ -370,6 +385,7 @@ fn load(resolved: source::Resolved, wanted: Defs) -> Result<Contract> {
         documents,
         api,
         mock_seed,
+        mock_answers,
         fragment_policy,
         derived: Derived::default(),
     })

@@ -8,7 +8,9 @@
 //! use them); and CLI command argv (`capabilities show`). Everything else —
 //! paths, request fields, commands, rails, fault answers
 //! (`schemas/faults.json`), exit codes (`schemas/exit-codes.json`), the
-//! mock's seed and margin (`mock.json`) — is read from data.
+//! mock's seed and margin (`mock.json`), its answers and the request fields
+//! it reads (`answers.json`, under the mock's own names: `src/mock/answer.rs`)
+//! — is read from data.
 
 use std::collections::BTreeSet;
 

@@ -16,6 +16,8 @@ pub const MANIFEST: &str = "contract";
 pub const API: &str = "api";
 /// The reference mock's seed data (`mock.json`): packs, rails, limits.
 pub const MOCK: &str = "mock";
+/// The reference mock's answer templates (`answers.json`).
+pub const ANSWERS: &str = "answers";
 /// Longest `extends` chain followed; the published history has 71 releases.
 const MAX_CHAIN: usize = 512;
 
@@ -71,6 +73,8 @@ pub struct Resolved {
     pub api: Option<RawFile>,
     /// The nearest `mock.json` of the chain.
     pub mock: Option<RawFile>,
+    /// The nearest `answers.json` of the chain.
+    pub answers: Option<RawFile>,
     /// Schema file stem → file, nearest version first wins.
     pub schemas: BTreeMap<String, RawFile>,
     /// The chain, this version first.
@@ -175,6 +179,7 @@ impl Source<'_> {
         let mut schemas: BTreeMap<String, RawFile> = BTreeMap::new();
         let mut api = None;
         let mut mock = None;
+        let mut answers = None;
         let mut top: Option<(Manifest, PathBuf)> = None;
         let mut current = version.to_string();
         loop {
@@ -233,6 +238,12 @@ impl Source<'_> {
                     }
                     continue;
                 }
+                if stem == ANSWERS {
+                    if answers.is_none() {
+                        answers = Some(file);
+                    }
+                    continue;
+                }
                 schemas.entry(stem).or_insert(file);
             }
             let next = manifest.extends.clone();
@@ -250,6 +261,7 @@ impl Source<'_> {
             manifest_path,
             api,
             mock,
+            answers,
             schemas,
             chain,
         })

@@ -1,87 +1,74 @@
 //! Endpoint logic. A handler reads the request, updates the state and returns
 //! the `data` of a success envelope, a redirect, or an API error; the
 //! responder in `mod.rs` does auth, the envelope, the profile and recording.
+//! Answers are rendered from the version's templates ([`super::answer`]):
+//! a handler supplies the mock's own values under the mock's names, and
+//! reads request values where the version's request map says.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use super::answer::{Context, Place, Reads};
 use super::call::{ApiError, Call, Handled, Outcome};
 use super::ledger::{self, NewEvent};
-use super::request::{check_fields, path_of};
+use super::request::check_fields;
 use super::retain::Retained;
 use super::state::{Agent, Attempt, Pack, Quote, QuoteTerms, Receipt, State, checkout_url};
+use super::version::{RailKind, Version};
 use super::wire::Request;
 
-/// Fixed so responses are reproducible; the mock never expires quotes.
-const STRIPE_CHECKOUT: &str = "stripe_checkout";
-const FAKE: &str = "fake";
-const X402_FAKE: &str = "x402.fake.exact";
-const STRIPE_X402: &str = "stripe_x402.exact.usdc";
-const QUOTE_EXPIRES_AT: &str = "2026-05-08T20:00:00.000Z";
-const JOBS_RESET_AT: &str = "2026-05-09T00:00:00.000Z";
+/// How long a status poll should wait while an attempt awaits action.
 const STATUS_RETRY_AFTER_SECONDS: u64 = 10;
 
-pub(crate) fn healthz(_: &mut State, _: &Call) -> Handled {
-    Ok(Outcome::Data(json!({ "status": "ok" })))
+/// `operation`'s answer rendered from `context`.
+fn answer(state: &State, operation: &str, context: &Context) -> Handled {
+    Ok(Outcome::Data(
+        state.version.answers.operation(operation, context),
+    ))
 }
 
-/// Token class of every token the mock issues.
-const TOKEN_CLASS: &str = "restricted_agent";
+pub(crate) fn healthz(state: &mut State, _: &Call) -> Handled {
+    answer(state, "getHealth", &Context::new())
+}
 
-pub(crate) fn whoami(_: &mut State, call: &Call) -> Handled {
+pub(crate) fn whoami(state: &mut State, call: &Call) -> Handled {
     let agent = call.caller.clone().unwrap_or_else(|| Agent {
         actor_id: super::state::ACTOR_ID.to_string(),
         organization_id: super::state::ORGANIZATION_ID.to_string(),
     });
-    Ok(Outcome::Data(json!({
-        "actor_type": "agent",
-        "actor_id": agent.actor_id,
-        "organization_id": agent.organization_id,
-        "claim_state": "unclaimed",
-        "token_class": TOKEN_CLASS,
-        "grants": [
-            "identity:read",
-            "quota:read",
-            "models:read",
-            "feedback:create",
-            "credits:quote",
-            "credits:checkout",
-            "credits:fake_purchase",
-            "create:free_preview",
-            "edit:free_preview",
-            "asset.upload",
-            "assets:read",
-            "jobs:read",
-            "activity:read"
-        ]
-    })))
+    answer(state, "getWhoami", &agent_context(&agent))
+}
+
+fn agent_context<'a>(agent: &Agent) -> Context<'a> {
+    Context::new()
+        .set("agent.actor_id", agent.actor_id.as_str())
+        .set("agent.organization_id", agent.organization_id.as_str())
 }
 
 /// `POST /v1/agent-signups`: creates a restricted agent, or rotates the
 /// token of the one already made for the same contact and name. The new
 /// token is returned once and the rotated one stops working.
 pub(crate) fn agent_signup(state: &mut State, call: &Call) -> Handled {
+    const OPERATION: &str = "createAgentSignup";
     let body = json_object(call.req)?;
-    check_fields(&state.version.api, "createAgentSignup", &body, &[])?;
-    let contact = required_str(&body, "human_email")?;
+    let version = std::sync::Arc::clone(&state.version);
+    check_fields(&version.api, OPERATION, &body, &[])?;
+    let reads = version.answers.reads(OPERATION);
+    let contact_field = reads.field("signup.contact");
+    let contact = required_str(&body, contact_field)?;
     if !contact.contains('@') {
-        return Err(ApiError::invalid(
-            "field `human_email` must be an email address (the accountable contact)",
-        ));
+        return Err(ApiError::invalid(format!(
+            "field `{contact_field}` must be an email address (the accountable contact)"
+        )));
     }
-    let name = optional_str(&body, "agent_name")?.unwrap_or("agent");
-    let runtime = optional_str(&body, "runtime")?;
+    let name = optional_str(&body, reads.field("signup.name"))?.unwrap_or("agent");
+    let runtime = optional_str(&body, reads.field("signup.runtime"))?;
     let (agent, token, rotated) = state.sign_up(contact, name);
-    Ok(Outcome::Data(json!({
-        "token": token,
-        "token_class": TOKEN_CLASS,
-        "actor_type": "agent",
-        "actor_id": agent.actor_id,
-        "organization_id": agent.organization_id,
-        "claim_state": "unclaimed",
-        "agent_name": name,
-        "runtime": runtime,
-        "rotated": rotated
-    })))
+    let context = agent_context(&agent)
+        .set("signup.token", token)
+        .set("signup.name", name)
+        .set("signup.runtime", runtime)
+        .set("signup.rotated", rotated);
+    answer(state, OPERATION, &context)
 }
 
 pub(crate) fn quota(state: &mut State, _: &Call) -> Handled {
@@ -94,18 +81,19 @@ pub(crate) fn quota(state: &mut State, _: &Call) -> Handled {
 pub(crate) fn quota_data(state: &State) -> Value {
     let seed = &state.version.seed;
     let (free_preview, daily_limit) = (seed.free_preview_credits, seed.daily_job_limit);
-    json!({
-        "credits": {
-            "balance": state.balance,
-            "free_preview_remaining": free_preview.saturating_sub(state.free_preview_used)
-        },
-        "jobs": {
-            "daily_limit": daily_limit,
-            "used_today": state.jobs_run,
-            "remaining_today": daily_limit.saturating_sub(state.jobs_run),
-            "resets_at": JOBS_RESET_AT
-        }
-    })
+    let context = Context::new()
+        .set("credits.balance", state.balance)
+        .set(
+            "credits.free_preview_remaining",
+            free_preview.saturating_sub(state.free_preview_used),
+        )
+        .set("jobs.daily_limit", daily_limit)
+        .set("jobs.used_today", state.jobs_run)
+        .set(
+            "jobs.remaining_today",
+            daily_limit.saturating_sub(state.jobs_run),
+        );
+    state.version.answers.operation("getQuota", &context)
 }
 
 /// The version's rails, each with its seed catalog entry.
@@ -116,72 +104,55 @@ pub(crate) fn payment_methods(state: &mut State, _: &Call) -> Handled {
         .rails
         .iter()
         .map(|rail| {
-            let mut method = Map::new();
-            method.insert("method_id".into(), json!(rail));
-            method.insert("available".into(), json!(true));
-            if let Some(Value::Object(entry)) = seed.rail(rail) {
-                for key in [
-                    "live_money",
-                    "buyer_modes",
-                    "requires_browser",
-                    "purchase_endpoint",
-                ] {
-                    if let Some(value) = entry.get(key) {
-                        method.insert(key.into(), value.clone());
-                    }
-                }
+            let mut context = Context::new().set("rail.id", rail.as_str());
+            if let Some(entry) = seed.rail(rail) {
+                context.put("rail.seed", entry.clone());
             }
-            if rail == "stripe_checkout" {
-                method.insert("default_pack_id".into(), json!(seed.default_pack_id));
+            if version.kind_of(rail) == Some(RailKind::CheckoutSession) {
+                context.put("rail.default_pack_id", seed.default_pack_id.as_str());
             }
-            Value::Object(method)
+            version.answers.fragment("payment_method", &context)
         })
         .collect();
-    Ok(Outcome::Data(json!({
-        "contract_version": "image-skill.payment-methods.v1",
-        "credit_unit_cents": 1,
-        "currency": "USD",
-        "quote_endpoint": path_of(&version.api, "createCreditQuote"),
-        "packs_endpoint": path_of(&version.api, "listCreditPacks"),
-        "status_endpoint": path_of(&version.api, "getCreditPurchaseStatus"),
-        "methods": methods
-    })))
+    let context = Context::new()
+        .with_endpoints(&version.api)
+        .set("methods", methods);
+    answer(state, "listPaymentMethods", &context)
 }
 
 pub(crate) fn credit_packs(state: &mut State, _: &Call) -> Handled {
-    let seed = &state.version.seed;
-    Ok(Outcome::Data(json!({
-        "credit_unit_cents": 1,
-        "credit_unit_usd": 0.01,
-        "currency": "USD",
-        "default_pack_id": seed.default_pack_id,
-        "packs": seed.packs.iter().map(pack_json).collect::<Vec<_>>(),
-        "custom_quotes": {
-            "supported": true,
-            "min_credits": seed.min_credits,
-            "max_credits": seed.max_credits
-        }
-    })))
+    let version = &state.version;
+    let seed = &version.seed;
+    let packs: Vec<Value> = seed.packs.iter().map(|p| pack_json(version, p)).collect();
+    let context = Context::new()
+        .set("seed.default_pack_id", seed.default_pack_id.as_str())
+        .set("seed.min_credits", seed.min_credits)
+        .set("seed.max_credits", seed.max_credits)
+        .set("packs", packs);
+    answer(state, "listCreditPacks", &context)
 }
 
-fn pack_json(pack: &Pack) -> Value {
-    json!({
-        "pack_id": pack.id,
-        "name": pack.name,
-        "credits": pack.credits,
-        "amount_cents": pack.credits,
-        "currency": "USD"
-    })
+fn pack_json(version: &Version, pack: &Pack) -> Value {
+    let context = Context::new()
+        .set("pack.id", pack.id.as_str())
+        .set("pack.name", pack.name.as_str())
+        .set("pack.credits", pack.credits);
+    version.answers.fragment("pack", &context)
 }
 
 pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
+    const OPERATION: &str = "createCreditQuote";
     let req = call.req;
     let body = json_object(req)?;
     let version = std::sync::Arc::clone(&state.version);
-    check_fields(&version.api, "createCreditQuote", &body, &[])?;
+    check_fields(&version.api, OPERATION, &body, &[])?;
+    let reads = version.answers.reads(OPERATION);
     let (min, max) = (version.seed.min_credits, version.seed.max_credits);
-    let credits = optional_credits(&body, "credits")?;
-    let pack_id = optional_str(&body, "pack_id")?;
+    let credits_field = reads.field("quote.credits");
+    let pack_field = reads.field("pack.id");
+    let rail_field = reads.field("quote.rail");
+    let credits = optional_credits(&body, credits_field)?;
+    let pack_id = optional_str(&body, pack_field)?;
     let rails = || {
         version
             .rails
@@ -192,10 +163,10 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
     };
     // The rails and the default are the version's: a rail it does not
     // document is refused, and from 0.1.29 there is no default.
-    let method = match optional_str(&body, "payment_method")? {
+    let method = match optional_str(&body, rail_field)? {
         None => version.quote_default.clone().ok_or_else(|| {
             ApiError::invalid(format!(
-                "missing required field `payment_method` (one of {})",
+                "missing required field `{rail_field}` (one of {})",
                 rails()
             ))
             .require_flag("--payment-method")
@@ -203,17 +174,17 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
         Some(m) if version.has_rail(m) => m.to_string(),
         Some(m) => {
             return Err(ApiError::invalid(format!(
-                "field `payment_method` must be one of {}, got `{m}`",
+                "field `{rail_field}` must be one of {}, got `{m}`",
                 rails()
             )));
         }
     };
-    let key = optional_str(&body, "idempotency_key")?;
+    let key = optional_str(&body, reads.field("idempotency_key"))?;
     let terms = match (credits, pack_id) {
         (Some(credits), None) => {
             if !(min..=max).contains(&credits) {
                 return Err(ApiError::invalid(format!(
-                    "field `credits` must be from {min} to {max}, got {credits}"
+                    "field `{credits_field}` must be from {min} to {max}, got {credits}"
                 )));
             }
             QuoteTerms {
@@ -238,9 +209,9 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
             }
         }
         _ => {
-            return Err(ApiError::invalid(
-                "exactly one of fields `credits` or `pack_id` is required",
-            ));
+            return Err(ApiError::invalid(format!(
+                "exactly one of fields `{credits_field}` or `{pack_field}` is required"
+            )));
         }
     };
 
@@ -285,74 +256,71 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
     Ok(Outcome::Data(data))
 }
 
-fn quote_data(state: &State, quote: &Quote) -> Value {
-    let seed = &state.version.seed;
+/// The quote's values under `quote.*`.
+fn quote_context<'a>(version: &Version, quote: &Quote, mut context: Context<'a>) -> Context<'a> {
     let rail = quote.terms.method.as_str();
-    let mut data = json!({
-        "quote_id": quote.id,
-        "state": "created",
-        "credits": quote.terms.credits,
-        "price_amount_cents": quote.terms.credits,
-        "currency": "USD",
-        "expires_at": QUOTE_EXPIRES_AT,
-        "accepted_payment_method": rail,
-        "idempotency_key": quote.idempotency_key,
-        "pack_id": quote.terms.pack.as_ref().map(|p| p.id.clone()),
-        "pack": quote.terms.pack.as_ref().map(pack_json),
-        "live_money": seed.live_money(rail)
-    });
-    // Only a release with the rehearsal rail documents the field (null
-    // on its other rails).
-    if state.version.has_rail(X402_FAKE) {
-        data["x402"] = x402_challenge(state, quote);
-    }
-    data
+    let pack = quote.terms.pack.as_ref();
+    context.put("quote.id", quote.id.as_str());
+    context.put("quote.credits", quote.terms.credits);
+    context.put("quote.rail", rail);
+    context.put("quote.idempotency_key", quote.idempotency_key.as_deref());
+    context.put("quote.pack_id", pack.map(|p| p.id.as_str()));
+    context.put(
+        "quote.pack",
+        pack.map_or(Value::Null, |p| pack_json(version, p)),
+    );
+    context.put("quote.live_money", version.seed.live_money(rail));
+    context
 }
 
-/// The no-spend x402 rehearsal challenge of an `x402.fake.exact` quote
-/// (null on other rails): synthetic values, derived from the quote so a
+fn quote_data(state: &State, quote: &Quote) -> Value {
+    let version = &state.version;
+    let mut context = quote_context(version, quote, Context::new());
+    // Only a release with the rehearsal rail documents the field (null
+    // on its other rails).
+    if version.has_kind(RailKind::X402Rehearsal) {
+        let challenge = match challenge_context(state, quote) {
+            Some(challenge) => version.answers.fragment("x402_challenge", &challenge),
+            None => Value::Null,
+        };
+        context.put("quote.x402", challenge);
+    }
+    version.answers.operation("createCreditQuote", &context)
+}
+
+/// The values of the no-spend x402 rehearsal challenge of a quote on that
+/// rail (`None` on other rails): synthetic, derived from the quote so a
 /// purchase can be checked against them. No wallet, no settlement.
-fn x402_challenge(state: &State, quote: &Quote) -> Value {
-    let Some(Value::Object(rail)) = state.version.seed.rail(&quote.terms.method) else {
-        return Value::Null;
-    };
-    let Some(Value::Object(x402)) = rail.get("x402") else {
-        return Value::Null;
-    };
-    let mut challenge = x402.clone();
+fn challenge_context<'a>(state: &State, quote: &Quote) -> Option<Context<'a>> {
+    let rail = quote.terms.method.as_str();
+    if state.version.kind_of(rail) != Some(RailKind::X402Rehearsal) {
+        return None;
+    }
+    let seed = state.version.seed.rail(rail)?;
     let digest = |what: &str| {
         format!(
             "{:016x}",
             crate::hash::fnv1a(format!("{what}\n{}", quote.id).as_bytes())
         )
     };
-    challenge.insert(
-        "challenge_id".into(),
-        json!(format!(
-            "x402_chal_{}",
-            quote.id.trim_start_matches("quote_")
-        )),
-    );
-    challenge.insert("quote_digest".into(), json!(digest("quote")));
-    challenge.insert(
-        "idempotency_key_hash".into(),
-        json!(digest(quote.idempotency_key.as_deref().unwrap_or_default())),
-    );
-    challenge.insert(
-        "payment_required_hash".into(),
-        json!(digest("payment_required")),
-    );
-    challenge.insert("expires_at".into(), json!(QUOTE_EXPIRES_AT));
-    challenge.insert("redacted_headers".into(), x402_redacted_headers());
-    Value::Object(challenge)
-}
-
-fn x402_redacted_headers() -> Value {
-    json!({
-        "payment_required": "[redacted-x402-payment-required]",
-        "payment_signature": "[redacted-x402-payment-signature]",
-        "payment_response": "[redacted-x402-payment-response]"
-    })
+    Some(
+        Context::new()
+            .set("rail.id", rail)
+            .set("rail.seed", seed.clone())
+            .set(
+                "challenge.id",
+                format!("x402_chal_{}", quote.id.trim_start_matches("quote_")),
+            )
+            .set("challenge.quote_digest", digest("quote"))
+            .set(
+                "challenge.idempotency_key_hash",
+                digest(quote.idempotency_key.as_deref().unwrap_or_default()),
+            )
+            .set(
+                "challenge.payment_required_hash",
+                digest("payment_required"),
+            ),
+    )
 }
 
 /// The CLI command that requests `terms` again under a new key.
@@ -379,11 +347,14 @@ fn fresh_key(key: &str, taken: impl Fn(&str) -> bool) -> String {
 }
 
 pub(crate) fn create_checkout_session(state: &mut State, call: &Call) -> Handled {
+    const OPERATION: &str = "createStripeCheckoutSession";
     let body = json_object(call.req)?;
-    let (quote_id, key) = payment_fields(state, "createStripeCheckoutSession", &body)?;
-    let quote = quote_on_rail(state, quote_id, STRIPE_CHECKOUT, |q| {
+    let (quote_id, key) = payment_fields(state, OPERATION, &body)?;
+    let version = std::sync::Arc::clone(&state.version);
+    let rail = version.rail_of_kind(RailKind::CheckoutSession);
+    let quote = quote_on_rail(state, quote_id, rail, |q| {
         format!(
-            "image-skill credits quote --credits {} --payment-method stripe_checkout --json",
+            "image-skill credits quote --credits {} --payment-method {rail} --json",
             q.terms.credits
         )
     })?;
@@ -395,45 +366,41 @@ pub(crate) fn create_checkout_session(state: &mut State, call: &Call) -> Handled
         if attempt.quote_id != quote_id {
             return Err(key_conflict(key, &attempt.quote_id));
         }
-        return Ok(Outcome::Data(session_data(
-            state,
-            attempt,
-            quote.terms.credits,
-        )));
+        return Ok(Outcome::Data(session_data(state, attempt, quote)));
     }
 
-    let credits = quote.terms.credits;
     let attempt_id = state.next_attempt_id();
     let session_id = state.next_session_id();
     let attempt = Attempt {
         id: attempt_id.clone(),
         quote_id: quote_id.to_string(),
-        rail: STRIPE_CHECKOUT,
+        kind: RailKind::CheckoutSession,
         checkout_url: checkout_url(&session_id),
         session_id,
     };
+    let quote = find_quote(state, quote_id)?;
+    let credits = quote.terms.credits;
+    let data = session_data(state, &attempt, quote);
+    let context = attempt_context(state, &attempt, Context::new()).set("quote.id", quote_id);
     state
         .attempt_keys
         .insert(key.to_string(), attempt_id.clone());
     if let Some(quote) = state.quotes.get_mut(quote_id) {
         quote.attempt_ids.push(attempt_id.clone());
     }
-    let data = session_data(state, &attempt, credits);
     // The ledger names the ids only: Stripe URLs never enter it.
+    let kind = "payment.checkout_session.created";
+    let links = version.answers.links(kind, &context);
     ledger::record(
         state,
         call,
         NewEvent {
-            kind: "payment.checkout_session.created",
+            kind,
             subject: ("payment", attempt_id.clone()),
             operation: "payment",
             summary: format!("Stripe Checkout session created for {credits} credits"),
             status: "action_required",
-            links: json!({
-                "quote_id": quote_id,
-                "payment_attempt_id": attempt_id,
-                "checkout_session_id": attempt.session_id
-            }),
+            links,
             estimated_usd: None,
         },
     );
@@ -441,123 +408,75 @@ pub(crate) fn create_checkout_session(state: &mut State, call: &Call) -> Handled
     Ok(Outcome::Data(data))
 }
 
-fn session_data(state: &State, attempt: &Attempt, credits: u64) -> Value {
-    let handoff = state.handoff_url(&attempt.id);
-    let mut data = json!({
-        "state": "action_required",
-        "quote_id": attempt.quote_id,
-        "payment_attempt_id": attempt.id,
-        "provider": "stripe",
-        "accepted_payment_method": "stripe_checkout",
-        "checkout_session_id": attempt.session_id,
-        "checkout_handoff_url": handoff,
-        "checkout_compact_url": attempt.checkout_url,
-        "checkout_url": attempt.checkout_url,
-        "credits": credits,
-        "amount_cents": credits,
-        "currency": "USD",
-        "live_money": true,
-        "next": {
-            "human_action": "open_checkout_url",
-            "checkout_handoff_url": handoff,
-            "checkout_compact_url": attempt.checkout_url,
-            "fallback_checkout_url": attempt.checkout_url,
-            "after_payment": format!(
-                "open checkout_handoff_url (or the full checkout_url, fragment intact), then poll \
-                 image-skill credits status --payment-attempt-id {} --json; credits arrive only \
-                 after verified webhook fulfillment",
-                attempt.id
-            )
+/// The attempt's values under `attempt.*` and `session.*`; a deposit
+/// attempt has no session and no URLs.
+fn attempt_context<'a>(state: &State, attempt: &Attempt, mut context: Context<'a>) -> Context<'a> {
+    context.put("attempt.id", attempt.id.as_str());
+    if attempt.kind == RailKind::CheckoutSession {
+        context.put("session.id", attempt.session_id.as_str());
+        context.put("attempt.checkout_url", attempt.checkout_url.as_str());
+        if let Some(handoff) = state.version.handoff_url(&state.base_url, &attempt.id) {
+            context.put("attempt.handoff_url", handoff);
         }
-    });
-    without_handoff(state, &mut data);
-    data
+    }
+    context
 }
 
-/// A release without the `/pay/<id>` route sends no handoff URL: its
-/// compact URL is the full Stripe one.
-fn without_handoff(state: &State, value: &mut Value) {
-    if state.version.serves_handoff {
-        return;
-    }
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(handoff)) = map.remove("checkout_handoff_url") {
-                let full = map
-                    .get("checkout_url")
-                    .or_else(|| map.get("fallback_checkout_url"))
-                    .cloned();
-                if map.get("checkout_compact_url").and_then(Value::as_str) == Some(handoff.as_str())
-                {
-                    match full {
-                        Some(full) => {
-                            map.insert("checkout_compact_url".into(), full);
-                        }
-                        None => {
-                            map.remove("checkout_compact_url");
-                        }
-                    }
-                }
-            }
-            map.values_mut().for_each(|v| without_handoff(state, v));
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| without_handoff(state, v)),
-        _ => {}
-    }
+fn session_data(state: &State, attempt: &Attempt, quote: &Quote) -> Value {
+    let version = &state.version;
+    let context = quote_context(version, quote, Context::new());
+    let context = attempt_context(state, attempt, context);
+    version
+        .answers
+        .operation("createStripeCheckoutSession", &context)
 }
 
 /// `POST /v1/credit-purchases`: the fake/test rail, and from 0.1.10 the
-/// no-spend `x402.fake.exact` rehearsal, whose challenge fields must match
-/// the quote's. Either grants synthetic credits; neither moves money.
+/// no-spend x402 rehearsal, whose challenge fields must match the quote's.
+/// Either grants synthetic credits; neither moves money.
 pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
+    const OPERATION: &str = "createFakePurchase";
     let body = json_object(call.req)?;
+    let version = std::sync::Arc::clone(&state.version);
     // The rehearsal rail's purchase carries the challenge's fields too;
     // its seed entry lists them (`purchase_fields`).
-    let extra: Vec<String> = if state.version.has_rail(X402_FAKE) {
-        state
-            .version
+    let extra: Vec<String> = if version.has_kind(RailKind::X402Rehearsal) {
+        version
             .seed
-            .rail(X402_FAKE)
+            .rail(version.rail_of_kind(RailKind::X402Rehearsal))
             .and_then(|r| r.get("purchase_fields"))
             .and_then(|f| serde_json::from_value(f.clone()).ok())
             .unwrap_or_default()
     } else {
         Vec::new()
     };
-    check_fields(&state.version.api, "createFakePurchase", &body, &extra)?;
-    let quote_id = required_str(&body, "quote_id")?;
-    let key = required_str(&body, "idempotency_key")?;
+    check_fields(&version.api, OPERATION, &body, &extra)?;
+    let reads = version.answers.reads(OPERATION);
+    let quote_id = required_str(&body, reads.field("quote.id"))?;
+    let key = required_str(&body, reads.field("idempotency_key"))?;
     let rail = find_quote(state, quote_id)?.terms.method.clone();
-    let rail = if rail == X402_FAKE { X402_FAKE } else { FAKE };
+    let rail = if version.kind_of(&rail) == Some(RailKind::X402Rehearsal) {
+        rail
+    } else {
+        version.rail_of_kind(RailKind::Instant).to_string()
+    };
+    let rail = rail.as_str();
     let quote = quote_on_rail(state, quote_id, rail, |_| {
         format!(
             "image-skill credits buy --provider stripe --quote-id {quote_id} --idempotency-key KEY --json"
         )
     })?;
-    if let Some(given) = optional_str(&body, "payment_method")?
+    let rail_field = reads.field("quote.rail");
+    if let Some(given) = optional_str(&body, rail_field)?
         && given != rail
     {
         return Err(ApiError::invalid(format!(
-            "field `payment_method` is `{given}` but quote `{quote_id}` accepts `{rail}`"
+            "field `{rail_field}` is `{given}` but quote `{quote_id}` accepts `{rail}`"
         )));
     }
-    let challenge = x402_challenge(state, quote);
-    if let Value::Object(challenge) = &challenge {
-        for (field, from) in [
-            ("x402_challenge_id", "challenge_id"),
-            ("x402_quote_digest", "quote_digest"),
-            ("x402_payment_required_hash", "payment_required_hash"),
-            ("x402_network", "network"),
-            ("x402_asset", "asset"),
-        ] {
-            if let Some(given) = optional_str(&body, field)?
-                && challenge.get(from).and_then(Value::as_str) != Some(given)
-            {
-                return Err(ApiError::invalid(format!(
-                    "field `{field}` does not match the challenge of quote `{quote_id}`; nothing was granted"
-                )));
-            }
-        }
+    let challenge = challenge_context(state, quote);
+    if let Some(challenge) = &challenge {
+        check_challenge(reads, &body, challenge, quote_id)?;
     }
     if let Some(receipt) = state
         .purchase_keys
@@ -569,7 +488,7 @@ pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
         }
         // A replay returns the original receipt and grants nothing.
         return Ok(Outcome::Data(purchase_data(
-            state, receipt, rail, &challenge,
+            state, receipt, rail, challenge,
         )));
     }
     if let Some(receipt_id) = &quote.receipt_id {
@@ -595,23 +514,23 @@ pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
         idempotency_key: key.to_string(),
         balance_after: state.balance,
     };
-    let data = purchase_data(state, &receipt, rail, &challenge);
+    let data = purchase_data(state, &receipt, rail, challenge);
+    let kind = "credits.payment_backed_granted";
+    let links = version
+        .answers
+        .links(kind, &receipt_context(&receipt, Context::new()));
     ledger::record(
         state,
         call,
         NewEvent {
-            kind: "credits.payment_backed_granted",
+            kind,
             subject: ("credit", receipt.credit_event_id.clone()),
             operation: "credits",
             summary: format!(
                 "{credits} payment-backed credits granted ({rail} rail, no live money)"
             ),
             status: "succeeded",
-            links: json!({
-                "quote_id": quote_id,
-                "receipt_id": receipt_id,
-                "credit_event_id": receipt.credit_event_id
-            }),
+            links,
             estimated_usd: None,
         },
     );
@@ -625,59 +544,91 @@ pub(crate) fn fake_purchase(state: &mut State, call: &Call) -> Handled {
     Ok(Outcome::Data(data))
 }
 
-fn purchase_data(state: &State, receipt: &Receipt, rail: &str, challenge: &Value) -> Value {
-    let mut data = json!({
-        "state": "succeeded",
-        "quote_id": receipt.quote_id,
-        "receipt_id": receipt.id,
-        "credit_event_id": receipt.credit_event_id,
-        "credits_granted": receipt.credits,
-        "amount_cents": receipt.credits,
-        "currency": "USD",
-        "accepted_payment_method": rail,
-        "idempotency_key": receipt.idempotency_key,
-        "balance_after": receipt.balance_after,
-        "live_money": state.version.seed.live_money(rail)
-    });
-    if let Value::Object(challenge) = challenge {
-        let mut x402 = challenge.clone();
-        x402.remove("expires_at");
-        x402.insert("amount_cents".into(), json!(receipt.credits));
-        x402.insert("credits".into(), json!(receipt.credits));
+/// Every challenge value the request map places in the purchase must be
+/// the challenge's own.
+fn check_challenge(
+    reads: &Reads,
+    body: &Map<String, Value>,
+    challenge: &Context,
+    quote_id: &str,
+) -> Result<(), ApiError> {
+    for (name, place) in reads.iter() {
+        let (Place::Body(field), Some(expected)) = (place, challenge.get(name)) else {
+            continue;
+        };
+        if matches!(name, "quote.id" | "quote.rail" | "idempotency_key") {
+            continue;
+        }
+        if let Some(given) = optional_str(body, field)?
+            && expected.as_str() != Some(given)
+        {
+            return Err(ApiError::invalid(format!(
+                "field `{field}` does not match the challenge of quote `{quote_id}`; nothing was granted"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The receipt's values under `receipt.*`.
+fn receipt_context<'a>(receipt: &Receipt, mut context: Context<'a>) -> Context<'a> {
+    context.put("quote.id", receipt.quote_id.as_str());
+    context.put("receipt.id", receipt.id.as_str());
+    context.put("receipt.credit_event_id", receipt.credit_event_id.as_str());
+    context.put("receipt.credits", receipt.credits);
+    context.put("receipt.idempotency_key", receipt.idempotency_key.as_str());
+    context.put("receipt.balance_after", receipt.balance_after);
+    context
+}
+
+fn purchase_data(
+    state: &State,
+    receipt: &Receipt,
+    rail: &str,
+    challenge: Option<Context>,
+) -> Value {
+    let version = &state.version;
+    let mut context = receipt_context(receipt, Context::new())
+        .set("rail.id", rail)
+        .set("rail.live_money", version.seed.live_money(rail));
+    if let Some(challenge) = challenge {
         let digest = |what: &str| {
             format!(
                 "{:016x}",
                 crate::hash::fnv1a(format!("{what}\n{}", receipt.id).as_bytes())
             )
         };
-        x402.insert(
-            "purchase_idempotency_key_hash".into(),
-            json!(digest(&receipt.idempotency_key)),
+        let challenge = receipt_context(receipt, challenge)
+            .set(
+                "purchase.idempotency_key_hash",
+                digest(&receipt.idempotency_key),
+            )
+            .set(
+                "purchase.payment_signature_hash",
+                digest("payment_signature"),
+            )
+            .set("purchase.payment_response_hash", digest("payment_response"));
+        context.put(
+            "purchase.x402",
+            version.answers.fragment("x402_purchase", &challenge),
         );
-        x402.insert(
-            "payment_signature_hash".into(),
-            json!(digest("payment_signature")),
-        );
-        x402.insert(
-            "payment_response_hash".into(),
-            json!(digest("payment_response")),
-        );
-        data["provider"] = json!("x402");
-        data["x402"] = Value::Object(x402);
     }
-    data
+    version.answers.operation("createFakePurchase", &context)
 }
 
 /// `POST /v1/credit-purchases/stripe-x402-deposits` (0.1.21 on): the
-/// browserless USDC deposit challenge of a `stripe_x402.exact.usdc` quote.
+/// browserless USDC deposit challenge of a quote on the deposit rail.
 /// It grants nothing; the mock never settles one, so its attempt stays
 /// `action_required`. The deposit address is the seed's placeholder.
 pub(crate) fn create_x402_deposit(state: &mut State, call: &Call) -> Handled {
+    const OPERATION: &str = "createStripeX402Deposit";
     let body = json_object(call.req)?;
-    let (quote_id, key) = payment_fields(state, "createStripeX402Deposit", &body)?;
-    let quote = quote_on_rail(state, quote_id, STRIPE_X402, |q| {
+    let (quote_id, key) = payment_fields(state, OPERATION, &body)?;
+    let version = std::sync::Arc::clone(&state.version);
+    let rail = version.rail_of_kind(RailKind::X402Deposit);
+    let quote = quote_on_rail(state, quote_id, rail, |q| {
         format!(
-            "image-skill credits quote --credits {} --payment-method {STRIPE_X402} --json",
+            "image-skill credits quote --credits {} --payment-method {rail} --json",
             q.terms.credits
         )
     })?;
@@ -690,26 +641,29 @@ pub(crate) fn create_x402_deposit(state: &mut State, call: &Call) -> Handled {
         if attempt.quote_id != quote_id {
             return Err(key_conflict(key, &attempt.quote_id));
         }
-        return Ok(Outcome::Data(deposit_data(state, attempt, credits)));
+        return Ok(Outcome::Data(deposit_data(state, attempt, rail, credits)));
     }
     let attempt = Attempt {
         id: state.next_attempt_id(),
         quote_id: quote_id.to_string(),
-        rail: STRIPE_X402,
+        kind: RailKind::X402Deposit,
         session_id: String::new(),
         checkout_url: String::new(),
     };
-    let data = deposit_data(state, &attempt, credits);
+    let data = deposit_data(state, &attempt, rail, credits);
+    let kind = "payment.x402_deposit.created";
+    let context = attempt_context(state, &attempt, Context::new()).set("quote.id", quote_id);
+    let links = version.answers.links(kind, &context);
     ledger::record(
         state,
         call,
         NewEvent {
-            kind: "payment.x402_deposit.created",
+            kind,
             subject: ("payment", attempt.id.clone()),
             operation: "payment",
             summary: format!("x402 deposit challenge created for {credits} credits"),
             status: "action_required",
-            links: json!({ "quote_id": quote_id, "payment_attempt_id": attempt.id }),
+            links,
             estimated_usd: None,
         },
     );
@@ -723,80 +677,60 @@ pub(crate) fn create_x402_deposit(state: &mut State, call: &Call) -> Handled {
     Ok(Outcome::Data(data))
 }
 
-fn deposit_data(state: &State, attempt: &Attempt, credits: u64) -> Value {
-    json!({
-        "state": "action_required",
-        "quote_id": attempt.quote_id,
-        "payment_attempt_id": attempt.id,
-        "provider": "stripe",
-        "accepted_payment_method": STRIPE_X402,
-        "credits": credits,
-        "amount_cents": credits,
-        "currency": "USD",
-        "live_money": state.version.seed.live_money(STRIPE_X402),
-        "stripe_x402": stripe_x402(state, credits),
-        "next": {
-            "agent_action": "pay_stripe_crypto_deposit",
-            "suggested_commands": [format!(
-                "image-skill credits status --payment-attempt-id {} --json",
-                attempt.id
-            )]
-        }
-    })
+fn deposit_data(state: &State, attempt: &Attempt, rail: &str, credits: u64) -> Value {
+    let version = &state.version;
+    let context = deposit_context(state, rail, credits)
+        .set("quote.id", attempt.quote_id.as_str())
+        .set("attempt.id", attempt.id.as_str())
+        .set("rail.live_money", version.seed.live_money(rail));
+    version
+        .answers
+        .operation("createStripeX402Deposit", &context)
 }
 
-/// The payable instructions of a deposit: amounts from the quote, the
-/// network, token and (placeholder) addresses from the seed.
-fn stripe_x402(state: &State, credits: u64) -> Value {
+/// The payable instructions of a deposit, rendered (`deposit.stripe_x402`):
+/// amounts from the quote, the network, token and (placeholder) addresses
+/// from the rail's seed entry.
+fn deposit_context<'a>(state: &State, rail: &str, credits: u64) -> Context<'a> {
     let seed = state
         .version
         .seed
-        .rail(STRIPE_X402)
-        .and_then(|r| r.get("stripe_x402"))
+        .rail(rail)
         .cloned()
         .unwrap_or(Value::Null);
-    let field = |k: &str| seed.get(k).cloned().unwrap_or(Value::Null);
     let decimals = seed
-        .get("token_decimals")
+        .get("stripe_x402")
+        .and_then(|d| d.get("token_decimals"))
         .and_then(Value::as_u64)
         .unwrap_or(6);
     let usd = format!("{}.{:02}", credits / 100, credits % 100);
     let atomic = u128::from(credits) * 10u128.pow(u32::try_from(decimals).unwrap_or(6)) / 100;
-    json!({
-        "method_id": STRIPE_X402,
-        "scheme": field("scheme"),
-        "network": field("network"),
-        "token_currency": field("token_currency"),
-        "deposit_address_present": true,
-        "payable_instructions": {
-            "kind": "stripe_crypto_deposit",
-            "network": field("network"),
-            "token_currency": field("token_currency"),
-            "token_decimals": decimals,
-            "token_amount": usd,
-            "token_amount_atomic": atomic.to_string(),
-            "amount_cents": credits,
-            "amount_usd": usd,
-            "deposit_address": field("deposit_address"),
-            "token_contract_address": field("token_contract_address"),
-            "supported_token_currencies": [field("token_currency")],
-            "expires_at": QUOTE_EXPIRES_AT,
-            "exact_amount_required": true
-        }
-    })
+    let mut context = Context::new()
+        .set("rail.id", rail)
+        .set("rail.seed", seed)
+        .set("quote.credits", credits)
+        .set("deposit.token_decimals", decimals)
+        .set("deposit.usd", usd)
+        .set("deposit.atomic", atomic.to_string());
+    let instructions = state.version.answers.fragment("stripe_x402", &context);
+    context.put("deposit.stripe_x402", instructions);
+    context
 }
 
 /// `POST /v1/agent-claims` (0.1.37 on): attaches a contact inbox to the
 /// caller. The same contact again is `unchanged`, another replaces it;
 /// never a verification, so the claim state stays `unclaimed`.
 pub(crate) fn agent_claim(state: &mut State, call: &Call) -> Handled {
+    const OPERATION: &str = "createAgentClaim";
     let body = json_object(call.req)?;
-    check_fields(&state.version.api, "createAgentClaim", &body, &[])?;
-    let contact = required_str(&body, "contact")?;
+    let version = std::sync::Arc::clone(&state.version);
+    check_fields(&version.api, OPERATION, &body, &[])?;
+    let contact_field = version.answers.reads(OPERATION).field("claim.contact");
+    let contact = required_str(&body, contact_field)?;
     if !contact.contains('@') {
-        return Err(ApiError::invalid(
-            "field `contact` must be an email address",
-        ));
+        return Err(ApiError::invalid(format!(
+            "field `{contact_field}` must be an email address"
+        )));
     }
     let actor = call
         .caller
@@ -805,14 +739,15 @@ pub(crate) fn agent_claim(state: &mut State, call: &Call) -> Handled {
         .to_string();
     let previous = state.claims.insert(actor, contact.to_string());
     let unchanged = previous.as_deref() == Some(contact);
-    Ok(Outcome::Data(json!({
-        "state": if unchanged { "unchanged" } else { "attached" },
-        "claim_state": "unclaimed",
-        "claim_request_state": "requested"
-    })))
+    let context = Context::new().set(
+        "claim.state",
+        if unchanged { "unchanged" } else { "attached" },
+    );
+    answer(state, OPERATION, &context)
 }
 
 pub(crate) fn purchase_status(state: &mut State, call: &Call) -> Handled {
+    const OPERATION: &str = "getCreditPurchaseStatus";
     let req = call.req;
     let pairs: Vec<(String, String)> = req
         .query_pairs()
@@ -822,7 +757,7 @@ pub(crate) fn purchase_status(state: &mut State, call: &Call) -> Handled {
     let refs: Vec<String> = state
         .version
         .api
-        .endpoint("getCreditPurchaseStatus")
+        .endpoint(OPERATION)
         .map(|e| e.params.iter().map(|p| p.name.clone()).collect())
         .unwrap_or_default();
     let one_of = refs
@@ -857,8 +792,9 @@ pub(crate) fn purchase_status(state: &mut State, call: &Call) -> Handled {
             .get(quote_id)
             .ok_or_else(|| gone(&state.quotes, "credit quote", quote_id, unknown()))
     };
-    let data = match reference.as_str() {
-        "quote_id" => {
+    let named = state.version.answers.reads(OPERATION).query_name(reference);
+    let data = match named {
+        Some("quote.id") => {
             let quote = state
                 .quotes
                 .get(id)
@@ -874,8 +810,8 @@ pub(crate) fn purchase_status(state: &mut State, call: &Call) -> Handled {
                 (None, None) => status_data(state, quote, None, None),
             }
         }
-        "payment_attempt_id" | "checkout_session_id" => {
-            let attempt = if reference == "payment_attempt_id" {
+        Some(name @ ("attempt.id" | "session.id")) => {
+            let attempt = if name == "attempt.id" {
                 state
                     .attempts
                     .get(id)
@@ -911,64 +847,39 @@ fn status_data(
     attempt: Option<&Attempt>,
     receipt: Option<&Receipt>,
 ) -> Value {
-    let (status, next) = match (receipt, attempt) {
-        (Some(_), _) => ("succeeded", json!({})),
-        (None, Some(attempt)) if attempt.rail == STRIPE_X402 => (
-            "action_required",
-            json!({ "retry_after_seconds": STATUS_RETRY_AFTER_SECONDS }),
-        ),
-        (None, Some(attempt)) => (
-            "action_required",
-            json!({
-                "retry_after_seconds": STATUS_RETRY_AFTER_SECONDS,
-                "human_action": "open_checkout_url",
-                "checkout_handoff_url": state.handoff_url(&attempt.id),
-                "checkout_compact_url": attempt.checkout_url
-            }),
-        ),
-        (None, None) => ("created", json!({})),
+    let version = &state.version;
+    let mut context = quote_context(version, quote, Context::new());
+    let status = match (receipt, attempt) {
+        (Some(_), _) => "succeeded",
+        (None, Some(_)) => "action_required",
+        (None, None) => "created",
     };
-    let mut data = json!({
-        "state": status,
-        "quote": {
-            "quote_id": quote.id,
-            "credits": quote.terms.credits,
-            "price_amount_cents": quote.terms.credits,
-            "accepted_payment_method": quote.terms.method.as_str(),
-            "pack_id": quote.terms.pack.as_ref().map(|p| p.id.clone())
-        },
-        "payment_attempt": attempt.map(|a| if a.rail == STRIPE_X402 {
-            json!({
-                "payment_attempt_id": a.id,
-                "attempt_status": "requires_action",
-                "stripe_x402": stripe_x402(state, quote.terms.credits)
-            })
-        } else {
-            json!({
-                "payment_attempt_id": a.id,
-                "checkout_session_id": a.session_id,
-                "checkout_handoff_url": state.handoff_url(&a.id),
-                "checkout_compact_url": a.checkout_url,
-                "checkout_url": a.checkout_url,
-                "attempt_status": "requires_action"
-            })
-        }),
-        "receipt": receipt.map(|r| json!({
-            "receipt_id": r.id,
-            "credits_granted": r.credits,
-            "amount_cents": r.credits,
-            "currency": "USD"
-        })),
-        "credit_event": receipt.map(|r| json!({
-            "credit_event_id": r.credit_event_id,
-            "credits": r.credits
-        })),
-        "provider_event": null,
-        "limits": quota_data(state),
-        "next": next
-    });
-    without_handoff(state, &mut data);
-    data
+    context.put("status.state", status);
+    context.put("quota", quota_data(state));
+    context = match receipt {
+        Some(receipt) => receipt_context(receipt, context).set("quote.id", quote.id.as_str()),
+        None => context.set("receipt.id", Value::Null),
+    };
+    let attempt = attempt.filter(|_| receipt.is_none());
+    let payment_attempt = match attempt {
+        None => Value::Null,
+        Some(attempt) => {
+            context.put("status.retry_after_seconds", STATUS_RETRY_AFTER_SECONDS);
+            if attempt.kind == RailKind::X402Deposit {
+                let mut deposit =
+                    deposit_context(state, quote.terms.method.as_str(), quote.terms.credits);
+                deposit.put("attempt.id", attempt.id.as_str());
+                version.answers.fragment("deposit_attempt", &deposit)
+            } else {
+                context = attempt_context(state, attempt, context);
+                version.answers.fragment("checkout_attempt", &context)
+            }
+        }
+    };
+    context.put("status.payment_attempt", payment_attempt);
+    version
+        .answers
+        .operation("getCreditPurchaseStatus", &context)
 }
 
 /// `GET /v1/models`: the public registry.
@@ -998,11 +909,11 @@ pub(crate) fn capabilities(state: &mut State, _: &Call) -> Handled {
     ))
 }
 
-/// `GET /pay/<payment_attempt_id>`: the short handoff link. It always
-/// redirects to the full URL, fragment and all, whatever the profile.
+/// The short handoff link (`followCheckoutHandoff`). It always redirects
+/// to the full URL, fragment and all, whatever the profile.
 pub(crate) fn pay_redirect(state: &mut State, call: &Call) -> Handled {
     let req = call.req;
-    let id = req.path.strip_prefix("/pay/").unwrap_or_default();
+    let id = state.version.handoff_id(&req.path).unwrap_or_default();
     state
         .attempts
         .get(id)
@@ -1038,17 +949,19 @@ pub(crate) fn not_implemented(_: &mut State, call: &Call) -> Handled {
     ))
 }
 
-/// `quote_id` and `idempotency_key`, the body of both payment calls; the
-/// model says which fields the operation accepts.
+/// The quote id and idempotency key of a payment call, where the
+/// version's request map places them; the model says which fields the
+/// operation accepts.
 fn payment_fields<'b>(
     state: &State,
     operation_id: &str,
     body: &'b Map<String, Value>,
 ) -> Result<(&'b str, &'b str), ApiError> {
     check_fields(&state.version.api, operation_id, body, &[])?;
+    let reads = state.version.answers.reads(operation_id);
     Ok((
-        required_str(body, "quote_id")?,
-        required_str(body, "idempotency_key")?,
+        required_str(body, reads.field("quote.id"))?,
+        required_str(body, reads.field("idempotency_key"))?,
     ))
 }
 
@@ -1205,6 +1118,7 @@ pub(crate) fn kind(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn body(value: Value) -> Map<String, Value> {
         value.as_object().cloned().unwrap_or_default()

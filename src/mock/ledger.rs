@@ -4,11 +4,11 @@
 
 use serde_json::{Value, json};
 
+use super::answer::{Answers, Context};
 use super::call::{ApiError, Call, Handled, Outcome};
 use super::handlers::gone;
 use super::state::{Event, Link, State};
 
-const SOURCE: &str = "hosted_activity_ledger";
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
 
@@ -22,6 +22,7 @@ pub(crate) struct NewEvent {
     pub summary: String,
     pub status: &'static str,
     pub links: Value,
+    /// The rendered `links` (the version's `links` template of `kind`).
     /// Creative operations report what they cost; payments do not.
     pub estimated_usd: Option<f64>,
 }
@@ -74,8 +75,8 @@ fn link(value: Value) -> Link {
     }
 }
 
-/// The event in its public JSON shape.
-fn render(event: &Event) -> Value {
+/// The event in its public JSON shape (the `event` fragment).
+fn render(answers: &Answers, event: &Event) -> Value {
     let links: serde_json::Map<String, Value> = event
         .links
         .iter()
@@ -89,61 +90,65 @@ fn render(event: &Event) -> Value {
             (name.to_string(), value)
         })
         .collect();
-    let mut json = json!({
-        "event_id": State::event_id(event.number),
-        "type": event.kind,
-        "occurred_at": State::time(event.clock),
-        "summary": event.summary,
-        "operation": event.operation,
-        "subject": { "type": event.subject.0, "id": event.subject.1 },
-        "links": links,
-        "status": event.status,
-        "trace_id": event.trace_id
-    });
+    let mut context = Context::new()
+        .set("event.id", State::event_id(event.number))
+        .set("event.type", event.kind)
+        .set("event.occurred_at", State::time(event.clock))
+        .set("event.summary", &*event.summary)
+        .set("event.operation", event.operation)
+        .set("event.subject_type", event.subject.0)
+        .set("event.subject_id", &*event.subject.1)
+        .set("event.links", links)
+        .set("event.status", event.status)
+        .set("event.trace_id", &*event.trace_id);
     if let Some(usd) = event.estimated_usd {
-        json["cost"] = json!({ "estimated_usd": usd });
+        context.put("event.estimated_usd", usd);
     }
-    json
+    answers.fragment("event", &context)
 }
 
 /// `GET /v1/activity?limit=N&subject=REF`: newest first.
 pub(crate) fn activity_list(state: &mut State, call: &Call) -> Handled {
+    const OPERATION: &str = "listActivity";
+    let answers = &state.version.answers;
+    let reads = answers.reads(OPERATION);
+    let (limit_name, subject_name) = (reads.field("page.limit"), reads.field("page.subject"));
     let mut limit = DEFAULT_LIMIT;
     let mut subject = None;
     for (key, value) in call.req.query_pairs() {
-        match key.as_ref() {
-            "limit" => limit = page_size(&value)?,
-            "subject" if !value.is_empty() => subject = Some(value.into_owned()),
-            "subject" => {
-                return Err(ApiError::invalid(
-                    "query parameter `subject` must not be empty",
-                ));
-            }
-            other => {
-                return Err(ApiError::invalid(format!(
-                    "unknown query parameter `{other}` (expected: limit, subject)"
-                )));
-            }
+        if key == limit_name {
+            limit = page_size(limit_name, &value)?;
+        } else if key == subject_name && !value.is_empty() {
+            subject = Some(value.into_owned());
+        } else if key == subject_name {
+            return Err(ApiError::invalid(format!(
+                "query parameter `{subject_name}` must not be empty"
+            )));
+        } else {
+            return Err(ApiError::invalid(format!(
+                "unknown query parameter `{key}` (expected: {limit_name}, {subject_name})"
+            )));
         }
     }
     let events: Vec<Value> = visible(state, call)
         .filter(|e| subject.as_deref().is_none_or(|s| related(e, s)))
         .take(limit)
-        .map(render)
+        .map(|e| render(answers, e))
         .collect();
-    Ok(Outcome::Data(json!({ "events": events, "source": SOURCE })))
+    let context = Context::new().set("events", events);
+    Ok(Outcome::Data(answers.operation(OPERATION, &context)))
 }
 
 /// `limit` as a page size. The docs name no upper bound, so a larger one
 /// is capped, not refused: a server may return fewer events than asked.
-fn page_size(value: &str) -> Result<usize, ApiError> {
+fn page_size(name: &str, value: &str) -> Result<usize, ApiError> {
     let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
     match value.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n.min(MAX_LIMIT)),
         // Too many digits for a usize is still a whole number above the cap.
         Err(_) if digits => Ok(MAX_LIMIT),
         _ => Err(ApiError::invalid(format!(
-            "query parameter `limit` must be a whole number of at least 1, got `{value}`"
+            "query parameter `{name}` must be a whole number of at least 1, got `{value}`"
         ))),
     }
 }
@@ -152,9 +157,10 @@ fn page_size(value: &str) -> Result<usize, ApiError> {
 /// to a job, asset, usage, feedback or trace reference.
 pub(crate) fn activity_show(state: &mut State, call: &Call) -> Handled {
     let reference = call.path_id();
+    let answers = &state.version.answers;
     let events: Vec<Value> = visible(state, call)
         .filter(|e| related(e, &reference))
-        .map(render)
+        .map(|e| render(answers, e))
         .collect();
     if events.is_empty() {
         let missing = if state.events.evicted_any() {
@@ -169,11 +175,13 @@ pub(crate) fn activity_show(state: &mut State, call: &Call) -> Handled {
         };
         return Err(gone(&state.events, "activity event", &reference, missing));
     }
-    Ok(Outcome::Data(json!({
-        "reference": { "id": reference, "type": reference_type(&reference) },
-        "events": events,
-        "source": SOURCE
-    })))
+    let context = Context::new()
+        .set("reference.type", reference_type(&reference))
+        .set("reference.id", reference)
+        .set("events", events);
+    Ok(Outcome::Data(
+        answers.operation("getActivityReference", &context),
+    ))
 }
 
 /// The caller's events, newest first.
@@ -221,7 +229,7 @@ mod tests {
 
     #[test]
     fn limit_is_a_page_size_capped_not_refused() {
-        let size = |v: &str| page_size(v).map_err(|e| e.code);
+        let size = |v: &str| page_size("limit", v).map_err(|e| e.code);
         assert_eq!(size("1"), Ok(1));
         assert_eq!(size("100"), Ok(MAX_LIMIT));
         assert_eq!(size("101"), Ok(MAX_LIMIT));

@@ -3,6 +3,7 @@
 //! API model, stateful across requests, and a [`Profile`] that can replay a
 //! known regression or misbehave on purpose.
 
+mod answer;
 mod call;
 mod catalog;
 mod cli;
@@ -250,7 +251,7 @@ impl Drop for MockServer {
 
 /// The API model of the default contract, read without compiling its
 /// schemas: the mock needs only its routes.
-fn default_api() -> Result<ApiModel> {
+pub(crate) fn default_api() -> Result<ApiModel> {
     ApiModel::load(
         crate::contract::Source::Embedded,
         crate::cli::DEFAULT_CONTRACT,

@@ -90,11 +90,6 @@ pub(crate) fn field_of_kind<'m>(
         .map(|f| f.name.as_str())
 }
 
-/// The path template of an operation, for answers that point to it.
-pub(crate) fn path_of(api: &ApiModel, operation_id: &str) -> Option<String> {
-    api.endpoint(operation_id).map(|e| e.path.clone())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use crate::hash::{fnv1a, splitmix64};
 use super::Served;
 use super::retain::{DEFAULT_RETAIN, Keys, Retained};
 pub(crate) use super::version::Pack;
-use super::version::Version;
+use super::version::{RailKind, Version};
 
 pub(crate) const ACTOR_ID: &str = "agt_mock_000001";
 pub(crate) const ORGANIZATION_ID: &str = "org_mock_000001";
@@ -163,11 +163,11 @@ pub(crate) struct Quote {
 pub(crate) struct Attempt {
     pub id: String,
     pub quote_id: String,
-    /// `stripe_checkout`, or `stripe_x402.exact.usdc` for a deposit
-    /// attempt (which has no session and no URL: both empty).
-    pub rail: &'static str,
+    /// A Checkout session, or a deposit (which has no session and no
+    /// URL: both empty).
+    pub kind: RailKind,
     pub session_id: String,
-    /// The full Stripe URL, fragment included; `/pay/<id>` redirects here.
+    /// The full Stripe URL, fragment included; the handoff redirects here.
     pub checkout_url: String,
 }
 
@@ -492,10 +492,6 @@ impl State {
     /// A plausible, reproducible byte length for a generated image.
     pub(crate) fn generated_length(&self, asset_id: &str) -> u64 {
         200_000 + splitmix64(fnv1a(asset_id.as_bytes())) % 300_000
-    }
-
-    pub(crate) fn handoff_url(&self, attempt_id: &str) -> String {
-        format!("{}/pay/{attempt_id}", self.base_url)
     }
 
     pub(crate) fn attempt_by_session(&self, session_id: &str) -> Option<&Attempt> {

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::answer::Answers;
 use super::catalog::Catalog;
-use crate::contract::api::{ApiModel, Response};
+use crate::contract::api::{ApiModel, PaymentRails, Response};
 use crate::contract::{Contract, FragmentPolicy, roles};
 
 /// What [`super::MockServer::start_for`] serves: a whole contract (answers
@@ -52,10 +53,40 @@ pub(crate) struct Seed {
     pub max_credits: u64,
     pub free_preview_credits: u64,
     pub daily_job_limit: u64,
-    /// Rail id → its catalog entry (`live_money`, `purchase_endpoint`, …).
+    /// Rail id → its catalog entry (`kind`, `live_money`, `purchase_endpoint`, …).
     pub rails: Map<String, Value>,
+    /// Rail id → what the mock does on it (the entry's `kind`).
+    kinds: Vec<(String, RailKind)>,
+    /// The rails of an API model that names none (`payment_rails`).
+    pub default_rails: PaymentRails,
     /// Models, their parameters and prices, and the hosted defaults.
     pub catalog: Catalog,
+}
+
+/// What the mock does on a rail: the seed names each rail's kind, so the
+/// rail ids stay data (`payment_rails`, `mock.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RailKind {
+    /// A purchase grants credits at once (the fake/test rail).
+    Instant,
+    /// A Stripe Checkout session, paid in a browser.
+    CheckoutSession,
+    /// The no-spend x402 rehearsal: a challenge, then an instant purchase.
+    X402Rehearsal,
+    /// A crypto deposit challenge the mock never settles.
+    X402Deposit,
+}
+
+impl RailKind {
+    fn parse(kind: &str) -> Option<RailKind> {
+        Some(match kind {
+            "instant" => RailKind::Instant,
+            "checkout_session" => RailKind::CheckoutSession,
+            "x402_rehearsal" => RailKind::X402Rehearsal,
+            "x402_deposit" => RailKind::X402Deposit,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,9 +131,34 @@ impl Seed {
                 .and_then(Value::as_u64)
                 .unwrap_or(default)
         };
+        let rails = value
+            .get("rails")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let mut kinds = Vec::new();
+        for (id, entry) in &rails {
+            let kind = entry
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let kind = RailKind::parse(kind).ok_or_else(|| {
+                format!(
+                    "`rails/{id}/kind`: expected instant, checkout_session, x402_rehearsal or x402_deposit, got `{kind}`"
+                )
+            })?;
+            kinds.push((id.clone(), kind));
+        }
+        let default_rails = match value.get("payment_rails") {
+            Some(rails) => serde_json::from_value(rails.clone())
+                .map_err(|e| format!("`payment_rails`: {e}"))?,
+            None => PaymentRails::default(),
+        };
         Ok(Seed {
             packs,
             catalog,
+            kinds,
+            default_rails,
             default_pack_id: value
                 .get("default_pack_id")
                 .and_then(Value::as_str)
@@ -112,11 +168,7 @@ impl Seed {
             max_credits: bound("max", 5000),
             free_preview_credits: num("free_preview_credits", 10),
             daily_job_limit: num("daily_job_limit", 2),
-            rails: value
-                .get("rails")
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default(),
+            rails,
         })
     }
 
@@ -138,6 +190,8 @@ impl Seed {
             free_preview_credits: 0,
             daily_job_limit: 0,
             rails: Map::new(),
+            kinds: Vec::new(),
+            default_rails: PaymentRails::default(),
             catalog: Catalog::default(),
         }
     }
@@ -158,6 +212,14 @@ impl Seed {
     pub(crate) fn rail(&self, rail: &str) -> Option<&Value> {
         self.rails.get(rail)
     }
+
+    /// What the mock does on `rail`; `None` for a rail the seed lacks.
+    pub(crate) fn kind_of(&self, rail: &str) -> Option<RailKind> {
+        self.kinds
+            .iter()
+            .find(|(id, _)| id == rail)
+            .map(|(_, k)| *k)
+    }
 }
 
 /// Everything version-specific the handlers and the responder read.
@@ -174,9 +236,12 @@ pub(crate) struct Version {
     /// compact URL), wherever they nest: what `regressed-0.1.8` strips.
     pub checkout_url_keys: BTreeSet<String>,
     pub seed: Seed,
-    /// Whether the release serves the `/pay/<id>` handoff (0.1.7 on):
-    /// before it, answers carry no handoff URL.
-    pub serves_handoff: bool,
+    /// The handoff route's path around its id (`/pay/`, ``), from the
+    /// `followCheckoutHandoff` endpoint; `None` where the release serves
+    /// none (before 0.1.7), so answers carry no handoff URL.
+    pub handoff: Option<(String, String)>,
+    /// Answer templates and request maps (`answers.json`).
+    pub answers: Arc<Answers>,
     /// Operation id → the shape of its `data`.
     shapes: HashMap<String, Shape>,
     /// The version's API model: commands, paths, request fields.
@@ -194,13 +259,6 @@ pub(crate) struct RequestFields {
     pub items: HashMap<String, Vec<String>>,
 }
 
-/// Checkout URL keys when no schema says (an API model alone).
-const DEFAULT_CHECKOUT_URL_KEYS: &[&str] = &[
-    "checkout_url",
-    "checkout_compact_url",
-    "fallback_checkout_url",
-];
-
 impl Version {
     /// What the mock of `serves` answers by: for a whole contract compiled
     /// once per loaded contract and shared by every mock started from it
@@ -215,33 +273,46 @@ impl Version {
 
     pub(crate) fn of(serves: Serves) -> crate::Result<Version> {
         let api = serves.api();
-        let (rails, quote_default) = match &api.payment_rails {
-            Some(p) => (p.rails.clone(), p.quote_default.clone()),
-            None => (
-                vec!["fake".to_string(), "stripe_checkout".to_string()],
-                Some("fake".to_string()),
-            ),
-        };
         let mut version = Version {
-            rails,
-            quote_default,
+            rails: Vec::new(),
+            quote_default: None,
             strips_fragments: false,
-            checkout_url_keys: DEFAULT_CHECKOUT_URL_KEYS
-                .iter()
-                .map(|k| k.to_string())
-                .collect(),
+            checkout_url_keys: BTreeSet::new(),
             seed: Seed::built_in(),
-            serves_handoff: api.endpoint("followCheckoutHandoff").is_some()
-                || api.endpoints.is_empty(),
+            handoff: None,
+            answers: Arc::new(Answers::default()),
             shapes: HashMap::new(),
             api: api.clone(),
             request_fields: HashMap::new(),
         };
-        let Serves::Contract(contract) = serves else {
-            // An API model alone: its request schemas are the default
-            // contract's, as its seed is.
-            version.request_fields = request_fields(api, &default_documents()?);
-            return Ok(version);
+        // The handoff route of an empty model (a folder of schemas alone)
+        // is the default contract's.
+        let default_model;
+        let handoff_model = if api.endpoints.is_empty() {
+            default_model = super::default_api()?;
+            &default_model
+        } else {
+            api
+        };
+        version.handoff = handoff_model
+            .endpoint("followCheckoutHandoff")
+            .and_then(|e| {
+                let (prefix, rest) = e.path.split_once('{')?;
+                let (_, suffix) = rest.split_once('}')?;
+                Some((prefix.to_string(), suffix.to_string()))
+            });
+        let contract = match serves {
+            Serves::Contract(contract) => contract,
+            Serves::Api(_) => {
+                // An API model alone: its request schemas and answers are
+                // the default contract's, as its seed is.
+                let docs = default_documents()?;
+                version.request_fields = request_fields(api, &docs);
+                version.checkout_url_keys = checkout_url_keys(&docs);
+                version.answers = Answers::built_in()?;
+                version.set_rails();
+                return Ok(version);
+            }
         };
         version.request_fields = request_fields(api, contract.documents());
         if let Some(seed) = contract.mock_seed() {
@@ -252,26 +323,14 @@ impl Version {
                 ))
             })?;
         }
+        version.set_rails();
+        version.answers = match contract.mock_answers() {
+            Some((path, doc)) => Arc::new(Answers::parse(path, doc)?),
+            None => Answers::built_in()?,
+        };
         version.strips_fragments = contract.fragment_policy() == FragmentPolicy::Stripped;
         let docs = contract.documents();
-        let common = docs.get("common");
-        let mut keys = BTreeSet::new();
-        for schema in docs.values() {
-            for role in [roles::STRIPE_CHECKOUT_URL, roles::CHECKOUT_COMPACT_URL] {
-                for path in roles::fields_with_role(schema, common, role) {
-                    if let Some(last) = path
-                        .rsplit('/')
-                        .next()
-                        .filter(|k| !k.is_empty() && *k != "*")
-                    {
-                        keys.insert(last.to_string());
-                    }
-                }
-            }
-        }
-        if !keys.is_empty() {
-            version.checkout_url_keys = keys;
-        }
+        version.checkout_url_keys = checkout_url_keys(docs);
         for endpoint in &api.endpoints {
             if let Response::Data(name) = &endpoint.response {
                 let (doc, sub) = name.split_once('.').unwrap_or((name, ""));
@@ -292,9 +351,61 @@ impl Version {
         Ok(version)
     }
 
+    /// The model's rails and quote default, or the seed's when it names none.
+    fn set_rails(&mut self) {
+        let rails = self
+            .api
+            .payment_rails
+            .as_ref()
+            .unwrap_or(&self.seed.default_rails);
+        self.rails = rails.rails.clone();
+        self.quote_default = rails.quote_default.clone();
+    }
+
     /// Whether the version documents `rail`.
     pub(crate) fn has_rail(&self, rail: &str) -> bool {
         self.rails.iter().any(|r| r == rail)
+    }
+
+    /// What the mock does on `rail`.
+    pub(crate) fn kind_of(&self, rail: &str) -> Option<RailKind> {
+        self.seed.kind_of(rail)
+    }
+
+    /// Whether one of the version's rails is of `kind`.
+    pub(crate) fn has_kind(&self, kind: RailKind) -> bool {
+        self.rails.iter().any(|r| self.kind_of(r) == Some(kind))
+    }
+
+    /// The rail of `kind`: the version's, else the seed's (for messages
+    /// naming a rail the version lacks).
+    pub(crate) fn rail_of_kind(&self, kind: RailKind) -> &str {
+        self.rails
+            .iter()
+            .find(|r| self.kind_of(r) == Some(kind))
+            .map(String::as_str)
+            .or_else(|| {
+                self.seed
+                    .kinds
+                    .iter()
+                    .find(|(_, k)| *k == kind)
+                    .map(|(id, _)| id.as_str())
+            })
+            .unwrap_or_default()
+    }
+
+    /// The short handoff URL of an attempt, where the version serves one.
+    pub(crate) fn handoff_url(&self, base_url: &str, attempt_id: &str) -> Option<String> {
+        self.handoff
+            .as_ref()
+            .map(|(prefix, suffix)| format!("{base_url}{prefix}{attempt_id}{suffix}"))
+    }
+
+    /// The attempt id of a handoff path.
+    pub(crate) fn handoff_id<'p>(&self, path: &'p str) -> Option<&'p str> {
+        let (prefix, suffix) = self.handoff.as_ref()?;
+        path.strip_prefix(prefix.as_str())?
+            .strip_suffix(suffix.as_str())
     }
 
     pub(crate) fn shape(&self, operation_id: &str) -> Option<&Shape> {
@@ -315,6 +426,27 @@ fn default_documents() -> crate::Result<std::collections::BTreeMap<String, Value
             ))
         })
         .collect()
+}
+
+/// Field names whose schema role is a Stripe Checkout URL or the compact
+/// URL, wherever they nest: what a fragment-stripping profile cuts.
+fn checkout_url_keys(docs: &std::collections::BTreeMap<String, Value>) -> BTreeSet<String> {
+    let common = docs.get("common");
+    let mut keys = BTreeSet::new();
+    for schema in docs.values() {
+        for role in [roles::STRIPE_CHECKOUT_URL, roles::CHECKOUT_COMPACT_URL] {
+            for path in roles::fields_with_role(schema, common, role) {
+                if let Some(last) = path
+                    .rsplit('/')
+                    .next()
+                    .filter(|k| !k.is_empty() && *k != "*")
+                {
+                    keys.insert(last.to_string());
+                }
+            }
+        }
+    }
+    keys
 }
 
 /// For each endpoint whose body is a `*-request` schema: its properties,
