@@ -80,10 +80,6 @@ const ANSWERS_IN_CODE: &[(&str, &str)] = &[
         "catalog.rs",
         "the model registry's answers: converted with the creative side",
     ),
-    (
-        "mod.rs",
-        "the success and error envelope around every answer (success-envelope.json, error-envelope.json): one frame for all operations, not yet a template",
-    ),
 ];
 
 /// What in `text` builds an answer or reads a request by API name: a

@@ -189,6 +189,20 @@ pub(crate) const NAMES: &[(&str, &str)] = &[
     ("event.estimated_usd", "its cost; absent for payments"),
     ("reference.id", "the reference an activity lookup names"),
     ("reference.type", "what kind of reference it is"),
+    ("envelope.command", "the command the envelope names"),
+    ("envelope.trace_id", "the request's trace id"),
+    ("envelope.data", "the operation's rendered, shaped data"),
+    ("error.code", "an error's code"),
+    ("error.message", "its message"),
+    (
+        "error.recovery",
+        "supplied when the error carries a required flag or a suggested command",
+    ),
+    (
+        "error.required_flag",
+        "the CLI flag that would make the request valid",
+    ),
+    ("error.suggested_command", "a CLI command to run instead"),
 ];
 
 /// Templates the code renders: operation ids and fragment names. A
@@ -219,6 +233,8 @@ pub(crate) const FRAGMENTS: &[&str] = &[
     "checkout_attempt",
     "deposit_attempt",
     "event",
+    "success_envelope",
+    "error_envelope",
 ];
 
 /// Ledger event types whose links the code records.
@@ -489,9 +505,18 @@ fn unknown_name(name: &str) -> String {
 /// The values one answer is rendered from.
 #[derive(Debug, Default)]
 pub(crate) struct Context<'a> {
-    values: Vec<(Cow<'static, str>, Value)>,
+    values: Vec<(Cow<'static, str>, Held)>,
     /// Where `endpoint.<operation id>` is looked up.
     api: Option<&'a crate::contract::ApiModel>,
+}
+
+/// A supplied value: shared (copied wherever a template names it) or
+/// given (moved into the first place that names it: a large value such as
+/// the envelope's data is not copied).
+#[derive(Debug)]
+enum Held {
+    Shared(Value),
+    Given(std::cell::RefCell<Option<Value>>),
 }
 
 impl<'a> Context<'a> {
@@ -509,10 +534,37 @@ impl<'a> Context<'a> {
     }
 
     pub(crate) fn put(&mut self, name: &'static str, value: impl Into<Value>) {
-        let value = value.into();
+        self.hold(name, Held::Shared(value.into()));
+    }
+
+    /// Supplies `name` to be moved into the answer where a template first
+    /// names it as a whole value (`"{{name}}"`); later uses find it gone.
+    pub(crate) fn give(mut self, name: &'static str, value: Value) -> Self {
+        self.hold(name, Held::Given(std::cell::RefCell::new(Some(value))));
+        self
+    }
+
+    fn hold(&mut self, name: &'static str, held: Held) {
         match self.values.iter_mut().find(|(n, _)| n == name) {
-            Some((_, slot)) => *slot = value,
-            None => self.values.push((Cow::Borrowed(name), value)),
+            Some((_, slot)) => *slot = held,
+            None => self.values.push((Cow::Borrowed(name), held)),
+        }
+    }
+
+    /// What a `"{{name}}"` slot renders to: a given value moved out, a
+    /// shared one copied.
+    fn take(&self, name: &str) -> Option<Value> {
+        match self.values.iter().find(|(n, _)| n == name) {
+            Some((_, Held::Given(cell))) => cell.borrow_mut().take(),
+            _ => self.get(name).map(Cow::into_owned),
+        }
+    }
+
+    /// Whether `name` is supplied and null (`None`: not supplied).
+    fn is_null(&self, name: &str) -> Option<bool> {
+        match self.values.iter().find(|(n, _)| n == name) {
+            Some((_, Held::Given(cell))) => cell.borrow().as_ref().map(Value::is_null),
+            _ => self.get(name).map(|v| v.is_null()),
         }
     }
 
@@ -524,8 +576,11 @@ impl<'a> Context<'a> {
 
     /// The value supplied under `name`, or walked to inside one.
     pub(crate) fn get(&self, name: &str) -> Option<Cow<'_, Value>> {
-        if let Some((_, value)) = self.values.iter().find(|(n, _)| n == name) {
-            return Some(Cow::Borrowed(value));
+        if let Some((_, held)) = self.values.iter().find(|(n, _)| n == name) {
+            return match held {
+                Held::Shared(value) => Some(Cow::Borrowed(value)),
+                Held::Given(cell) => cell.borrow().clone().map(Cow::Owned),
+            };
         }
         if let (Some(api), Some(operation)) = (self.api, name.strip_prefix("endpoint.")) {
             return Some(Cow::Owned(
@@ -537,7 +592,9 @@ impl<'a> Context<'a> {
         let mut end = name.len();
         while let Some(dot) = name[..end].rfind('.') {
             end = dot;
-            if let Some((_, value)) = self.values.iter().find(|(n, _)| *n == name[..end]) {
+            if let Some((_, Held::Shared(value))) =
+                self.values.iter().find(|(n, _)| *n == name[..end])
+            {
                 return name[end + 1..]
                     .split('.')
                     .try_fold(value, |v, key| v.get(key))
@@ -681,7 +738,7 @@ fn render_or_null(node: Option<&Node>, context: &Context) -> Value {
 fn render(node: &Node, context: &Context) -> Option<Value> {
     match node {
         Node::Literal(value) => Some(value.clone()),
-        Node::Slot(name) => context.get(name).map(Cow::into_owned),
+        Node::Slot(name) => context.take(name),
         Node::Text(pieces) => {
             let mut out = String::new();
             for piece in pieces.iter() {
@@ -697,9 +754,9 @@ fn render(node: &Node, context: &Context) -> Option<Value> {
             }
             Some(Value::String(out))
         }
-        Node::If(name, inner) => match context.get(name)?.as_ref() {
-            Value::Null => Some(Value::Null),
-            _ => render(inner, context),
+        Node::If(name, inner) => match context.is_null(name)? {
+            true => Some(Value::Null),
+            false => render(inner, context),
         },
         Node::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
@@ -770,6 +827,17 @@ mod tests {
             Some(json!({ "p": null }))
         );
         assert_eq!(render_with(Context::new()), Some(json!({})));
+    }
+
+    #[test]
+    fn a_given_value_is_moved_into_its_first_slot() {
+        let node = one(json!({ "has": { "{{#if envelope.data}}": 1 }, "a": "{{envelope.data}}", "b": "{{envelope.data}}" }))
+            .expect("compiles");
+        let context = Context::new().give("envelope.data", json!({ "big": [1, 2, 3] }));
+        assert_eq!(
+            render(&node, &context),
+            Some(json!({ "has": 1, "a": { "big": [1, 2, 3] } }))
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::contract::api::{ApiModel, Auth, path_matches};
 use crate::{Error, Result};
@@ -433,6 +433,7 @@ impl Shared {
             Ok(Outcome::Data(data)) => (
                 200,
                 Some(success(
+                    &self.version.answers,
                     command,
                     &trace_id,
                     call.caller.as_ref(),
@@ -447,7 +448,7 @@ impl Shared {
             Ok(Outcome::Redirect(to)) => (303, None, Some(to)),
             Err(error) => (
                 error.status,
-                Some(failure(command, &trace_id, &error)),
+                Some(failure(&self.version.answers, command, &trace_id, &error)),
                 None,
             ),
         };
@@ -517,52 +518,45 @@ fn check_auth(request: &Request, state: &State) -> std::result::Result<Option<Ag
     }
 }
 
-fn success(command: &str, trace_id: &str, caller: Option<&Agent>, data: Value) -> Value {
-    let actor = match caller {
-        Some(agent) => json!({
-            "actor_type": "agent",
-            "actor_id": agent.actor_id,
-            "organization_id": agent.organization_id,
-            "claim_state": "unclaimed"
-        }),
-        None => Value::Null,
-    };
-    json!({
-        "ok": true,
-        "command": command,
-        "trace_id": trace_id,
-        "actor": actor,
-        "data": data,
-        "warnings": [],
-        "error": null
-    })
+/// The success envelope around `data` (the version's `success_envelope`).
+fn success(
+    answers: &answer::Answers,
+    command: &str,
+    trace_id: &str,
+    caller: Option<&Agent>,
+    data: Value,
+) -> Value {
+    let mut context = answer::Context::new()
+        .set("envelope.command", command)
+        .set("envelope.trace_id", trace_id)
+        .give("envelope.data", data);
+    match caller {
+        Some(agent) => {
+            context.put("agent.actor_id", agent.actor_id.as_str());
+            context.put("agent.organization_id", agent.organization_id.as_str());
+        }
+        None => context.put("agent.actor_id", Value::Null),
+    }
+    answers.fragment("success_envelope", &context)
 }
 
-fn failure(command: &str, trace_id: &str, error: &ApiError) -> Value {
-    let mut detail = json!({
-        "code": error.code,
-        "message": error.message,
-        "retryable": false
-    });
-    let mut recovery = serde_json::Map::new();
+/// The error envelope of `error` (the version's `error_envelope`).
+fn failure(answers: &answer::Answers, command: &str, trace_id: &str, error: &ApiError) -> Value {
+    let mut context = answer::Context::new()
+        .set("envelope.command", command)
+        .set("envelope.trace_id", trace_id)
+        .set("error.code", error.code)
+        .set("error.message", error.message.as_str());
     if let Some(flag) = error.required_flag {
-        recovery.insert("required_flag".into(), json!(flag));
+        context.put("error.required_flag", flag);
     }
     if let Some(command) = &error.suggested_command {
-        recovery.insert("suggested_command".into(), json!(command));
+        context.put("error.suggested_command", command.as_str());
     }
-    if !recovery.is_empty() {
-        detail["recovery"] = Value::Object(recovery);
+    if error.required_flag.is_some() || error.suggested_command.is_some() {
+        context.put("error.recovery", true);
     }
-    json!({
-        "ok": false,
-        "command": command,
-        "trace_id": trace_id,
-        "actor": null,
-        "data": null,
-        "warnings": [],
-        "error": detail
-    })
+    answers.fragment("error_envelope", &context)
 }
 
 /// The mock's size limits (conform's own; the docs name none): strings up
