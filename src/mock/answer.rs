@@ -191,24 +191,20 @@ pub(crate) const NAMES: &[(&str, &str)] = &[
     ("event.estimated_usd", "its cost; absent for payments"),
     ("reference.id", "the reference an activity lookup names"),
     ("reference.type", "what kind of reference it is"),
-    ("envelope.command", "the command an answer's envelope names"),
+    ("envelope.command", "the command the envelope names"),
     ("envelope.trace_id", "the request's trace id"),
-    (
-        "envelope.actor",
-        "the rendered `actor` fragment (null on public routes)",
-    ),
-    ("envelope.data", "the rendered answer of the operation"),
-    ("error.code", "a refusal's error code"),
+    ("envelope.data", "the operation's rendered, shaped data"),
+    ("error.code", "an error's code"),
     ("error.message", "its message"),
     (
         "error.recovery",
-        "supplied (true) when it carries a recovery hint",
+        "supplied when the error carries a required flag or a suggested command",
     ),
     (
         "error.required_flag",
-        "the CLI flag that would let it proceed",
+        "the CLI flag that would make the request valid",
     ),
-    ("error.suggested_command", "the command to run next"),
+    ("error.suggested_command", "a CLI command to run instead"),
     (
         "models",
         "the rendered `model_summary` fragments of the catalog",
@@ -401,9 +397,8 @@ pub(crate) const FRAGMENTS: &[&str] = &[
     "checkout_attempt",
     "deposit_attempt",
     "event",
-    "success",
-    "actor",
-    "failure",
+    "success_envelope",
+    "error_envelope",
     "create_dry_run",
     "create_request",
     "cost",
@@ -693,35 +688,6 @@ impl Answers {
         render_or_null(self.fragments.get(name), context)
     }
 
-    /// `fragment` with `value` supplied as `slot`, moved in rather than
-    /// copied where the template holds it as a top-level `{{slot}}`: the
-    /// envelope around every answer's data, cloned once per request else.
-    pub(crate) fn fragment_around(
-        &self,
-        name: &str,
-        mut context: Context,
-        slot: &'static str,
-        value: Value,
-    ) -> Value {
-        let key = match self.fragments.get(name) {
-            Some(Node::Object(fields)) => fields.iter().find_map(|(key, node)| match node {
-                Node::Slot(n) if &**n == slot => Some(key.as_str()),
-                _ => None,
-            }),
-            _ => None,
-        };
-        let Some(key) = key else {
-            context.put(slot, value);
-            return self.fragment(name, &context);
-        };
-        context.put(slot, Value::Null);
-        let mut out = self.fragment(name, &context);
-        if let Some(map) = out.as_object_mut() {
-            map.insert(key.to_string(), value);
-        }
-        out
-    }
-
     /// The `links` of a ledger event of `kind`.
     pub(crate) fn links(&self, kind: &str, context: &Context) -> Value {
         render_or_null(self.links.get(kind), context)
@@ -770,9 +736,18 @@ fn unknown_name(name: &str) -> String {
 /// The values one answer is rendered from.
 #[derive(Debug, Default)]
 pub(crate) struct Context<'a> {
-    values: Vec<(Cow<'static, str>, Value)>,
+    values: Vec<(Cow<'static, str>, Held)>,
     /// Where `endpoint.<operation id>` is looked up.
     api: Option<&'a crate::contract::ApiModel>,
+}
+
+/// A supplied value: shared (copied wherever a template names it) or
+/// given (moved into the first place that names it: a large value such as
+/// the envelope's data is not copied).
+#[derive(Debug)]
+enum Held {
+    Shared(Value),
+    Given(std::cell::RefCell<Option<Value>>),
 }
 
 impl<'a> Context<'a> {
@@ -790,10 +765,37 @@ impl<'a> Context<'a> {
     }
 
     pub(crate) fn put(&mut self, name: &'static str, value: impl Into<Value>) {
-        let value = value.into();
+        self.hold(name, Held::Shared(value.into()));
+    }
+
+    /// Supplies `name` to be moved into the answer where a template first
+    /// names it as a whole value (`"{{name}}"`); later uses find it gone.
+    pub(crate) fn give(mut self, name: &'static str, value: Value) -> Self {
+        self.hold(name, Held::Given(std::cell::RefCell::new(Some(value))));
+        self
+    }
+
+    fn hold(&mut self, name: &'static str, held: Held) {
         match self.values.iter_mut().find(|(n, _)| n == name) {
-            Some((_, slot)) => *slot = value,
-            None => self.values.push((Cow::Borrowed(name), value)),
+            Some((_, slot)) => *slot = held,
+            None => self.values.push((Cow::Borrowed(name), held)),
+        }
+    }
+
+    /// What a `"{{name}}"` slot renders to: a given value moved out, a
+    /// shared one copied.
+    fn take(&self, name: &str) -> Option<Value> {
+        match self.values.iter().find(|(n, _)| n == name) {
+            Some((_, Held::Given(cell))) => cell.borrow_mut().take(),
+            _ => self.get(name).map(Cow::into_owned),
+        }
+    }
+
+    /// Whether `name` is supplied and null (`None`: not supplied).
+    fn is_null(&self, name: &str) -> Option<bool> {
+        match self.values.iter().find(|(n, _)| n == name) {
+            Some((_, Held::Given(cell))) => cell.borrow().as_ref().map(Value::is_null),
+            _ => self.get(name).map(|v| v.is_null()),
         }
     }
 
@@ -805,8 +807,11 @@ impl<'a> Context<'a> {
 
     /// The value supplied under `name`, or walked to inside one.
     pub(crate) fn get(&self, name: &str) -> Option<Cow<'_, Value>> {
-        if let Some((_, value)) = self.values.iter().find(|(n, _)| n == name) {
-            return Some(Cow::Borrowed(value));
+        if let Some((_, held)) = self.values.iter().find(|(n, _)| n == name) {
+            return match held {
+                Held::Shared(value) => Some(Cow::Borrowed(value)),
+                Held::Given(cell) => cell.borrow().clone().map(Cow::Owned),
+            };
         }
         if let (Some(api), Some(operation)) = (self.api, name.strip_prefix("endpoint.")) {
             return Some(Cow::Owned(
@@ -818,7 +823,9 @@ impl<'a> Context<'a> {
         let mut end = name.len();
         while let Some(dot) = name[..end].rfind('.') {
             end = dot;
-            if let Some((_, value)) = self.values.iter().find(|(n, _)| *n == name[..end]) {
+            if let Some((_, Held::Shared(value))) =
+                self.values.iter().find(|(n, _)| *n == name[..end])
+            {
                 return name[end + 1..]
                     .split('.')
                     .try_fold(value, |v, key| v.get(key))
@@ -962,7 +969,7 @@ fn render_or_null(node: Option<&Node>, context: &Context) -> Value {
 fn render(node: &Node, context: &Context) -> Option<Value> {
     match node {
         Node::Literal(value) => Some(value.clone()),
-        Node::Slot(name) => context.get(name).map(Cow::into_owned),
+        Node::Slot(name) => context.take(name),
         Node::Text(pieces) => {
             let mut out = String::new();
             for piece in pieces.iter() {
@@ -978,9 +985,9 @@ fn render(node: &Node, context: &Context) -> Option<Value> {
             }
             Some(Value::String(out))
         }
-        Node::If(name, inner) => match context.get(name)?.as_ref() {
-            Value::Null => Some(Value::Null),
-            _ => render(inner, context),
+        Node::If(name, inner) => match context.is_null(name)? {
+            true => Some(Value::Null),
+            false => render(inner, context),
         },
         Node::Object(fields) => {
             let mut out = Map::with_capacity(fields.len());
@@ -1051,6 +1058,17 @@ mod tests {
             Some(json!({ "p": null }))
         );
         assert_eq!(render_with(Context::new()), Some(json!({})));
+    }
+
+    #[test]
+    fn a_given_value_is_moved_into_its_first_slot() {
+        let node = one(json!({ "has": { "{{#if envelope.data}}": 1 }, "a": "{{envelope.data}}", "b": "{{envelope.data}}" }))
+            .expect("compiles");
+        let context = Context::new().give("envelope.data", json!({ "big": [1, 2, 3] }));
+        assert_eq!(
+            render(&node, &context),
+            Some(json!({ "has": 1, "a": { "big": [1, 2, 3] } }))
+        );
     }
 
     #[test]

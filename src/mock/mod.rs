@@ -30,7 +30,6 @@ use serde_json::Value;
 
 use crate::contract::api::{ApiModel, Auth, path_matches};
 use crate::{Error, Result};
-use answer::{Answers, Context};
 use call::{ApiError, Call, Handled, Outcome};
 pub use creative::ARTIFACT_FAILURE_MARKER;
 pub use profile::Profile;
@@ -519,34 +518,31 @@ fn check_auth(request: &Request, state: &State) -> std::result::Result<Option<Ag
     }
 }
 
-/// The `success` envelope around `data`, with the caller's `actor`.
+/// The success envelope around `data` (the version's `success_envelope`).
 fn success(
-    answers: &Answers,
+    answers: &answer::Answers,
     command: &str,
     trace_id: &str,
     caller: Option<&Agent>,
     data: Value,
 ) -> Value {
-    let actor = match caller {
-        Some(agent) => answers.fragment(
-            "actor",
-            &Context::new()
-                .set("agent.actor_id", agent.actor_id.as_str())
-                .set("agent.organization_id", agent.organization_id.as_str()),
-        ),
-        None => Value::Null,
-    };
-    let context = Context::new()
+    let mut context = answer::Context::new()
         .set("envelope.command", command)
         .set("envelope.trace_id", trace_id)
-        .set("envelope.actor", actor);
-    answers.fragment_around("success", context, "envelope.data", data)
+        .give("envelope.data", data);
+    match caller {
+        Some(agent) => {
+            context.put("agent.actor_id", agent.actor_id.as_str());
+            context.put("agent.organization_id", agent.organization_id.as_str());
+        }
+        None => context.put("agent.actor_id", Value::Null),
+    }
+    answers.fragment("success_envelope", &context)
 }
 
-/// The `failure` envelope of `error`; its recovery hints only when it has
-/// some.
-fn failure(answers: &Answers, command: &str, trace_id: &str, error: &ApiError) -> Value {
-    let mut context = Context::new()
+/// The error envelope of `error` (the version's `error_envelope`).
+fn failure(answers: &answer::Answers, command: &str, trace_id: &str, error: &ApiError) -> Value {
+    let mut context = answer::Context::new()
         .set("envelope.command", command)
         .set("envelope.trace_id", trace_id)
         .set("error.code", error.code)
@@ -560,7 +556,7 @@ fn failure(answers: &Answers, command: &str, trace_id: &str, error: &ApiError) -
     if error.required_flag.is_some() || error.suggested_command.is_some() {
         context.put("error.recovery", true);
     }
-    answers.fragment("failure", &context)
+    answers.fragment("error_envelope", &context)
 }
 
 /// The mock's size limits (conform's own; the docs name none): strings up
@@ -599,38 +595,4 @@ fn request_body(bytes: &[u8]) -> Option<Value> {
         serde_json::from_slice(bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned())),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    #[test]
-    fn the_envelope_moves_data_in_where_the_template_holds_it_and_renders_it_elsewhere() {
-        let doc: Value = serde_json::from_str(
-            r#"{ "fragments": { "success": { "ok": true, "data": "{{envelope.data}}", "warnings": [] } } }"#,
-        )
-        .expect("JSON");
-        let mut full: Value =
-            serde_json::from_str(include_str!("../../schemas/0.1.8/answers.json"))
-                .expect("the built-in answers");
-        full["fragments"]["success"] = doc["fragments"]["success"].clone();
-        let answers = Answers::parse(Path::new("a.json"), &full).expect("compiles");
-        let data = serde_json::json!({ "x": [1, 2] });
-        let moved = success(&answers, "c", "t", None, data.clone());
-        assert_eq!(
-            moved.to_string(),
-            r#"{"ok":true,"data":{"x":[1,2]},"warnings":[]}"#
-        );
-        // Nested, the slot is rendered the ordinary way.
-        full["fragments"]["success"] =
-            serde_json::json!({ "ok": true, "body": { "data": "{{envelope.data}}" } });
-        let answers = Answers::parse(Path::new("a.json"), &full).expect("compiles");
-        let nested = success(&answers, "c", "t", None, data);
-        assert_eq!(
-            nested.to_string(),
-            r#"{"ok":true,"body":{"data":{"x":[1,2]}}}"#
-        );
-    }
 }
