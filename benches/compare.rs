@@ -22,8 +22,9 @@
 //!   several releases (CONFORM_BENCH_VERSIONS), interleaved with 0.1.9's run,
 //!   the baseline: median wall and the ratio to 0.1.9 (goal ≤ 1.5);
 //! - `scale`: 10 … 100,000 generated scenarios (suite files of 10,000)
-//!   (CONFORM_BENCH_SCALE=10,100,…), JSON and JUnit reports written: wall,
-//!   ms per scenario, peak RSS, and the largest/smallest per-scenario cost.
+//!   (CONFORM_BENCH_SCALE=10,100,…), JSON and JUnit reports written, all
+//!   passing and, interleaved, all failing: wall, ms per scenario, peak
+//!   RSS, failing/passing ratios, and the largest/smallest per-scenario cost.
 //!
 //! Every server is on 127.0.0.1 and started here (a conform mock, or the
 //! wire section's tiny server); every child
@@ -444,21 +445,30 @@ fn env_sizes(name: &str, default: &[usize]) -> Vec<usize> {
 /// the 16 MiB a suite file may have.
 const SCALE_FILE_SCENARIOS: usize = 10_000;
 
-/// `n` scenarios as suite files in a new folder `dir/scale-{n}`, returned.
-fn scale_suites(dir: &Path, n: usize) -> std::path::PathBuf {
-    let folder = dir.join(format!("scale-{n}"));
+/// `n` scenarios as suite files in a new folder `dir/scale-{n}` (or
+/// `scale-{n}-failing`, every scenario's second step expecting a status
+/// the mock does not send), returned.
+fn scale_suites(dir: &Path, n: usize, failing: bool) -> std::path::PathBuf {
+    let folder = dir.join(format!(
+        "scale-{n}{}",
+        if failing { "-failing" } else { "" }
+    ));
     std::fs::create_dir_all(&folder).expect("suite folder");
     let mut first = 0;
     while first < n {
         let count = SCALE_FILE_SCENARIOS.min(n - first);
         let file = folder.join(format!("scale-{first:06}.json"));
-        std::fs::write(&file, scale_suite(first, count)).expect("suite written");
+        std::fs::write(&file, scale_suite(first, count, failing)).expect("suite written");
         first += count;
     }
     folder
 }
 
-fn scale_suite(first: usize, n: usize) -> String {
+fn scale_suite(first: usize, n: usize, failing: bool) -> String {
+    // The second step fails, so both steps still run: the same requests
+    // as the passing suite, with a failed check (and its report entries)
+    // in every scenario.
+    let whoami_status = if failing { 418 } else { 200 };
     let scenarios: Vec<_> = (first..first + n)
         .map(|i| {
             json!({
@@ -472,7 +482,7 @@ fn scale_suite(first: usize, n: usize) -> String {
                     {
                         "name": "whoami",
                         "request": { "method": "GET", "path": "/v1/whoami" },
-                        "expect": { "status": 200, "schema": "whoami" }
+                        "expect": { "status": whoami_status, "schema": "whoami" }
                     }
                 ]
             })
@@ -481,58 +491,8 @@ fn scale_suite(first: usize, n: usize) -> String {
     json!({ "suite": format!("scale-{first:06}"), "scenarios": scenarios }).to_string()
 }
 
-fn scale(sizes: &[usize]) {
-    println!(
-        "\n## scale: N scenarios (2 steps each, suite files of 10,000), json + junit reports, against a standalone mock; median of 3 runs up to 10,000"
-    );
-    // A mock in its own process: the embedded one's request journal (the
-    // mock's own state) would otherwise be counted as conform's memory.
-    let mock = MockProcess::start();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut rows: Vec<(usize, Measured)> = Vec::new();
-    println!(
-        "  {:>8} {:>10} {:>13} {:>10}",
-        "scenarios", "wall", "ms/scenario", "peak RSS"
-    );
-    for &n in sizes {
-        let suite = scale_suites(dir.path(), n);
-        let json_report = dir.path().join(format!("scale-{n}.report.json"));
-        let junit_report = dir.path().join(format!("scale-{n}.junit.xml"));
-        // A single run of a small suite is mostly process start, which a
-        // loaded machine stretches: the median of 3 there.
-        let repeats = if n <= 10_000 { 3 } else { 1 };
-        let mut runs: Vec<Measured> = (0..repeats)
-            .map(|_| {
-                measure(
-                    Command::new(CONFORM)
-                        .args(["run", "--quiet", "--base-url", &mock.base_url, "--suite"])
-                        .arg(&suite)
-                        .env("IMAGE_SKILL_TOKEN", &mock.token)
-                        .arg("--report")
-                        .arg(format!("json={}", json_report.display()))
-                        .arg("--report")
-                        .arg(format!("junit={}", junit_report.display())),
-                )
-            })
-            .collect();
-        runs.sort_by_key(|m| m.wall);
-        let m = runs.swap_remove(runs.len() / 2);
-        assert_eq!(m.code, Some(0), "the scale suite of {n} must pass");
-        assert!(
-            json_report.exists() && junit_report.exists(),
-            "reports written"
-        );
-        println!(
-            "  {n:>9} {:>8.0}ms {:>13.3} {:>6.1} MiB",
-            ms(m.wall),
-            ms(m.wall) / n as f64,
-            m.max_rss_kib as f64 / 1024.0
-        );
-        let _ = std::fs::remove_dir_all(&suite);
-        let _ = std::fs::remove_file(&json_report);
-        let _ = std::fs::remove_file(&junit_report);
-        rows.push((n, m));
-    }
+/// Per-scenario cost figures over one variant's rows.
+fn scale_lines(what: &str, rows: &[(usize, Measured)]) {
     let per = |(n, m): &(usize, Measured)| ms(m.wall) / *n as f64;
     // Process start and setup are paid once: the cost each scenario adds
     // past the smallest suite is what linear means.
@@ -543,14 +503,14 @@ fn scale(sizes: &[usize]) {
             .map(|(n, m)| (*n, (ms(m.wall) - ms(m0.wall)) / (n - n0) as f64))
             .collect();
         for (n, cost) in &added {
-            println!("  {n:>9}: {cost:.3} ms per scenario past the {n0}-scenario run");
+            println!("  {what} {n:>9}: {cost:.3} ms per scenario past the {n0}-scenario run");
         }
         let (lo, hi) = added
             .iter()
             .fold((f64::MAX, 0f64), |(lo, hi), &(_, v)| (lo.min(v), hi.max(v)));
         if added.len() >= 2 {
             println!(
-                "  added cost per scenario, max/min over sizes ≥ 1000: {:.2}×   (target ≤ 1.5×: {})",
+                "  {what}: added cost per scenario, max/min over sizes ≥ 1000: {:.2}×   (target ≤ 1.5×: {})",
                 hi / lo,
                 verdict(hi / lo <= 1.5)
             );
@@ -565,7 +525,7 @@ fn scale(sizes: &[usize]) {
             .fold((f64::MAX, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
         let ratio = per(last) / per(first);
         println!(
-            "  per-scenario cost, largest/smallest suite: {ratio:.2}×   (target ≤ 1.5×: {});  max/min over sizes ≥ 100: {:.2}×",
+            "  {what}: per-scenario cost, largest/smallest suite: {ratio:.2}×   (target ≤ 1.5×: {});  max/min over sizes ≥ 100: {:.2}×",
             verdict(ratio <= 1.5),
             if big.len() >= 2 { hi / lo } else { f64::NAN }
         );
@@ -573,10 +533,97 @@ fn scale(sizes: &[usize]) {
     if let Some((n, m)) = rows.last() {
         let mib = m.max_rss_kib as f64 / 1024.0;
         println!(
-            "  peak RSS at {n} scenarios: {mib:.1} MiB   (target < 256 MiB at 100000: {})",
+            "  {what}: peak RSS at {n} scenarios: {mib:.1} MiB   (target < 256 MiB at 100000: {})",
             verdict(mib < 256.0)
         );
     }
+}
+
+fn scale(sizes: &[usize]) {
+    println!(
+        "\n## scale: N scenarios (2 steps each, suite files of 10,000), json + junit reports, against a standalone mock; passing, and every scenario failing (step 2 expects 418); the two interleaved, median of 3 runs each up to 10,000"
+    );
+    // A mock in its own process: the embedded one's request journal (the
+    // mock's own state) would otherwise be counted as conform's memory.
+    let mock = MockProcess::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut passing: Vec<(usize, Measured)> = Vec::new();
+    let mut failing: Vec<(usize, Measured)> = Vec::new();
+    println!(
+        "  {:>9} | {:>9} {:>11} {:>10} | {:>9} {:>11} {:>10} | {:>10} {:>9}",
+        "scenarios",
+        "wall",
+        "ms/scenario",
+        "peak RSS",
+        "failing",
+        "ms/scenario",
+        "peak RSS",
+        "wall f/p",
+        "RSS f/p"
+    );
+    for &n in sizes {
+        let suites = [
+            scale_suites(dir.path(), n, false),
+            scale_suites(dir.path(), n, true),
+        ];
+        let json_report = dir.path().join(format!("scale-{n}.report.json"));
+        let junit_report = dir.path().join(format!("scale-{n}.junit.xml"));
+        // A single run of a small suite is mostly process start, which a
+        // loaded machine stretches: the median of 3 there.
+        let repeats = if n <= 10_000 { 3 } else { 1 };
+        let mut runs: [Vec<Measured>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..repeats {
+            for (variant, suite) in suites.iter().enumerate() {
+                let m = measure(
+                    Command::new(CONFORM)
+                        .args(["run", "--quiet", "--base-url", &mock.base_url, "--suite"])
+                        .arg(suite)
+                        .env("IMAGE_SKILL_TOKEN", &mock.token)
+                        .arg("--report")
+                        .arg(format!("json={}", json_report.display()))
+                        .arg("--report")
+                        .arg(format!("junit={}", junit_report.display())),
+                );
+                let (want, what) = if variant == 0 {
+                    (0, "pass")
+                } else {
+                    (1, "fail its checks")
+                };
+                assert_eq!(m.code, Some(want), "the scale suite of {n} must {what}");
+                assert!(
+                    json_report.exists() && junit_report.exists(),
+                    "reports written"
+                );
+                let _ = std::fs::remove_file(&json_report);
+                let _ = std::fs::remove_file(&junit_report);
+                runs[variant].push(m);
+            }
+        }
+        let [mut pass, mut fail] = runs;
+        pass.sort_by_key(|m| m.wall);
+        fail.sort_by_key(|m| m.wall);
+        let p = pass.swap_remove(pass.len() / 2);
+        let f = fail.swap_remove(fail.len() / 2);
+        let mib = |m: &Measured| m.max_rss_kib as f64 / 1024.0;
+        println!(
+            "  {n:>9} | {:>7.0}ms {:>11.3} {:>6.1} MiB | {:>7.0}ms {:>11.3} {:>6.1} MiB | {:>9.2}× {:>8.2}×",
+            ms(p.wall),
+            ms(p.wall) / n as f64,
+            mib(&p),
+            ms(f.wall),
+            ms(f.wall) / n as f64,
+            mib(&f),
+            ms(f.wall) / ms(p.wall),
+            mib(&f) / mib(&p)
+        );
+        for suite in &suites {
+            let _ = std::fs::remove_dir_all(suite);
+        }
+        passing.push((n, p));
+        failing.push((n, f));
+    }
+    scale_lines("passing", &passing);
+    scale_lines("failing", &failing);
 }
 
 fn env_usize(name: &str, default: usize) -> usize {

@@ -313,17 +313,23 @@ impl Prepared {
 
     /// Stage 4, judge: group the failures by cause (findings) and stamp
     /// the run's identity, before any report is written.
-    pub fn judge(&self, session: &Session, report: &mut RunReport, started_at: String) {
+    pub fn judge(
+        &self,
+        session: &Session,
+        report: &mut RunReport,
+        started_at: String,
+    ) -> Result<()> {
         let cx = crate::findings::JudgeContext {
             token_source: self.options.token_source.clone(),
             target: report.target.clone(),
         };
-        report.judge(&cx);
+        report.judge(&cx)?;
         report.run = crate::outcome::RunInfo {
             id: session.run_id.clone(),
             started_at,
             hostname: crate::outcome::RunInfo::this_host(),
         };
+        Ok(())
     }
 
     /// The plan split into one-case plans (one per trial), each with only

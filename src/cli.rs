@@ -504,9 +504,9 @@ async fn pipeline(common: &CommonArgs, mut opts: Options) -> Result<i32> {
     }
     let report = prepared.execute(&session, &prepared.plan, interrupt).await;
     prepared.options.observer = None;
-    let report = report.map(|mut report| {
-        prepared.judge(&session, &mut report, started_at);
-        report
+    let report = report.and_then(|mut report| {
+        prepared.judge(&session, &mut report, started_at)?;
+        Ok(report)
     });
     // Stopped explicitly, off the runtime's workers (issue 14, finding 1).
     session.shutdown().await;
@@ -515,21 +515,26 @@ async fn pipeline(common: &CommonArgs, mut opts: Options) -> Result<i32> {
 
     // Files first: a console that fails to print must not lose the reports.
     let written = app::write_reports(&prepared.options.reports, &report, &redactor);
-    // Masked again as finally printed (see `ReportSpec::write`).
-    let mut text = redactor.bytes(&console.streamed(streamed).render(&report)?);
-    if common.format == OutputFormat::Github
-        || std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| !v.is_empty())
-    {
-        text = crate::redact::workflow_commands(&String::from_utf8_lossy(&text)).into_bytes();
-    }
+    // Not rendered when a report owns stdout: unstreamed, the console
+    // reads every outcome back from the spool for nothing.
     if !to_stdout {
+        // Masked again as finally printed (see `ReportSpec::write`).
+        let mut text = redactor.bytes(&console.streamed(streamed).render(&report)?);
+        if common.format == OutputFormat::Github
+            || std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| !v.is_empty())
+        {
+            text = crate::redact::workflow_commands(&String::from_utf8_lossy(&text)).into_bytes();
+        }
         say(&String::from_utf8_lossy(&text));
     }
     if let Some(latency) = &report.latency {
         say(&crate::soak::render(latency));
     }
     if !common.no_invariants && !to_stdout {
-        say(&format!("{}\n", crate::check::invariants::verdict(&report)));
+        say(&format!(
+            "{}\n",
+            crate::check::invariants::verdict(&report)?
+        ));
     }
     if common.format == OutputFormat::Github {
         let annotations = redactor.bytes(&GithubReporter::new(redactor.clone()).render(&report)?);

@@ -184,14 +184,23 @@ const TITLE_VALUE_CHARS: usize = 60;
 pub fn judge(scenarios: &[ScenarioOutcome], cx: &JudgeContext) -> Vec<Finding> {
     let mut b = Builder::default();
     for sc in scenarios {
-        for step in &sc.steps {
-            b.step(sc, step);
-        }
+        b.scenario(sc);
     }
-    let mut findings = b.finish(cx);
-    // Stable: within a kind, the order of first appearance in the run.
-    findings.sort_by_key(|f| f.kind);
-    findings
+    b.sorted(cx)
+}
+
+/// [`judge`] over outcomes read one at a time (a run's spool): only the
+/// findings are held, each bounded by [`KEPT`].
+pub fn judge_each<'a>(
+    scenarios: impl Iterator<Item = crate::Result<std::borrow::Cow<'a, ScenarioOutcome>>>,
+    cx: &JudgeContext,
+) -> crate::Result<Vec<Finding>> {
+    let mut b = Builder::default();
+    for sc in scenarios {
+        let sc = sc?;
+        b.scenario(&sc);
+    }
+    Ok(b.sorted(cx))
 }
 
 /// The key of the one finding that counts `check_failed` failures past
@@ -235,6 +244,19 @@ struct Builder {
 }
 
 impl Builder {
+    fn scenario(&mut self, sc: &ScenarioOutcome) {
+        for step in &sc.steps {
+            self.step(sc, step);
+        }
+    }
+
+    fn sorted(self, cx: &JudgeContext) -> Vec<Finding> {
+        let mut findings = self.finish(cx);
+        // Stable: within a kind, the order of first appearance in the run.
+        findings.sort_by_key(|f| f.kind);
+        findings
+    }
+
     fn step(&mut self, sc: &ScenarioOutcome, step: &StepOutcome) {
         let failed: Vec<&CheckOutcome> = step.checks.iter().filter(|c| !c.passed).collect();
         if let Some(err) = &step.transport_error {

@@ -23,11 +23,9 @@ pub struct RunReport {
     /// Failures grouped by cause, most important first (the judge stage,
     /// [`crate::findings`]). Reports lead with these.
     pub findings: Vec<crate::findings::Finding>,
-    /// The outcomes held in memory: all of them, or, when `spooled` is
-    /// set, only those not passed plus the first to check each invariant
-    /// (what the summary, findings, console and invariants line read).
-    /// Reporters that list every scenario read
-    /// [`RunReport::all_scenarios`].
+    /// The outcomes held in memory: all of them, or none when `spooled`
+    /// is set. Readers go through [`RunReport::all_scenarios`] (every
+    /// one) or [`RunReport::kept_scenarios`] (what failures need).
     pub scenarios: Vec<ScenarioOutcome>,
     /// Every outcome in plan order, in a temp file: a large run does not
     /// hold its finished scenarios until the reports are written.
@@ -494,15 +492,16 @@ impl RunReport {
     }
 
     /// The judge stage: groups the failures into findings and counts them.
-    pub fn judge(&mut self, cx: &crate::findings::JudgeContext) {
+    pub fn judge(&mut self, cx: &crate::findings::JudgeContext) -> crate::Result<()> {
         // The summary is the runner's (a soak run sums it over iterations).
-        self.findings = crate::findings::judge(&self.scenarios, cx);
+        self.findings = crate::findings::judge_each(self.kept_scenarios(), cx)?;
         self.summary.findings = self.findings.len();
         self.summary.not_evaluated = crate::findings::not_evaluated(&self.findings);
         self.summary.checks_failed = self
             .summary
             .checks_failed
             .saturating_sub(self.summary.not_evaluated);
+        Ok(())
     }
 
     /// 0 all passed, 1 a check failed, 3 the target was unreachable, 4 an

@@ -155,7 +155,8 @@ fn run_one(shared: &Shared, plan: &Plan) -> std::result::Result<(), Failed> {
     // Same text as the console: findings first.
     shared
         .prepared
-        .judge(&shared.session, &mut report, started_at);
+        .judge(&shared.session, &mut report, started_at)
+        .map_err(|e| Failed::from(e.to_string()))?;
     let text = ConsoleReporter::new(shared.redactor.clone(), false)
         .quiet(true)
         .render(&report)

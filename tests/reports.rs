@@ -609,7 +609,9 @@ fn interrupted_run() -> RunReport {
         }
     }
     report.summary = RunReport::summarize(&report.scenarios);
-    report.judge(&conform::findings::JudgeContext::default());
+    report
+        .judge(&conform::findings::JudgeContext::default())
+        .expect("held outcomes judge");
     report
 }
 
@@ -830,7 +832,9 @@ fn json_report_keeps_the_json_type_of_compared_values() {
         ),
     ];
     report.summary = RunReport::summarize(&report.scenarios);
-    report.judge(&conform::findings::JudgeContext::default());
+    report
+        .judge(&conform::findings::JudgeContext::default())
+        .expect("held outcomes judge");
     let v: serde_json::Value =
         serde_json::from_str(&render(ReportKind::Json, &report, &redactor())).expect("json");
     let checks = &v["scenarios"][0]["steps"][0]["checks"];

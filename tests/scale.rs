@@ -172,6 +172,103 @@ fn many_identical_failures_are_one_finding_yet_every_failure_is_reported() {
 }
 
 #[test]
+fn thousands_of_distinct_failures_are_all_reported_with_bounded_findings() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let n: usize = 3_000;
+    // 150 distinct wrong statuses: more distinct failures than findings list.
+    let scenarios = (0..n)
+        .map(|i| {
+            json!({
+                "name": format!("health {i:04}"),
+                "steps": [{
+                    "name": "health",
+                    "request": { "method": "GET", "path": "/healthz", "auth": "none" },
+                    "expect": { "status": 400 + i % 150 }
+                }]
+            })
+        })
+        .collect();
+    let suite = write_suite(dir.path(), "distinct", scenarios);
+    let out = |name: &str| dir.path().join(name).display().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args(["run", "--suite", &suite])
+        .args(["--report", &format!("json={}", out("r.json"))])
+        .args(["--report", &format!("junit={}", out("r.xml"))])
+        .stdout(std::fs::File::create(out("console.txt")).expect("console file"))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("conform starts");
+    let status = wait_bounded(&mut child, RUN_BOUND);
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(1),
+        "checks failed: exit 1"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out("r.json")).expect("json report"))
+            .expect("json report parses");
+    assert_eq!(report["summary"]["failed"], n, "every failure counted");
+    let listed = report["scenarios"].as_array().expect("scenarios");
+    assert_eq!(listed.len(), n, "the JSON report lists every scenario");
+    for (i, sc) in listed.iter().enumerate() {
+        assert_eq!(sc["scenario"], format!("health {i:04}"), "plan order");
+        assert_eq!(sc["status"], "failed", "{sc}");
+        let status = sc["steps"][0]["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["check"] == "status"))
+            .expect("the status check is in the report");
+        assert_eq!(status["passed"], false, "{status}");
+        assert_eq!(status["expected"], 400 + i % 150, "{status}");
+    }
+    // Bounded: 100 distinct check failures, one counting the rest, and the
+    // few always-on checks a 200 answer to a 4xx expectation breaks.
+    let findings = report["findings"].as_array().expect("findings");
+    let cap = conform::findings::CHECK_FAILED_FINDINGS;
+    assert!(
+        findings.len() > cap && findings.len() <= cap + 5,
+        "{} findings",
+        findings.len()
+    );
+    assert!(
+        findings.iter().any(|f| f["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(&format!("more failed checks than {cap}")))),
+        "the failures past the cap are counted by one finding"
+    );
+    for f in findings {
+        let kept = f["locations"].as_array().map_or(0, Vec::len);
+        assert!(kept <= conform::findings::KEPT, "{f}");
+    }
+    let junit = std::fs::read_to_string(out("r.xml")).expect("junit report");
+    assert_eq!(
+        junit.matches("<failure").count(),
+        n,
+        "one JUnit failure each"
+    );
+    assert_eq!(junit.matches("<testcase").count(), n, "one JUnit case each");
+    for i in [0, n / 2, n - 1] {
+        assert!(
+            junit.contains(&format!("<testcase name=\"health {i:04}\"")),
+            "scenario {i} is in the JUnit report"
+        );
+    }
+    assert!(
+        junit.trim_end().ends_with("</testsuites>"),
+        "the JUnit report is complete"
+    );
+    let console = std::fs::read_to_string(out("console.txt")).expect("console output");
+    assert_eq!(
+        console.matches("\n--- distinct/").count(),
+        50,
+        "the console spells out the first 50 failures"
+    );
+    assert!(
+        console.contains(&format!("… and {} more failed scenarios", n - 50)),
+        "{console}"
+    );
+}
+
+#[test]
 fn piped_output_shows_each_scenario_when_it_finishes() {
     // A server that accepts and never answers: the second scenario hangs
     // until its step timeout, long after the first has passed.
@@ -310,9 +407,11 @@ async fn a_spooled_run_reports_what_a_held_run_reports() {
             .collect();
         held.spooled = None;
         assert_eq!(spooled.scenario_count(), held.scenarios.len());
+        // Failed ones too: memory must not grow with failures.
         assert!(
-            spooled.scenarios.len() < held.scenarios.len() || profile != Profile::Conformant,
-            "{profile:?}: a passing run held its passed outcomes"
+            spooled.scenarios.is_empty(),
+            "{profile:?}: a spooled run held {} outcomes in memory",
+            spooled.scenarios.len()
         );
         assert_eq!(
             held.summary,
@@ -323,8 +422,8 @@ async fn a_spooled_run_reports_what_a_held_run_reports() {
             token_source: None,
             target: spooled.target.clone(),
         };
-        spooled.judge(&cx);
-        held.judge(&cx);
+        spooled.judge(&cx).expect("spool reads back");
+        held.judge(&cx).expect("held outcomes judge");
         assert_eq!(
             serde_json::to_value(&spooled.findings).expect("findings"),
             serde_json::to_value(&held.findings).expect("findings"),
@@ -332,8 +431,8 @@ async fn a_spooled_run_reports_what_a_held_run_reports() {
         );
         assert_eq!(spooled.summary, held.summary, "{profile:?}: judged summary");
         assert_eq!(
-            conform::check::invariants::verdict(&spooled),
-            conform::check::invariants::verdict(&held),
+            conform::check::invariants::verdict(&spooled).expect("spool reads back"),
+            conform::check::invariants::verdict(&held).expect("held"),
             "{profile:?}: invariants line"
         );
         for kind in [

@@ -88,11 +88,13 @@ fn about_a_stripe_url(outcome: &CheckOutcome, cx: &Context<'_>) -> bool {
 /// One line: did the run keep the version's contract, and each invariant
 /// that any check enforced? `contract 0.1.8: satisfied; invariant
 /// stripe-fragment: broken at suite/scenario step 2 /data/checkout_url`.
-pub fn verdict(report: &RunReport) -> String {
+pub fn verdict(report: &RunReport) -> crate::Result<String> {
     let mut contract_broken = 0;
     // id → (checked, first broken place, broken count), in first-seen order.
     let mut seen: Vec<(String, Option<String>, usize)> = Vec::new();
-    for scenario in &report.scenarios {
+    // From a spool: the failed outcomes and each id's first passed checker.
+    for scenario in report.kept_scenarios() {
+        let scenario = scenario?;
         for step in &scenario.steps {
             for check in &step.checks {
                 match &check.invariant {
@@ -143,5 +145,5 @@ pub fn verdict(report: &RunReport) -> String {
             Some(at) => format!("invariant {id}: broken at {at} (and {} more)", count - 1),
         });
     }
-    parts.join("; ")
+    Ok(parts.join("; "))
 }

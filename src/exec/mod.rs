@@ -398,8 +398,8 @@ pub async fn run(
     })
 }
 
-/// Finished outcomes as they arrive: all held, or spooled with only what
-/// the summary, findings and invariants line read held back.
+/// Finished outcomes as they arrive: all held, or spooled with only the
+/// summary and the invariants' first checkers' places held back.
 enum Results {
     Held(Vec<Option<ScenarioOutcome>>),
     Spooled {
@@ -407,11 +407,9 @@ enum Results {
         // `Results` as large.
         spool: Box<spool::Spool>,
         summary: crate::outcome::Summary,
-        /// By plan order: every outcome not passed, and the first passed
-        /// one to check each invariant (the invariants line lists the kept
-        /// ones in the order they first appear).
-        held: std::collections::BTreeMap<usize, ScenarioOutcome>,
-        /// Invariant id → plan order of the first passed outcome checking it.
+        /// Invariant id → plan order of the first passed outcome checking
+        /// it: the spool keeps those readable with the not-passed ones (the
+        /// invariants line lists ids in the order they first appear).
         first_check: std::collections::HashMap<String, usize>,
     },
 }
@@ -426,7 +424,6 @@ impl Results {
         Ok(Results::Spooled {
             spool: Box::new(spool::Spool::new(total)?),
             summary: crate::outcome::Summary::default(),
-            held: Default::default(),
             first_check: Default::default(),
         })
     }
@@ -441,34 +438,23 @@ impl Results {
             Results::Spooled {
                 spool,
                 summary,
-                held,
                 first_check,
             } => {
+                // Failed ones too go to disk only: at 100,000 failing
+                // scenarios holding them was most of a gigabyte.
                 spool.put(order, &outcome)?;
                 summary.add(&RunReport::summarize(std::slice::from_ref(&outcome)));
                 if outcome.status != Status::Passed {
-                    held.insert(order, outcome);
                     return Ok(());
                 }
-                let mut keep = false;
                 let checked = outcome.steps.iter().flat_map(|s| &s.checks);
                 for id in checked.filter_map(|c| c.invariant.as_deref()) {
-                    let earlier = first_check.get(id).copied();
-                    if earlier.is_some_and(|at| at <= order) {
-                        continue;
-                    }
-                    first_check.insert(id.to_string(), order);
-                    keep = true;
-                    // The one it replaces may now be needed by no id.
-                    if let Some(at) = earlier {
-                        let needed = first_check.values().any(|&o| o == at);
-                        if !needed && held.get(&at).is_some_and(|s| s.status == Status::Passed) {
-                            held.remove(&at);
+                    match first_check.get_mut(id) {
+                        Some(at) => *at = (*at).min(order),
+                        None => {
+                            first_check.insert(id.to_string(), order);
                         }
                     }
-                }
-                if keep {
-                    held.insert(order, outcome);
                 }
             }
         }
@@ -490,12 +476,11 @@ impl Results {
             Results::Spooled {
                 spool,
                 summary,
-                held,
-                ..
+                first_check,
             } => Ok((
                 summary,
-                held.into_values().collect(),
-                Some(Arc::new(spool.finish()?)),
+                Vec::new(),
+                Some(Arc::new(spool.finish(first_check.into_values())?)),
             )),
         }
     }

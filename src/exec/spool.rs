@@ -1,6 +1,8 @@
 //! Finished scenario outcomes kept in a temp file instead of memory: at
 //! 100,000 scenarios the outcomes alone are most of a gigabyte, and only
-//! the reporters read them, once each, in plan order.
+//! the judge and the reporters read them, in plan order. Failed ones stay
+//! on disk too (flagged in the index): the judge, the console and the
+//! invariants line read those back, so memory does not grow with failures.
 //!
 //! CBOR, not JSON: a check result's JSON form keeps a typed value instead
 //! of its text, and the reporters need both (see `outcome::FullCheck`).
@@ -19,6 +21,9 @@ struct Entry {
     offset: u64,
     /// 0: no outcome in this place (never written).
     len: u32,
+    /// Read by [`Spooled::kept`]: not passed, or the first passed outcome
+    /// to check an invariant.
+    kept: bool,
 }
 
 /// The file while the run writes it, in finishing order.
@@ -62,6 +67,7 @@ impl Spool {
             *entry = Entry {
                 offset: self.end,
                 len,
+                kept: outcome.status != crate::outcome::Status::Passed,
             };
         }
         self.end += u64::from(len);
@@ -77,8 +83,15 @@ impl Spool {
         Ok(())
     }
 
-    /// Done writing: the outcomes, readable in plan order.
-    pub fn finish(self) -> Result<Spooled> {
+    /// Done writing: the outcomes, readable in plan order; the passed
+    /// ones at plan places `also_kept` join the not-passed ones that
+    /// [`Spooled::kept`] yields.
+    pub fn finish(mut self, also_kept: impl IntoIterator<Item = usize>) -> Result<Spooled> {
+        for order in also_kept {
+            if let Some(e) = self.index.get_mut(order) {
+                e.kept = e.len > 0;
+            }
+        }
         let file = self
             .out
             .into_inner()
@@ -130,6 +143,16 @@ impl Spooled {
         self.index.iter().map(move |e| self.read(*e, &mut buf))
     }
 
+    /// [`Spooled::iter`] over the kept outcomes only: those not passed and
+    /// the first passed one to check each invariant.
+    pub fn kept(&self) -> impl Iterator<Item = Result<ScenarioOutcome>> + '_ {
+        let mut buf = Vec::new();
+        self.index
+            .iter()
+            .filter(|e| e.kept)
+            .map(move |e| self.read(*e, &mut buf))
+    }
+
     fn read(&self, e: Entry, buf: &mut Vec<u8>) -> Result<ScenarioOutcome> {
         buf.resize(e.len as usize, 0);
         read_at(&self.file, buf, e.offset).map_err(|err| spool_error("cannot be read", err))?;
@@ -137,13 +160,14 @@ impl Spooled {
     }
 }
 
+/// Reads `buf.len()` bytes at `offset` without moving the file's cursor.
 #[cfg(unix)]
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
 }
 
 #[cfg(not(unix))]
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     use std::io::{Read as _, Seek as _};
     let mut f = file;
     f.seek(std::io::SeekFrom::Start(offset))?;
@@ -155,6 +179,19 @@ impl RunReport {
     pub fn all_scenarios(&self) -> Box<dyn Iterator<Item = Result<Cow<'_, ScenarioOutcome>>> + '_> {
         match &self.spooled {
             Some(spool) => Box::new(spool.iter().map(|r| r.map(Cow::Owned))),
+            None => Box::new(self.scenarios.iter().map(|s| Ok(Cow::Borrowed(s)))),
+        }
+    }
+
+    /// What a report that lists failures reads, in plan order: every
+    /// scenario held in memory, or from the spool those not passed plus the
+    /// first passed one to check each invariant (what the findings, the
+    /// console's failures and the invariants line need).
+    pub fn kept_scenarios(
+        &self,
+    ) -> Box<dyn Iterator<Item = Result<Cow<'_, ScenarioOutcome>>> + '_> {
+        match &self.spooled {
+            Some(spool) => Box::new(spool.kept().map(|r| r.map(Cow::Owned))),
             None => Box::new(self.scenarios.iter().map(|s| Ok(Cow::Borrowed(s)))),
         }
     }
@@ -251,12 +288,30 @@ mod tests {
         // Finished out of order; place 1 never finished.
         spool.put(2, &outcome("c")).unwrap();
         spool.put(0, &outcome("a")).unwrap();
-        let spooled = spool.finish().unwrap();
+        let spooled = spool.finish([]).unwrap();
         let back: Vec<ScenarioOutcome> = spooled.iter().map(|r| r.unwrap()).collect();
         let names: Vec<&str> = back.iter().map(|s| s.scenario.as_str()).collect();
         assert_eq!(names, ["a", "c"]);
         let want = serde_json::to_string(&outcome("a")).unwrap();
         assert_eq!(serde_json::to_string(&back[0]).unwrap(), want);
         assert_eq!(back[0].steps[0].checks, outcome("a").steps[0].checks);
+    }
+
+    #[test]
+    fn kept_are_the_not_passed_and_the_named_passed_ones() {
+        let passed = |name: &str| ScenarioOutcome {
+            status: Status::Passed,
+            ..outcome(name)
+        };
+        let mut spool = Spool::new(5).unwrap();
+        spool.put(0, &passed("a")).unwrap();
+        spool.put(1, &outcome("b")).unwrap();
+        spool.put(2, &passed("c")).unwrap();
+        spool.put(3, &passed("d")).unwrap();
+        // Place 4 never finished: naming it keeps nothing.
+        let spooled = spool.finish([3, 4]).unwrap();
+        let kept: Vec<String> = spooled.kept().map(|r| r.unwrap().scenario).collect();
+        assert_eq!(kept, ["b", "d"]);
+        assert_eq!(spooled.len(), 4);
     }
 }

@@ -131,15 +131,63 @@ impl ColorChoice {
 impl Reporter for ConsoleReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
         // Streamed, the lines were printed as scenarios finished: only the
-        // failed and not-run ones are read again, so only they are copied
-        // to mask.
-        let keep = if self.streamed {
-            super::Keep::NotPassed
+        // failed and not-run ones are read again (from the spool, one at a
+        // time), and of those only the first FAILURES_SHOWN are kept.
+        let r = super::learned(report, &self.redactor)?;
+        let head = super::redacted_head(report, &r);
+        let scenarios = if self.streamed {
+            report.kept_scenarios()
         } else {
-            super::Keep::All
+            report.all_scenarios()
         };
-        let report = super::redacted_where(report, &self.redactor, keep)?;
-        Ok(render(&report, Paint(self.color), self.quiet, self.streamed).into_bytes())
+        let mut read = Read::default();
+        for sc in scenarios {
+            let sc = sc?;
+            let sc = super::redacted_scenario(&sc, &r);
+            read.add(&head, sc, self.quiet, self.streamed);
+        }
+        Ok(render(&head, &read, Paint(self.color), self.streamed).into_bytes())
+    }
+}
+
+/// What the console keeps of the scenarios it reads, masked: bounded when
+/// streamed, whatever the number of failures.
+#[derive(Default)]
+struct Read {
+    /// Not streamed: the scenarios that get a line.
+    listed: Vec<ScenarioOutcome>,
+    /// The first [`FAILURES_SHOWN`] failed scenarios the failures section
+    /// spells out.
+    shown: Vec<ScenarioOutcome>,
+    /// Failed scenarios past those: counted.
+    more: usize,
+    /// The first not-run scenario's reason, once one with a step is read.
+    not_run: Option<Option<String>>,
+}
+
+impl Read {
+    fn add(&mut self, head: &RunReport, sc: ScenarioOutcome, quiet: bool, streamed: bool) {
+        if self.not_run.is_none() && sc.status == Status::Skipped {
+            if let Some(step) = sc.steps.first() {
+                self.not_run = Some(step.skipped_because.clone());
+            }
+        }
+        // A scenario whose only trouble is transport (or a refused token) is
+        // told in full by its finding; 27 copies of "cannot connect" help nobody.
+        let spelled_out = sc.status == Status::Failed && {
+            let mut of = super::findings_of(head, &sc).peekable();
+            of.peek().is_none() || of.any(|f| f.kind != FindingKind::Transport)
+        };
+        if spelled_out {
+            if self.shown.len() < FAILURES_SHOWN {
+                self.shown.push(sc.clone());
+            } else {
+                self.more += 1;
+            }
+        }
+        if !streamed && !(quiet && sc.status == Status::Passed) && sc.status != Status::Skipped {
+            self.listed.push(sc);
+        }
     }
 }
 
@@ -185,7 +233,7 @@ fn scenario_line(
     )
 }
 
-fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
+fn render(report: &RunReport, read: &Read, p: Paint, streamed: bool) -> String {
     let mut out = String::new();
     // `writeln!` into a String cannot fail; the results are ignored.
     if !streamed {
@@ -199,11 +247,7 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
                 p
             )
         );
-        let listed: Vec<&ScenarioOutcome> = report
-            .scenarios
-            .iter()
-            .filter(|s| !(quiet && s.status == Status::Passed) && s.status != Status::Skipped)
-            .collect();
+        let listed = &read.listed;
         let ids: Vec<String> = listed.iter().map(|s| s.id()).collect();
         let name_width = name_width(ids.iter().map(String::as_str));
         let durations: Vec<String> = listed.iter().map(|s| duration(s.duration_ms)).collect();
@@ -228,20 +272,9 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
         }
     }
 
-    // A scenario whose only trouble is transport (or a refused token) is
-    // told in full by its finding; 27 copies of "cannot connect" help nobody.
-    let failed: Vec<&ScenarioOutcome> = report
-        .scenarios
-        .iter()
-        .filter(|s| s.status == Status::Failed)
-        .filter(|s| {
-            let mut of = super::findings_of(report, s).peekable();
-            of.peek().is_none() || of.any(|f| f.kind != FindingKind::Transport)
-        })
-        .collect();
-    if !failed.is_empty() {
+    if !read.shown.is_empty() {
         let _ = write!(out, "\n{}\n", p.bold("failures:"));
-        for sc in failed.iter().take(FAILURES_SHOWN) {
+        for sc in &read.shown {
             let _ = writeln!(
                 out,
                 "\n{} {}",
@@ -250,13 +283,13 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
             );
             out.push_str(&scenario_details(sc, p));
         }
-        if failed.len() > FAILURES_SHOWN {
+        if read.more > 0 {
             let _ = writeln!(
                 out,
                 "\n{}",
                 p.dim(&format!(
                     "… and {} more failed scenarios: the json and junit reports (--report) hold every one",
-                    failed.len() - FAILURES_SHOWN
+                    read.more
                 ))
             );
         }
@@ -269,7 +302,7 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
     } else {
         String::new()
     };
-    if let Some(why) = not_run_reason(report) {
+    if let Some(why) = read.not_run.clone().flatten() {
         let line = format!(
             "not run: {} ({why})",
             plural(s.skipped, "scenario", "scenarios")
@@ -308,17 +341,6 @@ fn render(report: &RunReport, p: Paint, quiet: bool, streamed: bool) -> String {
     };
     let _ = write!(out, "\n{summary}\n");
     out
-}
-
-/// Why scenarios did not run (`--fail-fast`, Ctrl-C): the first not-run
-/// scenario's reason; `None` when every scenario ran.
-fn not_run_reason(report: &RunReport) -> Option<&str> {
-    report
-        .scenarios
-        .iter()
-        .filter(|sc| sc.status == Status::Skipped)
-        .find_map(|sc| sc.steps.first())
-        .and_then(|st| st.skipped_because.as_deref())
 }
 
 /// Locations listed under a finding before "… and N more".

@@ -26,32 +26,52 @@ impl JunitReporter {
 
 impl Reporter for JunitReporter {
     fn render(&self, report: &RunReport) -> Result<Vec<u8>> {
-        // Masked one scenario at a time: a masked copy of a large run
-        // would double its memory for the length of the render.
+        let mut bytes = Vec::new();
+        self.write_to(report, &mut bytes)?;
+        Ok(bytes)
+    }
+
+    fn write_to(&self, report: &RunReport, out: &mut dyn std::io::Write) -> Result<()> {
+        // Masked one scenario at a time, and each test case's XML goes to
+        // a scratch store (a temp file for a spooled run) as it is made:
+        // at 100,000 failing scenarios the cases with their failure bodies
+        // are hundreds of MB, which neither the report tree nor its text
+        // may hold. The rest (root, suites, properties) is small and is
+        // serialized by quick-junit as a skeleton the cases are spliced
+        // into, so the bytes are what quick-junit writes for the whole.
         let r = super::learned(report, &self.redactor)?;
         let head = super::redacted_head(report, &r);
-        let mut junit = Report::new("conform");
-        junit.set_time(Duration::from_micros(report.duration_us));
-
-        // Suites in order of first appearance, so the XML follows the run.
-        let mut suites: Vec<(String, TestSuite, u64)> = Vec::new();
+        let mut store = CaseStore::new(report.spooled.is_some())?;
+        // Suites in order of first appearance, so the XML follows the run;
+        // each with its cases' places in the store.
+        let mut suites: Vec<(TestSuite, u64, Vec<(u64, usize)>)> = Vec::new();
+        let mut one = Vec::new();
         for sc in report.all_scenarios() {
             let sc = sc?;
             let suite_name = r.text(&sc.suite);
-            let i = match suites.iter().position(|(name, ..)| *name == suite_name) {
+            let i = match suites
+                .iter()
+                .position(|(s, ..)| s.name.as_str() == suite_name)
+            {
                 Some(i) => i,
                 None => {
-                    suites.push((suite_name.clone(), TestSuite::new(&suite_name), 0));
+                    suites.push((TestSuite::new(&suite_name), 0, Vec::new()));
                     suites.len() - 1
                 }
             };
-            let (_, suite, total_us) = &mut suites[i];
-            suite.add_test_case(test_case(&head, &super::redacted_scenario(&sc, &r)));
+            let case = test_case(&head, &super::redacted_scenario(&sc, &r));
+            let (suite, total_us, places) = &mut suites[i];
+            count(suite, &case);
+            case_xml(case, &mut one)?;
+            places.push(store.put(&one)?);
             *total_us += sc.duration_us;
         }
         let report = head;
+        let mut junit = Report::new("conform");
+        junit.set_time(Duration::from_micros(report.duration_us));
         let timestamp = chrono::DateTime::parse_from_rfc3339(&report.run.started_at).ok();
-        for (_, mut suite, total_us) in suites {
+        let mut places = Vec::with_capacity(suites.len());
+        for (mut suite, total_us, at) in suites {
             suite.set_time(Duration::from_micros(total_us));
             // Jenkins' junit-10.xsd has these on <testsuite> only.
             if let Some(t) = timestamp {
@@ -70,13 +90,165 @@ impl Reporter for JunitReporter {
                 suite.add_property(quick_junit::Property::new(name, value));
             }
             junit.add_test_suite(suite);
+            places.push(at);
         }
-
-        let mut bytes = Vec::new();
+        let mut skeleton = Vec::new();
         junit
-            .serialize(&mut bytes)
+            .serialize(&mut skeleton)
             .map_err(|e| super::render_error("junit", e))?;
-        Ok(without_testsuites_skipped(bytes))
+        let skeleton = without_testsuites_skipped(skeleton);
+        // Every suite has properties, so each ends in its own end tag (the
+        // only `</testsuite>` text: anything else in the XML is escaped);
+        // its cases go right before it.
+        let store = store.seal()?;
+        let mut rest = skeleton.as_slice();
+        for at in places {
+            let Some(end) = find(rest, SUITE_END) else {
+                return Err(super::render_error(
+                    "junit",
+                    "a suite's end tag is missing from the skeleton",
+                ));
+            };
+            write(out, &rest[..end])?;
+            for (offset, len) in at {
+                store.copy(offset, len, &mut one)?;
+                write(out, &one)?;
+            }
+            rest = &rest[end..];
+        }
+        write(out, rest)
+    }
+}
+
+fn write(out: &mut dyn std::io::Write, bytes: &[u8]) -> Result<()> {
+    out.write_all(bytes)
+        .map_err(|e| super::render_error("junit", e))
+}
+
+/// What a suite's end tag looks like in quick-junit's indented output.
+const SUITE_END: &[u8] = b"\n    </testsuite>";
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// [`TestSuite::add_test_case`]'s counting, for a case that is not kept.
+fn count(suite: &mut TestSuite, case: &TestCase) {
+    suite.tests += 1;
+    match &case.status {
+        TestCaseStatus::Success { .. } => {}
+        TestCaseStatus::NonSuccess { kind, .. } => match kind {
+            NonSuccessKind::Failure => suite.failures += 1,
+            NonSuccessKind::Error => suite.errors += 1,
+        },
+        TestCaseStatus::Skipped { .. } => suite.skipped += 1,
+    }
+}
+
+/// One `<testcase>` element as quick-junit writes it inside a suite (the
+/// same depth, so the same indentation), from the newline before it; into
+/// `buf`.
+fn case_xml(case: TestCase, buf: &mut Vec<u8>) -> Result<()> {
+    let mut one = Report::new("c");
+    let mut suite = TestSuite::new("s");
+    suite.add_test_case(case);
+    one.add_test_suite(suite);
+    buf.clear();
+    one.serialize(&mut *buf)
+        .map_err(|e| super::render_error("junit", e))?;
+    // The fixed suite name makes its start tag `<testsuite name="s" …>`:
+    // no `>` in it before its end.
+    let start = find(buf, b"<testsuite name=\"s\"").and_then(|at| {
+        buf[at..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map(|e| at + e + 1)
+    });
+    let end = find(buf, SUITE_END);
+    match (start, end) {
+        (Some(start), Some(end)) if start <= end => {
+            buf.truncate(end);
+            buf.drain(..start);
+            Ok(())
+        }
+        _ => Err(super::render_error(
+            "junit",
+            "a test case's XML has no suite around it",
+        )),
+    }
+}
+
+/// The cases' XML until the suites around them are written: in memory for
+/// a run held in memory, in an anonymous temp file for a spooled one.
+enum CaseStore {
+    Mem(Vec<u8>),
+    Writing(std::io::BufWriter<std::fs::File>, u64),
+    Reading(std::fs::File),
+}
+
+impl CaseStore {
+    fn new(on_disk: bool) -> Result<CaseStore> {
+        if !on_disk {
+            return Ok(CaseStore::Mem(Vec::new()));
+        }
+        let file = tempfile::tempfile().map_err(|e| super::render_error("junit", e))?;
+        Ok(CaseStore::Writing(
+            std::io::BufWriter::with_capacity(64 * 1024, file),
+            0,
+        ))
+    }
+
+    /// Keeps `bytes`; their place, for [`CaseStore::copy`].
+    fn put(&mut self, bytes: &[u8]) -> Result<(u64, usize)> {
+        use std::io::Write as _;
+        let at = match self {
+            CaseStore::Mem(mem) => {
+                let at = mem.len() as u64;
+                mem.extend_from_slice(bytes);
+                at
+            }
+            CaseStore::Writing(out, end) => {
+                out.write_all(bytes)
+                    .map_err(|e| super::render_error("junit", e))?;
+                let at = *end;
+                *end += bytes.len() as u64;
+                at
+            }
+            CaseStore::Reading(_) => {
+                return Err(super::render_error("junit", "a case came after the copy"));
+            }
+        };
+        Ok((at, bytes.len()))
+    }
+
+    /// Done putting: a temp file's buffer is written out for reading.
+    fn seal(self) -> Result<CaseStore> {
+        match self {
+            CaseStore::Writing(out, _) => out
+                .into_inner()
+                .map(CaseStore::Reading)
+                .map_err(|e| super::render_error("junit", e.error())),
+            other => Ok(other),
+        }
+    }
+
+    /// The bytes kept at `offset`, into `buf`.
+    fn copy(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<()> {
+        buf.clear();
+        match self {
+            CaseStore::Mem(mem) => {
+                let start = usize::try_from(offset).unwrap_or(usize::MAX);
+                let bytes = mem.get(start..start.saturating_add(len));
+                buf.extend_from_slice(bytes.unwrap_or_default());
+                Ok(())
+            }
+            CaseStore::Reading(file) => {
+                buf.resize(len, 0);
+                crate::exec::spool::read_at(file, buf, offset)
+                    .map_err(|e| super::render_error("junit", e))
+            }
+            CaseStore::Writing(..) => Err(super::render_error("junit", "read before sealed")),
+        }
     }
 }
 

@@ -342,8 +342,8 @@ pub(crate) fn redacted(report: &RunReport, redactor: &Redactor) -> Result<RunRep
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Keep {
     All,
-    /// Failed and not run: what a spooled run holds in memory, so the
-    /// spool is not read.
+    /// Failed and not run: read from a spool's kept outcomes, the passed
+    /// ones are not read.
     NotPassed,
     None,
 }
@@ -362,11 +362,12 @@ pub(crate) fn redacted_where(
     match keep {
         Keep::None => {}
         Keep::NotPassed => {
-            let failed = report
-                .scenarios
-                .iter()
-                .filter(|s| s.status != Status::Passed);
-            out.scenarios = failed.map(|sc| redacted_scenario(sc, &r)).collect();
+            for sc in report.kept_scenarios() {
+                let sc = sc?;
+                if sc.status != Status::Passed {
+                    out.scenarios.push(redacted_scenario(&sc, &r));
+                }
+            }
         }
         Keep::All => {
             for sc in report.all_scenarios() {

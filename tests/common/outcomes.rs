@@ -48,9 +48,11 @@ pub fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> R
         spooled: None,
         latency: None,
     };
-    report.judge(&conform::findings::JudgeContext {
-        token_source: Some("`$IMAGE_SKILL_TOKEN`".to_string()),
-        target: target.to_string(),
-    });
+    report
+        .judge(&conform::findings::JudgeContext {
+            token_source: Some("`$IMAGE_SKILL_TOKEN`".to_string()),
+            target: target.to_string(),
+        })
+        .expect("held outcomes judge");
     report
 }
