@@ -372,7 +372,8 @@ impl Builder {
                     if !self.groups.contains_key(&key) {
                         self.check_failed += 1;
                     }
-                    let overflow = !key.starts_with("check ");
+                    // The cap's key starts with "check " too: compared whole.
+                    let overflow = key == PAST_THE_CAP;
                     let f = self.group(&key, FindingKind::Contract, Cause::CheckFailed, sc);
                     if f.title.is_empty() {
                         f.title = if overflow {

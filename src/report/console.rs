@@ -185,7 +185,8 @@ impl Read {
                 self.more += 1;
             }
         }
-        if !streamed && !(quiet && sc.status == Status::Passed) && sc.status != Status::Skipped {
+        let lined = !(quiet && sc.status == Status::Passed) && sc.status != Status::Skipped;
+        if !streamed && lined {
             self.listed.push(sc);
         }
     }

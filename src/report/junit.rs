@@ -44,7 +44,7 @@ impl Reporter for JunitReporter {
         let mut store = CaseStore::new(report.spooled.is_some())?;
         // Suites in order of first appearance, so the XML follows the run;
         // each with its cases' places in the store.
-        let mut suites: Vec<(TestSuite, u64, Vec<(u64, usize)>)> = Vec::new();
+        let mut suites: Vec<(TestSuite, u64, Vec<Place>)> = Vec::new();
         let mut one = Vec::new();
         for sc in report.all_scenarios() {
             let sc = sc?;
@@ -114,11 +114,15 @@ impl Reporter for JunitReporter {
                 store.copy(offset, len, &mut one)?;
                 write(out, &one)?;
             }
-            rest = &rest[end..];
+            write(out, SUITE_END)?;
+            rest = &rest[end + SUITE_END.len()..];
         }
         write(out, rest)
     }
 }
+
+/// Where one case's XML is in the [`CaseStore`]: offset and length.
+type Place = (u64, usize);
 
 fn write(out: &mut dyn std::io::Write, bytes: &[u8]) -> Result<()> {
     out.write_all(bytes)
@@ -199,7 +203,7 @@ impl CaseStore {
     }
 
     /// Keeps `bytes`; their place, for [`CaseStore::copy`].
-    fn put(&mut self, bytes: &[u8]) -> Result<(u64, usize)> {
+    fn put(&mut self, bytes: &[u8]) -> Result<Place> {
         use std::io::Write as _;
         let at = match self {
             CaseStore::Mem(mem) => {
