@@ -8,9 +8,17 @@
 //! request to one of them; a request a reused connection could not take (it
 //! closed while idle) goes once more on a fresh one, never after any of it
 //! was sent.
+//!
+//! A connection has no task of its own: the request using it polls it
+//! (see [`drive`]), so a step costs no wake-ups between tasks, which on
+//! the multi-thread runtime were often wake-ups of another thread.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,6 +29,16 @@ use hyper_util::rt::TokioIo;
 use super::http::HttpRequest;
 
 type Sender = http1::SendRequest<Full<Bytes>>;
+type Connection = http1::Connection<TokioIo<tokio::net::TcpStream>, Full<Bytes>>;
+
+/// One keep-alive connection: the handle requests go in by, and the
+/// connection's own future, which whoever uses the handle polls; `None`
+/// once it ended.
+struct Conn {
+    sender: Sender,
+    connection: Option<Connection>,
+    waker: Arc<LocalWaker>,
+}
 
 /// A response as read: status, the two headers checks read, the body.
 pub struct Answer {
@@ -31,7 +49,7 @@ pub struct Answer {
 }
 
 pub struct Pool {
-    idle: Mutex<HashMap<String, Vec<Sender>>>,
+    idle: Mutex<HashMap<String, Vec<Conn>>>,
     connect_timeout: Duration,
     user_agent: &'static str,
 }
@@ -65,12 +83,30 @@ impl Pool {
         let mut request = self.build(req, &key)?;
         // Twice at most: the second time on a fresh connection.
         for _ in 0..2 {
-            let (mut sender, reused) = match self.take(&key).await {
-                Some(sender) => (sender, true),
+            let (mut conn, reused) = match self.take(&key).await {
+                Some(conn) => (conn, true),
                 None => (self.connect(port, req).await?, false),
             };
-            match sender.try_send_request(request).await {
-                Ok(response) => return self.read(response, sender, &key, max_body).await,
+            let Conn {
+                sender,
+                connection,
+                waker,
+            } = &mut conn;
+            // Called when first polled, inside `drive`: handing the request
+            // over wakes the connection, which `drive` then polls at once.
+            let sent = drive(connection, waker, async {
+                sender.try_send_request(request).await
+            });
+            match sent.await {
+                Ok(response) => {
+                    let answer = drive(connection, waker, read(response, max_body)).await;
+                    // Read to its end: the connection can take the next request.
+                    if answer.is_ok() && conn.connection.is_some() {
+                        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+                        idle.entry(key).or_default().push(conn);
+                    }
+                    return answer;
+                }
                 Err(mut failed) => match failed.take_message() {
                     Some(unsent) if reused => request = unsent,
                     _ => return Err(words(failed.error())),
@@ -112,20 +148,21 @@ impl Pool {
             .map_err(|e| format!("request failed: {e}"))
     }
 
-    /// An idle connection to `key` that can take a request now.
-    async fn take(&self, key: &str) -> Option<Sender> {
+    /// An idle connection to `key` that can take a request now; one that
+    /// ended while idle (the server closed it) is dropped.
+    async fn take(&self, key: &str) -> Option<Conn> {
         loop {
-            let mut sender = {
+            let conn = {
                 let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
                 idle.get_mut(key)?.pop()?
             };
-            if !sender.is_closed() && sender.ready().await.is_ok() {
-                return Some(sender);
+            if let Some(conn) = conn.ready().await {
+                return Some(conn);
             }
         }
     }
 
-    async fn connect(&self, port: u16, req: &HttpRequest) -> Result<Sender, String> {
+    async fn connect(&self, port: u16, req: &HttpRequest) -> Result<Conn, String> {
         let cannot = |why: String| format!("cannot connect: {}: {why}", req.url);
         // `host_str` brackets an IPv6 literal (`[::1]`), which no resolver
         // takes: connect to the address itself.
@@ -147,57 +184,159 @@ impl Pool {
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| cannot(e.to_string()))?;
-        // The connection's own task: it ends when the sender is dropped or
-        // the server closes.
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(sender)
-    }
-
-    async fn read(
-        &self,
-        response: hyper::Response<hyper::body::Incoming>,
-        sender: Sender,
-        key: &str,
-        max_body: usize,
-    ) -> Result<Answer, String> {
-        let status = response.status().as_u16();
-        let header = |name: hyper::header::HeaderName| {
-            response
-                .headers()
-                .get(name)
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-        };
-        let location = header(hyper::header::LOCATION);
-        let content_type = header(hyper::header::CONTENT_TYPE);
-        let mut incoming = response.into_body();
-        let mut body = Vec::new();
-        while let Some(frame) = incoming.frame().await {
-            // Any error once the head is in: the body broke off.
-            let frame = frame.map_err(|e| chain("the answer broke off or is malformed", &e))?;
-            if let Ok(chunk) = frame.into_data() {
-                if body.len() + chunk.len() > max_body {
-                    // Dropped here, the connection closes: it is not reused.
-                    return Err(format!(
-                        "the body is larger than {max_body} bytes (--max-body); stopped reading"
-                    ));
-                }
-                body.extend_from_slice(&chunk);
-            }
-        }
-        // Read to its end: the connection can take the next request.
-        if !sender.is_closed() {
-            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            idle.entry(key.to_string()).or_default().push(sender);
-        }
-        Ok(Answer {
-            status,
-            location,
-            content_type,
-            body,
+        Ok(Conn {
+            sender,
+            connection: Some(connection),
+            waker: Arc::default(),
         })
     }
+}
+
+impl Conn {
+    /// Polls the connection until its handle takes a request; `None` when
+    /// the connection ended instead.
+    async fn ready(mut self) -> Option<Conn> {
+        let Conn {
+            sender,
+            connection,
+            waker,
+        } = &mut self;
+        let ready = drive(
+            connection,
+            waker,
+            std::future::poll_fn(|cx| sender.poll_ready(cx)),
+        );
+        let ready = ready.await.is_ok() && self.connection.is_some();
+        ready.then_some(self)
+    }
+}
+
+/// Polls of `work` and the connection per poll of [`drive`] at most: a
+/// future that wakes itself at every poll (tokio's cooperative budget does,
+/// once spent) would otherwise keep `drive` from ever returning.
+const PASSES: usize = 4;
+
+/// Runs `work` (a request on `connection`, or the read of its answer) in
+/// this task, polling the connection alongside it: the connection writes
+/// the request and feeds the answer only while polled. A connection that
+/// ends is dropped at once, which fails whatever `work` still waits for
+/// (hyper answers it "connection closed"), and is `None` afterwards.
+///
+/// Both are polled with `waker`: while `drive` polls, a wake-up one of
+/// them gives the other (the request handed over, the answer delivered)
+/// only asks for one more pass. Passed on to the task, it would be the
+/// task waking itself, which tokio's multi-thread runtime treats as a
+/// yield that also wakes another worker thread.
+async fn drive<T>(
+    connection: &mut Option<Connection>,
+    waker: &Arc<LocalWaker>,
+    work: impl Future<Output = T>,
+) -> T {
+    let mut work = pin!(work);
+    let local = Waker::from(Arc::clone(waker));
+    std::future::poll_fn(|cx| {
+        waker.follow(cx.waker());
+        let mut inner = Context::from_waker(&local);
+        waker.polling.store(true, SeqCst);
+        for _ in 0..PASSES {
+            waker.woken.store(false, SeqCst);
+            if let Poll::Ready(done) = work.as_mut().poll(&mut inner) {
+                waker.polling.store(false, SeqCst);
+                return Poll::Ready(done);
+            }
+            if let Some(conn) = connection.as_mut() {
+                if Pin::new(conn).poll(&mut inner).is_ready() {
+                    *connection = None;
+                }
+            }
+            if !waker.woken.load(SeqCst) {
+                break;
+            }
+        }
+        waker.polling.store(false, SeqCst);
+        // Woken during the last pass, or before `polling` was cleared:
+        // nothing passed that on.
+        if waker.woken.swap(false, SeqCst) {
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// The waker a connection and its request are polled with (see [`drive`]):
+/// passes a wake-up on to the task unless `drive` is polling right now.
+#[derive(Default)]
+struct LocalWaker {
+    polling: AtomicBool,
+    woken: AtomicBool,
+    task: Mutex<Option<Waker>>,
+}
+
+impl LocalWaker {
+    /// Wake-ups from now on go to `task` (the request's task may change
+    /// between polls, and between requests).
+    fn follow(&self, task: &Waker) {
+        let mut held = self.task.lock().unwrap_or_else(|e| e.into_inner());
+        if !held.as_ref().is_some_and(|h| h.will_wake(task)) {
+            *held = Some(task.clone());
+        }
+    }
+}
+
+impl Wake for LocalWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Set before `polling` is read, and `drive` clears `polling` before
+        // it reads this: one of the two sees the other, no wake-up is lost.
+        self.woken.store(true, SeqCst);
+        if !self.polling.load(SeqCst) {
+            let held = self.task.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(task) = held.as_ref() {
+                task.wake_by_ref();
+            }
+        }
+    }
+}
+
+/// The answer's head and at most `max_body` bytes of its body.
+async fn read(
+    response: hyper::Response<hyper::body::Incoming>,
+    max_body: usize,
+) -> Result<Answer, String> {
+    let status = response.status().as_u16();
+    let header = |name: hyper::header::HeaderName| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let location = header(hyper::header::LOCATION);
+    let content_type = header(hyper::header::CONTENT_TYPE);
+    let mut incoming = response.into_body();
+    let mut body = Vec::new();
+    while let Some(frame) = incoming.frame().await {
+        // Any error once the head is in: the body broke off.
+        let frame = frame.map_err(|e| chain("the answer broke off or is malformed", &e))?;
+        if let Ok(chunk) = frame.into_data() {
+            if body.len() + chunk.len() > max_body {
+                // The caller drops the connection: it is not reused.
+                return Err(format!(
+                    "the body is larger than {max_body} bytes (--max-body); stopped reading"
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+    Ok(Answer {
+        status,
+        location,
+        content_type,
+        body,
+    })
 }
 
 /// hyper's error chain in the words `http::transport_words` uses.
@@ -265,6 +404,139 @@ mod tests {
                 .to_ascii_lowercase()
                 .contains(&format!("host: [::1]:{port}")),
             "{request}"
+        );
+    }
+
+    const OK_BODY: &str = r#"{"ok":true}"#;
+
+    fn healthz(port: u16) -> HttpRequest {
+        HttpRequest {
+            method: reqwest::Method::GET,
+            url: format!("http://127.0.0.1:{port}/healthz")
+                .parse()
+                .expect("url"),
+            headers: Vec::new(),
+            json: None,
+        }
+    }
+
+    /// Answers `per_connection[i]` requests on the i-th connection, then
+    /// closes it (`close_header`: saying so in the last answer); returns
+    /// how many requests each connection got.
+    async fn serve(
+        listener: tokio::net::TcpListener,
+        per_connection: Vec<usize>,
+        close_header: bool,
+    ) -> Vec<usize> {
+        let mut seen = Vec::new();
+        for answers in per_connection {
+            let (mut socket, _) = listener.accept().await.expect("a connection");
+            let mut got = 0;
+            let mut held = Vec::new();
+            let mut buf = [0u8; 4096];
+            while got < answers {
+                let n = socket.read(&mut buf).await.expect("read");
+                if n == 0 {
+                    break;
+                }
+                held.extend_from_slice(&buf[..n]);
+                while let Some(end) = held.windows(4).position(|w| w == b"\r\n\r\n") {
+                    held.drain(..end + 4);
+                    got += 1;
+                    let close = if close_header && got == answers {
+                        "connection: close\r\n"
+                    } else {
+                        ""
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\n{close}content-type: application/json\r\ncontent-length: {}\r\n\r\n{OK_BODY}",
+                        OK_BODY.len()
+                    );
+                    socket.write_all(answer.as_bytes()).await.expect("answered");
+                }
+            }
+            seen.push(got);
+            // Dropped here: the server closes this connection.
+        }
+        seen
+    }
+
+    async fn send_n(pool: &Pool, port: u16, n: usize) {
+        for i in 0..n {
+            let answer =
+                tokio::time::timeout(Duration::from_secs(10), pool.send(&healthz(port), 1 << 20))
+                    .await
+                    .expect("answered in time")
+                    .unwrap_or_else(|e| panic!("request {i} failed: {e}"));
+            assert_eq!(answer.status, 200);
+            assert_eq!(answer.body, OK_BODY.as_bytes());
+            // Time for a close to reach the client while the connection idles.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_kept_alive_connection_serves_every_request() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("bound").port();
+        let server = tokio::spawn(serve(listener, vec![5], false));
+        let pool = Pool::new(Duration::from_secs(5), "conform-test");
+        send_n(&pool, port, 5).await;
+        assert_eq!(
+            server.await.expect("server task"),
+            vec![5],
+            "one connection for all five"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closed_while_idle_is_not_reused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("bound").port();
+        // Two answers on the first connection, then it is closed with no
+        // word; the third request must go on a fresh one.
+        let server = tokio::spawn(serve(listener, vec![2, 2], false));
+        let pool = Pool::new(Duration::from_secs(5), "conform-test");
+        send_n(&pool, port, 4).await;
+        assert_eq!(server.await.expect("server task"), vec![2, 2]);
+    }
+
+    #[tokio::test]
+    async fn an_answer_saying_connection_close_ends_the_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("bound").port();
+        let server = tokio::spawn(serve(listener, vec![1, 1, 1], true));
+        let pool = Pool::new(Duration::from_secs(5), "conform-test");
+        send_n(&pool, port, 3).await;
+        assert_eq!(server.await.expect("server task"), vec![1, 1, 1]);
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_cap_is_refused_and_its_connection_not_reused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("bound").port();
+        // The first connection would take a second request: it must not get one.
+        let server = tokio::spawn(serve(listener, vec![2, 1], false));
+        let pool = Pool::new(Duration::from_secs(5), "conform-test");
+        let err = pool
+            .send(&healthz(port), 4)
+            .await
+            .err()
+            .expect("a body of 11 bytes is over a cap of 4");
+        assert!(err.contains("--max-body"), "{err}");
+        send_n(&pool, port, 1).await;
+        assert_eq!(
+            server.await.expect("server task"),
+            vec![1, 1],
+            "a fresh connection after the cap"
         );
     }
 }
