@@ -122,11 +122,18 @@ impl Redactor {
     /// JSON-escaped in any part (`\u0041`, `\/`), HTML-escaped, and a
     /// secret's prefix cut off by `…` (text shortened before it got here).
     pub fn text(&self, s: &str) -> String {
+        self.text_cow(s).into_owned()
+    }
+
+    /// [`Redactor::text`], borrowing `s` when nothing in it is masked (most
+    /// text): the runner masks every check result of every step.
+    pub fn text_cow<'s>(&self, s: &'s str) -> std::borrow::Cow<'s, str> {
+        use std::borrow::Cow;
         let Some(matcher) = &self.matcher else {
             return if self.secrets.is_empty() {
-                s.to_string()
+                Cow::Borrowed(s)
             } else {
-                MASK.to_string()
+                Cow::Owned(MASK.to_string())
             };
         };
         let mut spans: Vec<(usize, usize)> = if s.contains('\\') {
@@ -140,7 +147,7 @@ impl Redactor {
         };
         spans.extend(self.cut_prefixes(s));
         if spans.is_empty() {
-            return s.to_string();
+            return Cow::Borrowed(s);
         }
         spans.sort_unstable();
         let mut out = String::with_capacity(s.len());
@@ -154,7 +161,7 @@ impl Redactor {
             at = end;
         }
         out.push_str(&s[at..]);
-        out
+        Cow::Owned(out)
     }
 
     /// What is finally written (a rendered report, console text) with

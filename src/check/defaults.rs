@@ -184,16 +184,37 @@ fn is_stripe(s: &str) -> bool {
 }
 
 fn stripe_urls(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    let mut path = at.to_string();
+    walk_stripe_urls(v, &mut path, out);
+}
+
+/// `path` grows and shrinks with the walk: a pointer is written out only
+/// for a Stripe URL found, not for every node of every answer.
+fn walk_stripe_urls(v: &Value, path: &mut String, out: &mut Vec<(String, String)>) {
+    use std::fmt::Write as _;
+    let len = path.len();
     match v {
-        Value::String(s) if is_stripe(s) => out.push((at.to_string(), s.clone())),
+        Value::String(s) if is_stripe(s) => out.push((path.clone(), s.clone())),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                stripe_urls(item, &format!("{at}/{i}"), out);
+                let _ = write!(path, "/{i}");
+                walk_stripe_urls(item, path, out);
+                path.truncate(len);
             }
         }
         Value::Object(map) => {
             for (k, item) in map {
-                stripe_urls(item, &format!("{at}/{}", crate::suite::pointer_key(k)), out);
+                path.push('/');
+                // As `pointer_key` escapes it, without its two copies.
+                for c in k.chars() {
+                    match c {
+                        '~' => path.push_str("~0"),
+                        '/' => path.push_str("~1"),
+                        c => path.push(c),
+                    }
+                }
+                walk_stripe_urls(item, path, out);
+                path.truncate(len);
             }
         }
         _ => {}

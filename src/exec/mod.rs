@@ -542,6 +542,8 @@ impl Runner {
             vars.set(name.clone(), Value::String(value));
         }
         let mut failed_at: Option<String> = None;
+        // One wait for the whole scenario, not one subscription per step.
+        let mut interrupted = std::pin::pin!(self.interrupt.wait());
         for (i, step) in scenario.steps.iter().enumerate() {
             let skip_reason = match &failed_at {
                 Some(name) => Some(format!("step `{name}` failed earlier")),
@@ -554,9 +556,11 @@ impl Runner {
             }
             // Biased: when Ctrl-C wakes both, the step counts as interrupted,
             // not as failed by the client kill it caused.
+            // Once it fired, every later step is skipped above: the wait is
+            // never polled again after it completed.
             let result = tokio::select! {
                 biased;
-                () = self.interrupt.wait() => skipped(i, step, "the run was interrupted while it ran".into()),
+                () = &mut interrupted => skipped(i, step, "the run was interrupted while it ran".into()),
                 result = self.step(i, step, &mut vars, &env) => result,
             };
             if result.status == Status::Failed {
@@ -891,7 +895,18 @@ impl Runner {
     /// The start of `bytes`, printable, masked BEFORE it is cut: cut first,
     /// a token crossing the cut would leak all but its tail.
     fn masked_excerpt(&self, bytes: &[u8], max: usize) -> String {
-        let masked = self.redact(&excerpt(bytes, usize::MAX));
+        // Text with nothing to escape (most JSON) is its own excerpt.
+        let plain = std::str::from_utf8(bytes)
+            .ok()
+            .filter(|s| !s.chars().any(|c| c.is_control() && c != '\n'));
+        let masked = match plain {
+            Some(text) => self.redactor().text_cow(text).into_owned(),
+            None => self.redact(&excerpt(bytes, usize::MAX)),
+        };
+        // No more bytes than `max`: no more characters either.
+        if masked.len() <= max {
+            return masked;
+        }
         match masked.char_indices().nth(max) {
             Some((at, _)) => format!("{}…", &masked[..at]),
             None => masked,
@@ -912,14 +927,23 @@ impl Runner {
 
     /// Check values can echo what a client printed: never let a token through.
     fn redact_check(&self, mut c: CheckOutcome) -> CheckOutcome {
-        c.expected = self.redact(&c.expected);
-        c.actual = self.redact(&c.actual);
+        let redactor = self.redactor();
+        // Replaced only where something was masked: most results hold no
+        // secret, and a step has several.
+        let mask = |text: &mut String| {
+            if let std::borrow::Cow::Owned(masked) = redactor.text_cow(text) {
+                *text = masked;
+            }
+        };
+        mask(&mut c.expected);
+        mask(&mut c.actual);
+        if let Some(note) = &mut c.note {
+            mask(note);
+        }
         if let Some(values) = &mut c.values {
-            let redactor = self.redactor();
             values.expected = redactor.json(&values.expected);
             values.actual = values.actual.as_ref().map(|v| redactor.json(v));
         }
-        c.note = c.note.map(|n| self.redact(&n));
         c
     }
 }
