@@ -4,6 +4,9 @@
 //! - `setup`: what one run pays before its first request;
 //! - `suite`: the default suite end to end, process start included: wall
 //!   time and peak RSS;
+//! - `startup`: `conform run --quiet` on the default suite and `conform
+//!   --version` (process start alone), interleaved with the build
+//!   CONFORM_BENCH_BASELINE names: medians (min–max) and per-round ratios;
 //! - `overhead`: conform running N identical GET /healthz steps against its
 //!   mock versus a bare reqwest loop, same process, same mock;
 //! - `peer`: the checkout flow N times by conform and by Hurl
@@ -63,6 +66,9 @@ fn main() {
     }
     if on("suite") {
         default_suite(env_usize("CONFORM_BENCH_RUNS", 10));
+    }
+    if on("startup") {
+        startup(env_usize("CONFORM_BENCH_RUNS", 10));
     }
     if on("overhead") {
         overhead(env_usize("CONFORM_BENCH_STEPS", 2000));
@@ -761,10 +767,22 @@ fn setup() {
     let n = 20;
     let started = Instant::now();
     for _ in 0..n {
-        Contract::embedded("0.1.9").expect("contract compiles");
+        Contract::embedded("0.1.9").expect("contract loads");
     }
     println!(
-        "  compile the 0.1.9 contract (all schemas):   {:8.3} ms",
+        "  load the 0.1.9 contract (schemas compiled on first use): {:8.3} ms",
+        ms(started.elapsed() / n)
+    );
+    let started = Instant::now();
+    for _ in 0..n {
+        let contract = Contract::embedded("0.1.9").expect("contract loads");
+        for name in contract.schema_names() {
+            // The first validation compiles it; the verdict does not matter.
+            let _ = contract.validate(&name, &serde_json::Value::Null);
+        }
+    }
+    println!(
+        "  the same, then every schema compiled (as every run did before): {:8.3} ms",
         ms(started.elapsed() / n)
     );
     let started = Instant::now();
@@ -828,6 +846,58 @@ fn default_suite(runs: usize) {
         peak as f64 / 1024.0,
         verdict((peak as f64) * 1024.0 < 50e6)
     );
+}
+
+/// What `conform run` costs before and around its steps: the default suite
+/// (embedded mock) and `--version` (process start, nothing loaded), each
+/// binary in turn per round so load spikes hit both builds alike.
+fn startup(runs: usize) {
+    println!(
+        "\n## startup: `conform run --quiet` (default suite, embedded mock) and `conform --version`, {runs} interleaved rounds"
+    );
+    let baseline = std::env::var("CONFORM_BENCH_BASELINE")
+        .ok()
+        .filter(|b| !b.is_empty());
+    let binaries: Vec<&str> = std::iter::once(CONFORM)
+        .chain(baseline.as_deref())
+        .collect();
+    let run = |binary: &str| {
+        let m = measure(Command::new(binary).args(["run", "--quiet"]));
+        assert_eq!(m.code, Some(0), "the default suite must pass ({binary})");
+        ms(m.wall)
+    };
+    let version = |binary: &str| {
+        let m = measure(Command::new(binary).arg("--version"));
+        assert_eq!(m.code, Some(0), "--version must succeed ({binary})");
+        ms(m.wall)
+    };
+    // One unmeasured round: page cache and dynamic loader warm.
+    for b in &binaries {
+        run(b);
+        version(b);
+    }
+    let mut walls = vec![Vec::new(); binaries.len()];
+    let mut versions = vec![Vec::new(); binaries.len()];
+    for _ in 0..runs {
+        for (i, b) in binaries.iter().enumerate() {
+            walls[i].push(run(b));
+            versions[i].push(version(b));
+        }
+    }
+    for (i, b) in binaries.iter().enumerate() {
+        println!(
+            "  {b}: run {} ms   --version {} ms",
+            spread(&walls[i]),
+            spread(&versions[i])
+        );
+    }
+    if binaries.len() == 2 {
+        let ratios: Vec<f64> = walls[0].iter().zip(&walls[1]).map(|(a, b)| a / b).collect();
+        println!(
+            "  run, this build / baseline, per round: {}×",
+            spread_fine(&ratios)
+        );
+    }
 }
 
 /// Each release's run against the mock it serves, against 0.1.9's (the

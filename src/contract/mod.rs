@@ -1,5 +1,9 @@
 //! Load contract: the versioned JSON Schemas under `schemas/<version>/`,
-//! checked and compiled once so every later check only validates.
+//! checked once, each compiled at most once so every later check only
+//! validates. The shipped schemas are compiled when a check first needs
+//! them (a run pays for the few its steps name, not all of them); a folder
+//! given with `--schemas` is compiled whole at load, so its errors show
+//! before anything runs.
 //!
 //! A contract version is a folder (see [`source`]): `contract.json`, the
 //! API model `api.json`, and the draft 2020-12 schemas that differ from the
@@ -32,7 +36,7 @@ pub use source::{Manifest, RawFile, Source};
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, OnceLock, PoisonError};
 
 use serde_json::Value;
 
@@ -47,7 +51,10 @@ pub struct Contract {
     version: String,
     manifest: Manifest,
     chain: Vec<String>,
-    validators: BTreeMap<String, jsonschema::Validator>,
+    /// Every named schema (not `common`), compiled on first use.
+    validators: BTreeMap<String, Compiled>,
+    /// Every document by `$id`, for the `$ref`s of a schema compiled later.
+    registry: jsonschema::Registry<'static>,
     /// The schema documents as written, for generators (negative probes).
     raw: BTreeMap<String, Value>,
     /// Every document, `common` included.
@@ -59,6 +66,13 @@ pub struct Contract {
     mock_answers: Option<(PathBuf, Value)>,
     fragment_policy: FragmentPolicy,
     derived: Derived,
+}
+
+/// One named schema's validator, made the first time it is needed and then
+/// shared (any thread); a compile error is kept as (pointer, message).
+struct Compiled {
+    path: PathBuf,
+    cell: OnceLock<std::result::Result<jsonschema::Validator, (String, String)>>,
 }
 
 /// What later stages compile from a loaded contract and share for as long
@@ -187,9 +201,11 @@ impl Contract {
     /// Every way `instance` breaks schema `name`, sorted by pointer;
     /// empty when it conforms. Errs only when `name` is not in the contract.
     pub fn validate(&self, name: &str, instance: &Value) -> Result<Vec<Violation>> {
-        let Some(validator) = self.validators.get(name) else {
-            return Err(self.unknown_schema(name));
-        };
+        let validator = self.validator(name)?;
+        // Most answers conform: `is_valid` skips building any error.
+        if validator.is_valid(instance) {
+            return Ok(Vec::new());
+        }
         let mut violations: Vec<Violation> = validator
             .iter_errors(instance)
             .map(|error| Violation {
@@ -201,6 +217,23 @@ impl Contract {
         violations.sort_by(|a, b| a.pointer.cmp(&b.pointer));
         violations.dedup();
         Ok(violations)
+    }
+
+    /// Schema `name` compiled, the first call compiling it. Errs when the
+    /// contract has no such schema or it does not compile.
+    fn validator(&self, name: &str) -> Result<&jsonschema::Validator> {
+        let (Some(slot), Some(schema)) = (self.validators.get(name), self.raw.get(name)) else {
+            return Err(self.unknown_schema(name));
+        };
+        let built = slot.cell.get_or_init(|| {
+            jsonschema::options()
+                .with_registry(&self.registry)
+                .build(schema)
+                .map_err(|e| (e.instance_path().as_str().to_string(), e.to_string()))
+        });
+        built.as_ref().map_err(|(pointer, message)| {
+            schema_error(&slot.path, pointer.clone(), message.clone())
+        })
     }
 
     /// Schema `name` as written (`$ref`s unresolved), if the contract has it.
@@ -294,6 +327,10 @@ fn load(resolved: source::Resolved, wanted: Defs) -> Result<Contract> {
     let options = jsonschema::options().with_registry(&registry);
 
     let mut validators = BTreeMap::new();
+    // Named schemas: a folder of the user's is compiled now, so a broken
+    // schema is an error before the run; the shipped ones (proven by the
+    // unit tests) on first use.
+    let eager = wanted == Defs::All;
     let mut fragment_policy = None;
     for file in &parsed {
         // Shared definitions are compiled too, so a broken one is reported
@@ -324,11 +361,18 @@ fn load(resolved: source::Resolved, wanted: Defs) -> Result<Contract> {
         if file.name == COMMON {
             continue;
         }
-        let validator = options
-            .build(&file.schema)
-            .map_err(|e| schema_error(&file.path, e.instance_path().as_str(), e.to_string()))?;
-        validators.insert(file.name.clone(), validator);
+        let cell = OnceLock::new();
+        if eager {
+            let validator = options
+                .build(&file.schema)
+                .map_err(|e| schema_error(&file.path, e.instance_path().as_str(), e.to_string()))?;
+            let _ = cell.set(Ok(validator));
+        }
+        let path = file.path.clone();
+        validators.insert(file.name.clone(), Compiled { path, cell });
     }
+    // It borrows the registry, which the contract keeps.
+    drop(options);
     let fragment_policy = fragment_policy.ok_or_else(|| {
         let common = parsed
             .iter()
@@ -381,6 +425,7 @@ fn load(resolved: source::Resolved, wanted: Defs) -> Result<Contract> {
         manifest: resolved.manifest,
         chain: resolved.chain,
         validators,
+        registry,
         raw,
         documents,
         api,
@@ -792,6 +837,58 @@ mod tests {
                 .expect("known name")
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn shipped_schemas_are_compiled_on_first_use_and_once() {
+        let contract = Contract::embedded("0.1.9").expect("0.1.9");
+        let compiled = |c: &Contract| -> Vec<String> {
+            c.validators
+                .iter()
+                .filter(|(_, slot)| slot.cell.get().is_some())
+                .map(|(name, _)| name.clone())
+                .collect()
+        };
+        assert!(
+            compiled(&contract).is_empty(),
+            "compiled at load: {:?}",
+            compiled(&contract)
+        );
+        let healthz = json!({"status": "ok"});
+        contract
+            .validate("healthz", &healthz)
+            .expect("healthz is known");
+        assert_eq!(compiled(&contract), vec!["healthz".to_string()]);
+        let first = contract.validator("healthz").expect("compiled");
+        let again = contract.validator("healthz").expect("compiled");
+        assert!(std::ptr::eq(first, again), "compiled twice");
+        // A folder of the user's is compiled whole at load.
+        let resolved = Source::Embedded.resolve("0.1.9").expect("0.1.9");
+        let eager = load(resolved, Defs::All).expect("0.1.9");
+        assert_eq!(compiled(&eager).len(), eager.schema_names().len());
+    }
+
+    #[test]
+    fn a_schema_compiled_on_first_use_names_its_file_and_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_common(dir.path(), "1.0.0", json!({}));
+        write(
+            dir.path(),
+            "1.0.0",
+            "bad",
+            &minimal("1.0.0", "bad", json!({"type": "strnig"})),
+        );
+        let resolved = Source::Dir(dir.path()).resolve("1.0.0").expect("resolves");
+        let contract = load(resolved, Defs::OnlyTheFragmentRule).expect("not compiled yet");
+        for _ in 0..2 {
+            match contract.validate("bad", &json!(1)) {
+                Err(Error::Schema { path, pointer, .. }) => {
+                    assert!(path.ends_with("1.0.0/bad.json"), "{}", path.display());
+                    assert_eq!(pointer, "/type");
+                }
+                other => panic!("expected a schema error, got {other:?}"),
+            }
+        }
     }
 
     #[test]
