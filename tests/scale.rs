@@ -86,11 +86,19 @@ fn five_thousand_scenarios_with_one_job_and_every_report_finish() {
     }
 }
 
-#[test]
-fn many_identical_failures_are_one_finding_yet_every_failure_is_reported() {
+/// What a run of a suite of one-step `/healthz` scenarios left: its JSON
+/// report parsed, its JUnit report and its console output.
+struct FailingRun {
+    report: serde_json::Value,
+    junit: String,
+    console: String,
+}
+
+/// `n` scenarios named `health 0000`… whose one step expects `status(i)`
+/// from the mock's `/healthz` (200), run with JSON and JUnit reports; the
+/// run must fail (exit 1).
+fn run_failing(name: &str, n: usize, status: impl Fn(usize) -> u64) -> FailingRun {
     let dir = tempfile::tempdir().expect("temp dir");
-    let n: u64 = 2_000;
-    // The mock answers /healthz with 200: every scenario fails the same way.
     let scenarios = (0..n)
         .map(|i| {
             json!({
@@ -98,13 +106,13 @@ fn many_identical_failures_are_one_finding_yet_every_failure_is_reported() {
                 "steps": [{
                     "name": "health",
                     "request": { "method": "GET", "path": "/healthz", "auth": "none" },
-                    "expect": { "status": 418 }
+                    "expect": { "status": status(i) }
                 }]
             })
         })
         .collect();
-    let suite = write_suite(dir.path(), "failing", scenarios);
-    let out = |name: &str| dir.path().join(name).display().to_string();
+    let suite = write_suite(dir.path(), name, scenarios);
+    let out = |file: &str| dir.path().join(file).display().to_string();
     let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
         .args(["run", "--suite", &suite])
         .args(["--report", &format!("json={}", out("r.json"))])
@@ -119,9 +127,23 @@ fn many_identical_failures_are_one_finding_yet_every_failure_is_reported() {
         Some(1),
         "checks failed: exit 1"
     );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out("r.json")).expect("json report"))
-            .expect("json report parses");
+    FailingRun {
+        report: serde_json::from_slice(&std::fs::read(out("r.json")).expect("json report"))
+            .expect("json report parses"),
+        junit: std::fs::read_to_string(out("r.xml")).expect("junit report"),
+        console: std::fs::read_to_string(out("console.txt")).expect("console output"),
+    }
+}
+
+#[test]
+fn many_identical_failures_are_one_finding_yet_every_failure_is_reported() {
+    let n: u64 = 2_000;
+    // The mock answers /healthz with 200: every scenario fails the same way.
+    let FailingRun {
+        report,
+        junit,
+        console,
+    } = run_failing("failing", n as usize, |_| 418);
     assert_eq!(report["summary"]["failed"], n, "every failure counted");
     // The status check, and the always-on checks the answer breaks with it.
     let findings = report["findings"].as_array().expect("findings");
@@ -147,7 +169,6 @@ fn many_identical_failures_are_one_finding_yet_every_failure_is_reported() {
         Some(n as usize),
         "the JSON report still lists every scenario"
     );
-    let junit = std::fs::read_to_string(out("r.xml")).expect("junit report");
     assert_eq!(
         junit.matches("<failure").count() as u64,
         n,
@@ -159,7 +180,6 @@ fn many_identical_failures_are_one_finding_yet_every_failure_is_reported() {
         .find(|c| c.contains("health 1999"))
         .expect("the last scenario is in the JUnit report");
     assert!(last.contains("· 2000 scenarios"), "{last}");
-    let console = std::fs::read_to_string(out("console.txt")).expect("console output");
     assert_eq!(
         console.matches("\n--- failing/").count(),
         50,
@@ -173,40 +193,13 @@ fn many_identical_failures_are_one_finding_yet_every_failure_is_reported() {
 
 #[test]
 fn thousands_of_distinct_failures_are_all_reported_with_bounded_findings() {
-    let dir = tempfile::tempdir().expect("temp dir");
     let n: usize = 3_000;
     // 150 distinct wrong statuses: more distinct failures than findings list.
-    let scenarios = (0..n)
-        .map(|i| {
-            json!({
-                "name": format!("health {i:04}"),
-                "steps": [{
-                    "name": "health",
-                    "request": { "method": "GET", "path": "/healthz", "auth": "none" },
-                    "expect": { "status": 400 + i % 150 }
-                }]
-            })
-        })
-        .collect();
-    let suite = write_suite(dir.path(), "distinct", scenarios);
-    let out = |name: &str| dir.path().join(name).display().to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_conform"))
-        .args(["run", "--suite", &suite])
-        .args(["--report", &format!("json={}", out("r.json"))])
-        .args(["--report", &format!("junit={}", out("r.xml"))])
-        .stdout(std::fs::File::create(out("console.txt")).expect("console file"))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("conform starts");
-    let status = wait_bounded(&mut child, RUN_BOUND);
-    assert_eq!(
-        status.and_then(|s| s.code()),
-        Some(1),
-        "checks failed: exit 1"
-    );
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out("r.json")).expect("json report"))
-            .expect("json report parses");
+    let FailingRun {
+        report,
+        junit,
+        console,
+    } = run_failing("distinct", n, |i| 400 + (i % 150) as u64);
     assert_eq!(report["summary"]["failed"], n, "every failure counted");
     let listed = report["scenarios"].as_array().expect("scenarios");
     assert_eq!(listed.len(), n, "the JSON report lists every scenario");
@@ -239,7 +232,6 @@ fn thousands_of_distinct_failures_are_all_reported_with_bounded_findings() {
         let kept = f["locations"].as_array().map_or(0, Vec::len);
         assert!(kept <= conform::findings::KEPT, "{f}");
     }
-    let junit = std::fs::read_to_string(out("r.xml")).expect("junit report");
     assert_eq!(
         junit.matches("<failure").count(),
         n,
@@ -256,7 +248,6 @@ fn thousands_of_distinct_failures_are_all_reported_with_bounded_findings() {
         junit.trim_end().ends_with("</testsuites>"),
         "the JUnit report is complete"
     );
-    let console = std::fs::read_to_string(out("console.txt")).expect("console output");
     assert_eq!(
         console.matches("\n--- distinct/").count(),
         50,
