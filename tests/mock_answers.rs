@@ -389,26 +389,14 @@ async fn creative_and_catalog_answers_are_unchanged_in_every_version() {
 
 /// The nearest `answers.json` of `version`'s chain in the shipped schemas.
 fn shipped_answers(version: &str) -> Value {
-    let contract = Contract::embedded(version).expect("shipped version");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
-    let path = contract
-        .chain()
-        .iter()
-        .map(|v| root.join(v).join("answers.json"))
-        .find(|p| p.is_file())
-        .expect("some version of the chain holds answers.json");
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("JSON")
+    serde_json::from_str(&common::shipped_file(version, "answers.json")).expect("JSON")
 }
 
 /// Renames the property `from` of a schema object to `to`, in
 /// `properties` and `required` (at the top and in `anyOf` branches).
 fn rename_property(schema: &mut Value, from: &str, to: &str) {
     if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-        let renamed: serde_json::Map<String, Value> = std::mem::take(props)
-            .into_iter()
-            .map(|(k, v)| (if k == from { to.to_string() } else { k }, v))
-            .collect();
-        *props = renamed;
+        common::rename_key(props, from, to);
     }
     if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
         for name in required.iter_mut().filter(|n| *n == from) {
@@ -474,11 +462,7 @@ async fn a_version_renaming_the_create_answers_job_id_needs_data_only() {
     let create = answers["operations"]["createImage"]
         .as_object_mut()
         .expect("a createImage template");
-    let renamed: serde_json::Map<String, Value> = std::mem::take(create)
-        .into_iter()
-        .map(|(k, v)| (if k == "job_id" { "job_ref".into() } else { k }, v))
-        .collect();
-    *create = renamed;
+    common::rename_key(create, "job_id", "job_ref");
     write("answers.json", &answers);
 
     // Act: the mock of 9.9.9 in-process, then a run over HTTP.

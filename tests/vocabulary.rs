@@ -3,6 +3,8 @@
 //! the code outside tests. Role names and operation ids are the vocabulary
 //! code may name (see `src/contract/roles.rs`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -221,54 +223,10 @@ fn the_read_scan_sees_literal_field_names_and_skips_the_rest() {
     assert_eq!(found, [1, 3, 4, 7]);
 }
 
-fn conform(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_conform"))
-        .args(args)
-        .output()
-        .expect("conform runs")
-}
-
-/// The newest shipped release, from the folder names.
-fn newest_release() -> String {
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
-    let mut versions: Vec<(Vec<u64>, String)> = std::fs::read_dir(&schemas)
-        .expect("schemas/")
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let parts: Option<Vec<u64>> = name.split('.').map(|p| p.parse().ok()).collect();
-            Some((parts?, name))
-        })
-        .collect();
-    versions.sort();
-    versions.pop().expect("a release").1
-}
-
-/// The file `name` of `version` as it resolves along its `extends` chain.
-fn resolved_file(version: &str, name: &str) -> String {
-    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
-    let mut current = version.to_string();
-    for _ in 0..512 {
-        let dir = schemas.join(&current);
-        if let Ok(text) = std::fs::read_to_string(dir.join(name)) {
-            return text;
-        }
-        let manifest: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("contract.json")).expect("manifest"),
-        )
-        .expect("manifest parses");
-        current = manifest["extends"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{name} is nowhere in {version}'s chain"))
-            .to_string();
-    }
-    panic!("{version}'s chain does not end");
-}
-
 /// A release that renames `checkout_url` of `credits buy` to `stripe_url`
 /// (same role), with the answer template renamed to match.
 fn renamed_release(root: &Path, version: &str) {
-    let base = newest_release();
+    let base = conform::contract::NEWEST_CONTRACT;
     let dir = root.join(version);
     std::fs::create_dir_all(&dir).expect("version folder");
     std::fs::write(
@@ -276,7 +234,7 @@ fn renamed_release(root: &Path, version: &str) {
         format!("{{\"version\": \"{version}\", \"extends\": \"{base}\"}}"),
     )
     .expect("manifest");
-    let session = resolved_file(&base, "stripe-checkout-session.json");
+    let session = common::shipped_file(base, "stripe-checkout-session.json");
     assert!(
         session.contains("\"checkout_url\""),
         "the base names checkout_url"
@@ -287,24 +245,11 @@ fn renamed_release(root: &Path, version: &str) {
     )
     .expect("schema");
     let mut answers: serde_json::Value =
-        serde_json::from_str(&resolved_file(&base, "answers.json")).expect("answers parse");
+        serde_json::from_str(&common::shipped_file(base, "answers.json")).expect("answers parse");
     let template = answers["operations"]["createStripeCheckoutSession"]
         .as_object_mut()
         .expect("the session template");
-    let renamed: serde_json::Map<String, serde_json::Value> = std::mem::take(template)
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                if k == "checkout_url" {
-                    "stripe_url".into()
-                } else {
-                    k
-                },
-                v,
-            )
-        })
-        .collect();
-    *template = renamed;
+    common::rename_key(template, "checkout_url", "stripe_url");
     std::fs::write(
         dir.join("answers.json"),
         serde_json::to_string_pretty(&answers).expect("JSON"),
@@ -362,14 +307,14 @@ fn a_release_that_renames_an_answer_field_needs_data_only() {
         "--suite",
         &suite,
     ];
-    let run = conform(&args);
+    let run = common::conform(&args);
     let out = String::from_utf8_lossy(&run.stdout).into_owned();
     let err = String::from_utf8_lossy(&run.stderr).into_owned();
     assert_eq!(run.status.code(), Some(0), "{out}{err}");
     assert!(out.contains("contract 9.9.9: satisfied"), "{out}");
 
     // The fragment invariant finds the field by its role, whatever its name.
-    let regressed = conform(&[&args[..], &["--mock", "regressed-0.1.8"]].concat());
+    let regressed = common::conform(&[&args[..], &["--mock", "regressed-0.1.8"]].concat());
     let out = String::from_utf8_lossy(&regressed.stdout).into_owned();
     assert_eq!(regressed.status.code(), Some(1), "{out}");
     assert!(out.contains("invariant stripe-fragment: broken"), "{out}");
@@ -386,7 +331,7 @@ fn an_answer_naming_a_value_no_handler_supplies_is_refused_at_load() {
         .replace("{{attempt.checkout_url}}", "{{attempt.checkout_link}}");
     std::fs::write(&path, text).expect("answers");
     let schemas = root.path().to_string_lossy().into_owned();
-    let mock = conform(&["mock", "--schemas", &schemas, "--contract", "9.9.8"]);
+    let mock = common::conform(&["mock", "--schemas", &schemas, "--contract", "9.9.8"]);
     let err = String::from_utf8_lossy(&mock.stderr).into_owned();
     assert_eq!(mock.status.code(), Some(2), "{err}");
     assert!(

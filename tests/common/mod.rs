@@ -19,6 +19,28 @@ pub fn conform(args: &[&str]) -> Output {
         .expect("conform runs")
 }
 
+/// The text of the shipped file `name` as `version` resolves it: from the
+/// nearest folder of its `extends` chain that holds it.
+pub fn shipped_file(version: &str, name: &str) -> String {
+    let contract = conform::contract::Contract::embedded(version).expect("a shipped version");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    let path = contract
+        .chain()
+        .iter()
+        .map(|v| root.join(v).join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} is nowhere in {version}'s chain"));
+    std::fs::read_to_string(&path).expect("readable")
+}
+
+/// Renames the key `from` of `map` to `to`, keeping its place.
+pub fn rename_key(map: &mut serde_json::Map<String, serde_json::Value>, from: &str, to: &str) {
+    *map = std::mem::take(map)
+        .into_iter()
+        .map(|(k, v)| (if k == from { to.to_string() } else { k }, v))
+        .collect();
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
