@@ -292,7 +292,15 @@ fn payment_facts_follow_the_releases() {
     };
     assert!(!quote_flags("0.1.28").contains(&"--payment-method".to_string()));
     assert!(quote_flags("0.1.29").contains(&"--payment-method".to_string()));
-    assert_eq!(rails("0.1.29").quote_default, None);
+    // The CLI flag is the CLI's rule; the API keeps 0.1.11's default.
+    assert_eq!(
+        rails("0.1.29").quote_default.as_deref(),
+        Some("stripe_checkout")
+    );
+    assert_eq!(
+        rails("0.1.70").quote_default.as_deref(),
+        Some("stripe_checkout")
+    );
     // commands.json (0.1.37 on): surface, mutation, spend, subcommands.
     let credits = api("0.1.37")
         .commands

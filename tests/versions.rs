@@ -79,7 +79,9 @@ async fn default_rail(mock: &Mock) -> Option<String> {
 
 #[tokio::test]
 async fn each_payment_release_quotes_on_its_own_rails() {
-    // (version, catalog rails, quote default) as each release's docs say.
+    // (version, catalog rails, the API's quote default) as each release's
+    // docs say: llms.txt keeps `payment_method` optional in every release,
+    // and the CLI requiring `--payment-method` from 0.1.29 is the CLI's rule.
     let cases: &[(&str, &[&str], Option<&str>)] = &[
         ("0.1.8", &["fake", "stripe_checkout"], Some("fake")),
         ("0.1.9", &["fake", "stripe_checkout"], Some("fake")),
@@ -92,17 +94,17 @@ async fn each_payment_release_quotes_on_its_own_rails() {
         (
             "0.1.29",
             &["stripe_checkout", "stripe_x402.exact.usdc"],
-            None,
+            Some("stripe_checkout"),
         ),
         (
             "0.1.37",
             &["stripe_checkout", "stripe_x402.exact.usdc"],
-            None,
+            Some("stripe_checkout"),
         ),
         (
             "0.1.70",
             &["stripe_checkout", "stripe_x402.exact.usdc"],
-            None,
+            Some("stripe_checkout"),
         ),
     ];
     for (version, rails, default) in cases {
@@ -113,15 +115,6 @@ async fn each_payment_release_quotes_on_its_own_rails() {
             *default,
             "{version}: quote default"
         );
-        if default.is_none() {
-            let (status, body) = mock.quote(json!({ "credits": 10 })).await;
-            assert_eq!(status, 400, "{version}");
-            assert_eq!(body["error"]["code"], "INVALID_REQUEST", "{version}");
-            assert_eq!(
-                body["error"]["recovery"]["required_flag"], "--payment-method",
-                "{version}"
-            );
-        }
         // A rail the version does not document is refused, not quoted.
         for rail in ["fake", "x402.fake.exact", "stripe_x402.exact.usdc"] {
             let (status, body) = mock
@@ -465,5 +458,33 @@ async fn fault_and_auth_profiles_work_on_every_payment_release() {
             "{version}: served without a token"
         );
         open.shutdown().await;
+    }
+}
+
+/// The API keeps its default rail from 0.1.29 on (a quote without
+/// `payment_method` is a stripe_checkout quote), while the CLI command the
+/// mock suggests follows the CLI's rule: from 0.1.29 it names the rail.
+#[tokio::test]
+async fn the_cli_requires_the_rail_flag_where_the_api_keeps_its_default() {
+    for (version, names_rail) in [("0.1.28", false), ("0.1.29", true), ("0.1.70", true)] {
+        let mock = Mock::start(version).await;
+        let first = json!({ "credits": 10, "idempotency_key": "k" });
+        let (status, body) = mock.quote(first).await;
+        assert_eq!(status, 200, "{version}: {body}");
+        assert_eq!(body["data"]["accepted_payment_method"], "stripe_checkout");
+        // Same key, other terms: the conflict suggests a fresh quote command.
+        let (status, body) = mock
+            .quote(json!({ "credits": 11, "idempotency_key": "k" }))
+            .await;
+        assert_eq!(status, 409, "{version}: {body}");
+        let suggested = body["error"]["recovery"]["suggested_command"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{version}: no suggested command in {body}"));
+        assert_eq!(
+            suggested.contains("--payment-method stripe_checkout"),
+            names_rail,
+            "{version}: {suggested}"
+        );
+        mock.shutdown().await;
     }
 }

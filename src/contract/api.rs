@@ -197,7 +197,8 @@ pub struct CliCommand {
 #[serde(deny_unknown_fields)]
 pub struct PaymentRails {
     pub rails: Vec<String>,
-    /// The rail a quote uses when none is given; `None` once one is required.
+    /// The API's rail for a quote that names none; `None`: the API requires
+    /// one. A CLI flag the quote command requires is the CLI's rule, apart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote_default: Option<String>,
 }

@@ -516,17 +516,17 @@ fn api_model(
     }
     commands.sort_by(|a, b| a.argv.cmp(&b.argv));
     api.commands = commands;
-    api.payment_rails = payment_rails(&rules, base, &api.commands, docs, version, undecided)?;
+    api.payment_rails = payment_rails(&rules, base, docs, version, undecided)?;
     Ok(api)
 }
 
-/// Rails from the docs' flag and example values; the quote default from
-/// what the docs state, else the base's while it is still a rail; none
-/// once the quote command requires the rail flag.
+/// Rails from the docs' flag and example values; the quote default is the
+/// API's: what the docs state, else the base's while it is still a rail
+/// (listed as undecided). A CLI flag the quote command requires is the
+/// CLI's rule and leaves the API's default alone.
 fn payment_rails(
     rules: &DocsRules,
     base: &ApiModel,
-    commands: &[CliCommand],
     docs: &Path,
     version: &str,
     undecided: &mut Vec<String>,
@@ -535,18 +535,7 @@ fn payment_rails(
     if rails.is_empty() {
         return Ok(base.payment_rails.clone());
     }
-    let r = &rules.payment_rails;
-    let required = commands
-        .iter()
-        .find(|c| c.argv == r.quote_command)
-        .is_some_and(|c| {
-            c.required_flags
-                .iter()
-                .any(|f| f == &r.quote_default_required_flag)
-        });
-    let quote_default = if required {
-        None
-    } else if let Some(found) = rules.stated_quote_default(docs, version)? {
+    let quote_default = if let Some(found) = rules.stated_quote_default(docs, version)? {
         Some(found.value)
     } else {
         let inherited = base
@@ -554,7 +543,12 @@ fn payment_rails(
             .as_ref()
             .and_then(|p| p.quote_default.clone());
         match inherited {
-            Some(rail) if rails.contains(&rail) => Some(rail),
+            Some(rail) if rails.contains(&rail) => {
+                undecided.push(format!(
+                    "the quote's default rail: the docs state none; kept the base's `{rail}`"
+                ));
+                Some(rail)
+            }
             Some(rail) => {
                 undecided.push(format!(
                     "the quote's default rail: the base's `{rail}` is no longer in the docs and they name no other"
@@ -682,7 +676,7 @@ fn summary(
     if da != db {
         parts.push(format!(
             "quote default {}",
-            db.as_deref().unwrap_or("none (--payment-method required)")
+            db.as_deref().unwrap_or("none (payment_method required)")
         ));
     }
     for c in &api.commands {

@@ -25,10 +25,8 @@ pub struct RailRules {
     pub doc: String,
     /// Each has one capture group: a rail id.
     pub values: Vec<String>,
-    pub quote_command: String,
+    /// The API's default rail for a quote without one; the first match wins.
     pub quote_default: Vec<Rule>,
-    /// Once the quote command requires this flag, no rail is the default.
-    pub quote_default_required_flag: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -161,8 +161,9 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    // The rails and the default are the version's: a rail it does not
-    // document is refused, and from 0.1.29 there is no default.
+    // The rails and the default are the version's API model: a rail it
+    // does not document is refused; a quote without one takes the API's
+    // default (the CLI requiring its flag from 0.1.29 is the CLI's rule).
     let method = match optional_str(&body, rail_field)? {
         None => version.quote_default.clone().ok_or_else(|| {
             ApiError::invalid(format!(
@@ -236,7 +237,7 @@ pub(crate) fn create_quote(state: &mut State, call: &Call) -> Handled {
         .suggest(quote_command(
             &terms,
             &fresh,
-            version.quote_default.as_deref(),
+            cli_quote_default(&version, OPERATION, rail_field),
         )));
     }
 
@@ -325,6 +326,28 @@ fn challenge_context<'a>(state: &State, quote: &Quote) -> Option<Context<'a>> {
 
 /// The CLI command that requests `terms` again under a new key.
 /// The rail flag is left out where the version's default picks it.
+/// The rail the CLI's quote command may leave out: the API's default,
+/// unless the command requires the rail's flag (`payment_method` is
+/// `--payment-method`, as cli.rs maps flags).
+fn cli_quote_default<'v>(
+    version: &'v Version,
+    operation: &str,
+    rail_field: &str,
+) -> Option<&'v str> {
+    let flag = format!("--{}", rail_field.replace('_', "-"));
+    let required = version
+        .api
+        .commands
+        .iter()
+        .filter(|c| c.operation.as_deref() == Some(operation))
+        .any(|c| c.required_flags.contains(&flag));
+    if required {
+        None
+    } else {
+        version.quote_default.as_deref()
+    }
+}
+
 fn quote_command(terms: &QuoteTerms, key: &str, default: Option<&str>) -> String {
     let amount = match &terms.pack {
         Some(pack) => format!("--pack {}", pack.id),

@@ -227,7 +227,7 @@ impl Seed {
 pub(crate) struct Version {
     /// `payment_rails.rails`; the 0.1.9 pair when the model names none.
     pub rails: Vec<String>,
-    /// The rail of a quote that names none; `None`: `payment_method` is required.
+    /// The API's rail for a quote that names none; `None`: the API requires one.
     pub quote_default: Option<String>,
     /// The version's docs describe fragment-stripped Stripe URLs (0.1.8's
     /// schemas), so even the conformant mock serves them so.
