@@ -9,7 +9,8 @@
 # Environment: MAX_EXAMPLES (25 per operation; the stateful phase's 150
 # walks are set in interop/schemathesis.toml), TIME_LIMIT
 # (seconds for the Schemathesis run, 600), CONTRACT (0.1.9), PROFILE
-# (conformant; regressed-0.1.8 shows what a failing run looks like).
+# (conformant; regressed-0.1.8 shows what a failing run looks like),
+# CONFORM (a conform binary to use instead of `cargo build --release`).
 # Exits with Schemathesis' exit code: 0 clean, 1 failures, 124 time limit.
 set -euo pipefail
 
@@ -29,8 +30,12 @@ if [ ! -x "$VENV/bin/schemathesis" ]; then
 fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -r interop/requirements.txt
 
-cargo build --release
-conform=target/release/conform
+if [ -n "${CONFORM:-}" ]; then
+    conform=$CONFORM
+else
+    cargo build --release
+    conform=target/release/conform
+fi
 mkdir -p "$OUT"
 "$conform" openapi --contract "$CONTRACT" --out "$OUT/openapi.json"
 

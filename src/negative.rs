@@ -136,7 +136,7 @@ fn body_fields(body: &Body, contract: &Contract) -> Fields {
                         Kind::Integer => FieldKind::Integer,
                         Kind::StringArray => FieldKind::Array,
                         // Component schemas of request fields are ids and enums: strings.
-                        Kind::String | Kind::Schema(_) => FieldKind::String,
+                        Kind::String | Kind::Schema(_) | Kind::Rail => FieldKind::String,
                     },
                     required: f.required,
                 })

@@ -243,7 +243,7 @@ fn rewrite_ref(reference: &str, file: &str) -> String {
 }
 
 /// Renders one JSON type of a field or parameter.
-fn kind_schema(kind: &Kind, rule: Option<&Rule>) -> Value {
+fn kind_schema(kind: &Kind, rule: Option<&Rule>, api: &ApiModel) -> Value {
     let mut schema = match kind {
         Kind::String => json!({ "type": "string", "minLength": 1 }),
         Kind::Integer => json!({ "type": "integer" }),
@@ -251,6 +251,19 @@ fn kind_schema(kind: &Kind, rule: Option<&Rule>) -> Value {
             json!({ "type": "array", "minItems": 1, "items": { "type": "string" } })
         }
         Kind::Schema(name) => component(name),
+        // The version's own rails, so a removed rail is not offered; the
+        // quote's rail field is the only one of this kind.
+        Kind::Rail => {
+            let rails = api.payment_rails.as_ref();
+            let mut schema = json!({
+                "type": "string",
+                "enum": rails.map_or(&[][..], |p| &p.rails[..]),
+            });
+            if let Some(default) = rails.and_then(|p| p.quote_default.as_deref()) {
+                schema["default"] = json!(default);
+            }
+            schema
+        }
     };
     if let Some(rule) = rule {
         if rule.email {
@@ -276,12 +289,12 @@ fn operation(endpoint: &Endpoint, api: &ApiModel) -> Value {
         "security": if auth { json!([{ SECURITY_SCHEME: [] }]) } else { json!([]) },
     });
     if !endpoint.params.is_empty() {
-        op["parameters"] = endpoint.params.iter().map(param_json).collect();
+        op["parameters"] = endpoint.params.iter().map(|p| param_json(p, api)).collect();
     }
     if let Some(body) = &endpoint.body {
         op["requestBody"] = json!({
             "required": true,
-            "content": { "application/json": { "schema": body_schema(body) } }
+            "content": { "application/json": { "schema": body_schema(body, api) } }
         });
     }
     let mut responses = Map::new();
@@ -387,24 +400,24 @@ fn link_json(link: &Link, api: &ApiModel) -> Value {
     out
 }
 
-fn param_json(param: &Param) -> Value {
+fn param_json(param: &Param, api: &ApiModel) -> Value {
     json!({
         "name": param.name,
         "in": match param.location { Location::Path => "path", Location::Query => "query" },
         "required": param.required || param.location == Location::Path,
         "description": param.description,
-        "schema": kind_schema(&param.kind, param.rule.as_ref())
+        "schema": kind_schema(&param.kind, param.rule.as_ref(), api)
     })
 }
 
-fn body_schema(body: &Body) -> Value {
+fn body_schema(body: &Body, api: &ApiModel) -> Value {
     match body {
         Body::Schema { schema } => component(schema),
         Body::Fields { fields, one_of } => {
             let properties: Map<String, Value> = fields
                 .iter()
                 .map(|f| {
-                    let mut schema = kind_schema(&f.kind, f.rule.as_ref());
+                    let mut schema = kind_schema(&f.kind, f.rule.as_ref(), api);
                     // 3.1 allows keywords beside `$ref`, so no allOf wrapper.
                     if !f.description.is_empty() {
                         schema["description"] = Value::from(f.description.clone());

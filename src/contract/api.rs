@@ -139,6 +139,8 @@ pub enum Kind {
     StringArray,
     /// A component schema, by name (`common.quote_id`).
     Schema(String),
+    /// One of the version's payment rails (`payment_rails.rails`).
+    Rail,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
