@@ -354,3 +354,31 @@ fn mock_only_scenarios_are_left_out_against_a_live_server() {
     assert!(!live_list.lines().any(|l| l == marked), "{live_list}");
     assert_eq!(mock_list.lines().count(), live_list.lines().count() + 1);
 }
+
+/// Every scenario a transport error: the verdict claims no contract result.
+#[test]
+fn a_run_that_reached_nothing_says_the_contract_was_not_checked() {
+    let run = Command::new(env!("CARGO_BIN_EXE_conform"))
+        .args([
+            "run",
+            "--base-url",
+            "http://127.0.0.1:1",
+            "--contract",
+            "0.1.70",
+        ])
+        .env("IMAGE_SKILL_TOKEN", "not-a-real-token")
+        .output()
+        .expect("conform runs");
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(3), "{out}");
+    let verdict = out
+        .lines()
+        .find(|l| l.starts_with("contract 0.1.70: "))
+        .unwrap_or_else(|| panic!("no verdict line:\n{out}"));
+    assert!(
+        verdict.starts_with("contract 0.1.70: not checked (no check ran; ")
+            && verdict.contains(" scenarios did not finish)")
+            && verdict.ends_with("; invariants: not checked"),
+        "{verdict}"
+    );
+}

@@ -66,6 +66,17 @@ fn sigint_kills_the_client_writes_reports_and_exits_130() {
     let alive = unsafe { libc::kill(client_pid, 0) } == 0;
     assert!(!alive, "client process {client_pid} survived the interrupt");
 
+    // The verdict claims nothing for a run cut before any check.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let verdict = stdout
+        .lines()
+        .find(|l| l.starts_with("contract "))
+        .unwrap_or_else(|| panic!("no verdict line:\n{stdout}"));
+    assert!(
+        verdict.contains(": not checked (no check ran; ") && verdict.contains("did not finish)"),
+        "{verdict}"
+    );
+
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report).expect("json report"))
             .expect("parses");
