@@ -8,7 +8,8 @@
 #
 # Environment: MAX_EXAMPLES (25 per operation; the stateful phase's 150
 # walks are set in interop/schemathesis.toml), TIME_LIMIT
-# (seconds for the Schemathesis run, 600), CONTRACT (0.1.9), PROFILE
+# (seconds for the Schemathesis run, 600), CONTRACT (conform's default, the
+# newest release; e.g. CONTRACT=0.1.9), PROFILE
 # (conformant; regressed-0.1.8 shows what a failing run looks like),
 # CONFORM (a conform binary to use instead of `cargo build --release`).
 # Exits with Schemathesis' exit code: 0 clean, 1 failures, 124 time limit.
@@ -19,7 +20,7 @@ cd "$ROOT"
 
 MAX_EXAMPLES=${MAX_EXAMPLES:-25}
 TIME_LIMIT=${TIME_LIMIT:-600}
-CONTRACT=${CONTRACT:-0.1.9}
+CONTRACT=${CONTRACT:-}
 PROFILE=${PROFILE:-conformant}
 VENV=target/interop-venv
 OUT=target/interop
@@ -37,10 +38,14 @@ else
     conform=target/release/conform
 fi
 mkdir -p "$OUT"
-"$conform" openapi --contract "$CONTRACT" --out "$OUT/openapi.json"
+contract=()
+if [ -n "$CONTRACT" ]; then
+    contract=(--contract "$CONTRACT")
+fi
+"$conform" openapi "${contract[@]}" --out "$OUT/openapi.json"
 
 # Port 0: the OS picks a free port, and the mock prints the address it got.
-"$conform" mock --profile "$PROFILE" --contract "$CONTRACT" --addr 127.0.0.1:0 >"$OUT/mock.log" 2>&1 &
+"$conform" mock --profile "$PROFILE" "${contract[@]}" --addr 127.0.0.1:0 >"$OUT/mock.log" 2>&1 &
 mock=$!
 trap 'kill "$mock" 2>/dev/null || true; wait "$mock" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
