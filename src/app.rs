@@ -322,6 +322,7 @@ impl Prepared {
         let cx = crate::findings::JudgeContext {
             token_source: self.options.token_source.clone(),
             target: report.target.clone(),
+            envelope: crate::findings::EnvelopeFields::of(&self.contract),
         };
         report.judge(&cx)?;
         report.run = crate::outcome::RunInfo {

@@ -79,6 +79,10 @@ pub struct Finding {
     /// What groups failures into it ([`keys_of`] gives a scenario's keys).
     #[serde(skip)]
     key: String,
+    /// The envelope fields its key was read from (a client's error
+    /// envelope), so [`of_scenario`] reads a step the same way.
+    #[serde(skip)]
+    envelope: Option<EnvelopeFields>,
 }
 
 /// Places, evidence and not-evaluated checks one finding lists: the first
@@ -175,6 +179,43 @@ pub struct JudgeContext {
     pub token_source: Option<String>,
     /// The target as shown to people (`http://127.0.0.1:9`, `mock:conformant`).
     pub target: String,
+    /// Where the contract's envelopes keep what the judge reads.
+    pub envelope: EnvelopeFields,
+}
+
+/// The envelope fields the judge reads, found by their roles in the
+/// contract's envelope schemas; `None` where the contract gives no field
+/// the role (a client's error envelope is then not told apart).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnvelopeFields {
+    /// The success envelope's payload: titles name fields inside it.
+    pub payload: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+impl EnvelopeFields {
+    pub fn of(contract: &crate::contract::Contract) -> EnvelopeFields {
+        use crate::contract::{ERROR_ENVELOPE, SUCCESS_ENVELOPE, roles};
+        let field = |schema, role| contract.envelope_field(schema, role).map(str::to_string);
+        EnvelopeFields {
+            payload: field(SUCCESS_ENVELOPE, roles::PAYLOAD),
+            error_code: field(ERROR_ENVELOPE, roles::ERROR_CODE),
+            error_message: field(ERROR_ENVELOPE, roles::ERROR_MESSAGE),
+        }
+    }
+
+    /// `/data/next/fallback_checkout_url` → `next.fallback_checkout_url`:
+    /// the field as people name it inside the payload.
+    pub fn field_name(&self, pointer: &str) -> String {
+        let rest = self
+            .payload
+            .as_deref()
+            .and_then(|p| pointer.strip_prefix(p))
+            .and_then(|r| r.strip_prefix('/'))
+            .unwrap_or(pointer);
+        rest.trim_start_matches('/').replace('/', ".")
+    }
 }
 
 /// Longest expected/actual value quoted in a title, in characters.
@@ -182,7 +223,7 @@ const TITLE_VALUE_CHARS: usize = 60;
 
 /// Groups every failure of `scenarios` into findings, most important first.
 pub fn judge(scenarios: &[ScenarioOutcome], cx: &JudgeContext) -> Vec<Finding> {
-    let mut b = Builder::default();
+    let mut b = Builder::new(&cx.envelope);
     for sc in scenarios {
         b.scenario(sc);
     }
@@ -195,7 +236,7 @@ pub fn judge_each<'a>(
     scenarios: impl Iterator<Item = crate::Result<std::borrow::Cow<'a, ScenarioOutcome>>>,
     cx: &JudgeContext,
 ) -> crate::Result<Vec<Finding>> {
-    let mut b = Builder::default();
+    let mut b = Builder::new(&cx.envelope);
     for sc in scenarios {
         let sc = sc?;
         b.scenario(&sc);
@@ -214,7 +255,13 @@ pub fn of_scenario<'a>(
     findings: &'a [Finding],
     sc: &ScenarioOutcome,
 ) -> impl Iterator<Item = &'a Finding> + 'a {
-    let mut b = Builder::default();
+    // Read the steps as the judge did: only a client error-envelope
+    // finding depends on the envelope fields, and it keeps them.
+    let envelope = findings
+        .iter()
+        .find_map(|f| f.envelope.clone())
+        .unwrap_or_default();
+    let mut b = Builder::new(&envelope);
     for step in &sc.steps {
         b.step(sc, step);
     }
@@ -241,9 +288,17 @@ struct Builder {
     groups: HashMap<String, usize>,
     /// `check_failed` findings listed so far, against [`CHECK_FAILED_FINDINGS`].
     check_failed: usize,
+    envelope: EnvelopeFields,
 }
 
 impl Builder {
+    fn new(envelope: &EnvelopeFields) -> Builder {
+        Builder {
+            envelope: envelope.clone(),
+            ..Builder::default()
+        }
+    }
+
     fn scenario(&mut self, sc: &ScenarioOutcome) {
         for step in &sc.steps {
             self.step(sc, step);
@@ -301,9 +356,11 @@ impl Builder {
             }
             return;
         }
-        if let Some((cause, words, key)) = client_failure(step, &failed) {
+        if let Some((cause, words, key)) = client_failure(step, &failed, &self.envelope) {
+            let envelope = (cause == Cause::ClientErrorEnvelope).then(|| self.envelope.clone());
             let f = self.group(&key, FindingKind::Contract, cause, sc);
             f.title = words;
+            f.envelope = envelope;
             push_location(f, sc, step);
             for c in &failed {
                 if c.check == "exit_code" {
@@ -330,6 +387,7 @@ impl Builder {
         for c in fragment_first {
             match c.pointer.as_deref().filter(|p| stripped.contains(p)) {
                 Some(pointer) => {
+                    let field = self.envelope.field_name(pointer);
                     let f = self.group(
                         &format!("fragment {pointer}"),
                         FindingKind::Invariant,
@@ -342,10 +400,7 @@ impl Builder {
                         } else {
                             "lost"
                         };
-                        f.title = format!(
-                            "Stripe Checkout URL {what} its #fragment: `{}`",
-                            field_name(pointer)
-                        );
+                        f.title = format!("Stripe Checkout URL {what} its #fragment: `{}`", field);
                     }
                     push_location(f, sc, step);
                     f.add_evidence(evidence(sc, step, c));
@@ -477,6 +532,7 @@ fn new_finding(kind: FindingKind, cause: Cause, sc: &ScenarioOutcome) -> Finding
         last_scenario: String::new(),
         last_step: 0,
         key: String::new(),
+        envelope: None,
     }
 }
 
@@ -596,7 +652,11 @@ fn refused_statuses(f: &Finding) -> String {
 
 /// A client step that exited non-zero where the suite wanted success:
 /// either it printed an error envelope, or nothing parseable at all.
-fn client_failure(step: &StepOutcome, failed: &[&CheckOutcome]) -> Option<(Cause, String, String)> {
+fn client_failure(
+    step: &StepOutcome,
+    failed: &[&CheckOutcome],
+    envelope: &EnvelopeFields,
+) -> Option<(Cause, String, String)> {
     let client = step.client.as_ref()?;
     if !failed.iter().any(|c| c.check == "exit_code") {
         return None;
@@ -605,14 +665,19 @@ fn client_failure(step: &StepOutcome, failed: &[&CheckOutcome]) -> Option<(Cause
         .exit_code
         .map_or("no exit code".to_string(), |c| format!("exit {c}"));
     let doc: Option<serde_json::Value> = serde_json::from_str(client.stdout_excerpt.trim()).ok();
-    let error = doc
-        .as_ref()
-        .and_then(|d| d.get("error"))
-        .filter(|e| e.is_object());
+    // An error envelope: the object that holds the error-code field.
+    let error = envelope.error_code.as_deref().and_then(|code| {
+        let (parent, _) = code.rsplit_once('/')?;
+        doc.as_ref()?.pointer(parent).filter(|e| e.is_object())
+    });
+    let read = |pointer: &Option<String>| {
+        let (doc, pointer) = (doc.as_ref()?, pointer.as_deref()?);
+        doc.pointer(pointer).and_then(|v| v.as_str())
+    };
     match error {
-        Some(e) => {
-            let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("?");
-            let message = e.get("message").and_then(|m| m.as_str()).unwrap_or("");
+        Some(_) => {
+            let code = read(&envelope.error_code).unwrap_or("?");
+            let message = read(&envelope.error_message).unwrap_or("");
             Some((
                 Cause::ClientErrorEnvelope,
                 format!("the client returned an error envelope ({exit}): {code}: {message}"),
@@ -634,13 +699,6 @@ fn client_failure(step: &StepOutcome, failed: &[&CheckOutcome]) -> Option<(Cause
         }
         None => None,
     }
-}
-
-/// `/data/next/fallback_checkout_url` → `next.fallback_checkout_url`: the
-/// field as people name it in the envelope's `data`.
-pub fn field_name(pointer: &str) -> String {
-    let rest = pointer.strip_prefix("/data/").unwrap_or(pointer);
-    rest.trim_start_matches('/').replace('/', ".")
 }
 
 fn plural(n: usize, one: &str) -> String {
@@ -704,10 +762,17 @@ mod tests {
         }
     }
 
+    fn shipped_envelope() -> EnvelopeFields {
+        let contract = crate::contract::Contract::embedded(crate::contract::DEFAULT_CONTRACT)
+            .expect("contract loads");
+        EnvelopeFields::of(&contract)
+    }
+
     fn cx() -> JudgeContext {
         JudgeContext {
             token_source: Some("`$IMAGE_SKILL_TOKEN`".into()),
             target: "http://127.0.0.1:9".into(),
+            envelope: shipped_envelope(),
         }
     }
 
@@ -884,11 +949,47 @@ mod tests {
     }
 
     #[test]
-    fn field_names_drop_the_data_prefix() {
+    fn field_names_drop_the_payload_prefix() {
+        let envelope = shipped_envelope();
+        assert_eq!(envelope.payload.as_deref(), Some("/data"));
         assert_eq!(
-            field_name("/data/next/fallback_checkout_url"),
+            envelope.field_name("/data/next/fallback_checkout_url"),
             "next.fallback_checkout_url"
         );
-        assert_eq!(field_name("/checkout_url"), "checkout_url");
+        assert_eq!(envelope.field_name("/checkout_url"), "checkout_url");
+        assert_eq!(envelope.field_name("/database/x"), "database.x");
+        // A contract without a payload role: the pointer as it is.
+        assert_eq!(
+            EnvelopeFields::default().field_name("/data/checkout_url"),
+            "data.checkout_url"
+        );
+    }
+
+    #[test]
+    fn a_client_error_envelope_is_read_where_the_contract_puts_its_code() {
+        let mut s = step(0, vec![CheckOutcome::fail("exit_code", None, "0", "2")]);
+        s.request = None;
+        s.response = None;
+        s.client = Some(ClientSummary {
+            argv: vec!["cli".into()],
+            exit_code: Some(2),
+            stdout_excerpt: r#"{"ok":false,"failure":{"kind":"E_USAGE","text":"bad flag"}}"#.into(),
+            stderr_excerpt: String::new(),
+        });
+        let renamed = JudgeContext {
+            envelope: EnvelopeFields {
+                error_code: Some("/failure/kind".into()),
+                error_message: Some("/failure/text".into()),
+                ..shipped_envelope()
+            },
+            ..cx()
+        };
+        let f = judge(&[scenario("a", vec![s.clone()])], &renamed);
+        assert_eq!(f[0].cause, Cause::ClientErrorEnvelope);
+        assert!(f[0].title.contains("E_USAGE: bad flag"), "{}", f[0].title);
+        assert_eq!(of_scenario(&f, &scenario("a", vec![s.clone()])).count(), 1);
+        // The shipped names do not find it there.
+        let f = judge(&[scenario("a", vec![s])], &cx());
+        assert_ne!(f[0].cause, Cause::ClientErrorEnvelope);
     }
 }

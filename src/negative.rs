@@ -283,10 +283,6 @@ fn probe(
     rejects: Rejects,
 ) -> Scenario {
     let name = format!("{} {}: {what}", endpoint.method, endpoint.path);
-    let rejects_name = match rejects {
-        Rejects::Auth => "auth",
-        Rejects::Data => "data",
-    };
     let step = Step {
         name: what.to_string(),
         pointer: String::new(),
@@ -301,10 +297,11 @@ fn probe(
         expect: Expect::default()
             .with(
                 check::envelope::KEY,
-                json!("error"),
+                // As a suite would spell them: the enums' serde names.
+                json!(EnvelopeKind::Error),
                 Arc::new(EnvelopeKind::Error),
             )
-            .with(check::rejects::KEY, json!(rejects_name), Arc::new(rejects)),
+            .with(check::rejects::KEY, json!(rejects), Arc::new(rejects)),
         captures: Vec::new(),
     };
     Scenario {

@@ -412,6 +412,7 @@ async fn a_spooled_run_reports_what_a_held_run_reports() {
         let cx = conform::findings::JudgeContext {
             token_source: None,
             target: spooled.target.clone(),
+            ..Default::default()
         };
         spooled.judge(&cx).expect("spool reads back");
         held.judge(&cx).expect("held outcomes judge");

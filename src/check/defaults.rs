@@ -5,7 +5,9 @@ use serde_json::Value;
 
 use super::fragment::FragmentPolicy;
 use super::{Context, show};
+use crate::contract::{ERROR_ENVELOPE, SUCCESS_ENVELOPE, roles};
 use crate::outcome::CheckOutcome;
+use crate::suite::EnvelopeKind;
 
 /// An always-on HTTP check: runs unless the step lists it in `expect.skip`.
 macro_rules! always_on {
@@ -53,11 +55,9 @@ always_on!(
     |step, cx| content_type_conformance(cx).into_iter().collect()
 );
 always_on!(TraceId, "trace_id", |step, cx| {
-    if step.expect.envelope_kind() == crate::suite::EnvelopeKind::None {
-        Vec::new()
-    } else {
-        trace_id(cx).into_iter().collect()
-    }
+    trace_id(cx, step.expect.envelope_kind())
+        .into_iter()
+        .collect()
 });
 always_on!(StripeUrlFragments, "stripe_url_fragments", |step, cx| {
     stripe_url_fragments(cx, super::fragment::listed(step.expect))
@@ -117,23 +117,26 @@ pub fn content_type_conformance(cx: &Context<'_>) -> Option<CheckOutcome> {
     })
 }
 
-/// Every JSON answer carries a trace_id people can cite.
-pub fn trace_id(cx: &Context<'_>) -> Option<CheckOutcome> {
+/// Every JSON answer carries a trace id people can cite: the field the
+/// step's envelope schema gives the trace-id role. A contract whose
+/// envelope names no such field has nothing to check here.
+pub fn trace_id(cx: &Context<'_>, kind: EnvelopeKind) -> Option<CheckOutcome> {
     const NAME: &str = "trace_id";
+    let schema = match kind {
+        EnvelopeKind::Success => SUCCESS_ENVELOPE,
+        EnvelopeKind::Error => ERROR_ENVELOPE,
+        EnvelopeKind::None => return None,
+    };
+    let pointer = cx.contract.envelope_field(schema, roles::TRACE_ID)?;
     let body = cx.response.json.as_ref().ok()?;
-    Some(match body.get("trace_id") {
+    let field = pointer.trim_start_matches('/').replace('/', ".");
+    let expected = format!("a non-empty {field}");
+    Some(match body.pointer(pointer) {
         Some(Value::String(t)) if !t.is_empty() => {
-            CheckOutcome::pass(NAME, Some("/trace_id"), "a non-empty trace_id")
+            CheckOutcome::pass(NAME, Some(pointer), expected)
         }
-        Some(other) => {
-            CheckOutcome::fail(NAME, Some("/trace_id"), "a non-empty trace_id", show(other))
-        }
-        None => CheckOutcome::fail(
-            NAME,
-            Some("/trace_id"),
-            "a non-empty trace_id",
-            "no trace_id",
-        ),
+        Some(other) => CheckOutcome::fail(NAME, Some(pointer), expected, show(other)),
+        None => CheckOutcome::fail(NAME, Some(pointer), expected, format!("no {field}")),
     })
 }
 

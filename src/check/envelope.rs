@@ -12,7 +12,7 @@ use crate::suite::{Expect, Location};
 
 pub const KEY: &str = "envelope";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EnvelopeKind {
     Success,

@@ -14,7 +14,7 @@ use crate::suite::{Expect, Location};
 pub const KEY: &str = "rejects";
 
 /// What a negative step expects the server to refuse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Rejects {
     /// A missing or bad token: a 4xx, never served (`ignored_auth`).

@@ -45,6 +45,10 @@ use crate::error::{Error, Result, closest};
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 const ID_BASE: &str = "https://conform.invalid/schemas";
 const COMMON: &str = "common";
+/// The schema of every successful answer's whole body.
+pub const SUCCESS_ENVELOPE: &str = "success-envelope";
+/// The schema of every failed answer's whole body.
+pub const ERROR_ENVELOPE: &str = "error-envelope";
 
 /// The compiled schemas of one contract version.
 pub struct Contract {
@@ -65,6 +69,8 @@ pub struct Contract {
     /// `answers.json`: the mock's answer templates, with where they were read.
     mock_answers: Option<(PathBuf, Value)>,
     fragment_policy: FragmentPolicy,
+    /// (envelope schema, role) -> the pointer of the field with that role.
+    envelope: BTreeMap<(&'static str, &'static str), String>,
     derived: Derived,
 }
 
@@ -262,6 +268,23 @@ impl Contract {
         Ok(made)
     }
 
+    /// The JSON pointer of the field that has `role` (one of
+    /// [`roles::ENVELOPE`]) in envelope schema `schema`
+    /// ([`SUCCESS_ENVELOPE`] or [`ERROR_ENVELOPE`]); `None` when the
+    /// contract has no such schema or gives no field that role.
+    pub fn envelope_field(&self, schema: &str, role: &str) -> Option<&str> {
+        self.envelope
+            .iter()
+            .find(|((s, r), _)| *s == schema && *r == role)
+            .map(|(_, pointer)| pointer.as_str())
+    }
+
+    /// The last names of the fields that carry one of `wanted` roles, in
+    /// any of the version's schemas.
+    pub fn role_leaf_names(&self, wanted: &[&str]) -> std::collections::BTreeSet<String> {
+        roles::leaf_names(&self.documents, wanted)
+    }
+
     /// Whether this version requires or strips Stripe URL fragments.
     pub fn fragment_policy(&self) -> FragmentPolicy {
         self.fragment_policy
@@ -427,13 +450,37 @@ fn load(resolved: source::Resolved, wanted: Defs) -> Result<Contract> {
         validators,
         registry,
         raw,
-        documents,
         api,
         mock_seed,
         mock_answers,
         fragment_policy,
+        envelope: envelope_fields(&documents),
+        documents,
         derived: Derived::default(),
     })
+}
+
+/// Where the envelope schemas put the fields with envelope roles: found
+/// once, since the `trace_id` check reads one on every step.
+fn envelope_fields(
+    documents: &BTreeMap<String, Value>,
+) -> BTreeMap<(&'static str, &'static str), String> {
+    let common = documents.get(COMMON);
+    let mut out = BTreeMap::new();
+    for schema in [SUCCESS_ENVELOPE, ERROR_ENVELOPE] {
+        let Some(doc) = documents.get(schema) else {
+            continue;
+        };
+        for role in roles::ENVELOPE {
+            if let Some(first) = roles::fields_with_role(doc, common, role)
+                .into_iter()
+                .next()
+            {
+                out.insert((schema, role), first);
+            }
+        }
+    }
+    out
 }
 
 fn parse_file(name: &str, path: &Path, text: &str) -> Result<SchemaFile> {

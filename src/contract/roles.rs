@@ -12,7 +12,7 @@
 //! it reads (`answers.json`, under the mock's own names: `src/mock/answer.rs`)
 //! — is read from data.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -30,15 +30,30 @@ pub const SECRET: &str = "secret";
 pub const IDEMPOTENCY_KEY: &str = "idempotency_key";
 /// A credit balance the ledger debits.
 pub const CREDIT_BALANCE: &str = "credit_balance";
+/// The envelope's id of one request, which people cite.
+pub const TRACE_ID: &str = "trace_id";
+/// The error envelope's machine-readable error code.
+pub const ERROR_CODE: &str = "error_code";
+/// The error envelope's message for people.
+pub const ERROR_MESSAGE: &str = "error_message";
+/// The success envelope's payload, which the endpoint's data schema checks.
+pub const PAYLOAD: &str = "payload";
 
-pub const ALL: [&str; 6] = [
+pub const ALL: [&str; 10] = [
     STRIPE_CHECKOUT_URL,
     CHECKOUT_HANDOFF_URL,
     CHECKOUT_COMPACT_URL,
     SECRET,
     IDEMPOTENCY_KEY,
     CREDIT_BALANCE,
+    TRACE_ID,
+    ERROR_CODE,
+    ERROR_MESSAGE,
+    PAYLOAD,
 ];
+
+/// The roles the envelope schemas give their fields.
+pub const ENVELOPE: [&str; 4] = [TRACE_ID, ERROR_CODE, ERROR_MESSAGE, PAYLOAD];
 
 /// The role a schema node declares, if any.
 pub fn role_of(schema: &Value) -> Option<&str> {
@@ -54,6 +69,29 @@ pub fn fields_with_role(schema: &Value, defs: Option<&Value>, role: &str) -> BTr
     let docs = Docs { root: schema, defs };
     walk(&docs, schema, role, String::new(), 0, &mut out);
     out
+}
+
+/// The last property names of the fields of `documents` (schema
+/// documents by stem, `common` among them) that carry one of `wanted`:
+/// how a field is named where only its name is seen (docs prose, a
+/// profile that rewrites answers).
+pub fn leaf_names(documents: &BTreeMap<String, Value>, wanted: &[&str]) -> BTreeSet<String> {
+    let common = documents.get("common");
+    let mut names = BTreeSet::new();
+    for schema in documents.values() {
+        for role in wanted {
+            for path in fields_with_role(schema, common, role) {
+                if let Some(last) = path
+                    .rsplit('/')
+                    .next()
+                    .filter(|k| !k.is_empty() && *k != "*")
+                {
+                    names.insert(last.to_string());
+                }
+            }
+        }
+    }
+    names
 }
 
 /// Where `$ref`s point: `#/...` into the schema's own document, anything

@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::extract;
 use super::{say, strings};
 use crate::contract::api::{ApiModel, Auth, CliCommand, Endpoint, PaymentRails, Response};
-use crate::contract::{Contract, Manifest, Source};
+use crate::contract::{Contract, Manifest, Source, roles};
 use crate::contracts::rules::DocsRules;
 use crate::docs::{self, Extraction};
 use crate::error::{Error, Result, exit};
@@ -91,6 +91,7 @@ pub fn write(args: &AddArgs) -> Result<String> {
     } else {
         api_model(
             base.api(),
+            &base.role_leaf_names(&[roles::CHECKOUT_HANDOFF_URL]),
             &extraction,
             &args.docs,
             &args.version,
@@ -374,6 +375,7 @@ fn curated_endpoint(
 
 fn api_model(
     base: &ApiModel,
+    handoff_fields: &BTreeSet<String>,
     extraction: &Extraction,
     docs: &Path,
     version: &str,
@@ -388,10 +390,11 @@ fn api_model(
         .map(|e| ((e.method.clone(), template(&e.path)), e))
         .collect();
     // The handoff redirect is not in the docs' endpoint list; it lives as
-    // long as the docs name a handoff URL.
+    // long as the docs name a handoff URL (a field with the handoff role).
     let cli = std::fs::read_to_string(docs.join("cli.md")).unwrap_or_default();
+    let names_handoff = handoff_fields.iter().any(|f| cli.contains(f.as_str()));
     api.endpoints.retain(|e| match e.response {
-        Response::Redirect(_) => cli.contains("checkout_handoff_url"),
+        Response::Redirect(_) => names_handoff,
         Response::Data(_) => listed.contains_key(&(e.method.clone(), template(&e.path))),
     });
     for ((method, path), found) in &listed {

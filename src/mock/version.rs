@@ -431,22 +431,10 @@ fn default_documents() -> crate::Result<std::collections::BTreeMap<String, Value
 /// Field names whose schema role is a Stripe Checkout URL or the compact
 /// URL, wherever they nest: what a fragment-stripping profile cuts.
 fn checkout_url_keys(docs: &std::collections::BTreeMap<String, Value>) -> BTreeSet<String> {
-    let common = docs.get("common");
-    let mut keys = BTreeSet::new();
-    for schema in docs.values() {
-        for role in [roles::STRIPE_CHECKOUT_URL, roles::CHECKOUT_COMPACT_URL] {
-            for path in roles::fields_with_role(schema, common, role) {
-                if let Some(last) = path
-                    .rsplit('/')
-                    .next()
-                    .filter(|k| !k.is_empty() && *k != "*")
-                {
-                    keys.insert(last.to_string());
-                }
-            }
-        }
-    }
-    keys
+    roles::leaf_names(
+        docs,
+        &[roles::STRIPE_CHECKOUT_URL, roles::CHECKOUT_COMPACT_URL],
+    )
 }
 
 /// For each endpoint whose body is a `*-request` schema: its properties,

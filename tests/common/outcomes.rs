@@ -52,6 +52,7 @@ pub fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> R
         .judge(&conform::findings::JudgeContext {
             token_source: Some("`$IMAGE_SKILL_TOKEN`".to_string()),
             target: target.to_string(),
+            ..Default::default()
         })
         .expect("held outcomes judge");
     report
