@@ -6,7 +6,8 @@
 //! `contracts check` also applies them to the docs: the Stripe URLs of the
 //! JSON examples, and what the prose says about the fragment (the `keeps`
 //! and `breaks` patterns beside the invariant). An elided example URL
-//! (`cs_...`) decides nothing alone; the prose decides for it.
+//! (`cs_...`) decides nothing alone; the prose decides for it. The fields
+//! a sentence names are those the version gives the invariant's `roles`.
 
 use std::path::{Path, PathBuf};
 
@@ -87,17 +88,21 @@ impl Invariants {
 
     /// Every place the docs in `dir` break an invariant: prose sentences,
     /// and example fields whose Stripe URL lacks its fragment when the URL
-    /// is concrete or the prose says to strip it.
+    /// is concrete or the prose says to strip it. A sentence names the
+    /// fields `contract` gives the invariant's roles.
     pub fn check_docs(
         &self,
         dir: &Path,
         examples: &[crate::docs::Example],
+        contract: &crate::contract::Contract,
     ) -> Result<Vec<DocsFinding>> {
         let mut findings = Vec::new();
         for invariant in &self.invariants {
             let Some(rules) = &invariant.docs else {
                 continue;
             };
+            let roles: Vec<&str> = invariant.roles.iter().map(String::as_str).collect();
+            let role_fields = contract.role_leaf_names(&roles);
             let compile = |patterns: &[String]| -> Result<Vec<Regex>> {
                 patterns
                     .iter()
@@ -131,7 +136,7 @@ impl Invariants {
                     }
                     if let Some(m) = breaks.iter().find_map(|b| b.find(&sentence.text)) {
                         let line = sentence.line_at(m.start());
-                        let fields = field_names(&sentence.text);
+                        let fields = field_names(&sentence.text, &role_fields);
                         prose.push(DocsFinding {
                             invariant: invariant.id.clone(),
                             doc: file.clone(),
@@ -321,12 +326,14 @@ fn sentences(text: &str) -> Vec<Sentence> {
     out
 }
 
-/// The snake_case field names a sentence mentions that hold Stripe URLs.
-fn field_names(sentence: &str) -> Vec<String> {
+/// The field names a sentence mentions (`next.checkout_url` as written)
+/// whose last part is one of `fields`.
+fn field_names(sentence: &str, fields: &std::collections::BTreeSet<String>) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for word in sentence.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')) {
         let word = word.trim_matches('.');
-        if word.ends_with("checkout_url") || word == "checkout_compact_url" {
+        let leaf = word.rsplit('.').next().unwrap_or(word);
+        if fields.contains(leaf) {
             let name = word.to_string();
             if !names.contains(&name) {
                 names.push(name);
@@ -361,6 +368,33 @@ mod tests {
             spanning.line_at(spanning.text.find("lines").expect("word")),
             2
         );
+    }
+
+    #[test]
+    fn prose_names_the_fields_the_roles_give() {
+        let fields: std::collections::BTreeSet<String> = ["stripe_url", "fallback_checkout_url"]
+            .map(String::from)
+            .into();
+        assert_eq!(
+            field_names(
+                "Strip the fragment from data.stripe_url and fallback_checkout_url; checkout_url stays.",
+                &fields
+            ),
+            ["data.stripe_url", "fallback_checkout_url"]
+        );
+        // The shipped 0.1.8 names its URL fields by role, the fallback among them.
+        let contract = crate::contract::Contract::embedded("0.1.8").expect("0.1.8 loads");
+        let shipped = contract.role_leaf_names(&[
+            crate::contract::roles::STRIPE_CHECKOUT_URL,
+            crate::contract::roles::CHECKOUT_COMPACT_URL,
+        ]);
+        for name in [
+            "checkout_url",
+            "checkout_compact_url",
+            "fallback_checkout_url",
+        ] {
+            assert!(shipped.contains(name), "{name} in {shipped:?}");
+        }
     }
 
     #[test]

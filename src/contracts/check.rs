@@ -186,7 +186,7 @@ pub fn run(args: &CheckArgs) -> Result<i32> {
         0
     } else {
         let invariants = crate::contract::invariants::Invariants::embedded()?;
-        let findings = invariants.check_docs(&args.docs, &extraction.examples)?;
+        let findings = invariants.check_docs(&args.docs, &extraction.examples, &contract)?;
         let mut ids: Vec<&str> = findings.iter().map(|f| f.invariant.as_str()).collect();
         ids.dedup();
         for inv in &invariants.invariants {
