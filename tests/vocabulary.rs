@@ -344,3 +344,416 @@ fn an_answer_naming_a_value_no_handler_supplies_is_refused_at_load() {
         "{err}"
     );
 }
+
+/// Every property name the shipped schemas of any version declare (the
+/// API's field names), from each version folder's schema files.
+fn api_field_names() -> std::collections::BTreeSet<String> {
+    fn walk(node: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match node {
+            serde_json::Value::Object(map) => {
+                if let Some(props) = map.get("properties").and_then(|p| p.as_object()) {
+                    out.extend(props.keys().cloned());
+                }
+                map.values().for_each(|v| walk(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for file in json_files_of_versions() {
+        let text = std::fs::read_to_string(&file).expect("readable schema");
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("schema parses");
+        if doc.get("$schema").is_some() {
+            walk(&doc, &mut names);
+        }
+    }
+    names
+}
+
+/// The JSON files under `schemas/<version>/` (generated ones included).
+fn json_files_of_versions() -> Vec<PathBuf> {
+    fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("readable folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                collect(&path, out);
+            } else if path.extension().is_some_and(|x| x == "json") {
+                out.push(path);
+            }
+        }
+    }
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&schemas).expect("schemas/") {
+        let path = entry.expect("entry").path();
+        let versioned = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_digit()));
+        if path.is_dir() && versioned {
+            collect(&path, &mut out);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The mock's own names, read from its data: `answers.json` sections,
+/// fragment ids, request-map names and template placeholders
+/// (`{{quote.id}}`: `quote.id` and `quote`), and every key of `mock.json`.
+/// A literal in src/mock/ equal to one names the mock's data, whose names
+/// happen to follow the API's.
+fn mock_vocabulary() -> std::collections::BTreeSet<String> {
+    use serde_json::Value;
+    fn walk(node: &Value, keys: bool, out: &mut std::collections::BTreeSet<String>) {
+        match node {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if keys {
+                        out.insert(k.clone());
+                    }
+                    placeholders(k, out);
+                    walk(v, keys, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, keys, out)),
+            Value::String(s) => placeholders(s, out),
+            _ => {}
+        }
+    }
+    fn placeholders(s: &str, out: &mut std::collections::BTreeSet<String>) {
+        for part in s.split("{{").skip(1) {
+            let inner = part.split("}}").next().unwrap_or_default();
+            let name = inner
+                .trim_start_matches(['#', '/'])
+                .split_whitespace()
+                .last()
+                .unwrap_or_default();
+            if !name.is_empty() {
+                out.insert(name.to_string());
+                out.insert(name.split('.').next().unwrap_or(name).to_string());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for file in json_files_of_versions() {
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(&file).expect("readable");
+        let doc: Value = serde_json::from_str(&text).expect("parses");
+        match name {
+            "mock.json" => walk(&doc, true, &mut out),
+            "answers.json" => {
+                let map = doc.as_object().expect("answers.json is an object");
+                out.extend(map.keys().cloned());
+                for section in ["fragments", "operations", "links"] {
+                    out.extend(
+                        map.get(section)
+                            .and_then(Value::as_object)
+                            .into_iter()
+                            .flat_map(|m| m.keys().cloned()),
+                    );
+                }
+                for reads in map
+                    .get("requests")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flat_map(|m| m.values())
+                {
+                    out.extend(
+                        reads
+                            .as_object()
+                            .into_iter()
+                            .flat_map(|m| m.keys().cloned()),
+                    );
+                }
+                walk(&doc, false, &mut out);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The string literals of `text`'s code (before its `#[cfg(test)]`
+/// module; comments, char literals and lifetimes skipped), each with its
+/// line. Raw strings count; a literal may span lines.
+fn string_literals(text: &str) -> Vec<(usize, String)> {
+    let code: String = {
+        let mut kept = Vec::new();
+        for line in text.lines() {
+            if line.trim() == "#[cfg(test)]" {
+                break;
+            }
+            kept.push(line);
+        }
+        kept.join("\n")
+    };
+    let chars: Vec<char> = code.chars().collect();
+    let (mut i, mut line, mut out) = (0usize, 1usize, Vec::new());
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            '\n' => {
+                line += 1;
+                i += 1;
+            }
+            '/' if next == Some('/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            '/' if next == Some('*') => {
+                i += 2;
+                while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
+                    line += usize::from(chars[i] == '\n');
+                    i += 1;
+                }
+                i += 2;
+            }
+            '\'' => {
+                // A char literal ('x', '\n', '"') or a lifetime ('a).
+                if next == Some('\\') {
+                    i += 2;
+                    while i < chars.len() && chars[i] != '\'' {
+                        i += 1;
+                    }
+                    i += 1;
+                } else if chars.get(i + 2) == Some(&'\'') {
+                    i += 3;
+                } else {
+                    i += 1;
+                }
+            }
+            'r' if (i == 0 || !ident(chars[i - 1])) && matches!(next, Some('"') | Some('#')) => {
+                let mut j = i + 1;
+                let mut hashes = 0;
+                while chars.get(j) == Some(&'#') {
+                    hashes += 1;
+                    j += 1;
+                }
+                if chars.get(j) != Some(&'"') {
+                    i += 1;
+                    continue;
+                }
+                let (start_line, start) = (line, j + 1);
+                j += 1;
+                loop {
+                    if j >= chars.len() {
+                        break;
+                    }
+                    if chars[j] == '"' && (0..hashes).all(|h| chars.get(j + 1 + h) == Some(&'#')) {
+                        break;
+                    }
+                    line += usize::from(chars[j] == '\n');
+                    j += 1;
+                }
+                out.push((
+                    start_line,
+                    chars[start..j.min(chars.len())].iter().collect(),
+                ));
+                i = j + 1 + hashes;
+            }
+            '"' => {
+                let (start_line, mut j, mut value) = (line, i + 1, String::new());
+                while j < chars.len() && chars[j] != '"' {
+                    if chars[j] == '\\' {
+                        value.push(chars[j]);
+                        j += 1;
+                    }
+                    if let Some(&ch) = chars.get(j) {
+                        line += usize::from(ch == '\n');
+                        value.push(ch);
+                    }
+                    j += 1;
+                }
+                out.push((start_line, value));
+                i = j + 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+#[test]
+fn the_literal_scan_finds_strings_and_skips_comments_chars_and_tests() {
+    let text = "let a = \"data\"; // \"comment\"\nlet q = '\"'; let l: &'a str = r#\"raw \"x\"\"#;\n\
+                /* \"block\" */ let e = \"esc\\\"aped\";\nlet m = \"two\nlines\"; let z = \"after\";\n\
+                #[cfg(test)]\nmod tests { \"t\" }\n";
+    assert_eq!(
+        string_literals(text),
+        [
+            (1, "data".to_string()),
+            (2, "raw \"x\"".to_string()),
+            (3, "esc\\\"aped".to_string()),
+            (4, "two\nlines".to_string()),
+            (5, "after".to_string()),
+        ]
+    );
+}
+
+/// API field names code may still spell: (name, the only files where it
+/// may — empty: anywhere —, why it is not a field read).
+const NOT_FIELD_READS: &[(&str, &[&str], &str)] = &[
+    (
+        "type",
+        &[],
+        "a JSON Schema keyword (check fragments, generated schemas)",
+    ),
+    ("description", &[], "a JSON Schema / OpenAPI keyword"),
+    ("name", &[], "a suite, API-model and OpenAPI keyword"),
+    (
+        "path",
+        &[],
+        "a suite request key, API-model key and OpenAPI `in` value",
+    ),
+    ("url", &[], "a suite request key and an OpenAPI server key"),
+    ("request", &[], "a suite step key and report word"),
+    ("auth", &[], "a suite step key and API-model key"),
+    ("status", &[], "the `status` check's key and a manifest key"),
+    (
+        "summary",
+        &["src/openapi.rs", "src/contracts/diff.rs"],
+        "an OpenAPI operation key; the diff report's key",
+    ),
+    (
+        "scheme",
+        &["src/openapi.rs"],
+        "an OpenAPI security-scheme key",
+    ),
+    ("links", &["src/openapi.rs"], "the OpenAPI response key"),
+    (
+        "command",
+        &[
+            "src/contracts/diff.rs",
+            "src/contracts/rules.rs",
+            "src/needs.rs",
+        ],
+        "an API-model key and a docs-rules capture",
+    ),
+    (
+        "required_flag",
+        &["src/contracts/diff.rs"],
+        "an API-model CLI command key",
+    ),
+    (
+        "id",
+        &["src/contracts/add.rs"],
+        "the docs' commands.json key",
+    ),
+    (
+        "operations",
+        &["src/needs.rs", "src/suite.rs"],
+        "a suite `needs` key",
+    ),
+    ("operation", &["src/needs.rs"], "a suite `needs` kind"),
+    (
+        "error",
+        &[
+            "src/check/envelope.rs",
+            "src/report/mod.rs",
+            "src/report/html.rs",
+        ],
+        "the `envelope` check's value; a step verdict word",
+    ),
+    ("ok", &["src/report/html.rs"], "a step verdict word"),
+    (
+        "data",
+        &[
+            "src/check/rejects.rs",
+            "src/docs/mod.rs",
+            "src/docs/cli_md.rs",
+            "src/contracts/diff.rs",
+        ],
+        "the `rejects` value; an example target (generated/endpoints.json) and the diff's root label; a docs lead-in word",
+    ),
+    (
+        "trace_id",
+        &["src/check/defaults.rs"],
+        "the always-on check's id (`expect.skip` names it)",
+    ),
+    (
+        "no_spend",
+        &["src/check/no_spend.rs"],
+        "the `no_spend` check's key",
+    ),
+    ("token", &["src/findings.rs"], "a finding's group key"),
+    (
+        "selection",
+        &["src/app.rs"],
+        "a Debug field name of conform's own",
+    ),
+    (
+        "payment_required",
+        &["src/mock/handlers.rs"],
+        "a digest label the mock hashes under",
+    ),
+    (
+        "payment_signature",
+        &["src/mock/handlers.rs"],
+        "a digest label the mock hashes under",
+    ),
+    (
+        "payment_response",
+        &["src/mock/handlers.rs"],
+        "a digest label the mock hashes under",
+    ),
+];
+
+#[test]
+fn no_api_field_name_is_spelled_in_non_test_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fields = api_field_names();
+    assert!(
+        ["checkout_url", "trace_id", "quote_id"]
+            .iter()
+            .all(|f| fields.contains(*f)),
+        "the shipped schemas name their fields: {} found",
+        fields.len()
+    );
+    let mock = mock_vocabulary();
+    assert!(
+        mock.contains("quote.id") && mock.contains("packs"),
+        "{mock:?}"
+    );
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    files.sort();
+    let mut offenders = Vec::new();
+    for file in &files {
+        let rel = file
+            .strip_prefix(root)
+            .expect("under the crate")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(file).expect("readable source");
+        for (line, literal) in string_literals(&text) {
+            if !fields.contains(&literal) {
+                continue;
+            }
+            let listed = NOT_FIELD_READS.iter().any(|(name, only, _)| {
+                *name == literal && (only.is_empty() || only.contains(&rel.as_str()))
+            });
+            let role = rel == "src/contract/roles.rs"
+                && conform::contract::roles::ALL.contains(&literal.as_str());
+            let mock_name = rel.starts_with("src/mock/") && mock.contains(&literal);
+            if !(listed || role || mock_name) {
+                offenders.push(format!("{rel}:{line}: \"{literal}\""));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "{} API field name(s) spelled in src/: find the field by its role \
+         (src/contract/roles.rs, `x-conform-role` in the schemas) or, if it is \
+         not a field read, list it in NOT_FIELD_READS with why:\n{}",
+        offenders.len(),
+        offenders.join("\n")
+    );
+}
