@@ -674,11 +674,6 @@ const NOT_FIELD_READS: &[(&str, &[&str], &str)] = &[
         "the `rejects` value; an example target (generated/endpoints.json) and the diff's root label; a docs lead-in word",
     ),
     (
-        "trace_id",
-        &["src/check/defaults.rs"],
-        "the always-on check's id (`expect.skip` names it)",
-    ),
-    (
         "no_spend",
         &["src/check/no_spend.rs"],
         "the `no_spend` check's key",

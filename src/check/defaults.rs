@@ -11,8 +11,8 @@ use crate::suite::EnvelopeKind;
 
 /// An always-on HTTP check: runs unless the step lists it in `expect.skip`.
 macro_rules! always_on {
-    ($ty:ident, $key:literal, |$step:ident, $cx:ident| $body:expr) => {
-        #[doc = concat!("The always-on `", $key, "` check.")]
+    ($ty:ident, $key:expr, |$step:ident, $cx:ident| $body:expr) => {
+        #[doc = concat!("The always-on [`", stringify!($ty), "`] check.")]
         pub struct $ty;
 
         impl super::Check for $ty {
@@ -54,7 +54,8 @@ always_on!(
     "content_type_conformance",
     |step, cx| content_type_conformance(cx).into_iter().collect()
 );
-always_on!(TraceId, "trace_id", |step, cx| {
+// Named after the role whose field it reads.
+always_on!(TraceId, roles::TRACE_ID, |step, cx| {
     trace_id(cx, step.expect.envelope_kind())
         .into_iter()
         .collect()
@@ -121,7 +122,7 @@ pub fn content_type_conformance(cx: &Context<'_>) -> Option<CheckOutcome> {
 /// step's envelope schema gives the trace-id role. A contract whose
 /// envelope names no such field has nothing to check here.
 pub fn trace_id(cx: &Context<'_>, kind: EnvelopeKind) -> Option<CheckOutcome> {
-    const NAME: &str = "trace_id";
+    const NAME: &str = roles::TRACE_ID;
     let schema = match kind {
         EnvelopeKind::Success => SUCCESS_ENVELOPE,
         EnvelopeKind::Error => ERROR_ENVELOPE,
