@@ -3,6 +3,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::{Config, Context, show};
+use crate::contract::{ERROR_ENVELOPE, roles};
 use crate::error::Result;
 use crate::outcome::CheckOutcome;
 use crate::suite::{Expect, Location};
@@ -38,18 +39,31 @@ impl super::Check for ErrorCode {
     }
 }
 
+/// Reads the code where the contract's error envelope puts it (the
+/// `error_code` role); a contract that gives no field that role cannot
+/// say, and the step fails saying so.
 pub fn check(expected: &str, cx: &Context<'_>) -> CheckOutcome {
-    const AT: &str = "/error/code";
-    match cx.response.at(AT) {
-        Some(serde_json::Value::String(code)) if code == expected => {
-            CheckOutcome::pass("error_code", Some(AT), expected)
-        }
-        Some(other) => CheckOutcome::fail("error_code", Some(AT), expected, show(other)),
-        None => CheckOutcome::fail(
-            "error_code",
-            Some(AT),
+    let Some(at) = cx
+        .contract
+        .envelope_field(ERROR_ENVELOPE, roles::ERROR_CODE)
+    else {
+        return CheckOutcome::fail(
+            KEY,
+            None,
             expected,
-            "no error code in the body",
-        ),
+            format!(
+                "contract {} gives no field of `{ERROR_ENVELOPE}` the `{}` role",
+                cx.contract.version(),
+                roles::ERROR_CODE
+            ),
+        );
+    };
+    let field = at.trim_start_matches('/').replace('/', ".");
+    match cx.response.at(at) {
+        Some(serde_json::Value::String(code)) if code == expected => {
+            CheckOutcome::pass(KEY, Some(at), expected)
+        }
+        Some(other) => CheckOutcome::fail(KEY, Some(at), expected, show(other)),
+        None => CheckOutcome::fail(KEY, Some(at), expected, format!("no {field} in the body")),
     }
 }

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::{Config, Context, show};
 pub use crate::contract::FragmentPolicy;
+use crate::contract::roles;
 use crate::error::Result;
 use crate::outcome::CheckOutcome;
 use crate::suite::{Expect, Location};
@@ -170,18 +171,25 @@ pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
 /// `checkout_compact_url` may carry the short handoff URL instead of a
 /// Stripe URL; that is allowed only when it is this object's handoff URL.
 fn handoff_in_place_of_stripe_url(pointer: &str, raw: &str, cx: &Context<'_>) -> CheckOutcome {
-    let sibling = match pointer.rsplit_once('/') {
-        Some((parent, _)) => format!("{parent}/checkout_handoff_url"),
-        None => "/checkout_handoff_url".to_string(),
-    };
-    if sibling != pointer && cx.response.at(&sibling).and_then(Value::as_str) == Some(raw) {
+    let parent = pointer.rsplit_once('/').map_or("", |(parent, _)| parent);
+    // The sibling fields with the handoff role.
+    let handoffs = cx.contract.role_leaf_names(&[roles::CHECKOUT_HANDOFF_URL]);
+    let is_handoff = handoffs.iter().any(|name| {
+        let sibling = format!("{parent}/{name}");
+        sibling != pointer && cx.response.at(&sibling).and_then(Value::as_str) == Some(raw)
+    });
+    if is_handoff {
         CheckOutcome::pass(CHECK, Some(pointer), raw)
             .with_note("the handoff URL, which the contract allows here")
     } else {
+        let handoff = handoffs
+            .iter()
+            .next()
+            .map_or(roles::CHECKOUT_HANDOFF_URL, String::as_str);
         CheckOutcome::fail(
             CHECK,
             Some(pointer),
-            format!("a URL on {STRIPE_CHECKOUT_HOST} (or this object's checkout_handoff_url)"),
+            format!("a URL on {STRIPE_CHECKOUT_HOST} (or this object's {handoff})"),
             raw,
         )
     }

@@ -67,7 +67,12 @@ pub fn check(kind: Rejects, cx: &Context<'_>) -> CheckOutcome {
         ),
     };
     let status = cx.response.status;
-    let code = cx.response.at("/error/code").and_then(|c| c.as_str());
+    // The code where the contract's error envelope puts it.
+    let at = cx.contract.envelope_field(
+        crate::contract::ERROR_ENVELOPE,
+        crate::contract::roles::ERROR_CODE,
+    );
+    let code = at.and_then(|p| cx.response.at(p)).and_then(|c| c.as_str());
     // Auth comes first: a 400 or 404 to a tokenless request means the
     // server judged the request before it asked who was calling.
     let refused = match kind {
@@ -80,9 +85,19 @@ pub fn check(kind: Rejects, cx: &Context<'_>) -> CheckOutcome {
         }
         (400..=499, None) => CheckOutcome::fail(
             name,
-            Some("/error/code"),
+            at,
             "an error code with the refusal",
-            format!("status {status} without error.code"),
+            match at {
+                Some(p) => format!(
+                    "status {status} without {}",
+                    p.trim_start_matches('/').replace('/', ".")
+                ),
+                None => format!(
+                    "status {status}; contract {} gives no error-envelope field the `{}` role",
+                    cx.contract.version(),
+                    crate::contract::roles::ERROR_CODE
+                ),
+            },
         ),
         (400..=499, Some(code)) => {
             CheckOutcome::fail(name, None, what, format!("status {status} {code}"))

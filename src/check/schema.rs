@@ -72,9 +72,26 @@ impl super::Check for Schema {
     }
 
     fn evaluate(&self, step: &super::StepInput<'_>, cx: &Context<'_>) -> Vec<CheckOutcome> {
-        match step.expect.config::<String>(KEY) {
-            Some(name) => check(name, "/data", cx),
-            None => Vec::new(),
+        let Some(name) = step.expect.config::<String>(KEY) else {
+            return Vec::new();
+        };
+        // `data` is the field the success envelope gives the payload role.
+        match cx.contract.envelope_field(
+            crate::contract::SUCCESS_ENVELOPE,
+            crate::contract::roles::PAYLOAD,
+        ) {
+            Some(payload) => check(name, payload, cx),
+            None => vec![CheckOutcome::fail(
+                KEY,
+                None,
+                format!("a payload valid against schema `{name}`"),
+                format!(
+                    "contract {} gives no field of `{}` the `{}` role",
+                    cx.contract.version(),
+                    crate::contract::SUCCESS_ENVELOPE,
+                    crate::contract::roles::PAYLOAD
+                ),
+            )],
         }
     }
 }

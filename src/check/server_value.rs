@@ -62,16 +62,27 @@ pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
     if printed == sent {
         return CheckOutcome::pass(CHECK, Some(pointer), show(sent));
     }
-    if let Some(parent) = pointer.strip_suffix("/checkout_compact_url") {
-        let handoff = format!("{parent}/checkout_handoff_url");
-        let sent_handoff = cx
-            .served
-            .iter()
-            .rev()
-            .find_map(|s| s.body.as_ref()?.pointer(&handoff));
-        if sent_handoff.is_some_and(|h| h == printed) {
-            return CheckOutcome::pass(CHECK, Some(pointer), show(printed))
-                .with_note("the server's checkout_handoff_url, which the contract allows here");
+    // A compact-URL field may carry its sibling handoff URL (by roles).
+    let compact = pointer.rsplit_once('/').filter(|(_, leaf)| {
+        cx.contract
+            .is_role_leaf(crate::contract::roles::CHECKOUT_COMPACT_URL, leaf)
+    });
+    if let Some((parent, _)) = compact {
+        let handoffs = cx
+            .contract
+            .role_leaf_names(&[crate::contract::roles::CHECKOUT_HANDOFF_URL]);
+        for name in &handoffs {
+            let handoff = format!("{parent}/{name}");
+            let sent_handoff = cx
+                .served
+                .iter()
+                .rev()
+                .find_map(|s| s.body.as_ref()?.pointer(&handoff));
+            if sent_handoff.is_some_and(|h| h == printed) {
+                return CheckOutcome::pass(CHECK, Some(pointer), show(printed)).with_note(format!(
+                    "the server's {name}, which the contract allows here"
+                ));
+            }
         }
     }
     if let (Value::String(sent), Value::String(printed)) = (sent, printed)

@@ -48,7 +48,15 @@ pub fn check(expected: u16, cx: &Context<'_>) -> CheckOutcome {
         let mut out = CheckOutcome::fail("status", None, expected.to_string(), actual.to_string())
             .with_values(expected.into(), Some(actual.into()));
         if actual >= 400 {
-            if let Some(code) = cx.response.at("/error/code").and_then(|c| c.as_str()) {
+            let code = cx
+                .contract
+                .envelope_field(
+                    crate::contract::ERROR_ENVELOPE,
+                    crate::contract::roles::ERROR_CODE,
+                )
+                .and_then(|at| cx.response.at(at))
+                .and_then(|c| c.as_str());
+            if let Some(code) = code {
                 out = out.with_note(format!("the server answered with error code {code}"));
             }
         }

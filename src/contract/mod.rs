@@ -71,7 +71,16 @@ pub struct Contract {
     fragment_policy: FragmentPolicy,
     /// (envelope schema, role) -> the pointer of the field with that role.
     envelope: BTreeMap<(&'static str, &'static str), String>,
+    /// Fields by role, found on first use.
+    role_index: OnceLock<RoleIndex>,
     derived: Derived,
+}
+
+/// Per role: the last names of its fields in any schema, and their
+/// pointers in a success answer (payload pointer + path in a data schema).
+struct RoleIndex {
+    leaves: BTreeMap<&'static str, std::collections::BTreeSet<String>>,
+    in_answers: BTreeMap<&'static str, Vec<String>>,
 }
 
 /// One named schema's validator, made the first time it is needed and then
@@ -282,7 +291,56 @@ impl Contract {
     /// The last names of the fields that carry one of `wanted` roles, in
     /// any of the version's schemas.
     pub fn role_leaf_names(&self, wanted: &[&str]) -> std::collections::BTreeSet<String> {
-        roles::leaf_names(&self.documents, wanted)
+        let index = self.role_index();
+        wanted
+            .iter()
+            .filter_map(|r| index.leaves.get(r))
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// Whether `name` is the last name of a field with `role`.
+    pub fn is_role_leaf(&self, role: &str, name: &str) -> bool {
+        self.role_index()
+            .leaves
+            .get(role)
+            .is_some_and(|names| names.contains(name))
+    }
+
+    /// Pointers into a success answer's body of the fields with `role` in
+    /// the data schemas (no arrays between): `/data/token` for the signup
+    /// token. Empty without a payload role.
+    pub fn role_pointers_in_answers(&self, role: &str) -> &[String] {
+        self.role_index()
+            .in_answers
+            .get(role)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn role_index(&self) -> &RoleIndex {
+        self.role_index.get_or_init(|| {
+            let common = self.documents.get(COMMON);
+            let payload = self.envelope_field(SUCCESS_ENVELOPE, roles::PAYLOAD);
+            let mut leaves = BTreeMap::new();
+            let mut in_answers = BTreeMap::new();
+            for role in roles::ALL {
+                leaves.insert(role, roles::leaf_names(&self.documents, &[role]));
+                let Some(payload) = payload else { continue };
+                let pointers: Vec<String> = self
+                    .raw
+                    .iter()
+                    .filter(|(name, _)| !name.ends_with("-envelope") && !name.ends_with("-request"))
+                    .flat_map(|(_, doc)| roles::fields_with_role(doc, common, role))
+                    .filter(|path| !path.is_empty() && !path.split('/').any(|k| k == "*"))
+                    .map(|path| format!("{payload}{path}"))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                in_answers.insert(role, pointers);
+            }
+            RoleIndex { leaves, in_answers }
+        })
     }
 
     /// Whether this version requires or strips Stripe URL fragments.
@@ -456,6 +514,7 @@ fn load(resolved: source::Resolved, wanted: Defs) -> Result<Contract> {
         fragment_policy,
         envelope: envelope_fields(&documents),
         documents,
+        role_index: OnceLock::new(),
         derived: Derived::default(),
     })
 }

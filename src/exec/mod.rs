@@ -914,14 +914,20 @@ impl Runner {
     }
 
     /// Learns a token the server just issued (agent signup answers with
-    /// `data.token` once), before anything of the answer is recorded.
+    /// one once: the field with the `secret` role), before anything of the
+    /// answer is recorded.
     fn learn_secrets(&self, body: &Value) {
-        if let Some(token) = body.pointer("/data/token").and_then(Value::as_str) {
-            let mut redactor = self
-                .redactor
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            redactor.add(token.to_string());
+        let secrets = self
+            .contract
+            .role_pointers_in_answers(crate::contract::roles::SECRET);
+        for pointer in secrets {
+            if let Some(token) = body.pointer(pointer).and_then(Value::as_str) {
+                let mut redactor = self
+                    .redactor
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                redactor.add(token.to_string());
+            }
         }
     }
 
