@@ -760,3 +760,187 @@ fn no_api_field_name_is_spelled_in_non_test_code() {
         offenders.join("\n")
     );
 }
+
+/// A release that renames the envelope's `trace_id` to `request_id` and the
+/// error's `code` to `reason_code` (same roles) in its schemas; with
+/// `answers_too`, its mock answers follow, else they keep the old names.
+fn renamed_envelope_release(root: &Path, version: &str, answers_too: bool) {
+    use serde_json::Value;
+    let base = conform::contract::NEWEST_CONTRACT;
+    let dir = root.join(version);
+    std::fs::create_dir_all(&dir).expect("version folder");
+    std::fs::write(
+        dir.join("contract.json"),
+        format!("{{\"version\": \"{version}\", \"extends\": \"{base}\"}}"),
+    )
+    .expect("manifest");
+    let rename_in = |schema: &mut Value, pointer: &str, from: &str, to: &str| {
+        let object = schema.pointer_mut(pointer).expect("the renamed object");
+        let props = object["properties"].as_object_mut().expect("properties");
+        assert!(
+            props.contains_key(from),
+            "the base names `{from}` at {pointer}"
+        );
+        common::rename_key(props, from, to);
+        for name in object["required"].as_array_mut().expect("required") {
+            if name == from {
+                *name = Value::from(to);
+            }
+        }
+    };
+    let write = |name: &str, value: &Value| {
+        std::fs::write(
+            dir.join(name),
+            serde_json::to_string_pretty(value).expect("JSON"),
+        )
+        .expect("schema");
+    };
+    for name in ["success-envelope.json", "error-envelope.json"] {
+        let mut schema: Value =
+            serde_json::from_str(&common::shipped_file(base, name)).expect("parses");
+        rename_in(&mut schema, "", "trace_id", "request_id");
+        write(name, &schema);
+    }
+    let mut shared: Value =
+        serde_json::from_str(&common::shipped_file(base, "common.json")).expect("parses");
+    rename_in(&mut shared, "/$defs/error", "code", "reason_code");
+    write("common.json", &shared);
+    if answers_too {
+        let mut answers: Value =
+            serde_json::from_str(&common::shipped_file(base, "answers.json")).expect("parses");
+        for fragment in ["success_envelope", "error_envelope"] {
+            let envelope = answers["fragments"][fragment]
+                .as_object_mut()
+                .expect("the envelope fragment");
+            common::rename_key(envelope, "trace_id", "request_id");
+        }
+        let error = answers["fragments"]["error_envelope"]["error"]
+            .as_object_mut()
+            .expect("the error fragment");
+        common::rename_key(error, "code", "reason_code");
+        write("answers.json", &answers);
+    }
+}
+
+const RENAMED_ENVELOPE_SUITE: &str = r#"{
+  "suite": "renamed-envelope",
+  "scenarios": [
+    {
+      "name": "the success envelope's trace id is read by role",
+      "steps": [
+        {
+          "name": "a quote",
+          "request": { "method": "POST", "path": "/v1/credit-quotes",
+            "json": { "credits": 500, "payment_method": "stripe_checkout" } },
+          "expect": { "status": 200, "schema": "credit-quote" }
+        }
+      ]
+    },
+    {
+      "name": "the error envelope's fields are read by role",
+      "steps": [
+        {
+          "name": "a refused claim",
+          "request": { "method": "POST", "path": "/v1/agent-claims", "json": { "contact": "not-an-inbox" } },
+          "expect": { "status": 400, "envelope": "error", "error_code": "INVALID_REQUEST" }
+        }
+      ]
+    }
+  ]
+}"#;
+
+/// `conform run` of the renamed-envelope suite against a built-in mock
+/// serving `version` of `root/schemas`, with a JSON report: (exit,
+/// output, report).
+fn run_renamed(root: &Path, version: &str) -> (Option<i32>, String, serde_json::Value) {
+    let suite = root.join("renamed-envelope.json");
+    std::fs::write(&suite, RENAMED_ENVELOPE_SUITE).expect("suite");
+    let report = root.join(format!("{version}.report.json"));
+    let (schemas, suite, report_arg) = (
+        root.join("schemas").to_string_lossy().into_owned(),
+        suite.to_string_lossy().into_owned(),
+        report.to_string_lossy().into_owned(),
+    );
+    let run = common::conform(&[
+        "run",
+        "--schemas",
+        &schemas,
+        "--contract",
+        version,
+        "--suite",
+        &suite,
+        "--report",
+        &format!("json={report_arg}"),
+    ]);
+    let out = format!("{}{}", common::text(&run.stdout), common::text(&run.stderr));
+    let report = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("report: {e}\n{out}"));
+    (
+        run.status.code(),
+        out,
+        serde_json::from_str(&report).expect("report parses"),
+    )
+}
+
+/// Every check outcome of the report as (check, pointer, passed, actual).
+fn outcomes(report: &serde_json::Value) -> Vec<(String, String, bool, String)> {
+    let mut out = Vec::new();
+    for scenario in report["scenarios"].as_array().expect("scenarios") {
+        for step in scenario["steps"].as_array().expect("steps") {
+            for check in step["checks"].as_array().expect("checks") {
+                out.push((
+                    check["check"].as_str().unwrap_or_default().to_string(),
+                    check["pointer"].as_str().unwrap_or_default().to_string(),
+                    check["passed"].as_bool().unwrap_or(false),
+                    check["actual"].to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_release_that_renames_the_envelope_fields_needs_data_only() {
+    let root = tempfile::tempdir().expect("temp dir");
+    renamed_envelope_release(&root.path().join("schemas"), "9.9.9", true);
+    let (code, out, report) = run_renamed(root.path(), "9.9.9");
+    assert_eq!(code, Some(0), "{out}");
+    let checks = outcomes(&report);
+    let trace: Vec<_> = checks.iter().filter(|c| c.0 == "trace_id").collect();
+    assert_eq!(trace.len(), 2, "{checks:?}");
+    assert!(
+        trace.iter().all(|c| c.1 == "/request_id" && c.2),
+        "{trace:?}"
+    );
+    assert!(
+        checks
+            .iter()
+            .any(|c| c.0 == "error_code" && c.1 == "/error/reason_code" && c.2),
+        "{checks:?}"
+    );
+}
+
+#[test]
+fn renamed_envelope_fields_against_answers_under_the_old_names_fail_naming_them() {
+    let root = tempfile::tempdir().expect("temp dir");
+    renamed_envelope_release(&root.path().join("schemas"), "9.9.8", false);
+    let (code, out, report) = run_renamed(root.path(), "9.9.8");
+    assert_eq!(code, Some(1), "{out}");
+    let checks = outcomes(&report);
+    let trace: Vec<_> = checks.iter().filter(|c| c.0 == "trace_id").collect();
+    assert_eq!(trace.len(), 2, "{checks:?}");
+    assert!(
+        trace
+            .iter()
+            .all(|c| c.1 == "/request_id" && !c.2 && c.3.contains("no request_id")),
+        "{trace:?}"
+    );
+    assert!(
+        checks.iter().any(|c| c.0 == "error_code"
+            && c.1 == "/error/reason_code"
+            && !c.2
+            && c.3.contains("no error.reason_code")),
+        "{checks:?}"
+    );
+    assert!(out.contains("request_id"), "{out}");
+}
