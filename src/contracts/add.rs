@@ -90,8 +90,7 @@ pub fn write(args: &AddArgs) -> Result<String> {
         ApiModel::parse(&curated_api, &text)?
     } else {
         api_model(
-            base.api(),
-            &base.role_leaf_names(&[roles::CHECKOUT_HANDOFF_URL]),
+            &base,
             &extraction,
             &args.docs,
             &args.version,
@@ -374,8 +373,7 @@ fn curated_endpoint(
 }
 
 fn api_model(
-    base: &ApiModel,
-    handoff_fields: &BTreeSet<String>,
+    base_contract: &Contract,
     extraction: &Extraction,
     docs: &Path,
     version: &str,
@@ -383,6 +381,7 @@ fn api_model(
     has_schema: &dyn Fn(&str) -> bool,
     undecided: &mut Vec<String>,
 ) -> Result<ApiModel> {
+    let base = base_contract.api();
     let mut api = base.clone();
     let listed: BTreeMap<(String, String), &docs::Endpoint> = extraction
         .endpoints
@@ -392,7 +391,10 @@ fn api_model(
     // The handoff redirect is not in the docs' endpoint list; it lives as
     // long as the docs name a handoff URL (a field with the handoff role).
     let cli = std::fs::read_to_string(docs.join("cli.md")).unwrap_or_default();
-    let names_handoff = handoff_fields.iter().any(|f| cli.contains(f.as_str()));
+    let names_handoff = base_contract
+        .role_leaf_names(&[roles::CHECKOUT_HANDOFF_URL])
+        .iter()
+        .any(|f| cli.contains(f.as_str()));
     api.endpoints.retain(|e| match e.response {
         Response::Redirect(_) => names_handoff,
         Response::Data(_) => listed.contains_key(&(e.method.clone(), template(&e.path))),
