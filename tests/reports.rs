@@ -610,7 +610,10 @@ fn interrupted_run() -> RunReport {
     }
     report.summary = RunReport::summarize(&report.scenarios);
     report
-        .judge(&conform::findings::JudgeContext::default())
+        .judge(&conform::findings::JudgeContext {
+            envelope: common::outcomes::shipped_envelope(),
+            ..Default::default()
+        })
         .expect("held outcomes judge");
     report
 }
@@ -833,7 +836,10 @@ fn json_report_keeps_the_json_type_of_compared_values() {
     ];
     report.summary = RunReport::summarize(&report.scenarios);
     report
-        .judge(&conform::findings::JudgeContext::default())
+        .judge(&conform::findings::JudgeContext {
+            envelope: common::outcomes::shipped_envelope(),
+            ..Default::default()
+        })
         .expect("held outcomes judge");
     let v: serde_json::Value =
         serde_json::from_str(&render(ReportKind::Json, &report, &redactor())).expect("json");

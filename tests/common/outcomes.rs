@@ -52,8 +52,15 @@ pub fn run(target: &str, duration_ms: u64, scenarios: Vec<ScenarioOutcome>) -> R
         .judge(&conform::findings::JudgeContext {
             token_source: Some("`$IMAGE_SKILL_TOKEN`".to_string()),
             target: target.to_string(),
-            ..Default::default()
+            envelope: shipped_envelope(),
         })
         .expect("held outcomes judge");
     report
+}
+
+/// Where the default contract's envelope keeps what the judge reads.
+pub fn shipped_envelope() -> conform::findings::EnvelopeFields {
+    let contract = conform::contract::Contract::embedded(conform::contract::DEFAULT_CONTRACT)
+        .expect("the default contract loads");
+    conform::findings::EnvelopeFields::of(&contract)
 }
