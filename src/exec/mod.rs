@@ -238,6 +238,9 @@ struct Runner {
 /// What one scenario talks to; a client scenario owns its mock and HOME.
 struct ScenarioEnv {
     target: Target,
+    /// `target.base_url` parsed once for the scenario's steps (see
+    /// [`join_path`]); `None` when it does not parse.
+    base: Option<url::Url>,
     mock: Option<MockServer>,
     home: Option<tempfile::TempDir>,
 }
@@ -588,6 +591,7 @@ impl Runner {
     async fn scenario_env(&self) -> Result<ScenarioEnv, String> {
         match &self.mode {
             Mode::Server(target) => Ok(ScenarioEnv {
+                base: url::Url::parse(&target.base_url).ok(),
                 target: target.clone(),
                 mock: None,
                 home: None,
@@ -604,9 +608,11 @@ impl Runner {
                     .prefix("conform-client-")
                     .tempdir()
                     .map_err(|e| format!("cannot create a temporary HOME: {e}"))?;
+                let base_url = mock.base_url();
                 Ok(ScenarioEnv {
+                    base: url::Url::parse(&base_url).ok(),
                     target: Target {
-                        base_url: mock.base_url(),
+                        base_url,
                         token: Some(setup.token.clone()),
                         label: format!("mock:{}", setup.profile.name()),
                     },
@@ -645,7 +651,7 @@ impl Runner {
             Action::Http(_) => Vec::new(),
         };
         let observed = match &step.action {
-            Action::Http(rq) => self.http_step(rq, vars, &env.target, &mut outcome).await,
+            Action::Http(rq) => self.http_step(rq, vars, env, &mut outcome).await,
             Action::Cli { args, auth } => self.cli_step(args, *auth, vars, env, &mut outcome).await,
         };
         if let Some(response) = observed {
@@ -699,10 +705,10 @@ impl Runner {
         &self,
         rq: &Request,
         vars: &Vars,
-        target: &Target,
+        env: &ScenarioEnv,
         outcome: &mut StepOutcome,
     ) -> Option<check::Response> {
-        let request = self.prepare(rq, vars, target);
+        let request = self.prepare(rq, vars, &env.target, env.base.as_ref());
         outcome.request = Some(self.summarize(&request));
         let response = match request {
             Ok(req) => self.client.send(&req).await,
@@ -810,17 +816,26 @@ impl Runner {
         rq: &Request,
         vars: &Vars,
         target: &Target,
+        base: Option<&url::Url>,
     ) -> Result<HttpRequest, Box<CheckOutcome>> {
         let url = match &rq.target {
-            StepTarget::Path(p) => format!("{}{}", target.base_url, vars.text(p)),
-            StepTarget::Url(u) => vars.text(u),
+            StepTarget::Path(p) => {
+                let path = vars.text(p);
+                let joined = base.and_then(|b| join_path(b, &target.base_url, &path));
+                match joined {
+                    Some(url) => Ok(url),
+                    None => Err(format!("{}{path}", target.base_url)),
+                }
+            }
+            StepTarget::Url(u) => Err(vars.text(u)),
         };
-        let mut url = url::Url::parse(&url).map_err(|e| {
+        // `Err`: a text still to parse.
+        let mut url = url.or_else(|url| url::Url::parse(&url).map_err(|e| {
             Box::new(
                 CheckOutcome::fail("request", None, "an absolute http(s) URL", url.clone())
                     .with_note(format!("cannot send: {e}")),
             )
-        })?;
+        }))?;
         if !rq.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &rq.query {
@@ -952,6 +967,29 @@ impl Runner {
         }
         c
     }
+}
+
+/// `base` (parsed from `base_text`) with `path` as its path, without
+/// parsing the whole URL again; `None` where that could differ from
+/// parsing `base_text + path`: a base with a path, query or fragment of
+/// its own, or a path with anything but plain path characters.
+fn join_path(base: &url::Url, base_text: &str, path: &str) -> Option<url::Url> {
+    // The parsed base is the text plus the `/` an empty path becomes.
+    let whole = base.as_str();
+    let bare = whole.len() == base_text.len() + 1
+        && whole.starts_with(base_text)
+        && whole.ends_with('/')
+        && base.path() == "/";
+    let plain = path.starts_with('/')
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b));
+    if !bare || !plain {
+        return None;
+    }
+    let mut url = base.clone();
+    url.set_path(path);
+    Some(url)
 }
 
 /// A bearer token no server issued.
@@ -1116,4 +1154,41 @@ fn capture(step: &Step, response: &check::Response, vars: &mut Vars) -> Vec<Chec
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join_path;
+
+    #[test]
+    fn a_joined_path_is_the_url_the_whole_text_parses_to() {
+        let paths = [
+            "/healthz",
+            "/v1/images/abc-1.png",
+            "/a/../b",
+            "/a/./b/.",
+            "//double",
+            "/",
+            "/x:y@z;w=1,2+3",
+        ];
+        for base_text in ["http://127.0.0.1:18999", "https://api.example.com"] {
+            let base = url::Url::parse(base_text).unwrap();
+            for path in paths {
+                let whole = url::Url::parse(&format!("{base_text}{path}")).unwrap();
+                assert_eq!(join_path(&base, base_text, path), Some(whole), "{path}");
+            }
+        }
+    }
+
+    #[test]
+    fn paths_and_bases_that_could_parse_otherwise_take_the_slow_way() {
+        let base = url::Url::parse("http://h:1").unwrap();
+        for path in ["/a?b=1", "/a#f", "/a b", "/a\\b", "/%2e%2e/x", "/é", "rel"] {
+            assert_eq!(join_path(&base, "http://h:1", path), None, "{path}");
+        }
+        for base_text in ["http://h:1/", "http://h:1/api", "http://h:1?q=1", "HTTP://H:1"] {
+            let base = url::Url::parse(base_text).unwrap();
+            assert_eq!(join_path(&base, base_text, "/x"), None, "{base_text}");
+        }
+    }
 }
