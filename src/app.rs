@@ -301,6 +301,15 @@ impl Prepared {
             invariants: self.options.invariants,
             fail_fast: self.options.fail_fast,
             spool: self.options.spool && self.options.repeat.is_none(),
+            // Where only reports read the outcomes, passed steps keep what
+            // they show; the full JSON report shows all of it.
+            lean_passed: self.options.spool
+                && self.options.repeat.is_none()
+                && !self
+                    .options
+                    .reports
+                    .iter()
+                    .any(|r| r.kind == crate::report::ReportKind::Json),
         };
         let mode = session.mode.clone();
         match self.options.repeat {

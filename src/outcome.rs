@@ -237,6 +237,34 @@ pub struct StepOutcome {
     pub checks: Vec<CheckOutcome>,
 }
 
+impl StepOutcome {
+    /// A passed step cut to what every report but the full JSON one shows
+    /// of it: the request line, the status, and each check's name, place
+    /// and invariant. Its excerpts, headers and compared values go (they
+    /// were most of the 7 KB a passed healthz step held until its
+    /// scenario ended). Credential headers stay: the reports learn from
+    /// them what to mask. A step that did not pass keeps everything.
+    pub fn keep_only_shown(&mut self) {
+        if self.status != Status::Passed {
+            return;
+        }
+        if let Some(q) = &mut self.request {
+            q.headers
+                .retain(|(name, _)| crate::redact::Redactor::is_credential_header(name));
+            q.body = None;
+        }
+        if let Some(r) = &mut self.response {
+            r.body_excerpt = String::new();
+        }
+        for c in &mut self.checks {
+            c.expected = String::new();
+            c.actual = String::new();
+            c.values = None;
+            c.note = None;
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequestSummary {
     pub method: String,

@@ -147,6 +147,9 @@ pub struct RunOptions {
     /// report then holds only what is not passed. Off for callers that
     /// read `RunReport::scenarios` whole (soak iterations, trials).
     pub spool: bool,
+    /// Passed steps keep only what the reports other than the full JSON
+    /// one show ([`StepOutcome::keep_only_shown`]). Off by default.
+    pub lean_passed: bool,
 }
 
 impl std::fmt::Debug for dyn Observer {
@@ -175,6 +178,7 @@ impl RunOptions {
             invariants: true,
             fail_fast: false,
             spool: false,
+            lean_passed: false,
         }
     }
 
@@ -233,6 +237,8 @@ struct Runner {
     step_timeout: Duration,
     max_output: usize,
     interrupt: Interrupt,
+    /// See [`RunOptions::lean_passed`].
+    lean_passed: bool,
 }
 
 /// What one scenario talks to; a client scenario owns its mock and HOME.
@@ -287,6 +293,7 @@ pub async fn run(
         step_timeout: opts.step_timeout,
         max_output: opts.max_body,
         interrupt: interrupt.clone(),
+        lean_passed: opts.lean_passed,
     });
     let total = plan.cases.len();
     let cases: Arc<[Queued]> = plan
@@ -561,13 +568,17 @@ impl Runner {
             // not as failed by the client kill it caused.
             // Once it fired, every later step is skipped above: the wait is
             // never polled again after it completed.
-            let result = tokio::select! {
+            let mut result = tokio::select! {
                 biased;
                 () = &mut interrupted => skipped(i, step, "the run was interrupted while it ran".into()),
                 result = self.step(i, step, &mut vars, &env) => result,
             };
             if result.status == Status::Failed {
                 failed_at = Some(step.name.clone());
+            }
+            // Cut as it finishes: a 20,000-step scenario held them all.
+            if self.lean_passed {
+                result.keep_only_shown();
             }
             outcome.steps.push(result);
         }
@@ -830,12 +841,14 @@ impl Runner {
             StepTarget::Url(u) => Err(vars.text(u)),
         };
         // `Err`: a text still to parse.
-        let mut url = url.or_else(|url| url::Url::parse(&url).map_err(|e| {
-            Box::new(
-                CheckOutcome::fail("request", None, "an absolute http(s) URL", url.clone())
-                    .with_note(format!("cannot send: {e}")),
-            )
-        }))?;
+        let mut url = url.or_else(|url| {
+            url::Url::parse(&url).map_err(|e| {
+                Box::new(
+                    CheckOutcome::fail("request", None, "an absolute http(s) URL", url.clone())
+                        .with_note(format!("cannot send: {e}")),
+                )
+            })
+        })?;
         if !rq.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (k, v) in &rq.query {
@@ -1186,7 +1199,12 @@ mod tests {
         for path in ["/a?b=1", "/a#f", "/a b", "/a\\b", "/%2e%2e/x", "/é", "rel"] {
             assert_eq!(join_path(&base, "http://h:1", path), None, "{path}");
         }
-        for base_text in ["http://h:1/", "http://h:1/api", "http://h:1?q=1", "HTTP://H:1"] {
+        for base_text in [
+            "http://h:1/",
+            "http://h:1/api",
+            "http://h:1?q=1",
+            "HTTP://H:1",
+        ] {
             let base = url::Url::parse(base_text).unwrap();
             assert_eq!(join_path(&base, base_text, "/x"), None, "{base_text}");
         }
