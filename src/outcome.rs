@@ -549,3 +549,68 @@ impl RunReport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(status: Status) -> StepOutcome {
+        let check = CheckOutcome::pass("status", Some("/x"), "200")
+            .with_values(serde_json::json!(200), None);
+        StepOutcome {
+            index: 0,
+            name: "s".into(),
+            status,
+            duration_ms: 0,
+            duration_us: 0,
+            skipped_because: None,
+            request: Some(RequestSummary {
+                method: "GET".into(),
+                url: "http://h/x".into(),
+                headers: vec![
+                    ("authorization".into(), "Bearer ***".into()),
+                    ("x-other".into(), "v".into()),
+                ],
+                body: Some(serde_json::json!({"a": 1})),
+            }),
+            response: Some(ResponseSummary {
+                status: 200,
+                location: Some("http://h/y".into()),
+                body_excerpt: "{\"ok\":true}".into(),
+            }),
+            client: None,
+            transport_error: None,
+            checks: vec![CheckOutcome {
+                invariant: Some("inv".into()),
+                ..check
+            }],
+        }
+    }
+
+    #[test]
+    fn a_passed_step_keeps_what_the_reports_show_and_a_failed_one_all() {
+        let mut passed = step(Status::Passed);
+        passed.keep_only_shown();
+        let q = passed.request.as_ref().unwrap();
+        assert_eq!((q.method.as_str(), q.url.as_str()), ("GET", "http://h/x"));
+        assert_eq!(q.headers, vec![("authorization".into(), "Bearer ***".into())]);
+        assert!(q.body.is_none());
+        let r = passed.response.as_ref().unwrap();
+        assert_eq!((r.status, r.location.as_deref()), (200, Some("http://h/y")));
+        assert!(r.body_excerpt.is_empty());
+        let c = &passed.checks[0];
+        assert_eq!(
+            (c.check.as_str(), c.pointer.as_deref(), c.passed),
+            ("status", Some("/x"), true)
+        );
+        assert_eq!(c.invariant.as_deref(), Some("inv"));
+        assert!(c.expected.is_empty() && c.actual.is_empty() && c.values.is_none());
+
+        let mut failed = step(Status::Failed);
+        failed.keep_only_shown();
+        let whole = step(Status::Failed);
+        assert_eq!(failed.checks, whole.checks);
+        assert_eq!(failed.response.unwrap().body_excerpt, "{\"ok\":true}");
+        assert_eq!(failed.request.unwrap().headers.len(), 2);
+    }
+}
