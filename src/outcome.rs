@@ -593,7 +593,10 @@ mod tests {
         passed.keep_only_shown();
         let q = passed.request.as_ref().unwrap();
         assert_eq!((q.method.as_str(), q.url.as_str()), ("GET", "http://h/x"));
-        assert_eq!(q.headers, vec![("authorization".into(), "Bearer ***".into())]);
+        assert_eq!(
+            q.headers,
+            vec![("authorization".into(), "Bearer ***".into())]
+        );
         assert!(q.body.is_none());
         let r = passed.response.as_ref().unwrap();
         assert_eq!((r.status, r.location.as_deref()), (200, Some("http://h/y")));
