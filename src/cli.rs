@@ -271,7 +271,20 @@ fn profile_names() -> clap::builder::PossibleValuesParser {
 
 /// Runs a parsed command and returns the process exit code.
 pub fn execute(cli: Cli) -> Result<i32> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One scenario at a time: everything runs on this thread, so no wake-up
+    // crosses threads (a loopback step paid the worker pool's park and
+    // unpark). Stop signals do not need the runtime (src/signals.rs).
+    let one_at_a_time = match &cli.command {
+        Command::Run(args) => args.common.one_job(),
+        Command::Client(args) => args.common.one_job(),
+        _ => false,
+    };
+    let mut builder = if one_at_a_time {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = builder
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
@@ -359,6 +372,16 @@ fn write_man_pages(dir: &std::path::Path) -> Result<()> {
 }
 
 impl CommonArgs {
+    /// Whether scenarios run one at a time (`--jobs 1`, or the default on
+    /// one core).
+    fn one_job(&self) -> bool {
+        let jobs = self
+            .jobs
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        jobs == 1
+    }
+
     /// The pipeline's options for these arguments and `target`.
     fn options(&self, target: TargetSpec) -> Result<Options> {
         let reports = self

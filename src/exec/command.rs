@@ -87,11 +87,15 @@ pub async fn run_client(
         (got_out, got_err)
     };
     let outcome = tokio::select! {
-        done = tokio::time::timeout(run.timeout, finished) => done,
-        () = cancel => {
-            kill_group(pid);
-            return Err("interrupted; the client was killed".into());
-        }
+        done = tokio::time::timeout(run.timeout, finished) => Some(done),
+        () = cancel => None,
+    };
+    let Some(outcome) = outcome else {
+        kill_group(pid);
+        // Reaped here: on a current-thread runtime nothing else may poll
+        // tokio's reaper before the run exits, and a zombie outlives us.
+        let _ = tokio::time::timeout(Duration::from_secs(2), child.wait()).await;
+        return Err("interrupted; the client was killed".into());
     };
     let outcome = match outcome {
         Ok((Some(out), Some(err))) => Ok((out, err)),
