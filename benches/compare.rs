@@ -13,8 +13,10 @@
 //!   (benches/hurl/checkout.hurl) against one `conform mock` process;
 //! - `soak`: peak RSS of `--repeat` at 1000 and at 10000 iterations;
 //! - `wire`: per-step cost of `conform run --base-url` (status + schema
-//!   checks on) versus `wrk -t1 -c1`, both against one tiny keep-alive
-//!   server this bench starts, in the same run; interleaved repetitions;
+//!   checks on) versus `wrk -t1 -c1` and a bare hyper loop (the floor of
+//!   conform's transport stack), against a tiny keep-alive server this
+//!   bench starts and then a standalone `conform mock`, in the same run;
+//!   wall and CPU (user + system) per request, interleaved repetitions;
 //! - `stream`: what printing each scenario's line as it finishes (the
 //!   console's LiveLines observer) costs: N one-step scenarios with it on
 //!   and off (a report to stdout turns it off), interleaved;
@@ -168,7 +170,7 @@ fn tiny_server(max_connections: usize) -> String {
 
 fn wire(steps: usize) {
     println!(
-        "\n## wire: one GET /healthz step (status + schema checks) vs `wrk -t1 -c1`, one tiny keep-alive server started here"
+        "\n## wire: one GET /healthz step (status + schema checks) vs `wrk -t1 -c1` and a bare hyper loop, same server, same run"
     );
     if Command::new("wrk")
         .arg("--version")
@@ -180,92 +182,220 @@ fn wire(steps: usize) {
         println!("  skipped: `wrk` is not installed (apt-get install wrk)");
         return;
     }
-    let base_url = tiny_server(1_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let small = dir.path().join("small.json");
     let big = dir.path().join("big.json");
     let small_n = steps / 10;
     std::fs::write(&small, healthz_steps_suite(small_n)).expect("suite");
     std::fs::write(&big, healthz_steps_suite(steps)).expect("suite");
-    let run = |binary: &str, suite: &Path| {
-        let m = measure(
-            Command::new(binary)
-                .args(["run", "--quiet", "--jobs", "1", "--base-url", &base_url])
-                .arg("--suite")
-                .arg(suite)
-                // No step sends it; a run still wants one.
-                .env("IMAGE_SKILL_TOKEN", "isk_r_bench_unused_token"),
-        );
-        assert_eq!(m.code, Some(0), "the healthz suite must pass");
-        m.wall
-    };
-    // The difference of the two sizes removes process start and setup:
-    // what is left is per step.
-    let per_step = |binary: &str| {
-        let (a, b) = (run(binary, &small), run(binary, &big));
-        (b.as_secs_f64() - a.as_secs_f64()) * 1e6 / (steps - small_n) as f64
-    };
-    let url = format!("{base_url}/healthz");
-    let wrk_us = || {
-        let out = Command::new("wrk")
-            .args(["-t1", "-c1", "-d2s", &url])
-            .output()
-            .expect("wrk runs");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let rps: f64 = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Requests/sec:"))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("wrk prints Requests/sec");
-        1e6 / rps
+    let suites = WireSuites {
+        small: &small,
+        big: &big,
+        per: (steps - small_n) as f64,
     };
     // Another build to compare with in the same rounds (e.g. main's).
     let baseline = std::env::var("CONFORM_BENCH_BASELINE")
         .ok()
         .filter(|b| !b.is_empty());
-    let (mut ours, mut bare, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut base, mut base_ratios) = (Vec::new(), Vec::new());
-    // Round 0 warms; then wrk and conform alternate so the machine's load
-    // hits all alike.
+    let tiny = tiny_server(1_000);
+    println!("  against a tiny thread-per-connection server in this bench:");
+    wire_against(&tiny, "isk_r_bench_unused_token", &suites, baseline.as_deref());
+    // The goal is against the mock as users run it.
+    let mock = MockProcess::start();
+    println!("  against a standalone `conform mock` (this build), its own process:");
+    wire_against(&mock.base_url, &mock.token, &suites, baseline.as_deref());
+    drop(mock);
+}
+
+struct WireSuites<'a> {
+    small: &'a Path,
+    big: &'a Path,
+    /// Steps in `big` beyond `small`.
+    per: f64,
+}
+
+/// µs per request: (wall, CPU user + system).
+type Cost = (f64, f64);
+
+/// Interleaved rounds of wrk, the bare hyper loop, conform (and the
+/// baseline build) against `base_url`; prints wall and CPU per request.
+fn wire_against(base_url: &str, token: &str, suites: &WireSuites, baseline: Option<&str>) {
+    let run = |binary: &str, suite: &Path| {
+        let m = measure(
+            Command::new(binary)
+                .args(["run", "--quiet", "--jobs", "1", "--base-url", base_url])
+                .arg("--suite")
+                .arg(suite)
+                // No healthz step sends it; a run still wants one.
+                .env("IMAGE_SKILL_TOKEN", token),
+        );
+        assert_eq!(m.code, Some(0), "the healthz suite must pass");
+        m
+    };
+    // The difference of the two sizes removes process start and setup:
+    // what is left is per step.
+    let per_step = |binary: &str| -> Cost {
+        let (a, b) = (run(binary, suites.small), run(binary, suites.big));
+        let per = |x: Duration, y: Duration| (y.as_secs_f64() - x.as_secs_f64()) * 1e6 / suites.per;
+        (per(a.wall, b.wall), per(a.cpu, b.cpu))
+    };
+    let url = format!("{base_url}/healthz");
+    let out = tempfile::NamedTempFile::new().expect("temp file");
+    let wrk = || -> Cost {
+        let file = out.reopen().expect("wrk output");
+        file.set_len(0).expect("truncate");
+        let m = measure_with(
+            Command::new("wrk").args(["-t1", "-c1", "-d2s", &url]),
+            Stdio::from(file),
+        );
+        let text = std::fs::read_to_string(out.path()).expect("wrk output");
+        let rps: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Requests/sec:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("wrk prints Requests/sec");
+        // "  12345 requests in 2.00s, ..."
+        let requests: f64 = text
+            .lines()
+            .find_map(|l| l.trim().split_once(" requests in "))
+            .and_then(|(n, _)| n.trim().parse().ok())
+            .expect("wrk prints its request count");
+        (1e6 / rps, m.cpu.as_secs_f64() * 1e6 / requests)
+    };
+    let floor_n = suites.per as usize;
+    let (mut ours, mut bare, mut floor, mut base) = (vec![], vec![], vec![], vec![]);
+    // Round 0 warms; then all alternate so the machine's load hits all alike.
     let rounds = env_usize("CONFORM_BENCH_ROUNDS", 6).max(2);
     for round in 0..rounds {
-        let w = wrk_us();
-        let ours_us = per_step(CONFORM);
-        let base_us = baseline.as_deref().map(per_step);
+        let w = wrk();
+        let f = hyper_floor(base_url, floor_n);
+        let o = per_step(CONFORM);
+        let b = baseline.map(per_step);
         if round > 0 {
-            ours.push(ours_us);
             bare.push(w);
-            ratios.push(ours_us / w);
-            if let Some(b) = base_us {
-                base.push(b);
-                base_ratios.push(b / w);
-            }
+            floor.push(f);
+            ours.push(o);
+            base.extend(b);
         }
     }
+    let wall = |v: &[Cost]| v.iter().map(|c| c.0).collect::<Vec<_>>();
+    let cpu = |v: &[Cost]| v.iter().map(|c| c.1).collect::<Vec<_>>();
+    let ratio = |a: &[Cost], b: &[Cost], pick: fn(&Cost) -> f64| {
+        a.iter().zip(b).map(|(x, y)| pick(x) / pick(y)).collect::<Vec<_>>()
+    };
+    let line = |name: &str, v: &[Cost]| {
+        println!(
+            "    {name:<34} wall {} µs   CPU {} µs",
+            spread(&wall(v)),
+            spread(&cpu(v))
+        );
+    };
     println!(
-        "  conform: {} µs/step   wrk: {} µs/request   (median (min–max) of {} interleaved rounds)",
-        spread(&ours),
-        spread(&bare),
+        "    (per request, median (min–max) of {} interleaved rounds; CPU = user + system from wait4/getrusage)",
         ours.len()
     );
-    if let Some(b) = &baseline {
-        println!(
-            "  baseline {b}: {} µs/step, ratio to wrk {}",
-            spread(&base),
-            spread_fine(&base_ratios)
-        );
-        let gains: Vec<f64> = base.iter().zip(&ours).map(|(b, o)| b / o).collect();
-        println!("  baseline/conform: {}×", spread_fine(&gains));
+    line("conform run, per step:", &ours);
+    if let Some(b) = baseline {
+        line(&format!("baseline {}:", short_path(b)), &base);
     }
-    let mut sorted = ratios.clone();
+    line("bare hyper http1 loop (floor):", &floor);
+    line("wrk -t1 -c1:", &bare);
+    let wall_ratio = ratio(&ours, &bare, |c| c.0);
+    let mut sorted = wall_ratio.clone();
     sorted.sort_by(f64::total_cmp);
     let med = sorted[sorted.len() / 2];
     println!(
-        "  ratio conform/wrk: {med:.2}× ({:.2}–{:.2})   (target ≤ 1.15×: {})",
-        sorted[0],
-        sorted[sorted.len() - 1],
+        "    conform/wrk wall {}×   CPU {}×   (target ≤ 1.15× wall: {})",
+        spread_fine(&wall_ratio),
+        spread_fine(&ratio(&ours, &bare, |c| c.1)),
         verdict(med <= 1.15)
     );
+    println!(
+        "    floor/wrk   wall {}×   CPU {}×   (the transport stack alone)",
+        spread_fine(&ratio(&floor, &bare, |c| c.0)),
+        spread_fine(&ratio(&floor, &bare, |c| c.1)),
+    );
+    println!(
+        "    conform/floor wall {}×   CPU {}×   (what conform adds: steps, checks, reports)",
+        spread_fine(&ratio(&ours, &floor, |c| c.0)),
+        spread_fine(&ratio(&ours, &floor, |c| c.1)),
+    );
+    if baseline.is_some() {
+        println!(
+            "    baseline/conform wall {}×   CPU {}×",
+            spread_fine(&ratio(&base, &ours, |c| c.0)),
+            spread_fine(&ratio(&base, &ours, |c| c.1)),
+        );
+    }
+}
+
+fn short_path(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// The same transport stack as conform's plain-http pool (hyper's HTTP/1
+/// client over one keep-alive tokio connection, flat writes, a
+/// current-thread runtime) sending `n` GET /healthz and reading each body,
+/// nothing checked: per request wall and the CPU of the thread doing it.
+fn hyper_floor(base_url: &str, n: usize) -> Cost {
+    use http_body_util::{BodyExt, Empty};
+    let addr = base_url
+        .strip_prefix("http://")
+        .expect("an http:// base URL")
+        .to_string();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        rt.block_on(async move {
+            let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+            stream.set_nodelay(true).expect("nodelay");
+            let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+                .writev(false)
+                .handshake::<_, Empty<bytes::Bytes>>(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .expect("handshake");
+            let conn = tokio::spawn(conn);
+            let mut get = async || {
+                sender.ready().await.expect("connection ready");
+                let request = hyper::Request::get("/healthz")
+                    .header(hyper::header::HOST, addr.as_str())
+                    .body(Empty::new())
+                    .expect("request");
+                let response = sender.send_request(request).await.expect("response");
+                assert_eq!(response.status(), 200);
+                let body = response.into_body().collect().await.expect("body");
+                assert!(!body.to_bytes().is_empty());
+            };
+            for _ in 0..n.min(200) {
+                get().await;
+            }
+            let (cpu0, started) = (thread_cpu(), Instant::now());
+            for _ in 0..n {
+                get().await;
+            }
+            let (wall, cpu) = (started.elapsed(), thread_cpu() - cpu0);
+            drop(sender);
+            conn.abort();
+            (
+                wall.as_secs_f64() * 1e6 / n as f64,
+                cpu.as_secs_f64() * 1e6 / n as f64,
+            )
+        })
+    });
+    thread.join().expect("the floor loop")
+}
+
+/// CPU (user + system) of the calling thread so far (Linux RUSAGE_THREAD:
+/// the tiny server's threads in this process are not counted).
+fn thread_cpu() -> Duration {
+    // SAFETY: zeroed is a valid `rusage`; getrusage writes into it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_THREAD on our own thread, into our own local.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    assert_eq!(rc, 0, "getrusage");
+    timeval(usage.ru_utime) + timeval(usage.ru_stime)
 }
 
 fn stream(n: usize) {
@@ -681,6 +811,9 @@ struct Measured {
     /// Peak resident set in KiB: the child's `VmHWM`, sampled every
     /// millisecond until it exits.
     max_rss_kib: u64,
+    /// User + system CPU of the child (and of children it waited for), from
+    /// `wait4`: a figure the machine's load disturbs less than wall time.
+    cpu: Duration,
     code: Option<i32>,
 }
 
@@ -716,11 +849,14 @@ fn measure_with(cmd: &mut Command, stdout: Stdio) -> Measured {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut status = 0;
-        // SAFETY: waits for our own child; no rusage is asked for.
-        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-        let _ = tx.send((waited, status, Instant::now()));
+        // SAFETY: zeroed is a valid `rusage` (plain integers).
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: waits for our own child, writing into our own locals.
+        let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        let cpu = timeval(usage.ru_utime) + timeval(usage.ru_stime);
+        let _ = tx.send((waited, status, Instant::now(), cpu));
     });
-    let (waited, status, ended) = match rx.recv_timeout(CHILD_BOUND) {
+    let (waited, status, ended, cpu) = match rx.recv_timeout(CHILD_BOUND) {
         Ok(done) => done,
         Err(_) => {
             // SAFETY: `pid` is our child and has not been reaped.
@@ -736,8 +872,13 @@ fn measure_with(cmd: &mut Command, stdout: Stdio) -> Measured {
     Measured {
         wall: ended - started,
         max_rss_kib: peak.load(Ordering::Relaxed),
+        cpu,
         code,
     }
+}
+
+fn timeval(t: libc::timeval) -> Duration {
+    Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
 }
 
 /// `VmHWM:     12345 kB` → 12345.
