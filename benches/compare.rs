@@ -199,7 +199,12 @@ fn wire(steps: usize) {
         .filter(|b| !b.is_empty());
     let tiny = tiny_server(1_000);
     println!("  against a tiny thread-per-connection server in this bench:");
-    wire_against(&tiny, "isk_r_bench_unused_token", &suites, baseline.as_deref());
+    wire_against(
+        &tiny,
+        "isk_r_bench_unused_token",
+        &suites,
+        baseline.as_deref(),
+    );
     // The goal is against the mock as users run it.
     let mock = MockProcess::start();
     println!("  against a standalone `conform mock` (this build), its own process:");
@@ -281,7 +286,10 @@ fn wire_against(base_url: &str, token: &str, suites: &WireSuites, baseline: Opti
     let wall = |v: &[Cost]| v.iter().map(|c| c.0).collect::<Vec<_>>();
     let cpu = |v: &[Cost]| v.iter().map(|c| c.1).collect::<Vec<_>>();
     let ratio = |a: &[Cost], b: &[Cost], pick: fn(&Cost) -> f64| {
-        a.iter().zip(b).map(|(x, y)| pick(x) / pick(y)).collect::<Vec<_>>()
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| pick(x) / pick(y))
+            .collect::<Vec<_>>()
     };
     let line = |name: &str, v: &[Cost]| {
         println!(
@@ -349,7 +357,9 @@ fn hyper_floor(base_url: &str, n: usize) -> Cost {
             .build()
             .expect("tokio runtime");
         rt.block_on(async move {
-            let stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+            let stream = tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect");
             stream.set_nodelay(true).expect("nodelay");
             let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
                 .writev(false)
