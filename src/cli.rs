@@ -525,7 +525,13 @@ async fn pipeline(common: &CommonArgs, mut opts: Options) -> Result<i32> {
             &prepared.plan,
         )));
     }
+    let stopped = interrupt.clone();
     let report = prepared.execute(&session, &prepared.plan, interrupt).await;
+    if stopped.is_set() {
+        // A client dropped mid-step is killed but maybe not yet reaped: on a
+        // current-thread runtime nothing polls tokio's reaper before exit.
+        crate::exec::command::kill_all_clients();
+    }
     prepared.options.observer = None;
     let report = report.and_then(|mut report| {
         prepared.judge(&session, &mut report, started_at)?;
