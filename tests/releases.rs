@@ -227,9 +227,17 @@ fn contracts_add_reproduces_committed_releases_byte_for_byte() {
         &schemas,
     );
     let before = snapshot(&schemas);
-    // The first derived release, the rail change, the required flag, the
-    // first commands.json, one with curated files, and the last.
-    for v in ["0.1.0", "0.1.11", "0.1.29", "0.1.36", "0.1.37", "0.1.70"] {
+    // Every shipped release but the root, in release order, as they were
+    // made: the hand-curated 0.1.9 and the curated files of 0.1.7 and
+    // 0.1.37 included.
+    let mut versions: Vec<String> = Contract::known_versions()
+        .into_iter()
+        .filter(|v| manifest(v)["extends"].is_string())
+        .collect();
+    conform::contract::source::sort_versions(&mut versions);
+    assert!(versions.len() >= 70, "{versions:?}");
+    for v in &versions {
+        let v = v.as_str();
         let base = manifest(v)["extends"]
             .as_str()
             .expect("extends")

@@ -212,7 +212,12 @@ pub fn write(args: &AddArgs) -> Result<String> {
             Some(kept) if curated_version => kept,
             _ => summary,
         }),
-        undecided,
+        // A hand-curated version's own list stands: what this run could not
+        // decide there is said below, not written over the person's words.
+        undecided: match previous.as_ref() {
+            Some(m) if curated_version => m.undecided.clone(),
+            _ => undecided.clone(),
+        },
         curated: curated.iter().cloned().collect(),
     };
     files.insert(
@@ -222,6 +227,24 @@ pub fn write(args: &AddArgs) -> Result<String> {
 
     for name in &curated {
         files.remove(&dir.join(name));
+    }
+    // A hand-curated version (status `curated`) is a person's work: a rerun
+    // writes no file it does not already hold (0.1.9 inherits 0.1.8's
+    // session schema on purpose; the fit test would widen it).
+    let mut left = Vec::new();
+    if curated_version {
+        files.retain(|path, _| {
+            let keep = path.exists();
+            if !keep {
+                left.push(
+                    path.strip_prefix(&dir)
+                        .unwrap_or(path)
+                        .display()
+                        .to_string(),
+                );
+            }
+            keep
+        });
     }
 
     let mut changed = 0;
@@ -267,14 +290,31 @@ pub fn write(args: &AddArgs) -> Result<String> {
     }
     // Proves the written version loads.
     Contract::load_from(source, &args.version)?;
-    Ok(format!(
+    let mut said = format!(
         "contract {} (extends {base_version}): {} files, {changed} changed, under {}\n{} undecided (see `undecided` in {})\n",
         args.version,
         files.len(),
         dir.display(),
         manifest.undecided.len(),
         dir.join("contract.json").display()
-    ))
+    );
+    if curated_version && !(left.is_empty() && undecided.is_empty()) {
+        said.push_str(&format!(
+            "{} is curated by hand: not written: {}; the docs left undecided: {}\n",
+            args.version,
+            if left.is_empty() {
+                "nothing".to_string()
+            } else {
+                left.join(", ")
+            },
+            if undecided.is_empty() {
+                "nothing".to_string()
+            } else {
+                undecided.join("; ")
+            },
+        ));
+    }
+    Ok(said)
 }
 
 fn json_err(e: serde_json::Error) -> Error {
