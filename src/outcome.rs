@@ -238,6 +238,24 @@ pub struct StepOutcome {
 }
 
 impl StepOutcome {
+    /// A step with nothing recorded yet: no request, answer, client or
+    /// checks, no time taken.
+    pub fn new(index: usize, name: impl Into<String>, status: Status) -> StepOutcome {
+        StepOutcome {
+            index,
+            name: name.into(),
+            status,
+            duration_ms: 0,
+            duration_us: 0,
+            skipped_because: None,
+            request: None,
+            response: None,
+            client: None,
+            transport_error: None,
+            checks: Vec::new(),
+        }
+    }
+
     /// A passed step cut to what every report but the full JSON one shows
     /// of it: the request line, the status, and each check's name, place
     /// and invariant. Its excerpts, headers and compared values go (they
@@ -558,12 +576,6 @@ mod tests {
         let check = CheckOutcome::pass("status", Some("/x"), "200")
             .with_values(serde_json::json!(200), None);
         StepOutcome {
-            index: 0,
-            name: "s".into(),
-            status,
-            duration_ms: 0,
-            duration_us: 0,
-            skipped_because: None,
             request: Some(RequestSummary {
                 method: "GET".into(),
                 url: "http://h/x".into(),
@@ -578,12 +590,11 @@ mod tests {
                 location: Some("http://h/y".into()),
                 body_excerpt: "{\"ok\":true}".into(),
             }),
-            client: None,
-            transport_error: None,
             checks: vec![CheckOutcome {
                 invariant: Some("inv".into()),
                 ..check
             }],
+            ..StepOutcome::new(0, "s", status)
         }
     }
 

@@ -214,17 +214,9 @@ mod tests {
 
     fn step(status: Status, transport: bool, checks: Vec<CheckOutcome>) -> StepOutcome {
         StepOutcome {
-            index: 0,
-            name: "s".into(),
-            status,
-            duration_ms: 0,
-            duration_us: 0,
-            skipped_because: None,
-            request: None,
-            response: None,
-            client: None,
             transport_error: transport.then(|| "connection refused".into()),
             checks,
+            ..StepOutcome::new(0, "s", status)
         }
     }
 

@@ -642,19 +642,7 @@ impl Runner {
         env: &ScenarioEnv,
     ) -> StepOutcome {
         let started = Instant::now();
-        let mut outcome = StepOutcome {
-            index,
-            name: step.name.clone(),
-            status: Status::Failed,
-            duration_ms: 0,
-            duration_us: 0,
-            skipped_because: None,
-            request: None,
-            response: None,
-            client: None,
-            transport_error: None,
-            checks: Vec::new(),
-        };
+        let mut outcome = StepOutcome::new(index, step.name.clone(), Status::Failed);
         let served_before = env.mock.as_ref().map_or(0, |m| m.served().len());
         let ledger_before = env.mock.as_ref().map(MockServer::ledger);
         let cli_args: Vec<String> = match &step.action {
@@ -1138,17 +1126,8 @@ fn excerpt(bytes: &[u8], max: usize) -> String {
 
 fn skipped(index: usize, step: &Step, reason: String) -> StepOutcome {
     StepOutcome {
-        index,
-        name: step.name.clone(),
-        status: Status::Skipped,
-        duration_ms: 0,
-        duration_us: 0,
         skipped_because: Some(reason),
-        request: None,
-        response: None,
-        client: None,
-        transport_error: None,
-        checks: Vec::new(),
+        ..StepOutcome::new(index, step.name.clone(), Status::Skipped)
     }
 }
 
