@@ -214,7 +214,7 @@ impl EnvelopeFields {
             .and_then(|p| pointer.strip_prefix(p))
             .and_then(|r| r.strip_prefix('/'))
             .unwrap_or(pointer);
-        rest.trim_start_matches('/').replace('/', ".")
+        crate::contract::roles::dotted(rest)
     }
 }
 

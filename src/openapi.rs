@@ -183,8 +183,8 @@ impl Envelope {
                 .skip(1)
                 .map(|k| k.replace("~1", "/").replace("~0", "~"))
                 .collect(),
-            payload_name: payload.trim_start_matches('/').replace('/', "."),
-            error_name: error.trim_start_matches('/').replace('/', "."),
+            payload_name: roles::dotted(payload),
+            error_name: roles::dotted(error),
         })
     }
 

@@ -130,7 +130,7 @@ pub fn trace_id(cx: &Context<'_>, kind: EnvelopeKind) -> Option<CheckOutcome> {
     };
     let pointer = cx.contract.envelope_field(schema, roles::TRACE_ID)?;
     let body = cx.response.json.as_ref().ok()?;
-    let field = pointer.trim_start_matches('/').replace('/', ".");
+    let field = roles::dotted(pointer);
     let expected = format!("a non-empty {field}");
     Some(match body.pointer(pointer) {
         Some(Value::String(t)) if !t.is_empty() => {

@@ -58,7 +58,7 @@ pub fn check(expected: &str, cx: &Context<'_>) -> CheckOutcome {
             ),
         );
     };
-    let field = at.trim_start_matches('/').replace('/', ".");
+    let field = roles::dotted(at);
     match cx.response.at(at) {
         Some(serde_json::Value::String(code)) if code == expected => {
             CheckOutcome::pass(KEY, Some(at), expected)

@@ -90,7 +90,7 @@ pub fn check(kind: Rejects, cx: &Context<'_>) -> CheckOutcome {
             match at {
                 Some(p) => format!(
                     "status {status} without {}",
-                    p.trim_start_matches('/').replace('/', ".")
+                    crate::contract::roles::dotted(p)
                 ),
                 None => format!(
                     "status {status}; contract {} gives no error-envelope field the `{}` role",

@@ -203,7 +203,7 @@ fn example_findings(
                 invariant: STRIPE_FRAGMENT.into(),
                 doc: example.doc.to_string(),
                 line,
-                field: Some(pointer.trim_start_matches('/').replace('/', ".")),
+                field: Some(super::roles::dotted(&pointer)),
                 what: if elided {
                     "the example's Stripe URL has no #fragment, and the prose says it is stripped"
                         .into()

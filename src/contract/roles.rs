@@ -55,6 +55,12 @@ pub const ALL: [&str; 10] = [
 /// The roles the envelope schemas give their fields.
 pub const ENVELOPE: [&str; 4] = [TRACE_ID, ERROR_CODE, ERROR_MESSAGE, PAYLOAD];
 
+/// A field's JSON pointer as people read its name: `/error/code` is
+/// `error.code`.
+pub fn dotted(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', ".")
+}
+
 /// The role a schema node declares, if any.
 pub fn role_of(schema: &Value) -> Option<&str> {
     schema.get(KEYWORD).and_then(Value::as_str)

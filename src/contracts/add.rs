@@ -299,19 +299,18 @@ pub fn write(args: &AddArgs) -> Result<String> {
         dir.join("contract.json").display()
     );
     if curated_version && !(left.is_empty() && undecided.is_empty()) {
+        let list = |items: &[String], sep: &str| {
+            if items.is_empty() {
+                "nothing".to_string()
+            } else {
+                items.join(sep)
+            }
+        };
         said.push_str(&format!(
             "{} is curated by hand: not written: {}; the docs left undecided: {}\n",
             args.version,
-            if left.is_empty() {
-                "nothing".to_string()
-            } else {
-                left.join(", ")
-            },
-            if undecided.is_empty() {
-                "nothing".to_string()
-            } else {
-                undecided.join("; ")
-            },
+            list(&left, ", "),
+            list(&undecided, "; "),
         ));
     }
     Ok(said)

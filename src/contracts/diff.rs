@@ -183,7 +183,7 @@ fn stripe_fields_of(
         .iter()
         .flat_map(|role| roles::fields_with_role(doc, common, role))
         .map(|path| {
-            let dotted = path.trim_start_matches('/').replace('/', ".");
+            let dotted = crate::contract::roles::dotted(&path);
             let field = if root.is_empty() {
                 dotted
             } else if dotted.is_empty() {
