@@ -382,6 +382,15 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    /// A listener on an ephemeral loopback port, and that port.
+    async fn listen() -> (tokio::net::TcpListener, u16) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("bound").port();
+        (listener, port)
+    }
+
     #[tokio::test]
     async fn an_ipv6_literal_url_is_reached() {
         let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await else {
@@ -495,10 +504,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_kept_alive_connection_serves_every_request() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("bound").port();
+        let (listener, port) = listen().await;
         let server = tokio::spawn(serve(listener, vec![5], false));
         let pool = Pool::new(Duration::from_secs(5), "conform-test");
         send_n(&pool, port, 5).await;
@@ -511,10 +517,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_connection_the_server_closed_while_idle_is_not_reused() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("bound").port();
+        let (listener, port) = listen().await;
         // Two answers on the first connection, then it is closed with no
         // word; the third request must go on a fresh one.
         let server = tokio::spawn(serve(listener, vec![2, 2], false));
@@ -525,10 +528,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_saying_connection_close_ends_the_connection() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("bound").port();
+        let (listener, port) = listen().await;
         let server = tokio::spawn(serve(listener, vec![1, 1, 1], true));
         let pool = Pool::new(Duration::from_secs(5), "conform-test");
         send_n(&pool, port, 3).await;
@@ -537,10 +537,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_over_the_cap_is_refused_and_its_connection_not_reused() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("bound").port();
+        let (listener, port) = listen().await;
         // The first connection would take a second request: it must not get one.
         let server = tokio::spawn(serve(listener, vec![2, 1], false));
         let pool = Pool::new(Duration::from_secs(5), "conform-test");
