@@ -13,8 +13,8 @@
 //!   (benches/hurl/checkout.hurl) against one `conform mock` process;
 //! - `soak`: peak RSS of `--repeat` at 1000 and at 10000 iterations;
 //! - `wire`: per-step cost of `conform run --base-url` (status + schema
-//!   checks on) versus `wrk -t1 -c1` and a bare hyper loop (the floor of
-//!   conform's transport stack), against a tiny keep-alive server this
+//!   checks on) versus `wrk -t1 -c1`, a bare socket loop (the floor of
+//!   conform's transport) and a bare hyper loop, against a tiny keep-alive server this
 //!   bench starts and then a standalone `conform mock`, in the same run;
 //!   wall and CPU (user + system) per request, interleaved repetitions;
 //! - `stream`: what printing each scenario's line as it finishes (the
@@ -170,7 +170,7 @@ fn tiny_server(max_connections: usize) -> String {
 
 fn wire(steps: usize) {
     println!(
-        "\n## wire: one GET /healthz step (status + schema checks) vs `wrk -t1 -c1` and a bare hyper loop, same server, same run"
+        "\n## wire: one GET /healthz step (status + schema checks) vs `wrk -t1 -c1`, a bare socket loop and a bare hyper loop, same server, same run"
     );
     if Command::new("wrk")
         .arg("--version")
@@ -222,7 +222,7 @@ struct WireSuites<'a> {
 /// µs per request: (wall, CPU user + system).
 type Cost = (f64, f64);
 
-/// Interleaved rounds of wrk, the bare hyper loop, conform (and the
+/// Interleaved rounds of wrk, the bare socket and hyper loops, conform (and the
 /// baseline build) against `base_url`; prints wall and CPU per request.
 fn wire_against(base_url: &str, token: &str, suites: &WireSuites, baseline: Option<&str>) {
     let run = |binary: &str, suite: &Path| {
@@ -269,16 +269,19 @@ fn wire_against(base_url: &str, token: &str, suites: &WireSuites, baseline: Opti
     };
     let floor_n = suites.per as usize;
     let (mut ours, mut bare, mut floor, mut base) = (vec![], vec![], vec![], vec![]);
+    let mut hyper = vec![];
     // Round 0 warms; then all alternate so the machine's load hits all alike.
     let rounds = env_usize("CONFORM_BENCH_ROUNDS", 6).max(2);
     for round in 0..rounds {
         let w = wrk();
-        let f = hyper_floor(base_url, floor_n);
+        let f = socket_floor(base_url, floor_n);
+        let h = hyper_floor(base_url, floor_n);
         let o = per_step(CONFORM);
         let b = baseline.map(per_step);
         if round > 0 {
             bare.push(w);
             floor.push(f);
+            hyper.push(h);
             ours.push(o);
             base.extend(b);
         }
@@ -306,7 +309,8 @@ fn wire_against(base_url: &str, token: &str, suites: &WireSuites, baseline: Opti
     if let Some(b) = baseline {
         line(&format!("baseline {}:", short_path(b)), &base);
     }
-    line("bare hyper http1 loop (floor):", &floor);
+    line("bare socket loop (floor):", &floor);
+    line("bare hyper http1 loop:", &hyper);
     line("wrk -t1 -c1:", &bare);
     let wall_ratio = ratio(&ours, &bare, |c| c.0);
     let mut sorted = wall_ratio.clone();
@@ -322,6 +326,11 @@ fn wire_against(base_url: &str, token: &str, suites: &WireSuites, baseline: Opti
         "    floor/wrk   wall {}×   CPU {}×   (the transport stack alone)",
         spread_fine(&ratio(&floor, &bare, |c| c.0)),
         spread_fine(&ratio(&floor, &bare, |c| c.1)),
+    );
+    println!(
+        "    hyper/floor wall {}×   CPU {}×   (hyper's client over the same socket)",
+        spread_fine(&ratio(&hyper, &floor, |c| c.0)),
+        spread_fine(&ratio(&hyper, &floor, |c| c.1)),
     );
     println!(
         "    conform/floor wall {}×   CPU {}×   (what conform adds: steps, checks, reports)",
@@ -341,9 +350,9 @@ fn short_path(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
 
-/// The same transport stack as conform's plain-http pool (hyper's HTTP/1
-/// client over one keep-alive tokio connection, flat writes, a
-/// current-thread runtime) sending `n` GET /healthz and reading each body,
+/// hyper's HTTP/1 client (conform's plain-http transport before it framed
+/// requests itself) over one keep-alive tokio connection, flat writes, a
+/// current-thread runtime, sending `n` GET /healthz and reading each body,
 /// nothing checked: per request wall and the CPU of the thread doing it.
 fn hyper_floor(base_url: &str, n: usize) -> Cost {
     use http_body_util::{BodyExt, Empty};
@@ -395,6 +404,72 @@ fn hyper_floor(base_url: &str, n: usize) -> Cost {
         })
     });
     thread.join().expect("the floor loop")
+}
+
+/// The shape of conform's own plain-http transport (src/exec/plain.rs):
+/// one keep-alive tokio socket on a current-thread runtime, each request
+/// one write, the answer's head parsed by httparse and its body read by
+/// content-length, nothing checked. Per request wall and thread CPU.
+fn socket_floor(base_url: &str, n: usize) -> Cost {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base_url
+        .strip_prefix("http://")
+        .expect("an http:// base URL")
+        .to_string();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        rt.block_on(async move {
+            let mut stream = tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect");
+            stream.set_nodelay(true).expect("nodelay");
+            let request = format!(
+                "GET /healthz HTTP/1.1\r\nhost: {addr}\r\nuser-agent: floor\r\naccept: */*\r\n\r\n"
+            );
+            let mut input: Vec<u8> = Vec::with_capacity(8192);
+            let mut get = async || {
+                stream.write_all(request.as_bytes()).await.expect("sent");
+                input.clear();
+                loop {
+                    stream.read_buf(&mut input).await.expect("read");
+                    let mut headers = [httparse::EMPTY_HEADER; 32];
+                    let mut response = httparse::Response::new(&mut headers);
+                    if let httparse::Status::Complete(head) =
+                        response.parse(&input).expect("an HTTP answer")
+                    {
+                        assert_eq!(response.code, Some(200));
+                        let length: usize = response
+                            .headers
+                            .iter()
+                            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                            .and_then(|h| std::str::from_utf8(h.value).ok()?.parse().ok())
+                            .expect("a content-length");
+                        while input.len() < head + length {
+                            stream.read_buf(&mut input).await.expect("body");
+                        }
+                        assert!(length > 0);
+                        return;
+                    }
+                }
+            };
+            for _ in 0..n.min(200) {
+                get().await;
+            }
+            let (cpu0, started) = (thread_cpu(), Instant::now());
+            for _ in 0..n {
+                get().await;
+            }
+            let (wall, cpu) = (started.elapsed(), thread_cpu() - cpu0);
+            (
+                wall.as_secs_f64() * 1e6 / n as f64,
+                cpu.as_secs_f64() * 1e6 / n as f64,
+            )
+        })
+    });
+    thread.join().expect("the socket floor loop")
 }
 
 /// CPU (user + system) of the calling thread so far (Linux RUSAGE_THREAD:
