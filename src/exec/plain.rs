@@ -363,9 +363,12 @@ fn head_of(response: &httparse::Response) -> Result<Head, Failure> {
     for header in response.headers.iter() {
         let name = header.name;
         if name.eq_ignore_ascii_case("content-length") {
-            let value = std::str::from_utf8(header.value)
+            // Digits only (RFC 9110, 8.6): `parse` would also take a `+`.
+            let digits = header.value.trim_ascii();
+            let value = std::str::from_utf8(digits)
                 .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<usize>().ok())
                 .ok_or_else(|| malformed("a content-length that is not a number"))?;
             if length.is_some_and(|l| l != value) {
                 return Err(malformed("two different content-lengths"));
@@ -888,6 +891,20 @@ mod framing_tests {
             err.starts_with("the answer broke off or is malformed"),
             "{err}"
         );
+        server.await.expect("server");
+    }
+
+    #[tokio::test]
+    async fn a_signed_content_length_is_a_broken_answer() {
+        let (listener, port) = listen().await;
+        let signed = "HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\nok";
+        let server = tokio::spawn(scripted(listener, vec![vec![Reply::Send(signed, false)]]));
+        let pool = Pool::new(Duration::from_secs(5), "conform-test");
+        let err = send(&pool, &request(Method::GET, port, None), 1 << 20)
+            .await
+            .err()
+            .expect("+2 is no length");
+        assert!(err.contains("content-length that is not a number"), "{err}");
         server.await.expect("server");
     }
 
