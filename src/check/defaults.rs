@@ -132,7 +132,7 @@ pub fn trace_id(cx: &Context<'_>, kind: EnvelopeKind) -> Option<CheckOutcome> {
     let body = cx.response.json.as_ref().ok()?;
     let field = roles::dotted(pointer);
     let expected = format!("a non-empty {field}");
-    Some(match body.pointer(pointer) {
+    Some(match super::lookup(body, pointer) {
         Some(Value::String(t)) if !t.is_empty() => {
             CheckOutcome::pass(NAME, Some(pointer), expected)
         }

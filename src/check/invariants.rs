@@ -80,7 +80,7 @@ fn about_a_stripe_url(outcome: &CheckOutcome, cx: &Context<'_>) -> bool {
     cx.served
         .iter()
         .rev()
-        .find_map(|s| s.body.as_ref()?.pointer(pointer))
+        .find_map(|s| super::lookup(s.body.as_ref()?, pointer))
         .and_then(serde_json::Value::as_str)
         .is_some_and(fragment::is_stripe_url)
 }

@@ -31,7 +31,7 @@ pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
         if !cx.served.iter().any(|s| {
             s.body
                 .as_ref()
-                .is_some_and(|b| b.pointer(pointer).is_some())
+                .is_some_and(|b| super::lookup(b, pointer).is_some())
         }) {
             return CheckOutcome::pass(CHECK, Some(pointer), "no value: the server sent none")
                 .with_note(
@@ -49,7 +49,7 @@ pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
         .served
         .iter()
         .rev()
-        .find_map(|s| s.body.as_ref()?.pointer(pointer))
+        .find_map(|s| super::lookup(s.body.as_ref()?, pointer))
     else {
         return CheckOutcome::fail(
             CHECK,
@@ -77,7 +77,7 @@ pub fn check(pointer: &str, cx: &Context<'_>) -> CheckOutcome {
                 .served
                 .iter()
                 .rev()
-                .find_map(|s| s.body.as_ref()?.pointer(&handoff));
+                .find_map(|s| super::lookup(s.body.as_ref()?, &handoff));
             if sent_handoff.is_some_and(|h| h == printed) {
                 return CheckOutcome::pass(CHECK, Some(pointer), show(printed)).with_note(format!(
                     "the server's {name}, which the contract allows here"
