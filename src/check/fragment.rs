@@ -46,7 +46,10 @@ pub fn is_stripe_host(url: &Url) -> bool {
 
 /// Whether `s` is a Stripe Checkout URL in any of the forms above.
 pub fn is_stripe_url(s: &str) -> bool {
-    parse_url(s).is_some_and(|u| is_stripe_host(&u))
+    // Every string of every answer comes here: one that has no scheme
+    // (no `:`) and no `//` start cannot parse, so it is not parsed.
+    let maybe_url = s.contains(':') || s.trim_start().starts_with("//");
+    maybe_url && parse_url(s).is_some_and(|u| is_stripe_host(&u))
 }
 
 /// Splits a URL as written at its first `#`: the part before, and the fragment.
