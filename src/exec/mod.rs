@@ -568,17 +568,13 @@ impl Runner {
             // not as failed by the client kill it caused.
             // Once it fired, every later step is skipped above: the wait is
             // never polled again after it completed.
-            let mut result = tokio::select! {
+            let result = tokio::select! {
                 biased;
                 () = &mut interrupted => skipped(i, step, "the run was interrupted while it ran".into()),
                 result = self.step(i, step, &mut vars, &env) => result,
             };
             if result.status == Status::Failed {
                 failed_at = Some(step.name.clone());
-            }
-            // Cut as it finishes: a 20,000-step scenario held them all.
-            if self.lean_passed {
-                result.keep_only_shown();
             }
             outcome.steps.push(result);
         }
@@ -676,10 +672,22 @@ impl Runner {
                 check::invariants::apply(&step.expect, &cx, step.is_cli(), invariants, &mut checks);
             }
             checks.extend(capture(step, &response, vars));
-            outcome.checks = checks.into_iter().map(|c| self.redact_check(c)).collect();
-            if outcome.checks.iter().all(|c| c.passed) {
+            if checks.iter().all(|c| c.passed) {
                 outcome.status = Status::Passed;
             }
+            outcome.checks = checks;
+            // Cut before the texts are masked and the excerpt is made: a
+            // lean passed step would throw both away (a 20,000-step
+            // scenario held them all until it ended).
+            if self.lean_passed {
+                outcome.keep_only_shown();
+            }
+            let lean = self.lean_passed && outcome.status == Status::Passed;
+            if let Some(summary) = outcome.response.as_mut().filter(|_| !lean) {
+                summary.body_excerpt = self.masked_excerpt(&response.body, 2000);
+            }
+            let checks = std::mem::take(&mut outcome.checks);
+            outcome.checks = checks.into_iter().map(|c| self.redact_check(c)).collect();
         }
         (outcome.duration_ms, outcome.duration_us) = elapsed(started);
         outcome
@@ -724,7 +732,8 @@ impl Runner {
                 outcome.response = Some(ResponseSummary {
                     status: r.status,
                     location: r.location.clone(),
-                    body_excerpt: self.masked_excerpt(&r.body, 2000),
+                    // Made once the checks ran (see `step`).
+                    body_excerpt: String::new(),
                 });
                 Some(r)
             }
@@ -937,7 +946,7 @@ impl Runner {
             .contract
             .role_pointers_in_answers(crate::contract::roles::SECRET);
         for pointer in secrets {
-            if let Some(token) = body.pointer(pointer).and_then(Value::as_str) {
+            if let Some(token) = check::lookup(body, pointer).and_then(Value::as_str) {
                 let mut redactor = self
                     .redactor
                     .write()
