@@ -17,6 +17,9 @@
 //!   conform's transport) and a bare hyper loop, against a tiny keep-alive server this
 //!   bench starts and then a standalone `conform mock`, in the same run;
 //!   wall and CPU (user + system) per request, interleaved repetitions;
+//! - `instructions`: user-space instructions per step (valgrind's
+//!   callgrind), in all and by stage, for this build and the baseline:
+//!   a figure a shared, noisy machine does not move;
 //! - `stream`: what printing each scenario's line as it finishes (the
 //!   console's LiveLines observer) costs: N one-step scenarios with it on
 //!   and off (a report to stdout turns it off), interleaved;
@@ -86,6 +89,9 @@ fn main() {
     }
     if on("stream") {
         stream(env_usize("CONFORM_BENCH_STREAM", 10_000));
+    }
+    if on("instructions") {
+        instructions(env_usize("CONFORM_BENCH_INSTR_STEPS", 1000));
     }
     if on("schemathesis") {
         schemathesis(env_usize("CONFORM_BENCH_FLOWS", 500));
@@ -481,6 +487,154 @@ fn thread_cpu() -> Duration {
     let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
     assert_eq!(rc, 0, "getrusage");
     timeval(usage.ru_utime) + timeval(usage.ru_stime)
+}
+
+/// Where a step's instructions go: (label, function as callgrind names it).
+const STAGES: &[(&str, &str)] = &[
+    ("suite load (parse, build)", "conform::suite::load_paths"),
+    (
+        "steps, all of them",
+        "conform::exec::Runner::scenario::{{closure}}",
+    ),
+    (
+        "  transport (send, read)",
+        "conform::exec::plain::Pool::send::{{closure}}",
+    ),
+    (
+        "  answer parsed as JSON",
+        "conform::exec::http::<impl conform::check::Response>::from_body",
+    ),
+    (
+        "  checks (Registry::run_all)",
+        "conform::check::Registry::run_all",
+    ),
+    ("results kept (spool)", "conform::exec::Results::put"),
+    ("malloc + free", "malloc"),
+];
+
+/// Instructions per step, in all and by [`STAGES`], of `binary` running
+/// one scenario of `steps` healthz steps minus one of `steps / 6`, under
+/// callgrind; `None` for a stage callgrind did not name.
+fn instructions_per_step(
+    binary: &str,
+    base_url: &str,
+    dir: &Path,
+    steps: usize,
+) -> Vec<Option<f64>> {
+    let small_n = steps / 6;
+    let run = |n: usize| -> std::collections::HashMap<String, u64> {
+        let suite = dir.join(format!("instr-{n}.json"));
+        std::fs::write(&suite, healthz_steps_suite(n)).expect("suite");
+        let out = dir.join("callgrind.out");
+        let _ = std::fs::remove_file(&out);
+        let m = measure(
+            Command::new("valgrind")
+                .arg("--tool=callgrind")
+                .arg(format!("--callgrind-out-file={}", out.display()))
+                .arg(binary)
+                .args(["run", "--quiet", "--jobs", "1", "--base-url", base_url])
+                .arg("--suite")
+                .arg(&suite)
+                .env("IMAGE_SKILL_TOKEN", "isk_r_bench_unused_token"),
+        );
+        assert_eq!(
+            m.code,
+            Some(0),
+            "the healthz suite must pass under valgrind"
+        );
+        let annotated = Command::new("callgrind_annotate")
+            .args(["--inclusive=yes", "--threshold=100"])
+            .arg(&out)
+            .output()
+            .expect("callgrind_annotate runs");
+        let mut by_name = std::collections::HashMap::new();
+        for line in String::from_utf8_lossy(&annotated.stdout).lines() {
+            // "  123,456 (12.34%)  file:function [object]"
+            let Some((count, rest)) = line.trim_start().split_once(' ') else {
+                continue;
+            };
+            let Ok(count) = count.replace(',', "").parse::<u64>() else {
+                continue;
+            };
+            let name = if rest.contains("PROGRAM TOTALS") {
+                "PROGRAM TOTALS"
+            } else if rest.contains("malloc.c:malloc ") || rest.contains("malloc.c:free ") {
+                "malloc"
+            } else if let Some((_, function)) = rest.split_once(':') {
+                function.split(" [").next().unwrap_or(function).trim()
+            } else {
+                continue;
+            };
+            *by_name.entry(name.to_string()).or_insert(0) += count;
+        }
+        by_name
+    };
+    let (small, big) = (run(small_n), run(steps));
+    let per = (steps - small_n) as f64;
+    std::iter::once("PROGRAM TOTALS")
+        .chain(STAGES.iter().map(|(_, f)| *f))
+        .map(|name| {
+            let (a, b) = (small.get(name)?, big.get(name)?);
+            Some((*b as f64 - *a as f64) / per)
+        })
+        .collect()
+}
+
+fn instructions(steps: usize) {
+    println!(
+        "\n## instructions: user-space instructions per healthz step (valgrind callgrind), {steps} minus {} steps, tiny server",
+        steps / 6
+    );
+    let installed = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    };
+    if !installed("valgrind") || !installed("callgrind_annotate") {
+        println!("  skipped: valgrind is not installed (apt-get install valgrind)");
+        return;
+    }
+    let baseline = std::env::var("CONFORM_BENCH_BASELINE")
+        .ok()
+        .filter(|b| !b.is_empty());
+    let base_url = tiny_server(1_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Counted, not timed: one run each is the figure (they differ by
+    // well under 1% run to run), so nothing needs interleaving.
+    let ours = instructions_per_step(CONFORM, &base_url, dir.path(), steps);
+    let base = baseline
+        .as_deref()
+        .map(|b| instructions_per_step(b, &base_url, dir.path(), steps));
+    let show = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}k", v / 1000.0));
+    let header = match &baseline {
+        Some(b) => format!("{:>12} {:>12} {:>8}", "this build", short_path(b), "ratio"),
+        None => format!("{:>12}", "this build"),
+    };
+    println!("    {:<32} {header}", "per step");
+    let labels = std::iter::once("all").chain(STAGES.iter().map(|(l, _)| *l));
+    for (i, label) in labels.enumerate() {
+        let mine = ours[i];
+        match &base {
+            Some(base) => {
+                let ratio = match (base[i], mine) {
+                    (Some(b), Some(m)) if m > 0.0 => format!("{:.2}×", b / m),
+                    _ => "-".into(),
+                };
+                println!(
+                    "    {label:<32} {:>12} {:>12} {ratio:>8}",
+                    show(mine),
+                    show(base[i])
+                );
+            }
+            None => println!("    {label:<32} {:>12}", show(mine)),
+        }
+    }
+    if base.is_some() {
+        println!("    (ratio: baseline / this build; above 1 this build does less)");
+    }
 }
 
 fn stream(n: usize) {
