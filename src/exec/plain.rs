@@ -536,7 +536,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A listener on an ephemeral loopback port, and that port.
-    async fn listen() -> (tokio::net::TcpListener, u16) {
+    pub(super) async fn listen() -> (tokio::net::TcpListener, u16) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -776,13 +776,7 @@ mod framing_tests {
         seen
     }
 
-    async fn listen() -> (tokio::net::TcpListener, u16) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("bound").port();
-        (listener, port)
-    }
+    use super::tests::listen;
 
     fn request(method: Method, port: u16, json: Option<serde_json::Value>) -> HttpRequest {
         HttpRequest {
@@ -877,64 +871,48 @@ mod framing_tests {
         assert_eq!(server.await.expect("server").len(), 2, "a fresh connection");
     }
 
-    #[tokio::test]
-    async fn garbage_instead_of_a_head_is_a_broken_answer() {
+    /// The error a GET gets when the server sends `answer` and closes.
+    async fn refused(answer: &'static str, max_body: usize) -> String {
         let (listener, port) = listen().await;
-        let garbage = "\u{1}\u{2}not http at all\r\n\r\n";
-        let server = tokio::spawn(scripted(listener, vec![vec![Reply::Send(garbage, false)]]));
+        let server = tokio::spawn(scripted(listener, vec![vec![Reply::Send(answer, false)]]));
         let pool = Pool::new(Duration::from_secs(5), "conform-test");
-        let err = send(&pool, &request(Method::GET, port, None), 1 << 20)
+        let err = send(&pool, &request(Method::GET, port, None), max_body)
             .await
             .err()
-            .expect("garbage is no answer");
+            .unwrap_or_else(|| panic!("no error for {answer:?}"));
+        server.await.expect("server");
+        err
+    }
+
+    #[tokio::test]
+    async fn garbage_instead_of_a_head_is_a_broken_answer() {
+        let err = refused("\u{1}\u{2}not http at all\r\n\r\n", 1 << 20).await;
         assert!(
             err.starts_with("the answer broke off or is malformed"),
             "{err}"
         );
-        server.await.expect("server");
     }
 
     #[tokio::test]
     async fn a_signed_content_length_is_a_broken_answer() {
-        let (listener, port) = listen().await;
-        let signed = "HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\nok";
-        let server = tokio::spawn(scripted(listener, vec![vec![Reply::Send(signed, false)]]));
-        let pool = Pool::new(Duration::from_secs(5), "conform-test");
-        let err = send(&pool, &request(Method::GET, port, None), 1 << 20)
-            .await
-            .err()
-            .expect("+2 is no length");
+        let err = refused("HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\nok", 1 << 20).await;
         assert!(err.contains("content-length that is not a number"), "{err}");
-        server.await.expect("server");
     }
 
     #[tokio::test]
     async fn a_body_cut_short_is_a_broken_answer() {
-        let (listener, port) = listen().await;
-        let short = "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this";
         // The connection closes once the short answer is out.
-        let server = tokio::spawn(scripted(listener, vec![vec![Reply::Send(short, false)]]));
-        let pool = Pool::new(Duration::from_secs(5), "conform-test");
-        let err = send(&pool, &request(Method::GET, port, None), 1 << 20)
-            .await
-            .err()
-            .expect("a short body");
+        let short = "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this";
+        let err = refused(short, 1 << 20).await;
         assert!(err.contains("closed after 9 of 100 body bytes"), "{err}");
-        server.await.expect("server");
     }
 
     #[tokio::test]
     async fn a_chunked_body_over_the_cap_is_refused() {
-        let (listener, port) = listen().await;
         let big = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\nabcd\r\n4\r\nefgh\r\n0\r\n\r\n";
-        let server = tokio::spawn(scripted(listener, vec![vec![Reply::Send(big, false)]]));
-        let pool = Pool::new(Duration::from_secs(5), "conform-test");
-        let err = send(&pool, &request(Method::GET, port, None), 6)
-            .await
-            .err()
-            .expect("8 bytes over a cap of 6");
+        // 8 bytes over a cap of 6.
+        let err = refused(big, 6).await;
         assert!(err.contains("--max-body"), "{err}");
-        server.await.expect("server");
     }
 
     #[tokio::test]
