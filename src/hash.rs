@@ -27,6 +27,16 @@ pub fn pointer_key(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// The key a JSON pointer token names: [`pointer_key`] undone (`~1`
+/// first, then `~0`); borrowed when there is nothing to undo.
+pub fn pointer_token(token: &str) -> std::borrow::Cow<'_, str> {
+    if token.contains('~') {
+        token.replace("~1", "/").replace("~0", "~").into()
+    } else {
+        token.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

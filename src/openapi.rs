@@ -181,7 +181,7 @@ impl Envelope {
             payload: payload
                 .split('/')
                 .skip(1)
-                .map(|k| k.replace("~1", "/").replace("~0", "~"))
+                .map(|k| crate::hash::pointer_token(k).into_owned())
                 .collect(),
             payload_name: roles::dotted(payload),
             error_name: roles::dotted(error),

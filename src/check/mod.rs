@@ -72,11 +72,7 @@ pub fn lookup<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
     }
     let mut target = value;
     for token in pointer.strip_prefix('/')?.split('/') {
-        let token: std::borrow::Cow<'_, str> = if token.contains('~') {
-            token.replace("~1", "/").replace("~0", "~").into()
-        } else {
-            token.into()
-        };
+        let token = crate::hash::pointer_token(token);
         target = match target {
             Value::Object(map) => map.get(token.as_ref())?,
             // As serde_json reads an index: digits, no sign, no leading zero.
