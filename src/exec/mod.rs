@@ -686,8 +686,7 @@ impl Runner {
             if let Some(summary) = outcome.response.as_mut().filter(|_| !lean) {
                 summary.body_excerpt = self.masked_excerpt(&response.body, 2000);
             }
-            let checks = std::mem::take(&mut outcome.checks);
-            outcome.checks = checks.into_iter().map(|c| self.redact_check(c)).collect();
+            self.redact_checks(&mut outcome.checks);
         }
         (outcome.duration_ms, outcome.duration_us) = elapsed(started);
         outcome
@@ -957,7 +956,7 @@ impl Runner {
     }
 
     /// Check values can echo what a client printed: never let a token through.
-    fn redact_check(&self, mut c: CheckOutcome) -> CheckOutcome {
+    fn redact_checks(&self, checks: &mut [CheckOutcome]) {
         let redactor = self.redactor();
         // Replaced only where something was masked: most results hold no
         // secret, and a step has several.
@@ -966,16 +965,17 @@ impl Runner {
                 *text = masked;
             }
         };
-        mask(&mut c.expected);
-        mask(&mut c.actual);
-        if let Some(note) = &mut c.note {
-            mask(note);
+        for c in checks {
+            mask(&mut c.expected);
+            mask(&mut c.actual);
+            if let Some(note) = &mut c.note {
+                mask(note);
+            }
+            if let Some(values) = &mut c.values {
+                values.expected = redactor.json(&values.expected);
+                values.actual = values.actual.as_ref().map(|v| redactor.json(v));
+            }
         }
-        if let Some(values) = &mut c.values {
-            values.expected = redactor.json(&values.expected);
-            values.actual = values.actual.as_ref().map(|v| redactor.json(v));
-        }
-        c
     }
 }
 
