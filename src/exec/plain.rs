@@ -179,15 +179,17 @@ impl Pool {
     /// server closed (or wrote to unasked) while it idled is dropped.
     fn take(&self, authority: &str) -> Option<Conn> {
         loop {
-            let mut conn = {
+            let conn = {
                 let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
                 idle.get_mut(authority)?.pop()?
             };
             let mut probe = [0u8; 1];
-            match conn.stream.try_read(&mut probe) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Some(conn),
-                // Closed (0), an error, or bytes nobody asked for.
-                _ => conn.input.clear(),
+            // Anything but "nothing to read yet" (closed, an error, bytes
+            // nobody asked for): dropped, and the next one tried.
+            if let Err(e) = conn.stream.try_read(&mut probe)
+                && e.kind() == std::io::ErrorKind::WouldBlock
+            {
+                return Some(conn);
             }
         }
     }
