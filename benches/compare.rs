@@ -366,50 +366,33 @@ fn hyper_floor(base_url: &str, n: usize) -> Cost {
         .strip_prefix("http://")
         .expect("an http:// base URL")
         .to_string();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        rt.block_on(async move {
-            let stream = tokio::net::TcpStream::connect(&addr)
-                .await
-                .expect("connect");
-            stream.set_nodelay(true).expect("nodelay");
-            let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
-                .writev(false)
-                .handshake::<_, Empty<bytes::Bytes>>(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .expect("handshake");
-            let conn = tokio::spawn(conn);
-            let mut get = async || {
-                sender.ready().await.expect("connection ready");
-                let request = hyper::Request::get("/healthz")
-                    .header(hyper::header::HOST, addr.as_str())
-                    .body(Empty::new())
-                    .expect("request");
-                let response = sender.send_request(request).await.expect("response");
-                assert_eq!(response.status(), 200);
-                let body = response.into_body().collect().await.expect("body");
-                assert!(!body.to_bytes().is_empty());
-            };
-            for _ in 0..n.min(200) {
-                get().await;
-            }
-            let (cpu0, started) = (thread_cpu(), Instant::now());
-            for _ in 0..n {
-                get().await;
-            }
-            let (wall, cpu) = (started.elapsed(), thread_cpu() - cpu0);
-            drop(sender);
-            conn.abort();
-            (
-                wall.as_secs_f64() * 1e6 / n as f64,
-                cpu.as_secs_f64() * 1e6 / n as f64,
-            )
-        })
-    });
-    thread.join().expect("the floor loop")
+    on_own_runtime(move || async move {
+        let stream = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+            .writev(false)
+            .handshake::<_, Empty<bytes::Bytes>>(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+        let conn = tokio::spawn(conn);
+        let get = async || {
+            sender.ready().await.expect("connection ready");
+            let request = hyper::Request::get("/healthz")
+                .header(hyper::header::HOST, addr.as_str())
+                .body(Empty::new())
+                .expect("request");
+            let response = sender.send_request(request).await.expect("response");
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await.expect("body");
+            assert!(!body.to_bytes().is_empty());
+        };
+        let cost = timed(n, get).await;
+        drop(sender);
+        conn.abort();
+        cost
+    })
 }
 
 /// The shape of conform's own plain-http transport (src/exec/plain.rs):
@@ -422,60 +405,73 @@ fn socket_floor(base_url: &str, n: usize) -> Cost {
         .strip_prefix("http://")
         .expect("an http:// base URL")
         .to_string();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    on_own_runtime(move || async move {
+        let mut stream = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        stream.set_nodelay(true).expect("nodelay");
+        let request = format!(
+            "GET /healthz HTTP/1.1\r\nhost: {addr}\r\nuser-agent: floor\r\naccept: */*\r\n\r\n"
+        );
+        let mut input: Vec<u8> = Vec::with_capacity(8192);
+        let get = async || {
+            stream.write_all(request.as_bytes()).await.expect("sent");
+            input.clear();
+            loop {
+                stream.read_buf(&mut input).await.expect("read");
+                let mut headers = [httparse::EMPTY_HEADER; 32];
+                let mut response = httparse::Response::new(&mut headers);
+                if let httparse::Status::Complete(head) =
+                    response.parse(&input).expect("an HTTP answer")
+                {
+                    assert_eq!(response.code, Some(200));
+                    let length: usize = response
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                        .and_then(|h| std::str::from_utf8(h.value).ok()?.parse().ok())
+                        .expect("a content-length");
+                    while input.len() < head + length {
+                        stream.read_buf(&mut input).await.expect("body");
+                    }
+                    assert!(length > 0);
+                    return;
+                }
+            }
+        };
+        timed(n, get).await
+    })
+}
+
+/// `make`'s future run on a current-thread runtime of a thread of its own,
+/// so [`thread_cpu`] counts only the loop it times.
+fn on_own_runtime<F: Future<Output = Cost>>(make: impl FnOnce() -> F + Send + 'static) -> Cost {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .expect("tokio runtime");
-        rt.block_on(async move {
-            let mut stream = tokio::net::TcpStream::connect(&addr)
-                .await
-                .expect("connect");
-            stream.set_nodelay(true).expect("nodelay");
-            let request = format!(
-                "GET /healthz HTTP/1.1\r\nhost: {addr}\r\nuser-agent: floor\r\naccept: */*\r\n\r\n"
-            );
-            let mut input: Vec<u8> = Vec::with_capacity(8192);
-            let mut get = async || {
-                stream.write_all(request.as_bytes()).await.expect("sent");
-                input.clear();
-                loop {
-                    stream.read_buf(&mut input).await.expect("read");
-                    let mut headers = [httparse::EMPTY_HEADER; 32];
-                    let mut response = httparse::Response::new(&mut headers);
-                    if let httparse::Status::Complete(head) =
-                        response.parse(&input).expect("an HTTP answer")
-                    {
-                        assert_eq!(response.code, Some(200));
-                        let length: usize = response
-                            .headers
-                            .iter()
-                            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-                            .and_then(|h| std::str::from_utf8(h.value).ok()?.parse().ok())
-                            .expect("a content-length");
-                        while input.len() < head + length {
-                            stream.read_buf(&mut input).await.expect("body");
-                        }
-                        assert!(length > 0);
-                        return;
-                    }
-                }
-            };
-            for _ in 0..n.min(200) {
-                get().await;
-            }
-            let (cpu0, started) = (thread_cpu(), Instant::now());
-            for _ in 0..n {
-                get().await;
-            }
-            let (wall, cpu) = (started.elapsed(), thread_cpu() - cpu0);
-            (
-                wall.as_secs_f64() * 1e6 / n as f64,
-                cpu.as_secs_f64() * 1e6 / n as f64,
-            )
-        })
-    });
-    thread.join().expect("the socket floor loop")
+            .expect("tokio runtime")
+            .block_on(make())
+    })
+    .join()
+    .expect("the floor loop")
+}
+
+/// `get` (one request, its answer read) 200 times to warm up, then `n`
+/// times timed: per request wall and this thread's CPU.
+async fn timed(n: usize, mut get: impl AsyncFnMut()) -> Cost {
+    for _ in 0..n.min(200) {
+        get().await;
+    }
+    let (cpu0, started) = (thread_cpu(), Instant::now());
+    for _ in 0..n {
+        get().await;
+    }
+    let (wall, cpu) = (started.elapsed(), thread_cpu() - cpu0);
+    (
+        wall.as_secs_f64() * 1e6 / n as f64,
+        cpu.as_secs_f64() * 1e6 / n as f64,
+    )
 }
 
 /// CPU (user + system) of the calling thread so far (Linux RUSAGE_THREAD:
